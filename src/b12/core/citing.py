@@ -1,0 +1,65 @@
+"""Numbering references in order of first use, so every output item can say ``refs: [n]``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from b12.core.knowledge import Citation, KnowledgeBase, Recommendation
+from b12.core.plan_models import ReferenceOut, UsedRecommendation
+
+
+class ReferenceBook:
+    """Collects citations and recommendations as an output is assembled."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._numbers: dict[tuple[str, str, str], int] = {}
+        self._refs: list[ReferenceOut] = []
+        self._recs: dict[str, Recommendation] = {}
+
+    def cite(self, citations: Iterable[Citation], evidence: str) -> tuple[int, ...]:
+        """Number each citation (reusing numbers) and return them in order, without repeats."""
+        out: list[int] = []
+        for cit in citations:
+            key = (cit.source, cit.locator, evidence)
+            n = self._numbers.get(key)
+            if n is None:
+                n = len(self._refs) + 1
+                self._numbers[key] = n
+                src = self._kb.sources[cit.source]
+                self._refs.append(
+                    ReferenceOut(
+                        n=n,
+                        source_id=src.id,
+                        citation=src.citation,
+                        locator=cit.locator,
+                        evidence=evidence,
+                        verification=cit.verification,
+                    )
+                )
+            if n not in out:
+                out.append(n)
+        return tuple(out)
+
+    def use(self, rec: Recommendation) -> tuple[int, ...]:
+        """Record that ``rec`` contributed, and cite its sources."""
+        self._recs[rec.id] = rec
+        return self.cite(rec.citations, rec.evidence)
+
+    @property
+    def references(self) -> tuple[ReferenceOut, ...]:
+        """Every numbered reference, in order."""
+        return tuple(self._refs)
+
+    @property
+    def used(self) -> tuple[UsedRecommendation, ...]:
+        """Every recommendation that contributed, by id."""
+        return tuple(
+            UsedRecommendation(id=r.id, version=r.version, status=r.status, evidence=r.evidence, title=r.title)
+            for r in sorted(self._recs.values(), key=lambda r: r.id)
+        )
+
+    @property
+    def all_approved(self) -> bool:
+        """True when every contributing recommendation is approved."""
+        return all(r.status == "approved" for r in self._recs.values())

@@ -1,0 +1,337 @@
+"""Build a :class:`KnowledgeBase` from already-parsed content, checking every reference.
+
+Input is plain data keyed by file name (the adapter parses YAML); every problem is reported as
+``file › field.path: message`` and all problems are collected before raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from b12.core import criteria
+from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
+from b12.core.knowledge import (
+    AlertAction,
+    Citation,
+    ClassifyAction,
+    DecisionAction,
+    DisagreementAction,
+    KnowledgeBase,
+    MonitorAction,
+    Parameter,
+    Recommendation,
+    Regimen,
+    Source,
+    Vocabulary,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RawContent:
+    """Parsed but unvalidated content: ``{file name: data}`` for each kind of file."""
+
+    sources: Mapping[str, Any]
+    vocabulary: Mapping[str, Any]
+    parameters: Mapping[str, Any]
+    regimens: Mapping[str, Any]
+    recommendations: Mapping[str, Any]
+    content_version: str
+
+
+def _loc(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validate(model: type[M], data: Any, file: str, prefix: str, problems: list[KnowledgeProblem]) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = _loc([*([prefix] if prefix else []), *err["loc"]])
+            problems.append(KnowledgeProblem(file, path, err["msg"]))
+        return None
+
+
+def _listing(file: str, data: Any, problems: list[KnowledgeProblem]) -> list[Any]:
+    if not isinstance(data, list):
+        problems.append(KnowledgeProblem(file, "", "expected a list of entries"))
+        return []
+    return data
+
+
+class _Checker:
+    def __init__(self, problems: list[KnowledgeProblem]) -> None:
+        self.problems = problems
+
+    def add(self, file: str, path: str, message: str) -> None:
+        self.problems.append(KnowledgeProblem(file, path, message))
+
+
+def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - linear validation steps
+    """Validate shapes and references; raise :class:`KnowledgeBaseError` listing every problem."""
+    problems: list[KnowledgeProblem] = []
+    check = _Checker(problems)
+
+    sources: dict[str, Source] = {}
+    for file, data in raw.sources.items():
+        for i, entry in enumerate(_listing(file, data, problems)):
+            src = _validate(Source, entry, file, f"[{i}]", problems)
+            if src is None:
+                continue
+            if src.id in sources:
+                check.add(file, f"[{i}].id", f"duplicate source id {src.id!r}")
+            sources[src.id] = src
+
+    vocab: Vocabulary | None = None
+    for file, data in raw.vocabulary.items():
+        vocab = _validate(Vocabulary, data, file, "", problems)
+
+    parameters: dict[str, Parameter] = {}
+    param_files: dict[str, str] = {}
+    for file, data in raw.parameters.items():
+        for i, entry in enumerate(_listing(file, data, problems)):
+            par = _validate(Parameter, entry, file, f"[{i}]", problems)
+            if par is None:
+                continue
+            if par.id in parameters:
+                check.add(file, f"[{i}].id", f"duplicate parameter id {par.id!r}")
+            parameters[par.id] = par
+            param_files[par.id] = file
+
+    regimens: dict[str, Regimen] = {}
+    regimen_files: dict[str, str] = {}
+    for file, data in raw.regimens.items():
+        reg = _validate(Regimen, data, file, "", problems)
+        if reg is None:
+            continue
+        if _stem(file) != reg.id:
+            check.add(file, "id", f"id {reg.id!r} must equal the file name")
+        regimens[reg.id] = reg
+        regimen_files[reg.id] = file
+
+    recs: dict[str, Recommendation] = {}
+    rec_files: dict[str, str] = {}
+    for file, data in raw.recommendations.items():
+        rec = _validate(Recommendation, data, file, "", problems)
+        if rec is None:
+            continue
+        if _stem(file) != rec.id:
+            check.add(file, "id", f"id {rec.id!r} must equal the file name")
+        if rec.id in recs:
+            check.add(file, "id", f"duplicate recommendation id {rec.id!r}")
+        recs[rec.id] = rec
+        rec_files[rec.id] = file
+
+    if vocab is None:
+        if not raw.vocabulary:
+            check.add("vocabulary.yaml", "", "missing")
+        raise KnowledgeBaseError(problems)
+
+    def cites(file: str, path: str, cits: Iterable[Citation], status: str) -> None:
+        for j, cit in enumerate(cits):
+            src = sources.get(cit.source)
+            if src is None:
+                check.add(file, f"{path}[{j}].source", f"unknown source {cit.source!r}")
+            elif status == "approved" and src.superseded_by is not None:
+                check.add(
+                    file,
+                    f"{path}[{j}].source",
+                    f"approved content cites superseded source {src.id!r}"
+                    f" (superseded by {src.superseded_by!r})",
+                )
+
+    for src in sources.values():
+        if src.superseded_by is not None and src.superseded_by not in sources:
+            check.add("sources.yaml", src.id, f"superseded_by names unknown source {src.superseded_by!r}")
+
+    for par in parameters.values():
+        cites(param_files[par.id], f"{par.id}.citations", par.citations, par.status)
+
+    for reg in regimens.values():
+        file = regimen_files[reg.id]
+        cites(file, "citations", reg.citations, reg.status)
+        for k, phase in enumerate(reg.phases):
+            if phase.until is not None and phase.until not in vocab.events:
+                check.add(file, f"phases[{k}].until", f"unknown event {phase.until!r}")
+
+    definitions = vocab.definitions
+    vocab_sets: dict[str, set[str]] = {
+        "cause": set(vocab.causes),
+        "conditions": set(vocab.conditions),
+        "medications": set(vocab.medications),
+        "neuro_symptoms": set(vocab.neuro_symptoms) | {"any"},
+        "deficiency": {"confirmed", "indeterminate", "suspected", "at_risk", "not_deficient"},
+        "diet": {"omnivore", "vegetarian", "vegan"},
+        "sex": {"female", "male", "other", "unknown"},
+        "guideline": {"uk", "us"},
+        "route_preference": {"im", "oral"},
+        "drug_preference": {"hydroxocobalamin", "cyanocobalamin"},
+        "regimen_drug": {"hydroxocobalamin", "cyanocobalamin"},
+        "regimen_route": {"im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal"},
+        "phase_kind": {"loading", "maintenance", "prophylaxis", "replacement"},
+    }
+    pathway_names = {
+        r.action.pathway for r in recs.values() if isinstance(r.action, DecisionAction)
+    }
+    vocab_sets["pathway"] = pathway_names
+
+    def condition_refs(file: str, path: str, cond: criteria.Condition) -> None:
+        for node in criteria.walk(cond):
+            if isinstance(node, criteria.Member):
+                allowed = vocab_sets.get(node.field, set())
+                for v in node.values:
+                    if v not in allowed:
+                        check.add(file, path, f"unknown {node.field} value {v!r}")
+            elif isinstance(node, criteria.Compare):
+                if node.param is not None and node.param not in parameters:
+                    check.add(file, path, f"unknown parameter {node.param!r}")
+                if node.field.startswith("labs.") and node.field[5:] not in vocab.labs:
+                    check.add(file, path, f"unknown lab {node.field[5:]!r}")
+            elif isinstance(node, criteria.Present):
+                if not _known_field(node.field, vocab):
+                    check.add(file, path, f"unknown field {node.field!r}")
+            elif isinstance(node, criteria.Ref) and node.name not in definitions:
+                check.add(file, path, f"unknown definition {node.name!r}")
+
+    for name, cond in definitions.items():
+        condition_refs("vocabulary.yaml", f"definitions.{name}", cond)
+    _check_definition_cycles(definitions, check)
+
+    for rec in recs.values():
+        file = rec_files[rec.id]
+        cites(file, "citations", rec.citations, rec.status)
+        if rec.when is not None:
+            condition_refs(file, "when", rec.when)
+        act = rec.action
+        if isinstance(act, DecisionAction):
+            if act.regimen is not None:
+                reg = regimens.get(act.regimen)
+                if reg is None:
+                    check.add(file, "action.regimen", f"unknown regimen {act.regimen!r}")
+                else:
+                    if reg.guideline not in rec.jurisdiction:
+                        check.add(file, "action.regimen", "regimen is for another guideline set")
+                    if rec.status == "approved" and reg.status != "approved":
+                        check.add(file, "action.regimen", f"approved item uses {reg.status} regimen")
+            for k, alt in enumerate(act.alternatives):
+                if alt.pathway not in pathway_names:
+                    check.add(file, f"action.alternatives[{k}].pathway", f"unknown pathway {alt.pathway!r}")
+            for k, miss in enumerate(act.missing):
+                if not _known_field(miss.field, vocab):
+                    check.add(file, f"action.missing[{k}].field", f"unknown field {miss.field!r}")
+        elif isinstance(act, AlertAction):
+            if act.code not in vocab.alert_codes:
+                check.add(file, "action.code", f"unknown alert code {act.code!r}")
+        elif isinstance(act, MonitorAction):
+            for k, item in enumerate(act.items):
+                for t in item.tests:
+                    if t not in vocab.tests:
+                        check.add(file, f"action.items[{k}].tests", f"unknown test {t!r}")
+        elif isinstance(act, DisagreementAction):
+            for k, pos in enumerate(act.positions):
+                cites(file, f"action.positions[{k}].citations", pos.citations, rec.status)
+        if rec.status == "approved" and rec.when is not None:
+            for node in criteria.walk(rec.when):
+                if isinstance(node, criteria.Compare) and node.param in parameters:
+                    if parameters[node.param].status != "approved":
+                        check.add(file, "when", f"approved item uses unapproved parameter {node.param!r}")
+
+    seen_pathways: dict[str, str] = {}
+    for rec in recs.values():
+        if isinstance(rec.action, DecisionAction):
+            if rec.action.pathway in seen_pathways:
+                check.add(rec_files[rec.id], "action.pathway", f"pathway also defined by {seen_pathways[rec.action.pathway]}")
+            seen_pathways[rec.action.pathway] = rec.id
+
+    for juris in ("uk", "us"):
+        if not any(
+            isinstance(r.action, DecisionAction) and r.when is None and juris in r.jurisdiction
+            and r.status == "approved"
+            for r in recs.values()
+        ):
+            check.add("recommendations", "", f"no approved catch-all decision (no 'when') for {juris!r}")
+
+    if problems:
+        raise KnowledgeBaseError(problems)
+
+    ordered = sorted(recs.values(), key=lambda r: r.id)
+    decisions = tuple(
+        sorted(
+            (r for r in ordered if isinstance(r.action, DecisionAction)),
+            key=lambda r: (_priority(r), r.id),
+        )
+    )
+    classifiers = tuple(
+        sorted(
+            (r for r in ordered if isinstance(r.action, ClassifyAction)),
+            key=lambda r: (_priority(r), r.id),
+        )
+    )
+    others = tuple(r for r in ordered if not isinstance(r.action, DecisionAction | ClassifyAction))
+    pathways = {r.action.pathway: r for r in decisions if isinstance(r.action, DecisionAction)}
+    return KnowledgeBase(
+        sources=dict(sorted(sources.items())),
+        recommendations={r.id: r for r in ordered},
+        regimens=dict(sorted(regimens.items())),
+        parameters=dict(sorted(parameters.items())),
+        vocabulary=vocab,
+        content_version=raw.content_version,
+        decisions=decisions,
+        classifiers=classifiers,
+        others=others,
+        pathways=pathways,
+    )
+
+
+def _priority(rec: Recommendation) -> int:
+    act = rec.action
+    return act.priority if isinstance(act, DecisionAction | ClassifyAction) else 0
+
+
+def _stem(file: str) -> str:
+    name = file.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0]
+
+
+PICTURE_SCALARS = frozenset(
+    {
+        "age", "sex", "pregnant", "breastfeeding", "deficiency", "cause", "conditions",
+        "ileal_resection_cm", "medications", "diet", "neuro_symptoms", "severe_neuro",
+        "preferences.route", "preferences.adherence_concern", "preferences.drug",
+    }
+)
+
+
+def _known_field(name: str, vocab: Vocabulary) -> bool:
+    if name in PICTURE_SCALARS:
+        return True
+    if name.startswith("labs."):
+        return name[5:] in vocab.labs or name[5:] == "ifab_positive"
+    return False
+
+
+def _check_definition_cycles(defs: Mapping[str, criteria.Condition], check: _Checker) -> None:
+    def refs(cond: criteria.Condition) -> set[str]:
+        return {n.name for n in criteria.walk(cond) if isinstance(n, criteria.Ref)}
+
+    for start in defs:
+        stack, seen = [start], set[str]()
+        while stack:
+            name = stack.pop()
+            for nxt in refs(defs[name]) if name in defs else set():
+                if nxt == start:
+                    check.add("vocabulary.yaml", f"definitions.{start}", "definition refers to itself")
+                    stack.clear()
+                    break
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)

@@ -1,0 +1,417 @@
+"""Knowledge-base models: the shape of every content file, and cross-reference checks.
+
+The models are the source of truth for the content format; ``docs/knowledge-authoring.md``
+explains each field for clinical authors.  Loading files is the adapters' job
+(:mod:`b12.adapters.knowledge_files`); this module only validates what it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from b12.core import criteria
+from b12.core.dates import WEEKDAYS
+
+Status = Literal["draft", "submitted", "in-review", "approved", "retired"]
+Evidence = Literal[
+    "guideline", "label", "systematic-review", "review", "expert-opinion", "local-practice"
+]
+Jurisdiction = Literal["uk", "us"]
+Drug = Literal["hydroxocobalamin", "cyanocobalamin"]
+Route = Literal["im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal"]
+Severity = Literal["stop", "warning", "info"]
+Outcome = Literal["plan", "needs_more_data", "refer", "out_of_scope"]
+Verification = Literal["verified", "secondary", "inferred", "not-found"]
+DeficiencyClass = Literal["confirmed", "indeterminate", "not_deficient"]
+
+
+def _parse_condition(raw: Any) -> criteria.Condition:
+    try:
+        return criteria.parse_any(raw, "")
+    except criteria.ConditionSyntaxError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+ConditionField = Annotated[Any, BeforeValidator(_parse_condition)]
+
+
+class Model(BaseModel):
+    """Frozen, strict base: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Model):
+    """One entry of the bibliography (``sources.yaml``)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    citation: str
+    publisher: str
+    year: int = Field(ge=1900, le=2100)
+    kind: Literal[
+        "guideline",
+        "label",
+        "formulary",
+        "systematic-review",
+        "trial",
+        "review",
+        "regulator",
+        "local-guidance",
+        "patient-organisation",
+        "qa-service",
+        "content-team",
+        "reference-data",
+    ]
+    jurisdiction: tuple[Jurisdiction, ...]
+    url: str | None = None
+    superseded_by: str | None = None
+    note: str | None = None
+
+
+class Citation(Model):
+    """A pointer into a source: ``source`` id plus the source's own section locator."""
+
+    source: str
+    locator: str
+    verification: Verification = "secondary"
+    note: str | None = None
+
+
+class Review(Model):
+    """Who reviewed the item, when, and when it is next due."""
+
+    reviewed_by: tuple[str, ...] = Field(min_length=1)
+    reviewed_on: date
+    next_review_due: date
+
+
+class Change(Model):
+    """One changelog line."""
+
+    version: int = Field(ge=1)
+    date: date
+    note: str
+
+
+class Dose(Model):
+    """A dose as written in the source: a value (or a ``value``-``max`` range) and a unit."""
+
+    value: float = Field(gt=0)
+    max: float | None = Field(default=None, gt=0)
+    unit: Literal["mcg", "mg"]
+
+    @property
+    def micrograms(self) -> int:
+        """The dose (lower bound of a range) in whole micrograms."""
+        return round(self.value * (1000 if self.unit == "mg" else 1))
+
+    @property
+    def max_micrograms(self) -> int:
+        """The upper bound of a range in micrograms (the value itself when not a range)."""
+        top = self.max if self.max is not None else self.value
+        return round(top * (1000 if self.unit == "mg" else 1))
+
+    @model_validator(mode="after")
+    def _range_order(self) -> Dose:
+        if self.max is not None and self.max < self.value:
+            raise ValueError("max must not be below value")
+        return self
+
+
+class Span(Model):
+    """An inclusive range; ``min == max`` is a fixed value."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_int(cls, raw: Any) -> Any:
+        return {"min": raw, "max": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+    @model_validator(mode="after")
+    def _order(self) -> Span:
+        if self.max < self.min:
+            raise ValueError("max must not be below min")
+        return self
+
+
+class Phase(Model):
+    """One phase of a regimen: dose, frequency, and how long it lasts."""
+
+    name: str
+    kind: Literal["loading", "maintenance", "prophylaxis", "replacement"]
+    dose: Dose
+    every_days: Span | None = None
+    every_months: Span | None = None
+    times_per_week: int | None = Field(default=None, ge=1, le=7)
+    count: int | None = Field(default=None, ge=1)
+    for_days: int | None = Field(default=None, ge=1)
+    until: str | None = None
+    lifelong: bool | Literal["if_irreversible_cause"] = False
+    suggest: Literal["earliest", "latest"] = "earliest"
+    review_every_days: int | None = Field(default=None, ge=1)
+    list_each_dose: bool = True
+    text: str
+    patient_text: str
+
+    @model_validator(mode="after")
+    def _one_frequency(self) -> Phase:
+        given = [f for f in ("every_days", "every_months", "times_per_week") if getattr(self, f)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of every_days, every_months, times_per_week")
+        lengths = [f for f in ("count", "for_days", "until") if getattr(self, f) is not None]
+        if len(lengths) > 1:
+            raise ValueError("give at most one of count, for_days, until")
+        if not self.list_each_dose and not self.is_open_ended:
+            raise ValueError("list_each_dose: false is only for a phase that does not end")
+        if self.until is not None and self.review_every_days is None:
+            raise ValueError("an open-ended phase (until) needs review_every_days")
+        return self
+
+    @property
+    def is_open_ended(self) -> bool:
+        """True when the phase lasts until a clinical event, or for ever."""
+        return self.count is None and self.for_days is None
+
+
+class Regimen(Model):
+    """A dose protocol for one guideline set: drug, route and ordered phases."""
+
+    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+    version: int = Field(ge=1)
+    status: Status
+    title: str
+    guideline: Jurisdiction
+    drug: Drug
+    route: Route
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    citations: tuple[Citation, ...] = Field(min_length=1)
+    review: Review
+
+    @model_validator(mode="after")
+    def _only_last_open(self) -> Regimen:
+        for phase in self.phases[:-1]:
+            if phase.count is None and phase.for_days is None and phase.until is None:
+                raise ValueError(f"phase {phase.name!r} never ends but is not the last phase")
+        return self
+
+
+class Alternative(Model):
+    """Another pathway a clinician might consider, and why b12 did not choose it."""
+
+    pathway: str
+    why_not: str
+
+
+class Missing(Model):
+    """A picture field the decision needs, and why."""
+
+    field: str
+    why: str
+
+
+class DecisionAction(Model):
+    """Selects the plan's status and pathway; the first matching decision (by priority) wins."""
+
+    type: Literal["decision"]
+    priority: int = Field(ge=0)
+    outcome: Outcome
+    pathway: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    pathway_title: str
+    regimen: str | None = None
+    missing: tuple[Missing, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DecisionAction:
+        if self.outcome == "needs_more_data" and not self.missing:
+            raise ValueError("a needs_more_data decision must list what is missing")
+        if self.outcome != "plan" and self.regimen is not None:
+            raise ValueError("only a plan decision may name a regimen")
+        return self
+
+
+class ClassifyAction(Model):
+    """Works out the deficiency status from labs when the picture does not give it."""
+
+    type: Literal["classify"]
+    priority: int = Field(ge=0)
+    deficiency: DeficiencyClass
+
+
+class AlertAction(Model):
+    """Raises a stable alert code with a severity."""
+
+    type: Literal["alert"]
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    severity: Severity
+    contexts: tuple[Literal["plan", "order"], ...] = ("plan",)
+
+
+class Offset(Model):
+    """A time after the plan's start."""
+
+    days: int | None = Field(default=None, ge=0)
+    months: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Offset:
+        if (self.days is None) == (self.months is None):
+            raise ValueError("give exactly one of days or months")
+        return self
+
+
+class MonitorItem(Model):
+    """A dated test or review (``at``), or an undated one (``after`` text)."""
+
+    kind: Literal["test", "review"]
+    at: Offset | None = None
+    repeat_every_months: int | None = Field(default=None, ge=1)
+    after: str | None = None
+    tests: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _when(self) -> MonitorItem:
+        if (self.at is None) == (self.after is None):
+            raise ValueError("give exactly one of at or after")
+        if self.repeat_every_months is not None and self.at is None:
+            raise ValueError("repeat_every_months needs at")
+        return self
+
+
+class MonitorAction(Model):
+    """Adds items to the monitoring plan."""
+
+    type: Literal["monitor"]
+    items: tuple[MonitorItem, ...] = Field(min_length=1)
+
+
+class Position(Model):
+    """One side of a disagreement between sources."""
+
+    says: str
+    citations: tuple[Citation, ...] = Field(min_length=1)
+
+
+class DisagreementAction(Model):
+    """Shows where sources disagree, each side cited."""
+
+    type: Literal["disagreement"]
+    topic: str
+    positions: tuple[Position, ...] = Field(min_length=2)
+
+
+Action = Annotated[
+    DecisionAction | ClassifyAction | AlertAction | MonitorAction | DisagreementAction,
+    Field(discriminator="type"),
+]
+
+
+class Recommendation(Model):
+    """One reviewed, cited unit of clinical content (one file, named by its id)."""
+
+    id: str = Field(pattern=r"^B12-(DX|TX|MON|SAFE|DIS|EDU)-[0-9]{3}$")
+    version: int = Field(ge=1)
+    status: Status
+    evidence: Evidence
+    jurisdiction: tuple[Jurisdiction, ...] = Field(min_length=1)
+    title: str
+    clinician_text: str
+    patient_text: str
+    when: ConditionField | None = None
+    action: Action
+    citations: tuple[Citation, ...] = Field(min_length=1)
+    review: Review
+    note: str | None = None
+    changelog: tuple[Change, ...] = ()
+
+
+class Parameter(Model):
+    """A named threshold used by conditions (``{param: id}``), with its evidence."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    value: float
+    unit: str
+    status: Status
+    evidence: Evidence
+    text: str
+    citations: tuple[Citation, ...] = Field(min_length=1)
+
+
+class Term(Model):
+    """A vocabulary entry: a label, aliases, codes, and whether the cause is irreversible."""
+
+    label: str
+    aliases: tuple[str, ...] = ()
+    irreversible: bool = False
+    codes: tuple[str, ...] = ()
+
+
+class LabTerm(Model):
+    """A laboratory result the picture may carry, with its unit and plausible range."""
+
+    label: str
+    unit: str
+    min: float
+    max: float
+    codes: tuple[str, ...] = ()
+
+
+class AlertCode(Model):
+    """A stable alert identifier (never renamed)."""
+
+    title: str
+
+
+class Vocabulary(Model):
+    """Allowed values for the picture's coded fields, and named conditions."""
+
+    causes: dict[str, Term]
+    conditions: dict[str, Term]
+    medications: dict[str, Term]
+    neuro_symptoms: dict[str, Term]
+    events: dict[str, Term]
+    tests: dict[str, Term]
+    labs: dict[str, LabTerm]
+    alert_codes: dict[str, AlertCode]
+    age: LabTerm
+    ileal_resection_cm: LabTerm
+    clinic_weekdays: tuple[str, ...]
+    horizon_months: int = Field(ge=1, le=60)
+    definitions: dict[str, ConditionField]
+    disclaimer: str
+    patient_disclaimer: str
+    pending_review_banner: str
+    schedule_continues_text: str
+
+    @model_validator(mode="after")
+    def _weekdays(self) -> Vocabulary:
+        bad = [d for d in self.clinic_weekdays if d not in WEEKDAYS]
+        if bad or not self.clinic_weekdays:
+            raise ValueError(f"clinic_weekdays must be names from {WEEKDAYS}")
+        return self
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The whole validated content, indexed for the engine.  Built by ``build_knowledge_base``."""
+
+    sources: dict[str, Source]
+    recommendations: dict[str, Recommendation]
+    regimens: dict[str, Regimen]
+    parameters: dict[str, Parameter]
+    vocabulary: Vocabulary
+    content_version: str
+    decisions: tuple[Recommendation, ...] = field(default=())
+    classifiers: tuple[Recommendation, ...] = field(default=())
+    others: tuple[Recommendation, ...] = field(default=())
+    pathways: dict[str, Recommendation] = field(default_factory=dict)
+
+    def param(self, pid: str) -> float:
+        """Resolve a ``{param: id}`` threshold."""
+        return self.parameters[pid].value

@@ -1,0 +1,218 @@
+"""The ClinicalPicture input contract (PRODUCT.md §6) and its validation.
+
+Validation has two layers: the pydantic shape (types, enums, dates, non-negative numbers), then
+the knowledge base's vocabulary (known conditions, medications and symptoms; plausible lab
+ranges).  Either layer raises :class:`~b12.core.errors.InputError` naming every bad field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from b12.core.criteria import Facts
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import KnowledgeBase, Term
+
+Sex = Literal["female", "male", "other", "unknown"]
+Deficiency = Literal["confirmed", "indeterminate", "suspected", "at_risk", "not_deficient"]
+Cause = str  # validated against vocabulary.causes (aliases accepted)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Labs(_Strict):
+    """Laboratory results with the unit in the name; every number must be non-negative."""
+
+    serum_b12_ng_l: float | None = Field(default=None, ge=0)
+    active_b12_pmol_l: float | None = Field(default=None, ge=0)
+    mma_nmol_l: float | None = Field(default=None, ge=0)
+    homocysteine_umol_l: float | None = Field(default=None, ge=0)
+    haemoglobin_g_l: float | None = Field(default=None, ge=0)
+    mcv_fl: float | None = Field(default=None, ge=0)
+    potassium_mmol_l: float | None = Field(default=None, ge=0)
+    folate_ug_l: float | None = Field(default=None, ge=0)
+    egfr: float | None = Field(default=None, ge=0)
+    platelets_10e9_l: float | None = Field(default=None, ge=0)
+    reticulocytes_pct: float | None = Field(default=None, ge=0)
+    ifab_positive: bool | None = None
+
+
+class Preferences(_Strict):
+    """What the patient or prescriber prefers; ``drug`` is an addition to the v1 contract."""
+
+    route: Literal["im", "oral"] | None = None
+    adherence_concern: bool = False
+    drug: Literal["hydroxocobalamin", "cyanocobalamin"] | None = None
+
+
+class ClinicalPicture(_Strict):
+    """A patient's clinical picture: the input of ``plan``."""
+
+    age: int = Field(ge=0)
+    sex: Sex = "unknown"
+    pregnant: bool = False
+    breastfeeding: bool = False
+    deficiency: Deficiency | None = None
+    cause: Cause | None = None
+    conditions: tuple[str, ...] = ()
+    ileal_resection_cm: float | None = Field(default=None, ge=0)
+    medications: tuple[str, ...] = ()
+    diet: Literal["omnivore", "vegetarian", "vegan"] | None = None
+    neuro_symptoms: tuple[str, ...] = ()
+    severe_neuro: bool = False
+    labs: Labs = Labs()
+    preferences: Preferences = Preferences()
+    guideline: Literal["uk", "us"] = "uk"
+    start: date | None = None
+    as_of: date | None = None
+
+    @field_validator("start", "as_of", mode="before")
+    @classmethod
+    def _iso_date(cls, raw: Any) -> Any:
+        if isinstance(raw, str) and len(raw) != 10:
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return raw
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    for err in exc.errors():
+        parts = [*([prefix] if prefix else []), *[str(p) for p in err["loc"]]]
+        path = ""
+        for p in parts:
+            path += f"[{p}]" if p.isdigit() else (f".{p}" if path else p)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        out.append(FieldProblem(path, msg))
+    return out
+
+
+def parse_picture(raw: Any, kb: KnowledgeBase, prefix: str = "") -> ClinicalPicture:
+    """Validate raw JSON data into a :class:`ClinicalPicture`, normalising aliases.
+
+    Raises :class:`InputError` with one problem per bad field; never returns a partial picture.
+    """
+    if not isinstance(raw, dict):
+        raise InputError([FieldProblem(prefix, "expected a JSON object")])
+    try:
+        pic = ClinicalPicture.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_problems(exc, prefix)) from None
+    return normalise(pic, kb, prefix)
+
+
+def _canonical(
+    value: str, terms: dict[str, Term], field: str, problems: list[FieldProblem]
+) -> str | None:
+    if value in terms:
+        return value
+    for name, term in terms.items():
+        if value in term.aliases:
+            return name
+    known = ", ".join(sorted(terms))
+    problems.append(FieldProblem(field, f"unknown value {value!r}; known: {known}"))
+    return None
+
+
+def normalise(pic: ClinicalPicture, kb: KnowledgeBase, prefix: str = "") -> ClinicalPicture:
+    """Check coded fields and plausible ranges against the vocabulary; map aliases to names."""
+    vocab = kb.vocabulary
+    problems: list[FieldProblem] = []
+    p = f"{prefix}." if prefix else ""
+
+    def listed(values: tuple[str, ...], terms: dict[str, Term], field: str) -> tuple[str, ...]:
+        out = []
+        for i, v in enumerate(values):
+            name = _canonical(v, terms, f"{p}{field}[{i}]", problems)
+            if name is not None:
+                out.append(name)
+        return tuple(sorted(set(out)))
+
+    cause = pic.cause and _canonical(pic.cause, vocab.causes, f"{p}cause", problems)
+    conditions = listed(pic.conditions, vocab.conditions, "conditions")
+    medications = listed(pic.medications, vocab.medications, "medications")
+    symptoms = listed(pic.neuro_symptoms, vocab.neuro_symptoms, "neuro_symptoms")
+
+    def plausible(value: float | None, lo: float, hi: float, unit: str, field: str) -> None:
+        if value is not None and not lo <= value <= hi:
+            problems.append(
+                FieldProblem(f"{p}{field}", f"implausible value {value:g} {unit} (expected {lo:g}–{hi:g})")
+            )
+
+    plausible(pic.age, vocab.age.min, vocab.age.max, vocab.age.unit, "age")
+    rc = vocab.ileal_resection_cm
+    plausible(pic.ileal_resection_cm, rc.min, rc.max, rc.unit, "ileal_resection_cm")
+    for name, term in vocab.labs.items():
+        plausible(getattr(pic.labs, name), term.min, term.max, term.unit, f"labs.{name}")
+    if pic.pregnant and pic.sex == "male":
+        problems.append(FieldProblem(f"{p}pregnant", "conflicts with sex 'male'"))
+    if pic.as_of is not None and pic.start is not None and pic.start.year < pic.as_of.year - 100:
+        problems.append(FieldProblem(f"{p}start", "implausibly far before as_of"))
+    if problems:
+        raise InputError(problems)
+    return pic.model_copy(
+        update={
+            "cause": cause,
+            "conditions": conditions,
+            "medications": medications,
+            "neuro_symptoms": symptoms,
+        }
+    )
+
+
+def picture_facts(
+    pic: ClinicalPicture,
+    deficiency: str | None,
+    plan: dict[str, str | None] | None = None,
+    plan_lists: dict[str, frozenset[str]] | None = None,
+) -> Facts:
+    """The facts a condition sees: the picture, the derived deficiency, and plan facts."""
+    labs = pic.labs.model_dump(exclude_none=True)
+    numbers: dict[str, float] = {f"labs.{k}": float(v) for k, v in labs.items() if k != "ifab_positive"}
+    numbers["age"] = float(pic.age)
+    if pic.ileal_resection_cm is not None:
+        numbers["ileal_resection_cm"] = pic.ileal_resection_cm
+    flags = {
+        name
+        for name, on in (
+            ("pregnant", pic.pregnant),
+            ("breastfeeding", pic.breastfeeding),
+            ("severe_neuro", pic.severe_neuro),
+            ("adherence_concern", pic.preferences.adherence_concern),
+            ("ifab_positive", pic.labs.ifab_positive is True),
+        )
+        if on
+    }
+    present = {f"labs.{k}" for k in labs}
+    for name in ("cause", "deficiency", "diet", "ileal_resection_cm"):
+        if getattr(pic, name) is not None:
+            present.add(name)
+    if pic.preferences.route is not None:
+        present.add("preferences.route")
+    scalars: dict[str, str | None] = {
+        "cause": pic.cause,
+        "deficiency": deficiency,
+        "diet": pic.diet,
+        "sex": pic.sex,
+        "guideline": pic.guideline,
+        "route_preference": pic.preferences.route,
+        "drug_preference": pic.preferences.drug,
+    }
+    if plan:
+        scalars.update(plan)
+    lists = {
+        "conditions": frozenset(pic.conditions),
+        "medications": frozenset(pic.medications),
+        "neuro_symptoms": frozenset(pic.neuro_symptoms),
+    }
+    if plan_lists:
+        lists.update(plan_lists)
+    return Facts(scalars, lists, frozenset(flags), numbers, frozenset(present))

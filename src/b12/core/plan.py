@@ -1,0 +1,353 @@
+"""``plan(picture, kb, as_of)`` — the treatment-plan engine (PRODUCT.md C2).
+
+Pure: the knowledge base and ``as_of`` are arguments; nothing reads the clock, files or
+environment.  The same input gives an equal plan and byte-identical JSON.
+
+Steps: work out the deficiency status (if not given) → pick the first matching decision (by
+priority) → date its regimen → add the monitoring, alerts and disagreements whose conditions
+hold for the picture and the chosen regimen → number the references in order of use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from b12.core import criteria
+from b12.core.citing import ReferenceBook
+from b12.core.dates import add_days, add_months, weekday_indexes
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import (
+    AlertAction,
+    ClassifyAction,
+    DecisionAction,
+    DisagreementAction,
+    Dose,
+    KnowledgeBase,
+    MonitorAction,
+    Offset,
+    Phase,
+    Recommendation,
+    Regimen,
+    Span,
+)
+from b12.core.picture import ClinicalPicture, picture_facts
+from b12.core.plan_models import (
+    AlertOut,
+    AlternativeOut,
+    Cited,
+    DeficiencyOut,
+    DisagreementOut,
+    DoseOut,
+    MissingOut,
+    MonitoringOut,
+    PathwayOut,
+    PhaseOut,
+    Plan,
+    PositionOut,
+    RegimenOut,
+    ScheduleEntry,
+    SpanOut,
+    Window,
+)
+from b12.core.schedule import build_schedule
+
+USABLE_DRAFT = frozenset({"draft", "submitted", "in-review"})
+SEVERITY_ORDER = {"stop": 0, "warning": 1, "info": 2}
+KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Engine options; ``None`` means the knowledge base's default."""
+
+    horizon_months: int | None = None
+    clinic_weekdays: tuple[str, ...] | None = None
+    allow_draft: bool = False
+
+
+def is_usable(item_status: str, allow_draft: bool) -> bool:
+    """Approved content always; drafts only when the caller allows them; retired never."""
+    return item_status == "approved" or (allow_draft and item_status in USABLE_DRAFT)
+
+
+class _Context:
+    """Shared state while one plan is assembled."""
+
+    def __init__(self, picture: ClinicalPicture, kb: KnowledgeBase, opts: PlanOptions) -> None:
+        self.picture = picture
+        self.kb = kb
+        self.opts = opts
+        self.book = ReferenceBook(kb)
+        self.defs = kb.vocabulary.definitions
+
+    def usable(self, rec: Recommendation) -> bool:
+        return self.picture.guideline in rec.jurisdiction and is_usable(rec.status, self.opts.allow_draft)
+
+    def holds(self, rec: Recommendation, facts: criteria.Facts) -> bool:
+        return rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.defs)
+
+
+def _dose_out(dose: Dose) -> DoseOut:
+    return DoseOut(value=dose.value, max=dose.max, unit=dose.unit, micrograms=dose.micrograms)
+
+
+def _span_out(span: Span | None) -> SpanOut | None:
+    return SpanOut(min=span.min, max=span.max) if span else None
+
+
+def is_irreversible(picture: ClinicalPicture, kb: KnowledgeBase) -> bool:
+    """True when the cause or a listed condition is marked irreversible in the vocabulary."""
+    vocab = kb.vocabulary
+    if picture.cause is not None and vocab.causes[picture.cause].irreversible:
+        return True
+    return any(vocab.conditions[c].irreversible for c in picture.conditions)
+
+
+def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> PhaseOut:
+    return PhaseOut(
+        name=phase.name,
+        kind=phase.kind,
+        dose=_dose_out(phase.dose),
+        every_days=_span_out(phase.every_days),
+        times_per_week=phase.times_per_week,
+        weekdays=weekdays if phase.times_per_week else None,
+        every_months=_span_out(phase.every_months),
+        count=phase.count,
+        for_days=phase.for_days,
+        until=phase.until,
+        lifelong=lifelong,
+        text=phase.text,
+    )
+
+
+def _offset_date(start: date, at: Offset) -> date:
+    if at.months is not None:
+        return add_months(start, at.months)
+    assert at.days is not None
+    return add_days(start, at.days)
+
+
+def _classify(ctx: _Context) -> tuple[str | None, bool, Recommendation | None]:
+    pic = ctx.picture
+    if pic.deficiency is not None:
+        return pic.deficiency, False, None
+    facts = picture_facts(pic, None)
+    for rec in ctx.kb.classifiers:
+        if ctx.usable(rec) and ctx.holds(rec, facts):
+            assert isinstance(rec.action, ClassifyAction)
+            return rec.action.deficiency, True, rec
+    return None, False, None
+
+
+def _decide(ctx: _Context, facts: criteria.Facts) -> Recommendation:
+    for rec in ctx.kb.decisions:
+        if ctx.usable(rec) and ctx.holds(rec, facts):
+            return rec
+    raise AssertionError("the knowledge base has no catch-all decision")  # pragma: no cover
+
+
+def plan(
+    picture: ClinicalPicture,
+    kb: KnowledgeBase,
+    as_of: date,
+    options: PlanOptions | None = None,
+) -> Plan:
+    """Build the treatment plan for a validated, normalised picture (see ``parse_picture``)."""
+    opts = options or PlanOptions()
+    ctx = _Context(picture, kb, opts)
+    vocab = kb.vocabulary
+    start = picture.start or as_of
+    horizon = opts.horizon_months or vocab.horizon_months
+    weekdays = opts.clinic_weekdays or vocab.clinic_weekdays
+    if opts.clinic_weekdays is not None and not weekdays:
+        raise InputError([FieldProblem("clinic_weekdays", "must name at least one weekday")])
+    horizon_end = add_months(start, horizon)
+
+    deficiency, derived, classifier = _classify(ctx)
+    facts = picture_facts(picture, deficiency)
+    decision = _decide(ctx, facts)
+    act = decision.action
+    assert isinstance(act, DecisionAction)
+
+    why: list[Cited] = []
+    if classifier is not None:
+        why.append(Cited(text=classifier.clinician_text, refs=ctx.book.use(classifier), recs=(classifier.id,)))
+    why.insert(0, Cited(text=decision.clinician_text, refs=ctx.book.use(decision), recs=(decision.id,)))
+    alternatives = tuple(
+        AlternativeOut(id=alt.pathway, title=_title(kb, alt.pathway), why_not=alt.why_not)
+        for alt in act.alternatives
+        if ctx.usable(kb.pathways[alt.pathway])
+    )
+    pathway = PathwayOut(id=act.pathway, title=act.pathway_title, why=tuple(why), alternatives=alternatives)
+
+    regimen = kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
+    plan_scalars: dict[str, str | None] = {"pathway": act.pathway}
+    plan_lists: dict[str, frozenset[str]] = {"phase_kind": frozenset()}
+    if regimen is not None:
+        plan_scalars.update(regimen_drug=regimen.drug, regimen_route=regimen.route)
+        plan_lists["phase_kind"] = frozenset(p.kind for p in regimen.phases)
+    plan_facts = picture_facts(picture, deficiency, plan_scalars, plan_lists)
+
+    regimen_out, entries, continues, note = _regimen_and_schedule(
+        ctx, decision, regimen, start, horizon_end, weekdays
+    )
+    extras = [r for r in kb.others if ctx.usable(r) and ctx.holds(r, plan_facts)]
+    monitoring, test_entries = _monitoring(ctx, extras, start, horizon_end)
+    entries.extend(test_entries)
+    entries.sort(key=lambda e: (e.date, KIND_ORDER[e.kind], e.text))
+    alerts = _alerts(ctx, extras)
+    disagreements = _disagreements(ctx, extras)
+    missing = tuple(
+        MissingOut(field=m.field, why=m.why, refs=ctx.book.cite(decision.citations, decision.evidence), recs=(decision.id,))
+        for m in act.missing
+    )
+    pending = not ctx.book.all_approved or (regimen is not None and regimen.status != "approved")
+    return Plan(
+        status=act.outcome,
+        guideline=picture.guideline,
+        content_version=kb.content_version,
+        as_of=as_of,
+        start=start,
+        horizon_end=horizon_end,
+        deficiency=DeficiencyOut(status=deficiency, derived=derived),
+        pathway=pathway,
+        regimen=regimen_out,
+        schedule=tuple(entries),
+        schedule_continues=continues,
+        schedule_note=note,
+        monitoring=monitoring,
+        alerts=alerts,
+        disagreements=disagreements,
+        missing=missing,
+        references=ctx.book.references,
+        recommendations=ctx.book.used,
+        review_status="pending_review" if pending else "approved",
+        review_banner=vocab.pending_review_banner if pending else None,
+        disclaimer=vocab.disclaimer,
+    )
+
+
+def _title(kb: KnowledgeBase, pathway: str) -> str:
+    act = kb.pathways[pathway].action
+    assert isinstance(act, DecisionAction)
+    return act.pathway_title
+
+
+def _regimen_and_schedule(
+    ctx: _Context,
+    decision: Recommendation,
+    regimen: Regimen | None,
+    start: date,
+    horizon_end: date,
+    weekdays: tuple[str, ...],
+) -> tuple[RegimenOut | None, list[ScheduleEntry], bool, str | None]:
+    if regimen is None:
+        return None, [], False, None
+    irreversible = is_irreversible(ctx.picture, ctx.kb)
+    refs = ctx.book.cite(regimen.citations, decision.evidence)
+    recs = (decision.id,)
+
+    def lifelong(phase: Phase) -> bool:
+        return phase.lifelong is True or (phase.lifelong == "if_irreversible_cause" and irreversible)
+
+    regimen_out = RegimenOut(
+        id=regimen.id,
+        title=regimen.title,
+        drug=regimen.drug,
+        route=regimen.route,
+        phases=tuple(_phase_out(p, lifelong(p), weekdays) for p in regimen.phases),
+        refs=refs,
+        recs=recs,
+    )
+    sched = build_schedule(regimen, start, horizon_end, weekday_indexes(weekdays))
+    entries: list[ScheduleEntry] = []
+    for slot in sched.slots:
+        window = Window(earliest=slot.earliest, latest=slot.latest) if slot.earliest and slot.latest else None
+        is_dose = slot.kind == "dose"
+        entries.append(
+            ScheduleEntry(
+                date=slot.date,
+                kind="dose" if is_dose else "review",
+                phase=slot.phase.name,
+                drug=regimen.drug if is_dose else None,
+                dose=_dose_out(slot.phase.dose) if is_dose else None,
+                route=regimen.route if is_dose else None,
+                window=window,
+                repeats=slot.repeats,
+                text=slot.phase.text if is_dose else _review_text(ctx, slot.phase),
+                refs=refs,
+                recs=recs,
+            )
+        )
+    note = None
+    if sched.continues:
+        parts = [ctx.kb.vocabulary.schedule_continues_text]
+        parts.extend(p.text for p in sched.undated_phases)
+        note = " ".join(parts)
+    return regimen_out, entries, sched.continues, note
+
+
+def _review_text(ctx: _Context, phase: Phase) -> str:
+    event = ctx.kb.vocabulary.events[phase.until] if phase.until else None
+    return event.label if event else phase.text
+
+
+def _monitoring(
+    ctx: _Context, recs: Iterable[Recommendation], start: date, horizon_end: date
+) -> tuple[tuple[MonitoringOut, ...], list[ScheduleEntry]]:
+    items: list[MonitoringOut] = []
+    entries: list[ScheduleEntry] = []
+    for rec in recs:
+        if not isinstance(rec.action, MonitorAction):
+            continue
+        refs = ctx.book.use(rec)
+        for item in rec.action.items:
+            if item.at is None:
+                items.append(MonitoringOut(after=item.after, kind=item.kind, tests=item.tests, why=rec.clinician_text, refs=refs, recs=(rec.id,)))
+                continue
+            day = _offset_date(start, item.at)
+            step = 0
+            while day <= horizon_end:
+                items.append(MonitoringOut(date=day, kind=item.kind, tests=item.tests, why=rec.clinician_text, refs=refs, recs=(rec.id,)))
+                labels = ", ".join(ctx.kb.vocabulary.tests[t].label for t in item.tests)
+                entries.append(ScheduleEntry(date=day, kind=item.kind, text=f"{labels}: {rec.title}", refs=refs, recs=(rec.id,)))
+                if item.repeat_every_months is None:
+                    break
+                step += item.repeat_every_months
+                day = add_months(_offset_date(start, item.at), step)
+    items.sort(key=lambda m: (m.date is None, m.date or date.min, m.recs, m.tests))
+    return tuple(items), entries
+
+
+def _alerts(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[AlertOut, ...]:
+    out: list[AlertOut] = []
+    for rec in recs:
+        if isinstance(rec.action, AlertAction) and "plan" in rec.action.contexts:
+            title = ctx.kb.vocabulary.alert_codes[rec.action.code].title
+            out.append(
+                AlertOut(
+                    code=rec.action.code,
+                    severity=rec.action.severity,
+                    title=title,
+                    message=rec.clinician_text,
+                    refs=ctx.book.use(rec),
+                    recs=(rec.id,),
+                )
+            )
+    out.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.code, a.recs))
+    return tuple(out)
+
+
+def _disagreements(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[DisagreementOut, ...]:
+    out: list[DisagreementOut] = []
+    for rec in recs:
+        if isinstance(rec.action, DisagreementAction):
+            ctx.book.use(rec)
+            positions = tuple(
+                PositionOut(says=p.says, refs=ctx.book.cite(p.citations, rec.evidence))
+                for p in rec.action.positions
+            )
+            out.append(DisagreementOut(topic=rec.action.topic, positions=positions, recs=(rec.id,)))
+    return tuple(out)

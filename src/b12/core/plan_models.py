@@ -1,0 +1,210 @@
+"""Output models of ``plan`` (PRODUCT.md §6 Plan).  Frozen; tuples, not lists; stable order."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from b12.core.knowledge import Outcome, Severity
+
+
+class Out(BaseModel):
+    """Frozen output base."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DoseOut(Out):
+    """A dose as the source writes it; ``max`` for a range such as 100–200 mcg."""
+
+    value: float
+    max: float | None = None
+    unit: Literal["mcg", "mg"]
+    micrograms: int
+
+
+class SpanOut(Out):
+    """An inclusive range."""
+
+    min: int
+    max: int
+
+
+class PhaseOut(Out):
+    """One phase of the regimen as it applies to this patient."""
+
+    name: str
+    kind: str
+    dose: DoseOut
+    every_days: SpanOut | None = None
+    times_per_week: int | None = None
+    weekdays: tuple[str, ...] | None = None
+    every_months: SpanOut | None = None
+    count: int | None = None
+    for_days: int | None = None
+    until: str | None = None
+    lifelong: bool
+    text: str
+
+
+class RegimenOut(Out):
+    """The chosen regimen."""
+
+    id: str
+    title: str
+    drug: str
+    route: str
+    phases: tuple[PhaseOut, ...]
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class Cited(Out):
+    """A sentence with its numbered references and the recommendations behind it."""
+
+    text: str
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class AlternativeOut(Out):
+    """A pathway not chosen, and why."""
+
+    id: str
+    title: str
+    why_not: str
+
+
+class PathwayOut(Out):
+    """The chosen pathway and the reasons for it."""
+
+    id: str
+    title: str
+    why: tuple[Cited, ...]
+    alternatives: tuple[AlternativeOut, ...]
+
+
+class Window(Out):
+    """The acceptable dates for a dose given as a range (earliest, latest)."""
+
+    earliest: date
+    latest: date
+
+
+class ScheduleEntry(Out):
+    """A dated dose, review or test."""
+
+    date: date
+    kind: Literal["dose", "review", "test"]
+    phase: str | None = None
+    drug: str | None = None
+    dose: DoseOut | None = None
+    route: str | None = None
+    window: Window | None = None
+    repeats: str | None = None
+    text: str
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class MonitoringOut(Out):
+    """A test or review, dated or conditional."""
+
+    date: date | None = None
+    after: str | None = None
+    kind: Literal["test", "review"]
+    tests: tuple[str, ...]
+    why: str
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class AlertOut(Out):
+    """A safety alert with a stable code."""
+
+    code: str
+    severity: Severity
+    title: str
+    message: str
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class PositionOut(Out):
+    """One side of a disagreement."""
+
+    says: str
+    refs: tuple[int, ...]
+
+
+class DisagreementOut(Out):
+    """Where the sources disagree."""
+
+    topic: str
+    positions: tuple[PositionOut, ...]
+    recs: tuple[str, ...]
+
+
+class MissingOut(Out):
+    """A field the decision needs."""
+
+    field: str
+    why: str
+    refs: tuple[int, ...]
+    recs: tuple[str, ...]
+
+
+class ReferenceOut(Out):
+    """A numbered reference: one source at one locator."""
+
+    n: int
+    source_id: str
+    citation: str
+    locator: str
+    evidence: str
+    verification: str
+
+
+class DeficiencyOut(Out):
+    """The deficiency status used, and whether b12 worked it out from the labs."""
+
+    status: str | None
+    derived: bool
+
+
+class UsedRecommendation(Out):
+    """A recommendation that contributed to the output."""
+
+    id: str
+    version: int
+    status: str
+    evidence: str
+    title: str
+
+
+class Plan(Out):
+    """The treatment plan (PRODUCT.md §6)."""
+
+    status: Outcome
+    guideline: Literal["uk", "us"]
+    content_version: str
+    as_of: date
+    start: date
+    horizon_end: date
+    deficiency: DeficiencyOut
+    pathway: PathwayOut
+    regimen: RegimenOut | None
+    schedule: tuple[ScheduleEntry, ...]
+    schedule_continues: bool
+    schedule_note: str | None
+    monitoring: tuple[MonitoringOut, ...]
+    alerts: tuple[AlertOut, ...]
+    disagreements: tuple[DisagreementOut, ...]
+    missing: tuple[MissingOut, ...]
+    references: tuple[ReferenceOut, ...]
+    recommendations: tuple[UsedRecommendation, ...]
+    review_status: Literal["approved", "pending_review"]
+    review_banner: str | None
+    disclaimer: str
