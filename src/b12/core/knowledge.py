@@ -8,7 +8,7 @@ explains each field for clinical authors.  Loading files is the adapters' job
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date as Date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -85,15 +85,15 @@ class Review(Model):
     """Who reviewed the item, when, and when it is next due."""
 
     reviewed_by: tuple[str, ...] = Field(min_length=1)
-    reviewed_on: date
-    next_review_due: date
+    reviewed_on: Date
+    next_review_due: Date
 
 
 class Change(Model):
     """One changelog line."""
 
     version: int = Field(ge=1)
-    date: date
+    date: Date
     note: str
 
 
@@ -155,6 +155,8 @@ class Phase(Model):
     lifelong: bool | Literal["if_irreversible_cause"] = False
     suggest: Literal["earliest", "latest"] = "earliest"
     review_every_days: int | None = Field(default=None, ge=1)
+    review_text: str | None = None
+    weekdays: tuple[str, ...] | None = None
     list_each_dose: bool = True
     text: str
     patient_text: str
@@ -169,8 +171,13 @@ class Phase(Model):
             raise ValueError("give at most one of count, for_days, until")
         if not self.list_each_dose and not self.is_open_ended:
             raise ValueError("list_each_dose: false is only for a phase that does not end")
-        if self.until is not None and self.review_every_days is None:
-            raise ValueError("an open-ended phase (until) needs review_every_days")
+        if self.until is not None and (self.review_every_days is None or not self.review_text):
+            raise ValueError("an open-ended phase (until) needs review_every_days and review_text")
+        if self.weekdays is not None and (
+            self.times_per_week != len(set(self.weekdays))
+            or any(d not in WEEKDAYS for d in self.weekdays)
+        ):
+            raise ValueError("weekdays must name times_per_week distinct days (mon … sun)")
         return self
 
     @property

@@ -112,7 +112,7 @@ def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> Phase
         dose=_dose_out(phase.dose),
         every_days=_span_out(phase.every_days),
         times_per_week=phase.times_per_week,
-        weekdays=weekdays if phase.times_per_week else None,
+        weekdays=(phase.weekdays or weekdays) if phase.times_per_week else None,
         every_months=_span_out(phase.every_months),
         count=phase.count,
         for_days=phase.for_days,
@@ -194,7 +194,8 @@ def plan(
         ctx, decision, regimen, start, horizon_end, weekdays
     )
     extras = [r for r in kb.others if ctx.usable(r) and ctx.holds(r, plan_facts)]
-    monitoring, test_entries = _monitoring(ctx, extras, start, horizon_end)
+    first_dose = next((e.date for e in entries if e.kind == "dose"), start)
+    monitoring, test_entries = _monitoring(ctx, extras, first_dose, horizon_end)
     entries.extend(test_entries)
     entries.sort(key=lambda e: (e.date, KIND_ORDER[e.kind], e.text))
     alerts = _alerts(ctx, extras)
@@ -276,7 +277,7 @@ def _regimen_and_schedule(
                 route=regimen.route if is_dose else None,
                 window=window,
                 repeats=slot.repeats,
-                text=slot.phase.text if is_dose else _review_text(ctx, slot.phase),
+                text=slot.phase.text if is_dose else _review_text(slot.phase),
                 refs=refs,
                 recs=recs,
             )
@@ -289,9 +290,8 @@ def _regimen_and_schedule(
     return regimen_out, entries, sched.continues, note
 
 
-def _review_text(ctx: _Context, phase: Phase) -> str:
-    event = ctx.kb.vocabulary.events[phase.until] if phase.until else None
-    return event.label if event else phase.text
+def _review_text(phase: Phase) -> str:
+    return phase.review_text or phase.text
 
 
 def _monitoring(

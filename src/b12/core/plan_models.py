@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date as Date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -89,14 +89,14 @@ class PathwayOut(Out):
 class Window(Out):
     """The acceptable dates for a dose given as a range (earliest, latest)."""
 
-    earliest: date
-    latest: date
+    earliest: Date
+    latest: Date
 
 
 class ScheduleEntry(Out):
     """A dated dose, review or test."""
 
-    date: date
+    date: Date
     kind: Literal["dose", "review", "test"]
     phase: str | None = None
     drug: str | None = None
@@ -112,7 +112,7 @@ class ScheduleEntry(Out):
 class MonitoringOut(Out):
     """A test or review, dated or conditional."""
 
-    date: date | None = None
+    date: Date | None = None
     after: str | None = None
     kind: Literal["test", "review"]
     tests: tuple[str, ...]
@@ -190,9 +190,9 @@ class Plan(Out):
     status: Outcome
     guideline: Literal["uk", "us"]
     content_version: str
-    as_of: date
-    start: date
-    horizon_end: date
+    as_of: Date
+    start: Date
+    horizon_end: Date
     deficiency: DeficiencyOut
     pathway: PathwayOut
     regimen: RegimenOut | None

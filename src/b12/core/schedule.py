@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from b12.core.dates import add_days, add_months, next_weekday_on_or_after
+from b12.core.dates import add_days, add_months, next_weekday_on_or_after, weekday_indexes
 from b12.core.knowledge import Phase, Regimen
 
 
@@ -114,7 +114,8 @@ def build_schedule(
     for index, phase in enumerate(regimen.phases):
         if phase.times_per_week is not None:
             begin = start if last is None else add_days(last, 1)
-            doses, cut = _weekly_dates(phase, begin, weekdays, horizon_end)
+            days = weekday_indexes(phase.weekdays) if phase.weekdays else weekdays
+            doses, cut = _weekly_dates(phase, begin, days, horizon_end)
         else:
             lo, hi = _span(phase)
             pick = lo if phase.suggest == "earliest" else hi
