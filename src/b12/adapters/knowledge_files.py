@@ -35,9 +35,13 @@ def _read(path: Path, root: Path, problems: list[KnowledgeProblem]) -> Any:
     try:
         return _yaml().load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
-        problems.append(KnowledgeProblem(path.relative_to(root).as_posix(), "", f"YAML error: {exc}"))
+        problems.append(
+            KnowledgeProblem(path.relative_to(root).as_posix(), "", f"YAML error: {exc}")
+        )
     except UnicodeDecodeError as exc:
-        problems.append(KnowledgeProblem(path.relative_to(root).as_posix(), "", f"not UTF-8: {exc}"))
+        problems.append(
+            KnowledgeProblem(path.relative_to(root).as_posix(), "", f"not UTF-8: {exc}")
+        )
     return None
 
 

@@ -55,7 +55,9 @@ class ReferenceBook:
     def used(self) -> tuple[UsedRecommendation, ...]:
         """Every recommendation that contributed, by id."""
         return tuple(
-            UsedRecommendation(id=r.id, version=r.version, status=r.status, evidence=r.evidence, title=r.title)
+            UsedRecommendation(
+                id=r.id, version=r.version, status=r.status, evidence=r.evidence, title=r.title
+            )
             for r in sorted(self._recs.values(), key=lambda r: r.id)
         )
 

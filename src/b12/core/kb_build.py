@@ -51,7 +51,9 @@ def _loc(loc: Iterable[int | str]) -> str:
     return out
 
 
-def _validate(model: type[M], data: Any, file: str, prefix: str, problems: list[KnowledgeProblem]) -> M | None:
+def _validate(
+    model: type[M], data: Any, file: str, prefix: str, problems: list[KnowledgeProblem]
+) -> M | None:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -151,7 +153,9 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
 
     for src in sources.values():
         if src.superseded_by is not None and src.superseded_by not in sources:
-            check.add("sources.yaml", src.id, f"superseded_by names unknown source {src.superseded_by!r}")
+            check.add(
+                "sources.yaml", src.id, f"superseded_by names unknown source {src.superseded_by!r}"
+            )
 
     for par in parameters.values():
         cites(param_files[par.id], f"{par.id}.citations", par.citations, par.status)
@@ -221,10 +225,16 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
                     if reg.guideline not in rec.jurisdiction:
                         check.add(file, "action.regimen", "regimen is for another guideline set")
                     if rec.status == "approved" and reg.status != "approved":
-                        check.add(file, "action.regimen", f"approved item uses {reg.status} regimen")
+                        check.add(
+                            file, "action.regimen", f"approved item uses {reg.status} regimen"
+                        )
             for k, alt in enumerate(act.alternatives):
                 if alt.pathway not in pathway_names:
-                    check.add(file, f"action.alternatives[{k}].pathway", f"unknown pathway {alt.pathway!r}")
+                    check.add(
+                        file,
+                        f"action.alternatives[{k}].pathway",
+                        f"unknown pathway {alt.pathway!r}",
+                    )
             for k, miss in enumerate(act.missing):
                 if not _known_field(miss.field, vocab):
                     check.add(file, f"action.missing[{k}].field", f"unknown field {miss.field!r}")
@@ -243,22 +253,32 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
             for node in criteria.walk(rec.when):
                 if isinstance(node, criteria.Compare) and node.param in parameters:
                     if parameters[node.param].status != "approved":
-                        check.add(file, "when", f"approved item uses unapproved parameter {node.param!r}")
+                        check.add(
+                            file, "when", f"approved item uses unapproved parameter {node.param!r}"
+                        )
 
     seen_pathways: dict[str, str] = {}
     for rec in recs.values():
         if isinstance(rec.action, DecisionAction):
             if rec.action.pathway in seen_pathways:
-                check.add(rec_files[rec.id], "action.pathway", f"pathway also defined by {seen_pathways[rec.action.pathway]}")
+                check.add(
+                    rec_files[rec.id],
+                    "action.pathway",
+                    f"pathway also defined by {seen_pathways[rec.action.pathway]}",
+                )
             seen_pathways[rec.action.pathway] = rec.id
 
     for juris in ("uk", "us"):
         if not any(
-            isinstance(r.action, DecisionAction) and r.when is None and juris in r.jurisdiction
+            isinstance(r.action, DecisionAction)
+            and r.when is None
+            and juris in r.jurisdiction
             and r.status == "approved"
             for r in recs.values()
         ):
-            check.add("recommendations", "", f"no approved catch-all decision (no 'when') for {juris!r}")
+            check.add(
+                "recommendations", "", f"no approved catch-all decision (no 'when') for {juris!r}"
+            )
 
     if problems:
         raise KnowledgeBaseError(problems)
@@ -304,9 +324,21 @@ def _stem(file: str) -> str:
 
 PICTURE_SCALARS = frozenset(
     {
-        "age", "sex", "pregnant", "breastfeeding", "deficiency", "cause", "conditions",
-        "ileal_resection_cm", "medications", "diet", "neuro_symptoms", "severe_neuro",
-        "preferences.route", "preferences.adherence_concern", "preferences.drug",
+        "age",
+        "sex",
+        "pregnant",
+        "breastfeeding",
+        "deficiency",
+        "cause",
+        "conditions",
+        "ileal_resection_cm",
+        "medications",
+        "diet",
+        "neuro_symptoms",
+        "severe_neuro",
+        "preferences.route",
+        "preferences.adherence_concern",
+        "preferences.drug",
     }
 )
 
@@ -329,7 +361,9 @@ def _check_definition_cycles(defs: Mapping[str, criteria.Condition], check: _Che
             name = stack.pop()
             for nxt in refs(defs[name]) if name in defs else set():
                 if nxt == start:
-                    check.add("vocabulary.yaml", f"definitions.{start}", "definition refers to itself")
+                    check.add(
+                        "vocabulary.yaml", f"definitions.{start}", "definition refers to itself"
+                    )
                     stack.clear()
                     break
                 if nxt not in seen:

@@ -131,7 +131,9 @@ class Span(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_int(cls, raw: Any) -> Any:
-        return {"min": raw, "max": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        return (
+            {"min": raw, "max": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        )
 
     @model_validator(mode="after")
     def _order(self) -> Span:

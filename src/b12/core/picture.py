@@ -144,7 +144,9 @@ def normalise(pic: ClinicalPicture, kb: KnowledgeBase, prefix: str = "") -> Clin
     def plausible(value: float | None, lo: float, hi: float, unit: str, field: str) -> None:
         if value is not None and not lo <= value <= hi:
             problems.append(
-                FieldProblem(f"{p}{field}", f"implausible value {value:g} {unit} (expected {lo:g}–{hi:g})")
+                FieldProblem(
+                    f"{p}{field}", f"implausible value {value:g} {unit} (expected {lo:g}–{hi:g})"
+                )
             )
 
     plausible(pic.age, vocab.age.min, vocab.age.max, vocab.age.unit, "age")
@@ -176,7 +178,9 @@ def picture_facts(
 ) -> Facts:
     """The facts a condition sees: the picture, the derived deficiency, and plan facts."""
     labs = pic.labs.model_dump(exclude_none=True)
-    numbers: dict[str, float] = {f"labs.{k}": float(v) for k, v in labs.items() if k != "ifab_positive"}
+    numbers: dict[str, float] = {
+        f"labs.{k}": float(v) for k, v in labs.items() if k != "ifab_positive"
+    }
     numbers["age"] = float(pic.age)
     if pic.ileal_resection_cm is not None:
         numbers["ileal_resection_cm"] = pic.ileal_resection_cm

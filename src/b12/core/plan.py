@@ -83,7 +83,9 @@ class _Context:
         self.defs = kb.vocabulary.definitions
 
     def usable(self, rec: Recommendation) -> bool:
-        return self.picture.guideline in rec.jurisdiction and is_usable(rec.status, self.opts.allow_draft)
+        return self.picture.guideline in rec.jurisdiction and is_usable(
+            rec.status, self.opts.allow_draft
+        )
 
     def holds(self, rec: Recommendation, facts: criteria.Facts) -> bool:
         return rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.defs)
@@ -173,14 +175,22 @@ def plan(
 
     why: list[Cited] = []
     if classifier is not None:
-        why.append(Cited(text=classifier.clinician_text, refs=ctx.book.use(classifier), recs=(classifier.id,)))
-    why.insert(0, Cited(text=decision.clinician_text, refs=ctx.book.use(decision), recs=(decision.id,)))
+        why.append(
+            Cited(
+                text=classifier.clinician_text, refs=ctx.book.use(classifier), recs=(classifier.id,)
+            )
+        )
+    why.insert(
+        0, Cited(text=decision.clinician_text, refs=ctx.book.use(decision), recs=(decision.id,))
+    )
     alternatives = tuple(
         AlternativeOut(id=alt.pathway, title=_title(kb, alt.pathway), why_not=alt.why_not)
         for alt in act.alternatives
         if ctx.usable(kb.pathways[alt.pathway])
     )
-    pathway = PathwayOut(id=act.pathway, title=act.pathway_title, why=tuple(why), alternatives=alternatives)
+    pathway = PathwayOut(
+        id=act.pathway, title=act.pathway_title, why=tuple(why), alternatives=alternatives
+    )
 
     regimen = kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
     plan_scalars: dict[str, str | None] = {"pathway": act.pathway}
@@ -201,7 +211,12 @@ def plan(
     alerts = _alerts(ctx, extras)
     disagreements = _disagreements(ctx, extras)
     missing = tuple(
-        MissingOut(field=m.field, why=m.why, refs=ctx.book.cite(decision.citations, decision.evidence), recs=(decision.id,))
+        MissingOut(
+            field=m.field,
+            why=m.why,
+            refs=ctx.book.cite(decision.citations, decision.evidence),
+            recs=(decision.id,),
+        )
         for m in act.missing
     )
     pending = not ctx.book.all_approved or (regimen is not None and regimen.status != "approved")
@@ -251,7 +266,9 @@ def _regimen_and_schedule(
     recs = (decision.id,)
 
     def lifelong(phase: Phase) -> bool:
-        return phase.lifelong is True or (phase.lifelong == "if_irreversible_cause" and irreversible)
+        return phase.lifelong is True or (
+            phase.lifelong == "if_irreversible_cause" and irreversible
+        )
 
     regimen_out = RegimenOut(
         id=regimen.id,
@@ -265,7 +282,11 @@ def _regimen_and_schedule(
     sched = build_schedule(regimen, start, horizon_end, weekday_indexes(weekdays))
     entries: list[ScheduleEntry] = []
     for slot in sched.slots:
-        window = Window(earliest=slot.earliest, latest=slot.latest) if slot.earliest and slot.latest else None
+        window = (
+            Window(earliest=slot.earliest, latest=slot.latest)
+            if slot.earliest and slot.latest
+            else None
+        )
         is_dose = slot.kind == "dose"
         entries.append(
             ScheduleEntry(
@@ -305,14 +326,40 @@ def _monitoring(
         refs = ctx.book.use(rec)
         for item in rec.action.items:
             if item.at is None:
-                items.append(MonitoringOut(after=item.after, kind=item.kind, tests=item.tests, why=rec.clinician_text, refs=refs, recs=(rec.id,)))
+                items.append(
+                    MonitoringOut(
+                        after=item.after,
+                        kind=item.kind,
+                        tests=item.tests,
+                        why=rec.clinician_text,
+                        refs=refs,
+                        recs=(rec.id,),
+                    )
+                )
                 continue
             day = _offset_date(start, item.at)
             step = 0
             while day <= horizon_end:
-                items.append(MonitoringOut(date=day, kind=item.kind, tests=item.tests, why=rec.clinician_text, refs=refs, recs=(rec.id,)))
+                items.append(
+                    MonitoringOut(
+                        date=day,
+                        kind=item.kind,
+                        tests=item.tests,
+                        why=rec.clinician_text,
+                        refs=refs,
+                        recs=(rec.id,),
+                    )
+                )
                 labels = ", ".join(ctx.kb.vocabulary.tests[t].label for t in item.tests)
-                entries.append(ScheduleEntry(date=day, kind=item.kind, text=f"{labels}: {rec.title}", refs=refs, recs=(rec.id,)))
+                entries.append(
+                    ScheduleEntry(
+                        date=day,
+                        kind=item.kind,
+                        text=f"{labels}: {rec.title}",
+                        refs=refs,
+                        recs=(rec.id,),
+                    )
+                )
                 if item.repeat_every_months is None:
                     break
                 step += item.repeat_every_months

@@ -69,7 +69,9 @@ def _interval_dates(
             return out, False
         if day > horizon_end:
             return out, True
-        window = (_step(phase, last, lo), _step(phase, last, hi)) if last and lo != hi else (None, None)
+        window = (
+            (_step(phase, last, lo), _step(phase, last, hi)) if last and lo != hi else (None, None)
+        )
         out.append(Slot(day, "dose", phase, window[0], window[1]))
         if not phase.list_each_dose:
             every = f"every {lo} days" if lo == hi and lo > 1 else "daily" if lo == 1 else None
@@ -132,4 +134,3 @@ def build_schedule(
         if phase.is_open_ended:
             return DoseSchedule(tuple(slots), True, ())
     return DoseSchedule(tuple(slots), False, ())
-

@@ -1,0 +1,138 @@
+"""Golden clinical vignettes: readable YAML cases, their expected decisions, and KB coverage.
+
+A vignette file holds ``id``, ``title``, ``notes``, ``picture``, ``as_of``, optional ``options``
+(``horizon``, ``allow_draft``) and ``expect``.  ``expect`` records decisions, not prose:
+status, pathway, regimen, dated doses with windows, reviews and tests, alert codes with
+severities, disagreements, missing fields, the recommendations used and the sources cited.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from b12.core.knowledge import KnowledgeBase
+from b12.core.plan import PlanOptions
+from b12.core.plan_models import Plan
+from b12.core.requests import parse_horizon, plan_request
+
+
+@dataclass(frozen=True)
+class Vignette:
+    """One golden case."""
+
+    id: str
+    path: Path
+    guideline: str
+    picture: dict[str, Any]
+    as_of: date
+    options: dict[str, Any]
+    expect: dict[str, Any] | None
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def load_vignette(path: Path) -> Vignette:
+    """Read one vignette file."""
+    doc = _yaml().load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or doc.get("id") != path.stem:
+        raise ValueError(f"{path}: id must equal the file name")
+    as_of = (
+        doc["as_of"] if isinstance(doc["as_of"], date) else date.fromisoformat(str(doc["as_of"]))
+    )
+    picture = _plain(doc["picture"])
+    return Vignette(
+        id=doc["id"],
+        path=path,
+        guideline=picture.get("guideline", "uk"),
+        picture=picture,
+        as_of=as_of,
+        options=_plain(doc.get("options") or {}),
+        expect=_plain(doc["expect"]) if doc.get("expect") is not None else None,
+    )
+
+
+def load_vignettes(folder: Path) -> list[Vignette]:
+    """Every ``*.yaml`` vignette in ``folder``, by id."""
+    return [load_vignette(p) for p in sorted(folder.glob("*.yaml"))]
+
+
+def run_vignette(v: Vignette, kb: KnowledgeBase) -> Plan:
+    """Compute the plan a vignette describes."""
+    opts = PlanOptions(
+        horizon_months=parse_horizon(str(v.options["horizon"])) if "horizon" in v.options else None,
+        allow_draft=bool(v.options.get("allow_draft", False)),
+    )
+    _, plan = plan_request(v.picture, kb, default_as_of=v.as_of, options=opts)
+    return plan
+
+
+def _window(e: Any) -> str:
+    return f" window {e.window.earliest}..{e.window.latest}" if e.window else ""
+
+
+def summarize(plan: Plan) -> dict[str, Any]:
+    """The ``expect`` form of a plan: decisions, dates and ids, no prose."""
+    refs = {r.n: r.source_id for r in plan.references}
+    out: dict[str, Any] = {
+        "status": plan.status,
+        "deficiency": plan.deficiency.status,
+        "pathway": plan.pathway.id,
+        "alternatives": [a.id for a in plan.pathway.alternatives],
+        "regimen": plan.regimen.id if plan.regimen else None,
+        "lifelong": [p.name for p in plan.regimen.phases if p.lifelong] if plan.regimen else [],
+        "schedule": [
+            f"{e.date} {e.kind}"
+            + (f" {e.phase} {e.dose.micrograms}ug {e.route}" if e.kind == "dose" and e.dose else "")
+            + (f" then {e.repeats}" if e.repeats else "")
+            + _window(e)
+            + (f" [{', '.join(e.recs)}]" if e.kind != "dose" else "")
+            for e in plan.schedule
+        ],
+        "schedule_continues": plan.schedule_continues,
+        "monitoring": [
+            f"{m.date or 'when ' + str(m.after)}: {', '.join(m.tests)} [{', '.join(m.recs)}]"
+            for m in plan.monitoring
+        ],
+        "alerts": [f"{a.code} {a.severity}" for a in plan.alerts],
+        "disagreements": [d.recs[0] for d in plan.disagreements],
+        "missing": [m.field for m in plan.missing],
+        "recommendations": [r.id for r in plan.recommendations],
+        "sources": sorted({refs[n] for n in refs}),
+        "review_status": plan.review_status,
+    }
+    return out
+
+
+def coverage_problems(kb: KnowledgeBase, vignettes: list[Vignette]) -> list[str]:
+    """Every approved recommendation must fire in one vignette and stay silent in another of its set."""
+    fired: dict[str, set[str]] = {}
+    silent: dict[str, set[str]] = {}
+    for v in vignettes:
+        used = {r.id for r in run_vignette(v, kb).recommendations}
+        for rid, rec in kb.recommendations.items():
+            if v.guideline not in rec.jurisdiction:
+                continue
+            (fired if rid in used else silent).setdefault(rid, set()).add(v.id)
+    problems = []
+    for rid, rec in kb.recommendations.items():
+        if rec.status != "approved":
+            continue
+        if not fired.get(rid):
+            problems.append(f"{rid} is not exercised by any vignette where it fires")
+        if not silent.get(rid):
+            problems.append(f"{rid} has no vignette where it must not fire")
+    return problems

@@ -1,0 +1,50 @@
+"""Turning a caller's raw JSON document into validated engine input.
+
+A plan request is a ClinicalPicture document; ``as_of`` comes from the document or, failing
+that, from the caller (the CLI passes its own today).  Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import KnowledgeBase
+from b12.core.picture import ClinicalPicture, parse_picture
+from b12.core.plan import PlanOptions, plan
+from b12.core.plan_models import Plan
+
+
+def parse_horizon(text: str) -> int:
+    """``"12m"``, ``"12"`` or ``"2y"`` → months (1–60); anything else is an input error."""
+    raw = text.strip().lower()
+    factor = 12 if raw.endswith("y") else 1
+    digits = raw[:-1] if raw[-1:] in ("m", "y") else raw
+    if not digits.isdigit() or not 1 <= int(digits) * factor <= 60:
+        raise InputError(
+            [FieldProblem("horizon", f"expected months like '12m' (1–60 months), got {text!r}")]
+        )
+    return int(digits) * factor
+
+
+def plan_request(
+    raw: Any,
+    kb: KnowledgeBase,
+    *,
+    default_as_of: date | None = None,
+    guideline: str | None = None,
+    options: PlanOptions | None = None,
+) -> tuple[ClinicalPicture, Plan]:
+    """Validate ``raw`` and compute the plan; raises :class:`InputError` on bad input."""
+    if isinstance(raw, dict) and guideline is not None:
+        if guideline not in ("uk", "us"):
+            raise InputError(
+                [FieldProblem("guideline", f"expected 'uk' or 'us', got {guideline!r}")]
+            )
+        raw = {**raw, "guideline": guideline}
+    picture = parse_picture(raw, kb)
+    as_of = picture.as_of or default_as_of
+    if as_of is None:
+        raise InputError([FieldProblem("as_of", "required")])
+    return picture, plan(picture, kb, as_of, options)

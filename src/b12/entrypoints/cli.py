@@ -1,0 +1,235 @@
+"""The ``b12`` command line.  Thin: read input, call the core, print; map errors to exit codes.
+
+Exit codes: 0 success; 1 the knowledge base is invalid or an internal error; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError
+from b12.core.knowledge import KnowledgeBase
+from b12.core.plan import PlanOptions
+from b12.core.requests import parse_horizon, plan_request
+from b12.core.schemas import json_schema, schema_names
+from b12.entrypoints.report import render_plan
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="b12: clinical decision support for vitamin B12 deficiency treatment.",
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(no_args_is_help=True, help="Inspect and check the knowledge base.")
+app.add_typer(kb_app, name="kb")
+
+KbOption = Annotated[
+    Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the bundled one).")
+]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print the contract JSON instead of a report.")
+]
+
+
+def _fail_input(err: InputError) -> NoReturn:
+    for problem in err.problems:
+        typer.echo(f"error: {problem.render()}", err=True)
+    raise typer.Exit(2)
+
+
+def _load_kb(path: Path | None) -> KnowledgeBase:
+    try:
+        return load_knowledge_base(path)
+    except KnowledgeBaseError as err:
+        for problem in err.problems:
+            typer.echo(f"knowledge base error: {problem.render()}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError([FieldProblem(key, "duplicate key")])
+        out[key] = value
+    return out
+
+
+def read_document(source: str) -> Any:
+    """Read JSON from a file or ``-`` (stdin); a YAML vignette file gives its ``picture``."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            [FieldProblem("input", f"cannot read {source!r}: {exc.strerror}")]
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError([FieldProblem("input", "not UTF-8 text")]) from None
+    if source.endswith((".yaml", ".yml")):
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            doc = YAML(typ="safe", pure=True).load(text)
+        except YAMLError as exc:
+            raise InputError([FieldProblem("input", f"invalid YAML: {exc}")]) from None
+        if isinstance(doc, dict) and "picture" in doc:
+            picture = dict(doc["picture"])
+            picture.setdefault("as_of", doc.get("as_of"))
+            return json.loads(json.dumps(picture, default=str))
+        return json.loads(json.dumps(doc, default=str))
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [
+                FieldProblem(
+                    "input", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+                )
+            ]
+        ) from None
+
+
+@app.command("plan")
+def plan_command(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="ClinicalPicture JSON (or - for stdin).")
+    ],
+    as_json: JsonFlag = False,
+    guideline: Annotated[
+        str | None, typer.Option(help="Guideline set: uk or us (overrides the input).")
+    ] = None,
+    horizon: Annotated[
+        str, typer.Option(help="How far ahead to date the schedule, e.g. 12m.")
+    ] = "12m",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Today's date for the plan (default: the input's as_of, else today)."
+        ),
+    ] = None,
+    allow_draft: Annotated[
+        bool,
+        typer.Option(
+            "--allow-draft",
+            help="Also use content not yet approved (marks the output pending review).",
+        ),
+    ] = False,
+    kb_path: KbOption = None,
+) -> None:
+    """Print the treatment plan for a clinical picture."""
+    kb = _load_kb(kb_path)
+    try:
+        months = parse_horizon(horizon)
+        default_as_of = date.today()
+        if as_of is not None:
+            try:
+                default_as_of = date.fromisoformat(as_of)
+            except ValueError:
+                raise InputError(
+                    [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {as_of!r}")]
+                ) from None
+        raw = read_document(source)
+        if as_of is not None and isinstance(raw, dict):
+            raw = {**raw, "as_of": as_of}
+        _, result = plan_request(
+            raw,
+            kb,
+            default_as_of=default_as_of,
+            guideline=guideline,
+            options=PlanOptions(horizon_months=months, allow_draft=allow_draft),
+        )
+    except InputError as err:
+        _fail_input(err)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render_plan(result, Console())
+
+
+@app.command("schema")
+def schema_command(
+    name: Annotated[str, typer.Argument(help="Contract name, e.g. ClinicalPicture or Plan.")],
+) -> None:
+    """Print the JSON Schema of a public contract type."""
+    if name not in schema_names():
+        _fail_input(
+            InputError(
+                [
+                    FieldProblem(
+                        "name", f"unknown schema {name!r}; known: {', '.join(schema_names())}"
+                    )
+                ]
+            )
+        )
+    typer.echo(json.dumps(json_schema(name), indent=2, sort_keys=True))
+
+
+@kb_app.command("check")
+def kb_check(
+    kb_path: KbOption = None,
+    vignettes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Vignette folder for the coverage check (default: tests/vignettes/cases if present)."
+        ),
+    ] = None,
+) -> None:
+    """Validate the knowledge base; with vignettes, check every approved item is exercised."""
+    from b12.adapters.vignettes import coverage_problems, load_vignettes
+
+    kb = _load_kb(kb_path)
+    folder = vignettes or Path("tests/vignettes/cases")
+    problems: list[str] = []
+    if folder.is_dir():
+        problems = coverage_problems(kb, load_vignettes(folder))
+    elif vignettes is not None:
+        _fail_input(InputError([FieldProblem("vignettes", f"no such folder {str(vignettes)!r}")]))
+    today = date.today()
+    overdue = [
+        r.id
+        for r in kb.recommendations.values()
+        if r.status == "approved" and r.review.next_review_due < today
+    ]
+    counts = {
+        s: sum(1 for r in kb.recommendations.values() if r.status == s)
+        for s in ("approved", "draft", "submitted", "in-review", "retired")
+    }
+    typer.echo(
+        f"knowledge base OK: {len(kb.recommendations)} recommendations {counts}, {len(kb.regimens)} regimens, "
+        f"{len(kb.sources)} sources; content version {kb.content_version}"
+    )
+    for rid in overdue:
+        typer.echo(f"warning: {rid} is past its next review date", err=True)
+    if folder.is_dir():
+        for line in problems:
+            typer.echo(f"coverage: {line}", err=True)
+        if problems:
+            raise typer.Exit(1)
+        typer.echo(f"vignette coverage OK ({folder})")
+
+
+@kb_app.command("list")
+def kb_list(kb_path: KbOption = None) -> None:
+    """List recommendations with status, evidence and jurisdiction."""
+    kb = _load_kb(kb_path)
+    table = Table()
+    for col in ("id", "status", "evidence", "jurisdiction", "kind", "title"):
+        table.add_column(col)
+    for r in kb.recommendations.values():
+        table.add_row(r.id, r.status, r.evidence, "+".join(r.jurisdiction), r.action.type, r.title)
+    Console(width=200).print(table)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
