@@ -118,7 +118,7 @@ def summarize(plan: Plan) -> dict[str, Any]:
 
 
 def coverage_problems(kb: KnowledgeBase, vignettes: list[Vignette]) -> list[str]:
-    """Every approved recommendation must fire in one vignette and stay silent in another of its set."""
+    """Each approved recommendation must fire in one vignette and be silent in one of its set."""
     fired: dict[str, set[str]] = {}
     silent: dict[str, set[str]] = {}
     for v in vignettes:

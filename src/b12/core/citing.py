@@ -13,15 +13,15 @@ class ReferenceBook:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
-        self._numbers: dict[tuple[str, str, str], int] = {}
+        self._numbers: dict[tuple[str, str], int] = {}
         self._refs: list[ReferenceOut] = []
         self._recs: dict[str, Recommendation] = {}
 
-    def cite(self, citations: Iterable[Citation], evidence: str) -> tuple[int, ...]:
+    def cite(self, citations: Iterable[Citation]) -> tuple[int, ...]:
         """Number each citation (reusing numbers) and return them in order, without repeats."""
         out: list[int] = []
         for cit in citations:
-            key = (cit.source, cit.locator, evidence)
+            key = (cit.source, cit.locator)
             n = self._numbers.get(key)
             if n is None:
                 n = len(self._refs) + 1
@@ -33,7 +33,7 @@ class ReferenceBook:
                         source_id=src.id,
                         citation=src.citation,
                         locator=cit.locator,
-                        evidence=evidence,
+                        evidence=src.evidence,
                         verification=cit.verification,
                     )
                 )
@@ -44,7 +44,7 @@ class ReferenceBook:
     def use(self, rec: Recommendation) -> tuple[int, ...]:
         """Record that ``rec`` contributed, and cite its sources."""
         self._recs[rec.id] = rec
-        return self.cite(rec.citations, rec.evidence)
+        return self.cite(rec.citations)
 
     @property
     def references(self) -> tuple[ReferenceOut, ...]:

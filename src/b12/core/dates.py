@@ -25,7 +25,7 @@ def add_days(day: date, days: int) -> date:
 
 
 def next_weekday_on_or_after(day: date, weekdays: tuple[int, ...]) -> date:
-    """The first date on or after ``day`` whose ISO weekday index (0 = Monday) is in ``weekdays``."""
+    """The first date on or after ``day`` whose weekday index (0 = Monday) is in ``weekdays``."""
     for offset in range(7):
         candidate = day + timedelta(days=offset)
         if candidate.weekday() in weekdays:

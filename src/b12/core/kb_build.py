@@ -251,11 +251,14 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
                 cites(file, f"action.positions[{k}].citations", pos.citations, rec.status)
         if rec.status == "approved" and rec.when is not None:
             for node in criteria.walk(rec.when):
-                if isinstance(node, criteria.Compare) and node.param in parameters:
-                    if parameters[node.param].status != "approved":
-                        check.add(
-                            file, "when", f"approved item uses unapproved parameter {node.param!r}"
-                        )
+                if (
+                    isinstance(node, criteria.Compare)
+                    and node.param in parameters
+                    and parameters[node.param].status != "approved"
+                ):
+                    check.add(
+                        file, "when", f"approved item uses unapproved parameter {node.param!r}"
+                    )
 
     seen_pathways: dict[str, str] = {}
     for rec in recs.values():

@@ -18,7 +18,7 @@ from b12.core.dates import WEEKDAYS
 
 Status = Literal["draft", "submitted", "in-review", "approved", "retired"]
 Evidence = Literal[
-    "guideline", "label", "systematic-review", "review", "expert-opinion", "local-practice"
+    "guideline", "label", "systematic-review", "trial", "review", "expert-opinion", "local-practice"
 ]
 Jurisdiction = Literal["uk", "us"]
 Drug = Literal["hydroxocobalamin", "cyanocobalamin"]
@@ -66,6 +66,7 @@ class Source(Model):
         "content-team",
         "reference-data",
     ]
+    evidence: Evidence
     jurisdiction: tuple[Jurisdiction, ...]
     url: str | None = None
     superseded_by: str | None = None

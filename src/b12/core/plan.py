@@ -16,7 +16,7 @@ from datetime import date
 
 from b12.core import criteria
 from b12.core.citing import ReferenceBook
-from b12.core.dates import add_days, add_months, weekday_indexes
+from b12.core.dates import WEEKDAYS, add_days, add_months, weekday_indexes
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import (
     AlertAction,
@@ -162,9 +162,11 @@ def plan(
     vocab = kb.vocabulary
     start = picture.start or as_of
     horizon = opts.horizon_months or vocab.horizon_months
-    weekdays = opts.clinic_weekdays or vocab.clinic_weekdays
-    if opts.clinic_weekdays is not None and not weekdays:
-        raise InputError([FieldProblem("clinic_weekdays", "must name at least one weekday")])
+    weekdays = vocab.clinic_weekdays if opts.clinic_weekdays is None else opts.clinic_weekdays
+    if not weekdays or any(d not in WEEKDAYS for d in weekdays):
+        raise InputError(
+            [FieldProblem("clinic_weekdays", f"must name at least one weekday from {WEEKDAYS}")]
+        )
     horizon_end = add_months(start, horizon)
 
     deficiency, derived, classifier = _classify(ctx)
@@ -214,7 +216,7 @@ def plan(
         MissingOut(
             field=m.field,
             why=m.why,
-            refs=ctx.book.cite(decision.citations, decision.evidence),
+            refs=ctx.book.cite(decision.citations),
             recs=(decision.id,),
         )
         for m in act.missing
@@ -262,7 +264,7 @@ def _regimen_and_schedule(
     if regimen is None:
         return None, [], False, None
     irreversible = is_irreversible(ctx.picture, ctx.kb)
-    refs = ctx.book.cite(regimen.citations, decision.evidence)
+    refs = ctx.book.cite(regimen.citations)
     recs = (decision.id,)
 
     def lifelong(phase: Phase) -> bool:
@@ -393,7 +395,7 @@ def _disagreements(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[Disag
         if isinstance(rec.action, DisagreementAction):
             ctx.book.use(rec)
             positions = tuple(
-                PositionOut(says=p.says, refs=ctx.book.cite(p.citations, rec.evidence))
+                PositionOut(says=p.says, refs=ctx.book.cite(p.citations))
                 for p in rec.action.positions
             )
             out.append(DisagreementOut(topic=rec.action.topic, positions=positions, recs=(rec.id,)))

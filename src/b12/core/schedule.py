@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from datetime import date as Date
 
 from b12.core.dates import add_days, add_months, next_weekday_on_or_after, weekday_indexes
 from b12.core.knowledge import Phase, Regimen
@@ -24,11 +25,11 @@ from b12.core.knowledge import Phase, Regimen
 class Slot:
     """One scheduled item before citations are attached."""
 
-    date: date
+    date: Date
     kind: str  # "dose" | "review"
     phase: Phase
-    earliest: date | None = None
-    latest: date | None = None
+    earliest: Date | None = None
+    latest: Date | None = None
     repeats: str | None = None
 
 

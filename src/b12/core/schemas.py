@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -51,5 +51,7 @@ def json_schema(name: str) -> dict[str, Any]:
     if name == "Error":
         return ERROR_SCHEMA
     model = CONTRACT[name]
-    mode = "validation" if name == "ClinicalPicture" else "serialization"
+    mode: Literal["validation", "serialization"] = (
+        "validation" if name == "ClinicalPicture" else "serialization"
+    )
     return model.model_json_schema(mode=mode)

@@ -40,6 +40,11 @@ JsonFlag = Annotated[
 ]
 
 
+def today() -> date:
+    """The shell's today; the core never reads the clock."""
+    return date.today()  # noqa: DTZ011 - a calendar date in local time is what clinicians mean
+
+
 def _fail_input(err: InputError) -> NoReturn:
     for problem in err.problems:
         typer.echo(f"error: {problem.render()}", err=True)
@@ -130,7 +135,7 @@ def plan_command(
     kb = _load_kb(kb_path)
     try:
         months = parse_horizon(horizon)
-        default_as_of = date.today()
+        default_as_of = today()
         if as_of is not None:
             try:
                 default_as_of = date.fromisoformat(as_of)
@@ -180,7 +185,7 @@ def kb_check(
     vignettes: Annotated[
         Path | None,
         typer.Option(
-            help="Vignette folder for the coverage check (default: tests/vignettes/cases if present)."
+            help="Vignette folder for the coverage check (default: tests/vignettes/cases)."
         ),
     ] = None,
 ) -> None:
@@ -194,19 +199,20 @@ def kb_check(
         problems = coverage_problems(kb, load_vignettes(folder))
     elif vignettes is not None:
         _fail_input(InputError([FieldProblem("vignettes", f"no such folder {str(vignettes)!r}")]))
-    today = date.today()
+    now = today()
     overdue = [
         r.id
         for r in kb.recommendations.values()
-        if r.status == "approved" and r.review.next_review_due < today
+        if r.status == "approved" and r.review.next_review_due < now
     ]
     counts = {
         s: sum(1 for r in kb.recommendations.values() if r.status == s)
         for s in ("approved", "draft", "submitted", "in-review", "retired")
     }
     typer.echo(
-        f"knowledge base OK: {len(kb.recommendations)} recommendations {counts}, {len(kb.regimens)} regimens, "
-        f"{len(kb.sources)} sources; content version {kb.content_version}"
+        f"knowledge base OK: {len(kb.recommendations)} recommendations {counts}, "
+        f"{len(kb.regimens)} regimens, {len(kb.sources)} sources; "
+        f"content version {kb.content_version}"
     )
     for rid in overdue:
         typer.echo(f"warning: {rid} is past its next review date", err=True)
