@@ -102,3 +102,9 @@ def test_references_are_numbered_in_order_of_first_use(kb: KnowledgeBase) -> Non
     result = plan_request(make_picture(cause="autoimmune_gastritis"), kb)[1]
     assert [r.n for r in result.references] == list(range(1, len(result.references) + 1))
     assert result.pathway.why[0].refs[0] == 1
+
+
+def test_clinic_weekdays_must_match_doses_per_week(kb: KnowledgeBase) -> None:
+    pic = parse_picture(make_picture(), kb)
+    with pytest.raises(InputError, match="3 distinct weekdays"):
+        plan(pic, kb, AS_OF, PlanOptions(clinic_weekdays=("mon", "thu")))

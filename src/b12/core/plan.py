@@ -263,6 +263,11 @@ def _regimen_and_schedule(
 ) -> tuple[RegimenOut | None, list[ScheduleEntry], bool, str | None]:
     if regimen is None:
         return None, [], False, None
+    for phase in regimen.phases:
+        if phase.times_per_week and not phase.weekdays and len(set(weekdays)) != phase.times_per_week:
+            raise InputError(
+                [FieldProblem("clinic_weekdays", f"name {phase.times_per_week} distinct weekdays")]
+            )
     irreversible = is_irreversible(ctx.picture, ctx.kb)
     refs = ctx.book.cite(regimen.citations)
     recs = (decision.id,)
