@@ -150,6 +150,32 @@ def _decide(ctx: _Context, facts: criteria.Facts) -> Recommendation:
     raise AssertionError("the knowledge base has no catch-all decision")  # pragma: no cover
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The decision step alone: deficiency status (given or derived) and the chosen decision."""
+
+    deficiency: str | None
+    derived: bool
+    classifier: Recommendation | None
+    decision: Recommendation
+
+    @property
+    def pathway(self) -> str:
+        """The chosen pathway id."""
+        assert isinstance(self.decision.action, DecisionAction)
+        return self.decision.action.pathway
+
+
+def select_pathway(
+    picture: ClinicalPicture, kb: KnowledgeBase, options: PlanOptions | None = None
+) -> Selection:
+    """Classify the deficiency and pick the first matching decision (no dates, no output)."""
+    ctx = _Context(picture, kb, options or PlanOptions())
+    deficiency, derived, classifier = _classify(ctx)
+    decision = _decide(ctx, picture_facts(picture, deficiency))
+    return Selection(deficiency, derived, classifier, decision)
+
+
 def plan(
     picture: ClinicalPicture,
     kb: KnowledgeBase,
@@ -169,9 +195,13 @@ def plan(
         )
     horizon_end = add_months(start, horizon)
 
-    deficiency, derived, classifier = _classify(ctx)
-    facts = picture_facts(picture, deficiency)
-    decision = _decide(ctx, facts)
+    chosen = select_pathway(picture, kb, opts)
+    deficiency, derived, classifier, decision = (
+        chosen.deficiency,
+        chosen.derived,
+        chosen.classifier,
+        chosen.decision,
+    )
     act = decision.action
     assert isinstance(act, DecisionAction)
 
@@ -264,7 +294,11 @@ def _regimen_and_schedule(
     if regimen is None:
         return None, [], False, None
     for phase in regimen.phases:
-        if phase.times_per_week and not phase.weekdays and len(set(weekdays)) != phase.times_per_week:
+        if (
+            phase.times_per_week
+            and not phase.weekdays
+            and len(set(weekdays)) != phase.times_per_week
+        ):
             raise InputError(
                 [FieldProblem("clinic_weekdays", f"name {phase.times_per_week} distinct weekdays")]
             )
@@ -287,6 +321,7 @@ def _regimen_and_schedule(
         recs=recs,
     )
     sched = build_schedule(regimen, start, horizon_end, weekday_indexes(weekdays))
+    doses = {p.name: _dose_out(p.dose) for p in regimen.phases}
     entries: list[ScheduleEntry] = []
     for slot in sched.slots:
         window = (
@@ -296,12 +331,12 @@ def _regimen_and_schedule(
         )
         is_dose = slot.kind == "dose"
         entries.append(
-            ScheduleEntry(
+            ScheduleEntry.model_construct(
                 date=slot.date,
                 kind="dose" if is_dose else "review",
                 phase=slot.phase.name,
                 drug=regimen.drug if is_dose else None,
-                dose=_dose_out(slot.phase.dose) if is_dose else None,
+                dose=doses[slot.phase.name] if is_dose else None,
                 route=regimen.route if is_dose else None,
                 window=window,
                 repeats=slot.repeats,
