@@ -411,22 +411,36 @@ def _monitoring(
 
 
 def _alerts(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[AlertOut, ...]:
-    out: list[AlertOut] = []
+    """One alert per code: rules raising the same code merge (most severe wins, texts joined)."""
+    by_code: dict[str, AlertOut] = {}
     for rec in recs:
-        if isinstance(rec.action, AlertAction) and "plan" in rec.action.contexts:
-            title = ctx.kb.vocabulary.alert_codes[rec.action.code].title
-            out.append(
-                AlertOut(
-                    code=rec.action.code,
-                    severity=rec.action.severity,
-                    title=title,
-                    message=rec.clinician_text,
-                    refs=ctx.book.use(rec),
-                    recs=(rec.id,),
-                )
-            )
-    out.sort(key=lambda a: (SEVERITY_ORDER[a.severity], a.code, a.recs))
+        if not (isinstance(rec.action, AlertAction) and "plan" in rec.action.contexts):
+            continue
+        code = rec.action.code
+        alert = AlertOut(
+            code=code,
+            severity=rec.action.severity,
+            title=ctx.kb.vocabulary.alert_codes[code].title,
+            message=rec.clinician_text,
+            refs=ctx.book.use(rec),
+            recs=(rec.id,),
+        )
+        by_code[code] = merge_alerts(by_code[code], alert) if code in by_code else alert
+    out = sorted(by_code.values(), key=lambda a: (SEVERITY_ORDER[a.severity], a.code))
     return tuple(out)
+
+
+def merge_alerts(first: AlertOut, second: AlertOut) -> AlertOut:
+    """Combine two alerts with the same code into one."""
+    severity = min(first.severity, second.severity, key=SEVERITY_ORDER.__getitem__)
+    return first.model_copy(
+        update={
+            "severity": severity,
+            "message": f"{first.message} {second.message}",
+            "refs": tuple(dict.fromkeys(first.refs + second.refs)),
+            "recs": tuple(dict.fromkeys(first.recs + second.recs)),
+        }
+    )
 
 
 def _disagreements(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[DisagreementOut, ...]:
