@@ -19,7 +19,8 @@ AS_OF = date(2026, 3, 2)
 def test_drafts_are_not_used_by_default(kb: KnowledgeBase) -> None:
     pic = parse_picture(make_picture(cause="nitrous_oxide"), kb)
     result = plan(pic, kb, AS_OF)
-    assert "NITROUS_OXIDE" not in {a.code for a in result.alerts}
+    assert "B12-SAFE-027" not in {r.id for r in result.recommendations}
+    assert all(r.status == "approved" for r in result.recommendations)
     assert result.review_status == "approved"
     assert result.review_banner is None
 
@@ -27,7 +28,8 @@ def test_drafts_are_not_used_by_default(kb: KnowledgeBase) -> None:
 def test_drafts_mark_the_output_pending_review_when_allowed(kb: KnowledgeBase) -> None:
     pic = parse_picture(make_picture(cause="nitrous_oxide"), kb)
     result = plan(pic, kb, AS_OF, PlanOptions(allow_draft=True))
-    assert "NITROUS_OXIDE" in {a.code for a in result.alerts}
+    (alert,) = [a for a in result.alerts if a.code == "NITROUS_OXIDE"]
+    assert alert.recs == ("B12-SAFE-027", "B12-SAFE-028")
     assert result.review_status == "pending_review"
     assert result.review_banner and "PENDING REVIEW" in result.review_banner
 
