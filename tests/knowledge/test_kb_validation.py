@@ -49,9 +49,14 @@ def test_duplicate_yaml_keys_are_rejected(kb_copy: Path) -> None:
 
 
 def test_unknown_keys_are_rejected_with_field_path(kb_copy: Path) -> None:
-    _edit(kb_copy / "regimens/UK-HYDROXO-STANDARD.yaml", lambda t: t.replace("  kind: loading\n", "  kind: loading\n  colour: red\n"))
+    _edit(
+        kb_copy / "regimens/UK-HYDROXO-STANDARD.yaml",
+        lambda t: t.replace("  kind: loading\n", "  kind: loading\n  colour: red\n"),
+    )
     problems = _problems(kb_copy)
-    assert any(p.startswith("regimens/UK-HYDROXO-STANDARD.yaml › phases[0].colour") for p in problems)
+    assert any(
+        p.startswith("regimens/UK-HYDROXO-STANDARD.yaml › phases[0].colour") for p in problems
+    )
 
 
 def test_id_must_equal_file_name(kb_copy: Path) -> None:
@@ -61,27 +66,50 @@ def test_id_must_equal_file_name(kb_copy: Path) -> None:
 
 
 def test_unknown_source_is_a_broken_reference(kb_copy: Path) -> None:
-    _edit(kb_copy / "safety/B12-SAFE-014.yaml", lambda t: t.replace("source: nice-ng239-2024", "source: nice-ng999"))
+    _edit(
+        kb_copy / "safety/B12-SAFE-014.yaml",
+        lambda t: t.replace("source: nice-ng239-2024", "source: nice-ng999"),
+    )
     problems = _problems(kb_copy)
-    assert any("B12-SAFE-014.yaml › citations[1].source: unknown source 'nice-ng999'" in p for p in problems)
+    assert any(
+        "B12-SAFE-014.yaml › citations[1].source: unknown source 'nice-ng999'" in p
+        for p in problems
+    )
 
 
 def test_approved_item_must_not_use_a_draft_regimen(kb_copy: Path) -> None:
-    _edit(kb_copy / "regimens/UK-HYDROXO-BARIATRIC.yaml", lambda t: t.replace("status: approved", "status: draft"))
+    _edit(
+        kb_copy / "regimens/UK-HYDROXO-BARIATRIC.yaml",
+        lambda t: t.replace("status: approved", "status: draft"),
+    )
     problems = _problems(kb_copy)
-    assert any("B12-TX-011.yaml › action.regimen: approved item uses draft regimen" in p for p in problems)
+    assert any(
+        "B12-TX-011.yaml › action.regimen: approved item uses draft regimen" in p for p in problems
+    )
 
 
 def test_approved_item_must_not_cite_a_superseded_source(kb_copy: Path) -> None:
-    _edit(kb_copy / "safety/B12-SAFE-027.yaml", lambda t: t.replace("status: draft", "status: approved"))
+    _edit(
+        kb_copy / "safety/B12-SAFE-027.yaml",
+        lambda t: t.replace("status: draft", "status: approved"),
+    )
     problems = _problems(kb_copy)
     assert any("superseded source 'nice-ng239-draft-2023'" in p for p in problems)
 
 
 def test_unknown_alert_code_vocabulary_value_and_parameter(kb_copy: Path) -> None:
-    _edit(kb_copy / "safety/B12-SAFE-014.yaml", lambda t: t.replace("code: GASTRIC_CANCER_RISK", "code: GASTRIC_RISK"))
-    _edit(kb_copy / "safety/B12-SAFE-026.yaml", lambda t: t.replace("medication: metformin", "medication: metforminn"))
-    _edit(kb_copy / "safety/B12-SAFE-016.yaml", lambda t: t.replace("param: high_b12_ng_l", "param: high_b12"))
+    _edit(
+        kb_copy / "safety/B12-SAFE-014.yaml",
+        lambda t: t.replace("code: GASTRIC_CANCER_RISK", "code: GASTRIC_RISK"),
+    )
+    _edit(
+        kb_copy / "safety/B12-SAFE-026.yaml",
+        lambda t: t.replace("medication: metformin", "medication: metforminn"),
+    )
+    _edit(
+        kb_copy / "safety/B12-SAFE-016.yaml",
+        lambda t: t.replace("param: high_b12_ng_l", "param: high_b12"),
+    )
     problems = "\n".join(_problems(kb_copy))
     assert "B12-SAFE-014.yaml › action.code: unknown alert code 'GASTRIC_RISK'" in problems
     assert "B12-SAFE-026.yaml › when: unknown medications value 'metforminn'" in problems
@@ -89,9 +117,15 @@ def test_unknown_alert_code_vocabulary_value_and_parameter(kb_copy: Path) -> Non
 
 
 def test_condition_syntax_errors_name_the_path(kb_copy: Path) -> None:
-    _edit(kb_copy / "safety/B12-SAFE-026.yaml", lambda t: t.replace("medication: metformin", "medicine: metformin"))
+    _edit(
+        kb_copy / "safety/B12-SAFE-026.yaml",
+        lambda t: t.replace("medication: metformin", "medicine: metformin"),
+    )
     problems = _problems(kb_copy)
-    assert any("B12-SAFE-026.yaml › when" in p and "unknown condition key 'medicine'" in p for p in problems)
+    assert any(
+        "B12-SAFE-026.yaml › when" in p and "unknown condition key 'medicine'" in p
+        for p in problems
+    )
 
 
 def test_a_catch_all_decision_is_required(kb_copy: Path) -> None:

@@ -33,7 +33,10 @@ def test_number_leaf_is_false_when_the_value_is_missing() -> None:
     assert _eval(cond, _facts(numbers={"labs.haemoglobin_g_l": 75.0}))
 
 
-@pytest.mark.parametrize(("op", "value", "expected"), [("lt", 20, False), ("le", 20, True), ("gt", 19, True), ("ge", 21, False)])
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [("lt", 20, False), ("le", 20, True), ("gt", 19, True), ("ge", 21, False)],
+)
 def test_number_leaf_resolves_parameters(op: str, value: float, expected: bool) -> None:
     facts = _facts(numbers={"ileal_resection_cm": 20.0})
     cond = {"number": {"field": "ileal_resection_cm", op: {"param": "p"}}}

@@ -17,7 +17,9 @@ from b12.core.dates import add_months, next_weekday_on_or_after, weekday_indexes
         (date(2026, 5, 10), 0, date(2026, 5, 10)),
     ],
 )
-def test_add_months_clamps_to_month_end_when_day_missing(start: date, months: int, expected: date) -> None:
+def test_add_months_clamps_to_month_end_when_day_missing(
+    start: date, months: int, expected: date
+) -> None:
     assert add_months(start, months) == expected
 
 

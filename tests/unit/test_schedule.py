@@ -20,25 +20,47 @@ def test_three_times_a_week_uses_mon_wed_fri_when_started_on_a_monday(kb: Knowle
     assert loading == [date(2026, 3, d) for d in (2, 4, 6, 9, 11, 13)]
 
 
-def test_three_times_a_week_takes_next_clinic_days_when_started_on_tuesday(kb: KnowledgeBase) -> None:
+def test_three_times_a_week_takes_next_clinic_days_when_started_on_tuesday(
+    kb: KnowledgeBase,
+) -> None:
     doses = _doses(kb, "UK-HYDROXO-STANDARD", date(2026, 3, 3), date(2026, 4, 30))
     loading = [d for d, phase in doses if phase == "loading"]
     assert loading == [date(2026, 3, d) for d in (4, 6, 9, 11, 13, 16)]
 
 
 def test_maintenance_window_runs_from_last_loading_dose(kb: KnowledgeBase) -> None:
-    sched = build_schedule(kb.regimens["UK-HYDROXO-STANDARD"], date(2026, 3, 2), date(2027, 3, 2), MWF)
+    sched = build_schedule(
+        kb.regimens["UK-HYDROXO-STANDARD"], date(2026, 3, 2), date(2027, 3, 2), MWF
+    )
     first_maintenance = next(s for s in sched.slots if s.phase.name == "maintenance")
     assert first_maintenance.date == date(2026, 5, 13)
-    assert (first_maintenance.earliest, first_maintenance.latest) == (date(2026, 5, 13), date(2026, 6, 13))
+    assert (first_maintenance.earliest, first_maintenance.latest) == (
+        date(2026, 5, 13),
+        date(2026, 6, 13),
+    )
     assert sched.continues is True
 
 
-def test_month_intervals_clamp_when_last_dose_on_the_31st(kb: KnowledgeBase) -> None:
+def test_month_intervals_clamp_in_short_months_without_drifting(kb: KnowledgeBase) -> None:
     sched = build_schedule(kb.regimens["US-CYANO-MAINT"], date(2026, 1, 31), date(2026, 6, 30), MWF)
     assert [s.date for s in sched.slots] == [
-        date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 28), date(2026, 4, 28),
-        date(2026, 5, 28), date(2026, 6, 28),
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+        date(2026, 4, 30),
+        date(2026, 5, 31),
+        date(2026, 6, 30),
+    ]
+
+
+def test_windows_of_a_range_run_from_the_previous_dose(kb: KnowledgeBase) -> None:
+    sched = build_schedule(
+        kb.regimens["UK-HYDROXO-PROPHYLAXIS"], date(2026, 12, 31), date(2027, 5, 31), MWF
+    )
+    assert [(s.date, s.earliest, s.latest) for s in sched.slots] == [
+        (date(2026, 12, 31), None, None),
+        (date(2027, 2, 28), date(2027, 2, 28), date(2027, 3, 31)),
+        (date(2027, 4, 30), date(2027, 4, 28), date(2027, 5, 28)),
     ]
 
 
@@ -69,13 +91,17 @@ def test_label_regimen_phases_follow_each_other_from_the_last_dose(kb: Knowledge
 
 
 def test_daily_oral_phase_is_one_entry_that_repeats(kb: KnowledgeBase) -> None:
-    sched = build_schedule(kb.regimens["UK-CYANO-ORAL-DIET"], date(2026, 3, 2), date(2027, 3, 2), MWF)
+    sched = build_schedule(
+        kb.regimens["UK-CYANO-ORAL-DIET"], date(2026, 3, 2), date(2027, 3, 2), MWF
+    )
     assert len(sched.slots) == 1
     assert sched.slots[0].repeats == "daily"
     assert sched.continues is True
 
 
 def test_nothing_is_scheduled_after_the_horizon(kb: KnowledgeBase) -> None:
-    sched = build_schedule(kb.regimens["UK-HYDROXO-STANDARD"], date(2026, 3, 2), date(2026, 3, 8), MWF)
+    sched = build_schedule(
+        kb.regimens["UK-HYDROXO-STANDARD"], date(2026, 3, 2), date(2026, 3, 8), MWF
+    )
     assert [s.date for s in sched.slots] == [date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 6)]
     assert sched.continues is True

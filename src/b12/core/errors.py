@@ -4,8 +4,7 @@
 
     B12Error                      base; never raised directly
     ├── KnowledgeBaseError        our content is wrong (raised by load/check, never per request)
-    │   ├── SchemaViolation       .file .field_path .message
-    │   └── BrokenReference       .file .field_path .message
+    │                             .problems: tuple of KnowledgeProblem(file, field_path, message)
     └── InputError                the caller's data cannot be used as given
                                   .problems: tuple of FieldProblem(field, message)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from b12.core import criteria
 from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
+from b12.core.picture import PRESENCE_FIELDS, Labs
 from b12.core.knowledge import (
     AlertAction,
     Citation,
@@ -206,6 +207,25 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
             elif isinstance(node, criteria.Ref) and node.name not in definitions:
                 check.add(file, path, f"unknown definition {node.name!r}")
 
+    if "irreversible_cause" not in definitions:
+        check.add(
+            "vocabulary.yaml", "definitions", "the 'irreversible_cause' definition is required"
+        )
+    for name in vocab.labs:
+        if name not in Labs.model_fields:
+            check.add("vocabulary.yaml", f"labs.{name}", "no such field in the picture's labs")
+    for reg in regimens.values():
+        for k, phase in enumerate(reg.phases):
+            if (
+                phase.times_per_week
+                and not phase.weekdays
+                and phase.times_per_week != len(set(vocab.clinic_weekdays))
+            ):
+                check.add(
+                    regimen_files[reg.id],
+                    f"phases[{k}].weekdays",
+                    "required: times_per_week differs from the number of clinic weekdays",
+                )
     for name, cond in definitions.items():
         condition_refs("vocabulary.yaml", f"definitions.{name}", cond)
     _check_definition_cycles(definitions, check)
@@ -325,33 +345,11 @@ def _stem(file: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-PICTURE_SCALARS = frozenset(
-    {
-        "age",
-        "sex",
-        "pregnant",
-        "breastfeeding",
-        "deficiency",
-        "cause",
-        "conditions",
-        "ileal_resection_cm",
-        "medications",
-        "diet",
-        "neuro_symptoms",
-        "severe_neuro",
-        "preferences.route",
-        "preferences.adherence_concern",
-        "preferences.drug",
-    }
-)
-
-
 def _known_field(name: str, vocab: Vocabulary) -> bool:
-    if name in PICTURE_SCALARS:
+    """A field whose presence the engine records (see ``picture.PRESENCE_FIELDS``)."""
+    if name in PRESENCE_FIELDS:
         return True
-    if name.startswith("labs."):
-        return name[5:] in vocab.labs or name[5:] == "ifab_positive"
-    return False
+    return name.startswith("labs.") and name[5:] in vocab.labs
 
 
 def _check_definition_cycles(defs: Mapping[str, criteria.Condition], check: _Checker) -> None:

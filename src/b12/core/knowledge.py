@@ -354,11 +354,10 @@ class Parameter(Model):
 
 
 class Term(Model):
-    """A vocabulary entry: a label, aliases, codes, and whether the cause is irreversible."""
+    """A vocabulary entry: a label, aliases and codes."""
 
     label: str
     aliases: tuple[str, ...] = ()
-    irreversible: bool = False
     codes: tuple[str, ...] = ()
 
 

@@ -20,6 +20,11 @@ Sex = Literal["female", "male", "other", "unknown"]
 Deficiency = Literal["confirmed", "indeterminate", "suspected", "at_risk", "not_deficient"]
 Cause = str  # validated against vocabulary.causes (aliases accepted)
 
+#: Picture fields (besides ``labs.<name>``) whose presence conditions can test.
+PRESENCE_FIELDS = frozenset(
+    {"cause", "deficiency", "diet", "ileal_resection_cm", "preferences.route", "preferences.drug"}
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -101,7 +106,7 @@ def parse_picture(raw: Any, kb: KnowledgeBase, prefix: str = "") -> ClinicalPict
     Raises :class:`InputError` with one problem per bad field; never returns a partial picture.
     """
     if not isinstance(raw, dict):
-        raise InputError([FieldProblem(prefix, "expected a JSON object")])
+        raise InputError([FieldProblem(prefix or "input", "expected a JSON object")])
     try:
         pic = ClinicalPicture.model_validate(raw)
     except ValidationError as exc:
@@ -199,8 +204,9 @@ def picture_facts(
     for name in ("cause", "deficiency", "diet", "ileal_resection_cm"):
         if getattr(pic, name) is not None:
             present.add(name)
-    if pic.preferences.route is not None:
-        present.add("preferences.route")
+    for name in ("route", "drug"):
+        if getattr(pic.preferences, name) is not None:
+            present.add(f"preferences.{name}")
     scalars: dict[str, str | None] = {
         "cause": pic.cause,
         "deficiency": deficiency,

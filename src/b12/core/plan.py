@@ -56,6 +56,7 @@ from b12.core.schedule import build_schedule
 USABLE_DRAFT = frozenset({"draft", "submitted", "in-review"})
 SEVERITY_ORDER = {"stop": 0, "warning": 1, "info": 2}
 KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
+IRREVERSIBLE = "irreversible_cause"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,9 @@ def _span_out(span: Span | None) -> SpanOut | None:
     return SpanOut(min=span.min, max=span.max) if span else None
 
 
-def is_irreversible(picture: ClinicalPicture, kb: KnowledgeBase) -> bool:
-    """True when the cause or a listed condition is marked irreversible in the vocabulary."""
-    vocab = kb.vocabulary
-    if picture.cause is not None and vocab.causes[picture.cause].irreversible:
-        return True
-    return any(vocab.conditions[c].irreversible for c in picture.conditions)
+def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
+    """True when the vocabulary's ``irreversible_cause`` definition holds (lifelong treatment)."""
+    return criteria.evaluate(ctx.defs[IRREVERSIBLE], facts, ctx.kb.param, ctx.defs)
 
 
 def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> PhaseOut:
@@ -132,15 +130,16 @@ def _offset_date(start: date, at: Offset) -> date:
 
 
 def _classify(ctx: _Context) -> tuple[str | None, bool, Recommendation | None]:
+    """The stated status wins, except ``suspected``: a B12 result that classifies replaces it."""
     pic = ctx.picture
-    if pic.deficiency is not None:
+    if pic.deficiency is not None and pic.deficiency != "suspected":
         return pic.deficiency, False, None
     facts = picture_facts(pic, None)
     for rec in ctx.kb.classifiers:
         if ctx.usable(rec) and ctx.holds(rec, facts):
             assert isinstance(rec.action, ClassifyAction)
             return rec.action.deficiency, True, rec
-    return None, False, None
+    return pic.deficiency, False, None
 
 
 def _decide(ctx: _Context, facts: criteria.Facts) -> Recommendation:
@@ -233,7 +232,7 @@ def plan(
     plan_facts = picture_facts(picture, deficiency, plan_scalars, plan_lists)
 
     regimen_out, entries, continues, note = _regimen_and_schedule(
-        ctx, decision, regimen, start, horizon_end, weekdays
+        ctx, decision, regimen, plan_facts, (start, horizon_end), weekdays
     )
     extras = [r for r in kb.others if ctx.usable(r) and ctx.holds(r, plan_facts)]
     first_dose = next((e.date for e in entries if e.kind == "dose"), start)
@@ -287,10 +286,11 @@ def _regimen_and_schedule(
     ctx: _Context,
     decision: Recommendation,
     regimen: Regimen | None,
-    start: date,
-    horizon_end: date,
+    facts: criteria.Facts,
+    span: tuple[date, date],
     weekdays: tuple[str, ...],
 ) -> tuple[RegimenOut | None, list[ScheduleEntry], bool, str | None]:
+    start, horizon_end = span
     if regimen is None:
         return None, [], False, None
     for phase in regimen.phases:
@@ -302,7 +302,7 @@ def _regimen_and_schedule(
             raise InputError(
                 [FieldProblem("clinic_weekdays", f"name {phase.times_per_week} distinct weekdays")]
             )
-    irreversible = is_irreversible(ctx.picture, ctx.kb)
+    irreversible = is_irreversible(ctx, facts)
     refs = ctx.book.cite(regimen.citations)
     recs = (decision.id,)
 

@@ -54,10 +54,22 @@ def _span(phase: Phase) -> tuple[int, int]:
     return span.min, span.max
 
 
+def _repeat_text(phase: Phase) -> str:
+    lo, hi = _span(phase)
+    unit = "months" if phase.every_months is not None else "days"
+    if lo == hi == 1:
+        return "monthly" if unit == "months" else "daily"
+    return f"every {lo} {unit}" if lo == hi else f"every {lo}-{hi} {unit}"
+
+
 def _interval_dates(
     phase: Phase, first: date, previous: date | None, horizon_end: date
 ) -> tuple[list[Slot], bool]:
-    """Doses of an every-N-days / every-N-months phase from ``first``."""
+    """Doses of an every-N-days / every-N-months phase from ``first``.
+
+    Month steps are counted from the phase's first dose (31 Jan, 28 Feb, 31 Mar, ...) so that
+    clamping in a short month does not drift the rest of the series.
+    """
     lo, hi = _span(phase)
     pick = lo if phase.suggest == "earliest" else hi
     out: list[Slot] = []
@@ -70,15 +82,19 @@ def _interval_dates(
             return out, False
         if day > horizon_end:
             return out, True
+        if not phase.list_each_dose:
+            out.append(Slot(day, "dose", phase, repeats=_repeat_text(phase)))
+            return out, True
         window = (
             (_step(phase, last, lo), _step(phase, last, hi)) if last and lo != hi else (None, None)
         )
         out.append(Slot(day, "dose", phase, window[0], window[1]))
-        if not phase.list_each_dose:
-            every = f"every {lo} days" if lo == hi and lo > 1 else "daily" if lo == 1 else None
-            out[-1] = Slot(day, "dose", phase, repeats=every or "as in the regimen")
-            return out, phase.is_open_ended
-        last, day = day, _step(phase, day, pick)
+        last = day
+        day = (
+            add_months(first, pick * len(out))
+            if phase.every_months is not None
+            else add_days(day, pick)
+        )
 
 
 def _weekly_dates(

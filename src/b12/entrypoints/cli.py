@@ -134,7 +134,7 @@ def plan_command(
     """Print the treatment plan for a clinical picture."""
     kb = _load_kb(kb_path)
     try:
-        months = parse_horizon(horizon)
+        months = parse_horizon(horizon) if horizon is not None else None
         default_as_of = today()
         if as_of is not None:
             try:
@@ -199,6 +199,8 @@ def kb_check(
         problems = coverage_problems(kb, load_vignettes(folder))
     elif vignettes is not None:
         _fail_input(InputError([FieldProblem("vignettes", f"no such folder {str(vignettes)!r}")]))
+    else:
+        typer.echo(f"note: no vignette folder at {folder}; coverage not checked", err=True)
     now = today()
     overdue = [
         r.id
