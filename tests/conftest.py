@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-vignettes",
         action="store_true",
         default=False,
-        help="Rewrite each vignette's expect section from the current engine output (review the diff!).",
+        help="Rewrite each vignette expect section from the engine output (review the diff!).",
     )
 
 

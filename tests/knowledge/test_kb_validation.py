@@ -31,7 +31,9 @@ def _problems(root: Path) -> list[str]:
 
 
 def test_bundled_knowledge_base_loads(kb: KnowledgeBase) -> None:
-    assert kb.recommendations and kb.regimens and kb.sources
+    assert kb.recommendations
+    assert kb.regimens
+    assert kb.sources
     assert kb.content_version.startswith("sha256:")
 
 

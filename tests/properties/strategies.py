@@ -24,8 +24,28 @@ LAB_CUTOFFS: dict[str, tuple[float, ...]] = {
     "haemoglobin_g_l": (60, 79.9, 80, 120),
     "folate_ug_l": (1, 2.9, 3, 8),
     "egfr": (15, 59.9, 60, 90),
+    "mma_nmol_l": (200, 450, 450.1, 1000),
+    "homocysteine_umol_l": (8, 15, 15.1, 40),
 }
 ILEAL_CUTOFFS = (5.0, 19.9, 20.0, 50.0, 100.0)
+# Conditions that no early, condition-driven decision reacts to (injection hypersensitivity has
+# its own decision just before the confirmed-deficiency ones, and is kept to reach it).
+PLAIN_CONDITIONS = frozenset(
+    {
+        "partial_gastrectomy",
+        "ileal_crohns",
+        "coeliac",
+        "ckd",
+        "dialysis",
+        "diabetic_nephropathy",
+        "hyperthyroidism",
+        "infection",
+        "critical_illness",
+        "injection_hypersensitivity",
+        "anticoagulated",
+        "dementia",
+    }
+)
 
 FIRST_DAY = date(1990, 1, 1)
 LAST_DAY = date(2099, 12, 31)
@@ -104,7 +124,7 @@ def preferences_docs(draw: st.DrawFn) -> dict[str, Any]:
     """A ``preferences`` object; any key may be left out."""
     out: dict[str, Any] = {}
     for key, strategy in (
-        ("route", st.sampled_from(["im", "oral", None])),
+        ("route", st.sampled_from(["oral", "im", "oral", None])),
         ("adherence_concern", st.booleans()),
         ("drug", st.sampled_from(["hydroxocobalamin", "cyanocobalamin", None])),
     ):
@@ -114,9 +134,151 @@ def preferences_docs(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
-def _coded_list(terms: dict[str, Term], max_size: int = 4) -> st.SearchStrategy[list[str]]:
-    """A list of coded names (duplicates and aliases allowed: the engine normalises them)."""
-    return st.lists(st.sampled_from(_names(terms)), max_size=max_size)
+def _coded_list(terms: dict[str, Term], max_size: int = 3) -> st.SearchStrategy[list[str]]:
+    """A list of coded names (duplicates and aliases allowed: the engine normalises them).
+
+    Half the lists are empty, so that the decisions behind the condition-driven ones (oral
+    routes, test first) are reached as often as the early ones.
+    """
+    return st.one_of(st.just([]), st.lists(st.sampled_from(_names(terms)), max_size=max_size))
+
+
+SURGERY = ("total_gastrectomy", "rygb", "sleeve_gastrectomy", "bpd_ds")
+SPECIAL = ("leber_disease", "tobacco_amblyopia", "cobalt_allergy", "injection_hypersensitivity")
+ON_TREATMENT = frozenset({"hydroxocobalamin", "cyanocobalamin"})
+NOT_CONFIRMED = ("at_risk", "not_deficient", "suspected", "indeterminate")
+# What each scenario pins down after the free draw (see ``picture_docs``).
+SCENARIOS = (
+    "any",
+    "plain",
+    "oral",
+    "diet",
+    "labs",
+    "surgery",
+    "ileal",
+    "special",
+    "treated",
+    "neuro",
+    "child",
+    "risk",
+)
+
+
+def _age(vocab: Vocabulary) -> st.SearchStrategy[int]:
+    hi = int(vocab.age.max)
+    return st.one_of(st.integers(16, hi), st.sampled_from([16, 17, hi - 1, hi]))
+
+
+def _optional_fields(vocab: Vocabulary) -> list[tuple[str, st.SearchStrategy[Any]]]:
+    rc = vocab.ileal_resection_cm
+    return [
+        ("sex", st.sampled_from(["female", "male", "other", "unknown"])),
+        ("breastfeeding", st.booleans()),
+        ("deficiency", st.sampled_from(DEFICIENCIES)),
+        ("cause", st.sampled_from(_names(vocab.causes))),
+        ("conditions", _coded_list(vocab.conditions)),
+        (
+            "ileal_resection_cm",
+            st.one_of(st.sampled_from(ILEAL_CUTOFFS), st.floats(rc.min, rc.max, allow_nan=False)),
+        ),
+        ("medications", _coded_list(vocab.medications)),
+        ("diet", st.sampled_from(["omnivore", "vegetarian", "vegan"])),
+        ("neuro_symptoms", _coded_list(vocab.neuro_symptoms, 2)),
+        ("severe_neuro", st.booleans()),
+        ("labs", labs_docs(vocab)),
+        ("preferences", preferences_docs()),
+    ]
+
+
+B12_LAB_SETS = (
+    ("serum_b12_ng_l",),
+    ("active_b12_pmol_l",),
+    ("serum_b12_ng_l", "active_b12_pmol_l"),
+    ("serum_b12_ng_l", "mma_nmol_l"),
+    ("active_b12_pmol_l", "mma_nmol_l"),
+    ("serum_b12_ng_l", "homocysteine_umol_l"),
+    ("serum_b12_ng_l", "active_b12_pmol_l", "mma_nmol_l", "homocysteine_umol_l"),
+)
+
+
+@st.composite
+def _b12_labs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
+    """Labs that classify the deficiency: total and/or active B12, maybe MMA and homocysteine."""
+    labs: dict[str, Any] = {}
+    for name in draw(st.sampled_from(B12_LAB_SETS)):
+        if name in vocab.labs:
+            cutoffs = LAB_CUTOFFS.get(name)
+            labs[name] = draw(
+                st.sampled_from(cutoffs) if cutoffs else lab_values(name, vocab.labs[name])
+            )
+    return labs
+
+
+@st.composite
+def _pin(draw: st.DrawFn, doc: dict[str, Any], vocab: Vocabulary, scenario: str) -> None:
+    """Overwrite the fields a scenario is about; everything else stays freely drawn."""
+    if scenario == "any":
+        return
+    if scenario == "child":
+        doc["age"] = draw(st.integers(int(vocab.age.min), 15))
+        return
+    if scenario == "neuro":
+        doc["deficiency"] = draw(st.sampled_from(["confirmed", "suspected", "indeterminate"]))
+        symptoms = sorted(vocab.neuro_symptoms)
+        doc["neuro_symptoms"] = draw(st.lists(st.sampled_from(symptoms), min_size=1, max_size=2))
+        doc["medications"] = [m for m in doc.get("medications", []) if m not in ON_TREATMENT]
+        return
+    if scenario == "treated":
+        doc["medications"] = [
+            draw(st.sampled_from(sorted(ON_TREATMENT))),
+            *doc.get("medications", []),
+        ]
+        return
+    plain = sorted(c for c in vocab.conditions if c in PLAIN_CONDITIONS)
+    doc.pop("neuro_symptoms", None)
+    doc.pop("severe_neuro", None)
+    doc["conditions"] = draw(st.lists(st.sampled_from(plain), max_size=2))
+    doc["medications"] = [m for m in doc.get("medications", []) if m not in ON_TREATMENT]
+    if scenario in ("oral", "diet"):
+        doc["deficiency"] = "confirmed"
+    if scenario == "risk":
+        doc["deficiency"] = draw(st.sampled_from(["at_risk", "not_deficient"]))
+    if scenario == "oral":
+        doc["preferences"] = {
+            "route": draw(st.sampled_from(["oral", "oral", None, "im"])),
+            "drug": draw(st.sampled_from(["hydroxocobalamin", None, "cyanocobalamin"])),
+            "adherence_concern": draw(st.sampled_from([False, False, True])),
+        }
+    elif scenario == "diet":
+        doc["cause"] = "dietary"
+    elif scenario == "labs":
+        doc.pop("deficiency", None)
+        doc["labs"] = draw(_b12_labs(vocab))
+        given = draw(st.sampled_from([None, None, "indeterminate", "suspected"]))
+        if given is not None:
+            doc["deficiency"] = given
+        if draw(st.booleans()):  # reach the decisions that need no neurological involvement
+            doc.pop("neuro_symptoms", None)
+            doc.pop("severe_neuro", None)
+    elif scenario in ("surgery", "ileal", "special"):
+        pool = {"surgery": SURGERY, "ileal": ("ileal_resection",), "special": SPECIAL}[scenario]
+        key = draw(st.sampled_from([c for c in pool if c in vocab.conditions]))
+        doc["conditions"] = draw(st.permutations([key, *doc["conditions"]]))
+    if scenario in ("surgery", "ileal"):
+        draw(_not_confirmed(doc, ileal=scenario == "ileal"))
+
+
+@st.composite
+def _not_confirmed(draw: st.DrawFn, doc: dict[str, Any], *, ileal: bool) -> None:
+    """No confirmed deficiency (so prophylaxis decisions apply); maybe an ileal length."""
+    for key in ("labs", "deficiency", "ileal_resection_cm"):
+        doc.pop(key, None)
+    deficiency = draw(st.sampled_from([*NOT_CONFIRMED, None]))
+    if deficiency is not None:
+        doc["deficiency"] = deficiency
+    cm = draw(st.sampled_from([None, *ILEAL_CUTOFFS])) if ileal else None
+    if cm is not None:
+        doc["ileal_resection_cm"] = cm
 
 
 @st.composite
@@ -127,54 +289,33 @@ def picture_docs(
     ages: st.SearchStrategy[int] | None = None,
     guidelines: st.SearchStrategy[str] | None = None,
 ) -> dict[str, Any]:
-    """A valid ClinicalPicture JSON document (``as_of`` always given, as the library needs)."""
-    doc: dict[str, Any] = {}
-    age_lo, age_hi = int(vocab.age.min), int(vocab.age.max)
-    doc["age"] = draw(
-        ages
-        if ages is not None
-        else st.one_of(st.integers(age_lo, age_hi), st.sampled_from([0, 15, 16, 17, age_hi]))
-    )
-    sex = draw(_maybe(st.sampled_from(["female", "male", "other", "unknown"])))
-    if sex is not OMIT:
-        doc["sex"] = sex
-    if sex != "male" and draw(st.booleans()):
-        doc["pregnant"] = draw(st.booleans())
-    if draw(st.booleans()):
-        doc["breastfeeding"] = draw(st.booleans())
-    optional: list[tuple[str, st.SearchStrategy[Any]]] = [
-        ("deficiency", st.sampled_from(DEFICIENCIES)),
-        ("cause", st.sampled_from(_names(vocab.causes))),
-        ("conditions", _coded_list(vocab.conditions)),
-        (
-            "ileal_resection_cm",
-            st.one_of(
-                st.sampled_from(ILEAL_CUTOFFS),
-                st.floats(
-                    vocab.ileal_resection_cm.min,
-                    vocab.ileal_resection_cm.max,
-                    allow_nan=False,
-                ),
-            ),
-        ),
-        ("medications", _coded_list(vocab.medications)),
-        ("diet", st.sampled_from(["omnivore", "vegetarian", "vegan"])),
-        ("neuro_symptoms", _coded_list(vocab.neuro_symptoms, max_size=3)),
-        ("severe_neuro", st.booleans()),
-        ("labs", labs_docs(vocab)),
-        ("preferences", preferences_docs()),
-        ("guideline", guidelines if guidelines is not None else st.sampled_from(["uk", "us"])),
-    ]
-    for key, strategy in optional:
-        value = draw(_maybe(strategy) if key != "guideline" or guidelines is None else strategy)
+    """A valid ClinicalPicture JSON document (``as_of`` always given, as the library needs).
+
+    Every optional field is drawn freely or left out; then a scenario pins the fields that reach
+    one group of decisions, so each decision is reached often: ``any`` pins nothing; ``plain``
+    has no neurological involvement and only conditions that no early decision reacts to;
+    ``oral`` and ``diet`` add a confirmed deficiency with an oral preference or a dietary cause;
+    ``labs`` leaves the status to be worked out from B12, MMA and homocysteine results;
+    ``surgery`` and ``ileal`` add a gastrectomy, bariatric operation or ileal resection without a
+    confirmed deficiency; ``special`` adds Leber's disease, tobacco amblyopia, cobalt allergy or
+    injection hypersensitivity; ``treated`` is already on B12; ``neuro`` has neurological
+    symptoms and a treatable deficiency; ``child`` is under 16; ``risk`` is at risk or not
+    deficient with no other indication.
+    """
+    scenario = draw(st.sampled_from(SCENARIOS))
+    doc: dict[str, Any] = {"age": draw(ages if ages is not None else _age(vocab))}
+    for key, strategy in _optional_fields(vocab):
+        value = draw(_maybe(strategy))
         if value is not OMIT:
             doc[key] = value
-    if "ileal_resection_cm" not in doc and draw(st.booleans()):
-        # Make the ileal-resection decisions reachable more often.
-        conditions = doc.setdefault("conditions", [])
-        conditions.append("ileal_resection")
-        if draw(st.booleans()):
-            doc["ileal_resection_cm"] = draw(st.sampled_from(ILEAL_CUTOFFS))
+    draw(_pin(doc, vocab, scenario if ages is None else "any"))
+    if doc.get("sex") != "male" and draw(st.booleans()):
+        doc["pregnant"] = draw(st.booleans())
+    guideline = draw(
+        guidelines if guidelines is not None else _maybe(st.sampled_from(["uk", "us"]))
+    )
+    if guideline is not OMIT:
+        doc["guideline"] = guideline
     as_of = draw(plan_dates())
     doc["as_of"] = as_of.isoformat()
     start = draw(
@@ -235,6 +376,9 @@ json_scalars: st.SearchStrategy[Any] = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["2025-02-30", "2026-02-29", "2024-02-29", "9999-12-31", "0001-01-01", "uk"]),
     st.sampled_from(["rygb", "metformin", "paraesthesia", "confirmed", "male", "im", "oral"]),
+    # Edge numbers a JSON parser can produce: huge integers, infinities, NaN, negative zero.
+    st.sampled_from([10**400, -(10**400), 2**63, 2**1024, 1e308, -0.0]),
+    st.sampled_from([float("inf"), float("-inf"), float("nan")]),
 )
 
 
@@ -249,3 +393,19 @@ def json_junk() -> st.SearchStrategy[Any]:
         ),
         max_leaves=20,
     )
+
+
+@st.composite
+def mutated_pictures(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
+    """A valid picture with one field (top level, in ``labs`` or ``preferences``) set to junk."""
+    doc = draw(picture_docs(vocab))
+    junk = draw(json_junk())
+    where = draw(st.sampled_from(["top", "labs", "preferences"]))
+    if where == "top":
+        doc[draw(st.sampled_from(PICTURE_KEYS))] = junk
+    elif where == "labs":
+        doc["labs"] = {**doc.get("labs", {}), draw(st.sampled_from(sorted(vocab.labs))): junk}
+    else:
+        key = draw(st.sampled_from(["route", "adherence_concern", "drug"]))
+        doc["preferences"] = {**doc.get("preferences", {}), key: junk}
+    return doc

@@ -4,14 +4,14 @@ from b12.core import criteria
 from b12.core.criteria import ConditionSyntaxError, Facts, evaluate, parse_condition
 
 
-def _facts(**kw: object) -> Facts:
-    return Facts(
-        scalars=kw.get("scalars", {}),  # type: ignore[arg-type]
-        lists=kw.get("lists", {}),  # type: ignore[arg-type]
-        flags=frozenset(kw.get("flags", ())),  # type: ignore[arg-type]
-        numbers=kw.get("numbers", {}),  # type: ignore[arg-type]
-        present=frozenset(kw.get("present", ())),  # type: ignore[arg-type]
-    )
+def _facts(
+    scalars: dict[str, str | None] | None = None,
+    lists: dict[str, frozenset[str]] | None = None,
+    flags: tuple[str, ...] = (),
+    numbers: dict[str, float] | None = None,
+    present: tuple[str, ...] = (),
+) -> Facts:
+    return Facts(scalars or {}, lists or {}, frozenset(flags), numbers or {}, frozenset(present))
 
 
 def _eval(raw: object, facts: Facts, params: dict[str, float] | None = None) -> bool:
@@ -45,12 +45,12 @@ def test_number_leaf_resolves_parameters(op: str, value: float, expected: bool) 
 
 def test_symptom_any_and_definitions() -> None:
     assert _eval({"def": "neuro"}, _facts(lists={"neuro_symptoms": frozenset({"ataxia"})}))
-    assert _eval({"def": "neuro"}, _facts(flags={"severe_neuro"}))
+    assert _eval({"def": "neuro"}, _facts(flags=("severe_neuro",)))
     assert not _eval({"def": "neuro"}, _facts(lists={"neuro_symptoms": frozenset()}))
 
 
 def test_present_and_absent() -> None:
-    facts = _facts(present={"ileal_resection_cm"})
+    facts = _facts(present=("ileal_resection_cm",))
     assert _eval({"present": "ileal_resection_cm"}, facts)
     assert not _eval({"absent": "ileal_resection_cm"}, facts)
 

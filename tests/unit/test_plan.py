@@ -31,7 +31,8 @@ def test_drafts_mark_the_output_pending_review_when_allowed(kb: KnowledgeBase) -
     (alert,) = [a for a in result.alerts if a.code == "NITROUS_OXIDE"]
     assert alert.recs == ("B12-SAFE-027", "B12-SAFE-028")
     assert result.review_status == "pending_review"
-    assert result.review_banner and "PENDING REVIEW" in result.review_banner
+    assert result.review_banner
+    assert "PENDING REVIEW" in result.review_banner
 
 
 def test_clinic_weekdays_option_moves_three_times_weekly_doses(kb: KnowledgeBase) -> None:
@@ -65,7 +66,8 @@ def test_start_date_is_respected_and_recorded(kb: KnowledgeBase) -> None:
 def test_lifelong_follows_irreversible_cause(kb: KnowledgeBase) -> None:
     ag = plan(parse_picture(make_picture(cause="autoimmune_gastritis"), kb), kb, AS_OF)
     diet = plan(parse_picture(make_picture(cause="medication"), kb), kb, AS_OF)
-    assert ag.regimen and diet.regimen
+    assert ag.regimen
+    assert diet.regimen
     assert [p.lifelong for p in ag.regimen.phases] == [False, True]
     assert [p.lifelong for p in diet.regimen.phases] == [False, False]
 

@@ -1,5 +1,6 @@
 """Scheduling conventions (PRODUCT.md §5) against the bundled regimens."""
 
+import itertools
 from datetime import date
 
 from b12.core.dates import weekday_indexes
@@ -69,7 +70,7 @@ def test_open_ended_phase_is_never_ended_and_gets_review_points(kb: KnowledgeBas
     doses = [s.date for s in sched.slots if s.kind == "dose"]
     reviews = [s.date for s in sched.slots if s.kind == "review"]
     assert doses[0] == date(2026, 3, 2)
-    assert all((b - a).days == 2 for a, b in zip(doses, doses[1:], strict=False))
+    assert all((b - a).days == 2 for a, b in itertools.pairwise(doses))
     assert doses[-1] == date(2026, 4, 1)
     assert reviews == [date(2026, 3, 16), date(2026, 3, 30)]
     assert sched.continues is True

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 
 from b12.core import criteria
 from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
-from b12.core.picture import PRESENCE_FIELDS, Labs
 from b12.core.knowledge import (
     AlertAction,
     Citation,
@@ -29,6 +28,7 @@ from b12.core.knowledge import (
     Source,
     Vocabulary,
 )
+from b12.core.picture import PRESENCE_FIELDS, Labs
 
 M = TypeVar("M", bound=BaseModel)
 

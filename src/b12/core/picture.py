@@ -79,9 +79,42 @@ class ClinicalPicture(_Strict):
     @field_validator("start", "as_of", mode="before")
     @classmethod
     def _iso_date(cls, raw: Any) -> Any:
-        if isinstance(raw, str) and len(raw) != 10:
-            raise ValueError("expected a date as YYYY-MM-DD")
+        return iso_date(raw)
+
+    @field_validator("age", mode="before")
+    @classmethod
+    def _whole_years(cls, raw: Any) -> Any:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ValueError("expected a whole number of years")
         return raw
+
+
+#: Dates outside this range are refused: far beyond any clinical use, and safe for arithmetic.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def iso_date(raw: Any) -> Any:
+    """Accept only ``YYYY-MM-DD`` strings (or dates) within the supported range."""
+    if isinstance(raw, str):
+        if len(raw) != 10:
+            raise ValueError("expected a date as YYYY-MM-DD")
+        try:
+            raw = date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ValueError(f"not a real date ({exc})") from None
+    if not isinstance(raw, date):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    if not EARLIEST_DATE <= raw <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return raw
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= 12 else text[:6] + "…"
+    return f"{value:g}"
 
 
 def _problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
@@ -91,7 +124,7 @@ def _problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
         path = ""
         for p in parts:
             path += f"[{p}]" if p.isdigit() else (f".{p}" if path else p)
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif "input" in err and err["type"] not in ("missing",):
@@ -150,7 +183,8 @@ def normalise(pic: ClinicalPicture, kb: KnowledgeBase, prefix: str = "") -> Clin
         if value is not None and not lo <= value <= hi:
             problems.append(
                 FieldProblem(
-                    f"{p}{field}", f"implausible value {value:g} {unit} (expected {lo:g}–{hi:g})"
+                    f"{p}{field}",
+                    f"implausible value {_number(value)} {unit} (expected {lo:g}–{hi:g})",
                 )
             )
 

@@ -1,0 +1,480 @@
+"""Benchmark ``plan()`` against a hand-written pathway function (PRODUCT.md §8 Performance).
+
+Run: ``.venv/bin/python bench/plan_bench.py [--n 10000] [--seed 12] [--profile]``
+
+One run generates ``n`` varied, valid clinical pictures deterministically, loads the bundled
+knowledge base once and reports, all measured in this run:
+
+* ``plan()`` throughput (plans/second), median and p99 microseconds per plan;
+* the median of a HAND-WRITTEN function that picks the same pathway id with plain if/else
+  (deficiency from the NG239 cut-offs, then the decisions in priority order), and the ratio of
+  the two medians (target ≤ 3×); the engine's own decision step (``select_pathway``) is timed
+  too, since that is the like-for-like part of ``plan()``;
+* peak memory (tracemalloc) of planning one picture.
+
+The bench asserts that the hand-written function agrees with ``plan().pathway.id`` for every
+picture, so the comparison is honest; it exits 1 only if they disagree.  Targets are reported
+as PASS/FAIL but never change the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.knowledge import KnowledgeBase
+from b12.core.picture import ClinicalPicture, parse_picture
+from b12.core.plan import plan, select_pathway
+from b12.core.plan_models import Plan
+
+TARGET_MEDIAN_US = 1000.0
+TARGET_RATIO = 3.0
+HAND_REPS = 25  # calls per timing of the hand-written function (it is far below timer resolution)
+
+# --- picture generator -----------------------------------------------------------------------
+
+SEXES = ("female", "male", "other", "unknown")
+DEFICIENCIES = ("confirmed", "indeterminate", "suspected", "at_risk", "not_deficient")
+CAUSES = (
+    "autoimmune_gastritis",
+    "pernicious_anaemia",
+    "malabsorption",
+    "dietary",
+    "medication",
+    "nitrous_oxide",
+    "unknown",
+)
+CONDITIONS = (
+    "total_gastrectomy",
+    "partial_gastrectomy",
+    "rygb",
+    "sleeve_gastrectomy",
+    "bpd_ds",
+    "ileal_resection",
+    "ileal_crohns",
+    "coeliac",
+    "ckd",
+    "dialysis",
+    "diabetic_nephropathy",
+    "hyperthyroidism",
+    "infection",
+    "critical_illness",
+    "leber_disease",
+    "tobacco_amblyopia",
+    "cobalt_allergy",
+    "injection_hypersensitivity",
+    "anticoagulated",
+    "dementia",
+)
+PLAIN_CONDITIONS = (
+    "partial_gastrectomy",
+    "ileal_crohns",
+    "coeliac",
+    "ckd",
+    "dialysis",
+    "diabetic_nephropathy",
+    "hyperthyroidism",
+    "infection",
+    "critical_illness",
+    "anticoagulated",
+    "dementia",
+)
+MEDICATIONS = (
+    "metformin",
+    "ppi",
+    "h2ra",
+    "colchicine",
+    "topiramate",
+    "folic_acid",
+    "nitrous_oxide",
+)
+B12_TREATMENT = ("hydroxocobalamin", "cyanocobalamin")
+SYMPTOMS = (
+    "paraesthesia",
+    "numbness",
+    "peripheral_neuropathy",
+    "ataxia",
+    "gait_disturbance",
+    "cognitive_impairment",
+    "memory_loss",
+    "mood_change",
+    "visual_disturbance",
+    "subacute_combined_degeneration",
+)
+LABS: dict[str, tuple[float, ...]] = {
+    "serum_b12_ng_l": (60, 120, 179, 180, 250, 350, 351, 500, 1200),
+    "active_b12_pmol_l": (10, 24.9, 25, 50, 70, 71, 120),
+    "mma_nmol_l": (200, 450, 451, 900),
+    "homocysteine_umol_l": (9, 15, 16, 40),
+    "haemoglobin_g_l": (70, 79, 80, 110, 140),
+    "mcv_fl": (85, 100, 115),
+    "folate_ug_l": (2, 3, 9),
+    "egfr": (25, 59, 60, 95),
+}
+SCENARIOS = ("any", "plain", "oral", "diet", "labs", "surgery", "special", "neuro", "child")
+
+
+def _maybe(rng: random.Random, p: float = 0.5) -> bool:
+    return rng.random() < p
+
+
+def _some(rng: random.Random, pool: tuple[str, ...], most: int) -> list[str]:
+    return rng.sample(pool, rng.randint(0, most))
+
+
+def make_picture(rng: random.Random) -> dict[str, Any]:  # noqa: C901 - one branch per scenario
+    """One valid ClinicalPicture document; the scenario mix reaches every decision."""
+    scenario = rng.choice(SCENARIOS)
+    doc: dict[str, Any] = {"age": rng.randint(16, 100)}
+    if _maybe(rng, 0.8):
+        doc["sex"] = rng.choice(SEXES)
+    if doc.get("sex") != "male" and _maybe(rng, 0.1):
+        doc["pregnant"] = True
+    if _maybe(rng, 0.1):
+        doc["breastfeeding"] = True
+    if _maybe(rng, 0.6):
+        doc["deficiency"] = rng.choice(DEFICIENCIES)
+    if _maybe(rng, 0.6):
+        doc["cause"] = rng.choice(CAUSES)
+    doc["conditions"] = _some(rng, CONDITIONS, 2) if scenario == "any" else []
+    doc["medications"] = _some(rng, MEDICATIONS + B12_TREATMENT, 2)
+    if scenario == "any" and _maybe(rng, 0.3):
+        doc["neuro_symptoms"] = _some(rng, SYMPTOMS, 2)
+        doc["severe_neuro"] = _maybe(rng, 0.2)
+    labs = {k: rng.choice(v) for k, v in LABS.items() if _maybe(rng, 0.35)}
+    if _maybe(rng, 0.2):
+        labs["ifab_positive"] = _maybe(rng)
+    doc["labs"] = labs
+    if _maybe(rng, 0.4):
+        doc["preferences"] = {
+            "route": rng.choice(("im", "oral", None)),
+            "adherence_concern": _maybe(rng, 0.2),
+            "drug": rng.choice(("hydroxocobalamin", "cyanocobalamin", None, None)),
+        }
+    if scenario != "any":
+        doc["medications"] = [m for m in doc["medications"] if m not in B12_TREATMENT]
+        if _maybe(rng, 0.08):
+            doc["medications"].append(rng.choice(B12_TREATMENT))
+        doc["conditions"] = _some(rng, PLAIN_CONDITIONS, 2)
+    if scenario == "child":
+        doc["age"] = rng.randint(0, 15)
+    elif scenario in ("oral", "diet"):
+        doc["deficiency"] = "confirmed"
+        if scenario == "diet":
+            doc["cause"] = "dietary"
+        else:
+            doc["preferences"] = {
+                "route": rng.choice(("oral", "oral", None)),
+                "adherence_concern": _maybe(rng, 0.2),
+                "drug": rng.choice(("hydroxocobalamin", None, None)),
+            }
+    elif scenario == "labs":
+        doc.pop("deficiency", None)
+        if _maybe(rng, 0.2):
+            doc["deficiency"] = rng.choice(("indeterminate", "suspected"))
+        doc["labs"] = {
+            k: rng.choice(LABS[k])
+            for k in rng.choice(
+                (
+                    ("serum_b12_ng_l",),
+                    ("active_b12_pmol_l",),
+                    ("serum_b12_ng_l", "active_b12_pmol_l"),
+                    ("serum_b12_ng_l", "mma_nmol_l"),
+                    ("active_b12_pmol_l", "mma_nmol_l"),
+                    ("serum_b12_ng_l", "homocysteine_umol_l"),
+                )
+            )
+        }
+    elif scenario in ("surgery", "special"):
+        pool = (
+            ("total_gastrectomy", "ileal_resection", "rygb", "sleeve_gastrectomy", "bpd_ds")
+            if scenario == "surgery"
+            else (
+                "leber_disease",
+                "tobacco_amblyopia",
+                "cobalt_allergy",
+                "injection_hypersensitivity",
+            )
+        )
+        doc["conditions"].append(rng.choice(pool))
+        if scenario == "surgery":
+            doc["labs"] = {}
+            doc["deficiency"] = rng.choice(("at_risk", "not_deficient", "suspected", "confirmed"))
+            if _maybe(rng, 0.3):
+                del doc["deficiency"]
+            if "ileal_resection" in doc["conditions"] and _maybe(rng, 0.7):
+                doc["ileal_resection_cm"] = rng.choice((5, 19.5, 20, 60, 150))
+    elif scenario == "neuro":
+        doc["deficiency"] = rng.choice(("confirmed", "suspected", "indeterminate"))
+        doc["neuro_symptoms"] = _some(rng, SYMPTOMS, 2) or ["paraesthesia"]
+    if _maybe(rng, 0.5):
+        doc["diet"] = rng.choice(("omnivore", "vegetarian", "vegan"))
+    doc["guideline"] = rng.choice(("uk", "us"))
+    as_of = date(2024, 1, 1) + timedelta(days=rng.randint(0, 3 * 365))
+    doc["as_of"] = as_of.isoformat()
+    if _maybe(rng, 0.3):
+        doc["start"] = (as_of + timedelta(days=rng.randint(-30, 60))).isoformat()
+    rng.shuffle(doc["conditions"])
+    return doc
+
+
+# --- the hand-written pathway function -------------------------------------------------------
+
+
+def hand_pathway(p: ClinicalPicture) -> str:  # noqa: C901 - a decision table written as if/else
+    """The pathway id ``plan()`` picks, written out by hand (no knowledge base, no rule engine).
+
+    Mirrors the approved B12-DX-* classifiers and B12-DX-*/B12-TX-* decisions in priority order.
+    """
+    labs = p.labs
+    total, active, mma, hcy = (
+        labs.serum_b12_ng_l,
+        labs.active_b12_pmol_l,
+        labs.mma_nmol_l,
+        labs.homocysteine_umol_l,
+    )
+    conditions, meds = p.conditions, p.medications
+    on_b12 = "hydroxocobalamin" in meds or "cyanocobalamin" in meds
+    us = p.guideline == "us"
+
+    deficiency = p.deficiency
+    if deficiency in (None, "suspected") and not on_b12:  # a classifying result beats "suspected"
+        between = (total is not None and 180 <= total <= 350) or (
+            active is not None and 25 <= active <= 70
+        )
+        if (p.cause == "nitrous_oxide" or "nitrous_oxide" in meds) and (
+            (hcy is not None and hcy > 15) or (mma is not None and mma > 450)
+        ):
+            deficiency = "confirmed"  # B12-DX-006
+        elif (total is not None and total < 180) or (active is not None and active < 25):
+            deficiency = "confirmed"  # B12-DX-001
+        elif between and mma is not None:
+            deficiency = "confirmed" if mma > 450 else "not_deficient"  # B12-DX-004 / -005
+        elif between:
+            deficiency = "indeterminate"  # B12-DX-002
+        elif (total is not None and total > 350) or (active is not None and active > 70):
+            deficiency = "not_deficient"  # B12-DX-003
+
+    neuro = bool(p.neuro_symptoms) or p.severe_neuro
+    treatable = deficiency in ("confirmed", "suspected", "indeterminate")
+    confirmed = deficiency == "confirmed"
+    route = p.preferences.route
+    adherence = p.preferences.adherence_concern
+    ileal = "ileal_resection" in conditions
+    cm = p.ileal_resection_cm
+
+    if p.age < 16:
+        return "out-of-scope-under-16"
+    if on_b12:
+        return "continue-current-treatment"
+    if us and "cobalt_allergy" in conditions and deficiency != "not_deficient":
+        return "us-cobalt-contraindication"
+    if us and "leber_disease" in conditions and treatable:
+        return "us-leber"
+    if not us and ("leber_disease" in conditions or "tobacco_amblyopia" in conditions):
+        return "uk-leber"
+    if us and p.preferences.drug == "hydroxocobalamin" and (confirmed or (neuro and treatable)):
+        return "us-hydroxo-im"
+    if neuro and treatable:
+        return "us-neuro-im" if us else "uk-im-neuro"
+    if not us and "injection_hypersensitivity" in conditions and confirmed:
+        return "uk-oral-hypersensitivity"
+    if p.cause == "dietary" and confirmed and route != "im" and not adherence:
+        return "us-oral-dietary" if us else "uk-oral-dietary"
+    if route == "oral" and confirmed and not adherence:
+        if us:
+            return "us-oral-high-dose"
+        if p.cause not in ("autoimmune_gastritis", "dietary"):
+            return "uk-oral-malabsorption"
+    if confirmed:
+        return "us-cyano-im" if us else "uk-im-no-neuro"
+    if us and ("total_gastrectomy" in conditions or (ileal and cm is not None and cm >= 20)):
+        return "us-prophylaxis-malabsorption"
+    if not us and "total_gastrectomy" in conditions:
+        return "uk-prophylaxis-gastrectomy"
+    if not us and ileal and cm is not None and cm >= 20:
+        return "uk-prophylaxis-ileal"
+    if ileal and cm is None:
+        return "ileal-length-unknown"
+    if ileal and cm is not None and cm < 20:
+        return "ileal-short-monitor"
+    if any(c in conditions for c in ("rygb", "sleeve_gastrectomy", "bpd_ds")):
+        return "us-bariatric" if us else "uk-bariatric"
+    if deficiency == "suspected" and not neuro:
+        return "test-before-treating"
+    if deficiency == "indeterminate" and not neuro:
+        if mma is not None:
+            return "indeterminate-interpret"
+        return "indeterminate-confirm-mma" if active is not None else "indeterminate-confirm"
+    if deficiency is None:
+        return "deficiency-unknown"
+    if deficiency == "at_risk":
+        return "at-risk-no-prophylaxis"
+    return "no-replacement-indicated"
+
+
+# --- measurement -----------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def _time_each(fn: Callable[[], object], reps: int = 1) -> float:
+    """Nanoseconds per call of ``fn`` (``reps`` calls inside one timing)."""
+    t0 = time.perf_counter_ns()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter_ns() - t0) / reps
+
+
+def _peak_bytes(picture: ClinicalPicture, as_of: date, kb: KnowledgeBase) -> int:
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    plan(picture, kb, as_of)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+Run = tuple[ClinicalPicture, date]
+
+
+def _disagreements(runs: list[Run], plans: list[Plan]) -> list[tuple[int, str, str]]:
+    out = []
+    for i, ((picture, _), result) in enumerate(zip(runs, plans, strict=True)):
+        hand = hand_pathway(picture)
+        if hand != result.pathway.id:
+            out.append((i, result.pathway.id, hand))
+    return out
+
+
+def _measure(runs: list[Run], kb: KnowledgeBase) -> dict[str, list[float]]:
+    """Nanoseconds per picture for plan(), select_pathway() and the hand-written function."""
+    times: dict[str, list[float]] = {"plan": [], "select": [], "hand": []}
+    gc.collect()
+    for picture, as_of in runs:
+        times["plan"].append(_time_each(lambda: plan(picture, kb, as_of)))  # noqa: B023
+        times["select"].append(_time_each(lambda: select_pathway(picture, kb)))  # noqa: B023
+        times["hand"].append(_time_each(lambda: hand_pathway(picture), HAND_REPS))  # noqa: B023
+    return times
+
+
+def _profile(runs: list[Run], kb: KnowledgeBase) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for picture, as_of in runs:
+        plan(picture, kb, as_of)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+
+
+def _report(
+    runs: list[Run], plans: list[Plan], times: dict[str, list[float]], kb: KnowledgeBase
+) -> None:
+    plan_sorted = sorted(times["plan"])
+    plan_med = statistics.median(plan_sorted) / 1000
+    plan_p99 = _percentile(plan_sorted, 0.99) / 1000
+    select_med = statistics.median(times["select"]) / 1000
+    hand_med = statistics.median(times["hand"]) / 1000
+    throughput = len(plan_sorted) / (sum(plan_sorted) / 1e9)
+    ratio = plan_med / hand_med
+    pathways = Counter(p.pathway.id for p in plans)
+    print(f"pathways reached: {len(pathways)} — ", end="")
+    print(", ".join(f"{k} {v}" for k, v in sorted(pathways.items())))
+    print("hand-written pathway agrees with plan().pathway.id on every picture")
+    print()
+    print(f"plan():            {throughput:8,.0f} plans/s", end="")
+    print(f"   median {plan_med:7.1f} µs   p99 {plan_p99:7.1f} µs")
+    print(f"select_pathway():  median {select_med:7.2f} µs  (the engine's decision step alone)")
+    print(f"hand-written:      median {hand_med:7.3f} µs  ({HAND_REPS} calls per timing)")
+    print()
+    ok_median, ok_ratio = plan_med <= TARGET_MEDIAN_US, ratio <= TARGET_RATIO
+    print(f"median plan() <= {TARGET_MEDIAN_US:.0f} µs:          {plan_med:9.1f} µs  ", end="")
+    print(_verdict(ok_median))
+    print(f"ratio plan() / hand-written <= {TARGET_RATIO:.0f}x: {ratio:9.1f} x   ", end="")
+    print(_verdict(ok_ratio))
+    print(
+        f"  (decision step only: select_pathway() / hand-written = {select_med / hand_med:.1f} x)"
+    )
+    by_pathway: dict[str, list[float]] = {}
+    for result, ns in zip(plans, times["plan"], strict=True):
+        by_pathway.setdefault(result.pathway.id, []).append(ns)
+    slowest = sorted(by_pathway.items(), key=lambda kv: -statistics.median(kv[1]))[:5]
+    print("slowest pathways (median µs): ", end="")
+    print(", ".join(f"{k} {statistics.median(v) / 1000:.0f}" for k, v in slowest))
+    print()
+    standard = parse_picture(
+        {"age": 68, "cause": "pernicious_anaemia", "labs": {"serum_b12_ng_l": 110}}, kb
+    )
+    heaviest = max(range(len(plans)), key=lambda i: len(plans[i].schedule))
+    peak_standard = _peak_bytes(standard, date(2026, 3, 2), kb)
+    peak_heaviest = _peak_bytes(*runs[heaviest], kb)
+    print(f"peak memory (tracemalloc) planning one picture: {peak_standard / 1024:.1f} KiB")
+    print("  (UK pernicious anaemia, standard regimen);", end="")
+    print(f" heaviest picture {peak_heaviest / 1024:.1f} KiB", end="")
+    print(f" ({len(plans[heaviest].schedule)} schedule entries, {plans[heaviest].pathway.id})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="number of pictures (10000)")
+    parser.add_argument("--seed", type=int, default=12, help="random seed (12)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of plan()")
+    args = parser.parse_args(argv)
+
+    t_load = time.perf_counter()
+    kb = load_knowledge_base()
+    load_ms = (time.perf_counter() - t_load) * 1000
+    rng = random.Random(args.seed)
+    runs: list[Run] = []
+    for _ in range(args.n):
+        picture = parse_picture(make_picture(rng), kb)
+        assert picture.as_of is not None
+        runs.append((picture, picture.as_of))
+    print(
+        f"b12 plan benchmark: {args.n} pictures, seed {args.seed}, Python {sys.version.split()[0]}"
+    )
+    print(f"knowledge base {kb.content_version}, loaded once in {load_ms:.0f} ms")
+
+    # Honesty check first (and warm-up): the hand-written function must agree every time.
+    plans = [plan(picture, kb, as_of) for picture, as_of in runs]
+    wrong = _disagreements(runs, plans)
+    if wrong:
+        print(f"FAIL: hand-written pathway disagrees with plan() on {len(wrong)} pictures")
+        for i, engine_id, hand_id in wrong[:10]:
+            print(f"  picture {i}: plan()={engine_id} hand={hand_id}")
+            print(f"    {runs[i][0].model_dump_json(exclude_defaults=True)}")
+        return 1
+
+    _report(runs, plans, _measure(runs, kb), kb)
+    if args.profile:
+        _profile(runs, kb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
