@@ -257,3 +257,41 @@ def parse_any(raw: Any, path: str) -> Condition:
     if isinstance(raw, All | AnyOf | Not | Member | Flag | Compare | Present | Ref):
         return raw
     return parse_condition(raw, path)
+
+
+Predicate = Callable[[Facts], bool]
+
+
+def compile_condition(cond: Condition, params: Resolver, defs: Definitions) -> Predicate:
+    """Turn a parsed condition into a closure, resolving parameters and definitions once.
+
+    Gives the same answers as :func:`evaluate` (a property test checks this) but avoids
+    re-walking the tree for every picture.
+    """
+    match cond:
+        case All(parts):
+            preds = tuple(compile_condition(p, params, defs) for p in parts)
+            return lambda f: all(p(f) for p in preds)
+        case AnyOf(parts):
+            preds = tuple(compile_condition(p, params, defs) for p in parts)
+            return lambda f: any(p(f) for p in preds)
+        case Not(part):
+            inner = compile_condition(part, params, defs)
+            return lambda f: not inner(f)
+        case Member(field, values):
+            wanted = frozenset(values)
+            if field in LIST_FIELDS.values() or field == "phase_kind":
+                if values == ("any",):
+                    return lambda f: bool(f.lists.get(field))
+                return lambda f: not wanted.isdisjoint(f.lists.get(field, ()))
+            return lambda f: f.scalars.get(field) in wanted
+        case Flag(name):
+            return lambda f: name in f.flags
+        case Compare(field, op, value, param):
+            target = params(param) if param else value
+            return lambda f: _compare(f.numbers.get(field), op, target)
+        case Present(field, want):
+            return lambda f: (field in f.present) is want
+        case Ref(name):
+            return compile_condition(defs[name], params, defs)
+    raise AssertionError(f"unhandled condition {cond!r}")  # pragma: no cover

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from b12.core import criteria
 from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
 from b12.core.knowledge import (
+    DRAFT_STATUSES,
     AlertAction,
     Citation,
     ClassifyAction,
@@ -25,6 +26,7 @@ from b12.core.knowledge import (
     Parameter,
     Recommendation,
     Regimen,
+    RuleKind,
     Source,
     Vocabulary,
 )
@@ -321,7 +323,19 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
     )
     others = tuple(r for r in ordered if not isinstance(r.action, DecisionAction | ClassifyAction))
     pathways = {r.action.pathway: r for r in decisions if isinstance(r.action, DecisionAction)}
-    return KnowledgeBase(
+    resolve = {p.id: p.value for p in parameters.values()}.__getitem__
+    predicates = {
+        r.id: criteria.compile_condition(r.when, resolve, definitions)
+        for r in ordered
+        if r.when is not None
+    }
+    predicates.update(
+        {
+            f"def:{name}": criteria.compile_condition(cond, resolve, definitions)
+            for name, cond in definitions.items()
+        }
+    )
+    kb = KnowledgeBase(
         sources=dict(sorted(sources.items())),
         recommendations={r.id: r for r in ordered},
         regimens=dict(sorted(regimens.items())),
@@ -332,7 +346,23 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
         classifiers=classifiers,
         others=others,
         pathways=pathways,
+        predicates=predicates,
     )
+    lists: dict[RuleKind, tuple[Recommendation, ...]] = {
+        "decisions": decisions,
+        "classifiers": classifiers,
+        "others": others,
+    }
+    for kind, recs_list in lists.items():
+        for juris in ("uk", "us"):
+            for allow in (False, True):
+                kb.usable_index[(kind, juris, allow)] = tuple(
+                    r
+                    for r in recs_list
+                    if juris in r.jurisdiction
+                    and (r.status == "approved" or (allow and r.status in DRAFT_STATUSES))
+                )
+    return kb
 
 
 def _priority(rec: Recommendation) -> int:

@@ -27,6 +27,8 @@ Severity = Literal["stop", "warning", "info"]
 Outcome = Literal["plan", "needs_more_data", "refer", "out_of_scope"]
 Verification = Literal["verified", "secondary", "inferred", "not-found"]
 DeficiencyClass = Literal["confirmed", "indeterminate", "not_deficient"]
+RuleKind = Literal["decisions", "classifiers", "others"]
+DRAFT_STATUSES = frozenset({"draft", "submitted", "in-review"})
 
 
 def _parse_condition(raw: Any) -> criteria.Condition:
@@ -420,6 +422,20 @@ class KnowledgeBase:
     classifiers: tuple[Recommendation, ...] = field(default=())
     others: tuple[Recommendation, ...] = field(default=())
     pathways: dict[str, Recommendation] = field(default_factory=dict)
+    predicates: dict[str, criteria.Predicate] = field(default_factory=dict)
+    usable_index: dict[tuple[RuleKind, str, bool], tuple[Recommendation, ...]] = field(
+        default_factory=dict
+    )
+
+    def usable(
+        self, kind: RuleKind, guideline: str, allow_draft: bool
+    ) -> tuple[Recommendation, ...]:
+        """The decisions, classifiers or other rules usable for a guideline set, in order.
+
+        Approved content always; drafts (draft, submitted, in-review) only when allowed;
+        retired never.  Precomputed when the knowledge base is built.
+        """
+        return self.usable_index[(kind, guideline, allow_draft)]
 
     def param(self, pid: str) -> float:
         """Resolve a ``{param: id}`` threshold."""

@@ -216,7 +216,7 @@ def picture_facts(
     plan_lists: dict[str, frozenset[str]] | None = None,
 ) -> Facts:
     """The facts a condition sees: the picture, the derived deficiency, and plan facts."""
-    labs = pic.labs.model_dump(exclude_none=True)
+    labs = {k: v for k, v in pic.labs.__dict__.items() if v is not None}
     numbers: dict[str, float] = {
         f"labs.{k}": float(v) for k, v in labs.items() if k != "ifab_positive"
     }
@@ -260,3 +260,18 @@ def picture_facts(
     if plan_lists:
         lists.update(plan_lists)
     return Facts(scalars, lists, frozenset(flags), numbers, frozenset(present))
+
+
+def with_facts(
+    facts: Facts,
+    scalars: dict[str, str | None],
+    lists: dict[str, frozenset[str]] | None = None,
+) -> Facts:
+    """``facts`` with some scalar (and list) facts replaced; the rest is shared, not copied."""
+    return Facts(
+        {**facts.scalars, **scalars},
+        {**facts.lists, **lists} if lists else facts.lists,
+        facts.flags,
+        facts.numbers,
+        facts.present,
+    )

@@ -19,6 +19,7 @@ from b12.core.citing import ReferenceBook
 from b12.core.dates import WEEKDAYS, add_days, add_months, weekday_indexes
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import (
+    DRAFT_STATUSES,
     AlertAction,
     ClassifyAction,
     DecisionAction,
@@ -30,9 +31,10 @@ from b12.core.knowledge import (
     Phase,
     Recommendation,
     Regimen,
+    RuleKind,
     Span,
 )
-from b12.core.picture import ClinicalPicture, picture_facts
+from b12.core.picture import ClinicalPicture, picture_facts, with_facts
 from b12.core.plan_models import (
     AlertOut,
     AlternativeOut,
@@ -53,7 +55,7 @@ from b12.core.plan_models import (
 )
 from b12.core.schedule import build_schedule
 
-USABLE_DRAFT = frozenset({"draft", "submitted", "in-review"})
+USABLE_DRAFT = DRAFT_STATUSES
 SEVERITY_ORDER = {"stop": 0, "warning": 1, "info": 2}
 KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
 IRREVERSIBLE = "irreversible_cause"
@@ -83,13 +85,17 @@ class _Context:
         self.book = ReferenceBook(kb)
         self.defs = kb.vocabulary.definitions
 
+    def usable_list(self, kind: RuleKind) -> tuple[Recommendation, ...]:
+        """The usable rules of one kind for this picture's guideline set."""
+        return self.kb.usable(kind, self.picture.guideline, self.opts.allow_draft)
+
     def usable(self, rec: Recommendation) -> bool:
         return self.picture.guideline in rec.jurisdiction and is_usable(
             rec.status, self.opts.allow_draft
         )
 
     def holds(self, rec: Recommendation, facts: criteria.Facts) -> bool:
-        return rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.defs)
+        return rec.when is None or self.kb.predicates[rec.id](facts)
 
 
 def _dose_out(dose: Dose) -> DoseOut:
@@ -102,7 +108,7 @@ def _span_out(span: Span | None) -> SpanOut | None:
 
 def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
     """True when the vocabulary's ``irreversible_cause`` definition holds (lifelong treatment)."""
-    return criteria.evaluate(ctx.defs[IRREVERSIBLE], facts, ctx.kb.param, ctx.defs)
+    return ctx.kb.predicates[f"def:{IRREVERSIBLE}"](facts)
 
 
 def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> PhaseOut:
@@ -129,22 +135,23 @@ def _offset_date(start: date, at: Offset) -> date:
     return add_days(start, at.days)
 
 
-def _classify(ctx: _Context) -> tuple[str | None, bool, Recommendation | None]:
+def _classify(
+    ctx: _Context, facts: criteria.Facts
+) -> tuple[str | None, bool, Recommendation | None]:
     """The stated status wins, except ``suspected``: a B12 result that classifies replaces it."""
     pic = ctx.picture
     if pic.deficiency is not None and pic.deficiency != "suspected":
         return pic.deficiency, False, None
-    facts = picture_facts(pic, None)
-    for rec in ctx.kb.classifiers:
-        if ctx.usable(rec) and ctx.holds(rec, facts):
+    for rec in ctx.usable_list("classifiers"):
+        if ctx.holds(rec, facts):
             assert isinstance(rec.action, ClassifyAction)
             return rec.action.deficiency, True, rec
     return pic.deficiency, False, None
 
 
 def _decide(ctx: _Context, facts: criteria.Facts) -> Recommendation:
-    for rec in ctx.kb.decisions:
-        if ctx.usable(rec) and ctx.holds(rec, facts):
+    for rec in ctx.usable_list("decisions"):
+        if ctx.holds(rec, facts):
             return rec
     raise AssertionError("the knowledge base has no catch-all decision")  # pragma: no cover
 
@@ -170,8 +177,9 @@ def select_pathway(
 ) -> Selection:
     """Classify the deficiency and pick the first matching decision (no dates, no output)."""
     ctx = _Context(picture, kb, options or PlanOptions())
-    deficiency, derived, classifier = _classify(ctx)
-    decision = _decide(ctx, picture_facts(picture, deficiency))
+    base = picture_facts(picture, None)
+    deficiency, derived, classifier = _classify(ctx, base)
+    decision = _decide(ctx, with_facts(base, {"deficiency": deficiency}))
     return Selection(deficiency, derived, classifier, decision)
 
 
@@ -234,7 +242,7 @@ def plan(
     regimen_out, entries, continues, note = _regimen_and_schedule(
         ctx, decision, regimen, plan_facts, (start, horizon_end), weekdays
     )
-    extras = [r for r in kb.others if ctx.usable(r) and ctx.holds(r, plan_facts)]
+    extras = [r for r in ctx.usable_list("others") if ctx.holds(r, plan_facts)]
     first_dose = next((e.date for e in entries if e.kind == "dose"), start)
     monitoring, test_entries = _monitoring(ctx, extras, first_dose, horizon_end)
     entries.extend(test_entries)
