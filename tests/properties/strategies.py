@@ -264,6 +264,8 @@ def _pin(draw: st.DrawFn, doc: dict[str, Any], vocab: Vocabulary, scenario: str)
         pool = {"surgery": SURGERY, "ileal": ("ileal_resection",), "special": SPECIAL}[scenario]
         key = draw(st.sampled_from([c for c in pool if c in vocab.conditions]))
         doc["conditions"] = draw(st.permutations([key, *doc["conditions"]]))
+        if scenario == "special":  # the special decisions mostly need a treatable deficiency
+            doc["deficiency"] = draw(st.sampled_from(["confirmed", "confirmed", "suspected"]))
     if scenario in ("surgery", "ileal"):
         draw(_not_confirmed(doc, ileal=scenario == "ileal"))
 

@@ -583,7 +583,7 @@ def test_strategy_reaches_every_decision_pathway(engine: Engine, guideline: str)
     """Guard against a strategy too narrow to exercise the engine: every pathway is reached."""
     seen: set[str] = set()
 
-    @settings(max_examples=600, database=None, derandomize=True)
+    @settings(max_examples=1000, database=None, derandomize=True)
     @given(doc=picture_docs(VOCAB, guidelines=st.just(guideline)))
     def collect(doc: dict[str, Any]) -> None:
         seen.add(engine.run(doc)[1].pathway.id)

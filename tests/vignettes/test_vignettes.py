@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from b12.adapters.vignettes import load_vignette, run_vignette, summarize
+from b12.adapters.vignettes import load_vignette, run_vignette, summarize_result
 from b12.core.knowledge import KnowledgeBase
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -22,7 +22,7 @@ def test_vignette_matches_expected_plan(
     path: Path, kb: KnowledgeBase, request: pytest.FixtureRequest
 ) -> None:
     vignette = load_vignette(path)
-    actual = summarize(run_vignette(vignette, kb))
+    actual = summarize_result(run_vignette(vignette, kb))
     if request.config.getoption("--update-vignettes"):
         yaml = YAML()
         yaml.width = 120

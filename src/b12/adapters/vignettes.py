@@ -1,7 +1,9 @@
 """Golden clinical vignettes: readable YAML cases, their expected decisions, and KB coverage.
 
-A vignette file holds ``id``, ``title``, ``notes``, ``picture``, ``as_of``, optional ``options``
-(``horizon``, ``allow_draft``) and ``expect``.  ``expect`` records decisions, not prose:
+A vignette file holds ``id``, ``title``, ``notes``, ``kind`` (``plan`` by default, ``order`` or
+``follow_up``), the input (``picture`` for a plan; ``request``, an OrderCheck or FollowUp
+document, otherwise), ``as_of``, optional ``options`` (``horizon``, ``allow_draft``) and
+``expect``.  ``expect`` records decisions, not prose:
 status, pathway, regimen, dated doses with windows, reviews and tests, alert codes with
 severities, disagreements, missing fields, the recommendations used and the sources cited.
 """
@@ -12,14 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ruamel.yaml import YAML
 
+from b12.core.course_models import FollowUpResult, NextDue, OrderCheckResult
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
-from b12.core.plan_models import Plan
-from b12.core.requests import parse_horizon, plan_request
+from b12.core.plan_models import Plan, ReferenceOut
+from b12.core.requests import follow_up_request, order_check_request, parse_horizon, plan_request
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,10 @@ class Vignette:
 
     id: str
     path: Path
+    kind: Literal["plan", "order", "follow_up"]
     guideline: str
     picture: dict[str, Any]
+    request: dict[str, Any]
     as_of: date
     options: dict[str, Any]
     expect: dict[str, Any] | None
@@ -53,12 +58,18 @@ def load_vignette(path: Path) -> Vignette:
     as_of = (
         doc["as_of"] if isinstance(doc["as_of"], date) else date.fromisoformat(str(doc["as_of"]))
     )
-    picture = _plain(doc["picture"])
+    kind = doc.get("kind", "plan")
+    if kind not in ("plan", "order", "follow_up"):
+        raise ValueError(f"{path}: kind must be plan, order or follow_up")
+    request = _plain(doc["request"]) if kind != "plan" else {}
+    picture = _plain(doc["picture"]) if kind == "plan" else dict(request.get("picture") or {})
     return Vignette(
         id=doc["id"],
         path=path,
+        kind=kind,
         guideline=picture.get("guideline", "uk"),
         picture=picture,
+        request=request,
         as_of=as_of,
         options=_plain(doc.get("options") or {}),
         expect=_plain(doc["expect"]) if doc.get("expect") is not None else None,
@@ -70,14 +81,76 @@ def load_vignettes(folder: Path) -> list[Vignette]:
     return [load_vignette(p) for p in sorted(folder.glob("*.yaml"))]
 
 
-def run_vignette(v: Vignette, kb: KnowledgeBase) -> Plan:
-    """Compute the plan a vignette describes."""
+def run_vignette(v: Vignette, kb: KnowledgeBase) -> Plan | OrderCheckResult | FollowUpResult:
+    """Compute the plan, order check or follow-up a vignette describes."""
     opts = PlanOptions(
         horizon_months=parse_horizon(str(v.options["horizon"])) if "horizon" in v.options else None,
         allow_draft=bool(v.options.get("allow_draft", False)),
     )
+    if v.kind == "order":
+        return order_check_request(v.request, kb, default_as_of=v.as_of, options=opts)
+    if v.kind == "follow_up":
+        return follow_up_request(v.request, kb, default_as_of=v.as_of, options=opts)
     _, plan = plan_request(v.picture, kb, default_as_of=v.as_of, options=opts)
     return plan
+
+
+def _sources(references: tuple[ReferenceOut, ...]) -> list[str]:
+    return sorted({r.source_id for r in references})
+
+
+def summarize_result(result: Plan | OrderCheckResult | FollowUpResult) -> dict[str, Any]:
+    """The ``expect`` form of any vignette result."""
+    if isinstance(result, OrderCheckResult):
+        return summarize_order(result)
+    if isinstance(result, FollowUpResult):
+        return summarize_follow_up(result)
+    return summarize(result)
+
+
+def _due(due: NextDue | None) -> str | None:
+    if due is None:
+        return None
+    if due.continuous:
+        return f"{due.date} continuous"
+    return f"{due.date} window {due.earliest}..{due.latest}"
+
+
+def summarize_order(result: OrderCheckResult) -> dict[str, Any]:
+    """The ``expect`` form of an order check."""
+    t = result.timing
+    return {
+        "verdict": result.verdict,
+        "product": result.product,
+        "timing": f"{t.status}"
+        + (f" {t.phase}" if t.phase else "")
+        + (f" due {_due(t.due)}" if t.due else "")
+        + (f" by {t.days_off} days" if t.days_off else ""),
+        "alerts": [f"{a.code} {a.severity}" for a in result.alerts],
+        "disagreements": [d.recs[0] for d in result.disagreements],
+        "recommendations": [r.id for r in result.recommendations],
+        "sources": _sources(result.references),
+        "review_status": result.review_status,
+    }
+
+
+def summarize_follow_up(result: FollowUpResult) -> dict[str, Any]:
+    """The ``expect`` form of a follow-up."""
+    return {
+        "status": result.status,
+        "pathway": result.pathway.id,
+        "regimen": result.regimen.id if result.regimen else None,
+        "phase": result.phase,
+        "doses_in_phase": result.doses_in_phase,
+        "next_due": _due(result.next_due),
+        "overdue_days": result.overdue_days,
+        "advice": [a.code for a in result.advice],
+        "alerts": [f"{a.code} {a.severity}" for a in result.alerts],
+        "missing": [m.field for m in result.missing],
+        "recommendations": [r.id for r in result.recommendations],
+        "sources": _sources(result.references),
+        "review_status": result.review_status,
+    }
 
 
 def _window(e: Any) -> str:

@@ -12,6 +12,9 @@ A condition is a mapping with exactly one key.  Combinators: ``all: [..]``, ``an
     def: neuro_involvement                   a named condition from the vocabulary
     pathway: [..] · regimen_drug: [..] · regimen_route: [..] · phase_kind: [loading]
                                              facts about the plan being built (safety rules)
+    order_drug / order_kind / order_route / order_site / order_timing: [..] · flag: b12_cover
+    number: {field: order.dose_ug | order.interval_days, ...}   facts about a proposed order
+    event: [..] · timing: [overdue, ...]     facts about a course under follow-up
 
 Conditions are parsed once at knowledge-base load (so a typo is a load error naming the file
 and field) and evaluated against :class:`Facts`.  A number leaf whose field is missing is false.
@@ -33,9 +36,21 @@ MEMBERSHIP_FIELDS = (
     "drug_preference",
 )
 LIST_FIELDS = {"condition": "conditions", "medication": "medications", "symptom": "neuro_symptoms"}
-FLAGS = ("pregnant", "breastfeeding", "severe_neuro", "adherence_concern", "ifab_positive")
+#: Fields that hold a set of values (membership means "any of").
+SET_FIELDS = frozenset({*LIST_FIELDS.values(), "phase_kind", "event"})
+FLAGS = (
+    "pregnant",
+    "breastfeeding",
+    "severe_neuro",
+    "adherence_concern",
+    "ifab_positive",
+    "b12_cover",
+)
 PLAN_FIELDS = ("pathway", "regimen_drug", "regimen_route", "phase_kind")
-NUMBER_FIELDS = ("age", "ileal_resection_cm")  # plus labs.<name>
+#: Facts about a proposed order (order checks) and about a course (follow-up).
+ORDER_FIELDS = ("order_drug", "order_kind", "order_route", "order_site", "order_timing")
+COURSE_FIELDS = ("event", "timing")
+NUMBER_FIELDS = ("age", "ileal_resection_cm", "order.dose_ug", "order.interval_days")
 COMPARATORS = ("lt", "le", "gt", "ge")
 
 Op = Literal["lt", "le", "gt", "ge"]
@@ -168,7 +183,7 @@ def parse_condition(raw: object, path: str = "") -> Condition:  # noqa: C901 - o
         return All(parts) if key == "all" else AnyOf(parts)
     if key == "not":
         return Not(parse_condition(value, here))
-    if key in MEMBERSHIP_FIELDS or key in PLAN_FIELDS:
+    if key in (*MEMBERSHIP_FIELDS, *PLAN_FIELDS, *ORDER_FIELDS, *COURSE_FIELDS):
         return Member(str(key), _names(value, here))
     if key in LIST_FIELDS:
         return Member(LIST_FIELDS[str(key)], _names(value, here))
@@ -280,7 +295,7 @@ def compile_condition(cond: Condition, params: Resolver, defs: Definitions) -> P
             return lambda f: not inner(f)
         case Member(field, values):
             wanted = frozenset(values)
-            if field in LIST_FIELDS.values() or field == "phase_kind":
+            if field in SET_FIELDS:
                 if values == ("any",):
                     return lambda f: bool(f.lists.get(field))
                 return lambda f: not wanted.isdisjoint(f.lists.get(field, ()))

@@ -186,6 +186,17 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
         "regimen_route": {"im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal"},
         "phase_kind": {"loading", "maintenance", "prophylaxis", "replacement"},
     }
+    vocab_sets.update(
+        {
+            "order_drug": {*vocab.products, "unknown"},
+            "order_kind": {"b12", "folate", "unknown"},
+            "order_route": vocab_sets["regimen_route"],
+            "order_site": {"deltoid", "vastus_lateralis", "ventrogluteal", "dorsogluteal"},
+            "order_timing": {"first_dose", "early", "on_time", "late", "not_applicable"},
+            "event": set(vocab.events),
+            "timing": {"not_yet_due", "due", "overdue", "continuous"},
+        }
+    )
     pathway_names = {
         r.action.pathway for r in recs.values() if isinstance(r.action, DecisionAction)
     }

@@ -28,6 +28,7 @@ Outcome = Literal["plan", "needs_more_data", "refer", "out_of_scope"]
 Verification = Literal["verified", "secondary", "inferred", "not-found"]
 DeficiencyClass = Literal["confirmed", "indeterminate", "not_deficient"]
 RuleKind = Literal["decisions", "classifiers", "others"]
+Site = Literal["deltoid", "vastus_lateralis", "ventrogluteal", "dorsogluteal"]
 DRAFT_STATUSES = frozenset({"draft", "submitted", "in-review"})
 
 
@@ -262,7 +263,7 @@ class AlertAction(Model):
     type: Literal["alert"]
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     severity: Severity
-    contexts: tuple[Literal["plan", "order"], ...] = ("plan",)
+    contexts: tuple[Literal["plan", "order", "follow_up"], ...] = ("plan",)
 
 
 class Offset(Model):
@@ -316,10 +317,30 @@ class DisagreementAction(Model):
     type: Literal["disagreement"]
     topic: str
     positions: tuple[Position, ...] = Field(min_length=2)
+    contexts: tuple[Literal["plan", "order", "follow_up"], ...] = ("plan",)
+
+
+class AdviceAction(Model):
+    """Follow-up advice; ``effect`` names what the engine does to the course when it applies.
+
+    Effects: ``none`` (advice only); ``shorten_interval`` (use the shortest interval of the
+    labelled range from now on); ``restart_neuro`` (start the neurological loading regimen
+    again from the event); ``switch_to_injection`` (start the injection regimen of the set
+    from the event).
+    """
+
+    type: Literal["advice"]
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    effect: Literal["none", "shorten_interval", "restart_neuro", "switch_to_injection"] = "none"
 
 
 Action = Annotated[
-    DecisionAction | ClassifyAction | AlertAction | MonitorAction | DisagreementAction,
+    DecisionAction
+    | ClassifyAction
+    | AlertAction
+    | MonitorAction
+    | DisagreementAction
+    | AdviceAction,
     Field(discriminator="type"),
 ]
 
@@ -363,6 +384,39 @@ class Term(Model):
     codes: tuple[str, ...] = ()
 
 
+class ProductTerm(Term):
+    """A product name an order may use; ``kind`` says whether it is a B12 form or folate."""
+
+    kind: Literal["b12", "folate"]
+
+
+class FrequencyTerm(Model):
+    """A named order frequency and the interval it means."""
+
+    label: str
+    every_days: int | None = Field(default=None, ge=1)
+    every_months: int | None = Field(default=None, ge=1)
+    times_per_week: int | None = Field(default=None, ge=1, le=7)
+
+    @model_validator(mode="after")
+    def _one(self) -> FrequencyTerm:
+        given = [self.every_days, self.every_months, self.times_per_week]
+        if sum(v is not None for v in given) > 1:
+            raise ValueError("give at most one of every_days, every_months, times_per_week")
+        return self
+
+    @property
+    def interval_days(self) -> float | None:
+        """Approximate days between doses (a month counts as 30.44 days)."""
+        if self.every_days is not None:
+            return float(self.every_days)
+        if self.every_months is not None:
+            return round(self.every_months * 30.44, 2)
+        if self.times_per_week is not None:
+            return round(7 / self.times_per_week, 2)
+        return None
+
+
 class LabTerm(Model):
     """A laboratory result the picture may carry, with its unit and plausible range."""
 
@@ -388,6 +442,8 @@ class Vocabulary(Model):
     neuro_symptoms: dict[str, Term]
     events: dict[str, Term]
     tests: dict[str, Term]
+    products: dict[str, ProductTerm]
+    frequencies: dict[str, FrequencyTerm]
     labs: dict[str, LabTerm]
     alert_codes: dict[str, AlertCode]
     age: LabTerm

@@ -117,7 +117,7 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
+def field_problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
     out: list[FieldProblem] = []
     for err in exc.errors():
         parts = [*([prefix] if prefix else []), *[str(p) for p in err["loc"]]]
@@ -143,7 +143,7 @@ def parse_picture(raw: Any, kb: KnowledgeBase, prefix: str = "") -> ClinicalPict
     try:
         pic = ClinicalPicture.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_problems(exc, prefix)) from None
+        raise InputError(field_problems(exc, prefix)) from None
     return normalise(pic, kb, prefix)
 
 
@@ -264,14 +264,16 @@ def picture_facts(
 
 def with_facts(
     facts: Facts,
-    scalars: dict[str, str | None],
+    scalars: dict[str, str | None] | None = None,
     lists: dict[str, frozenset[str]] | None = None,
+    numbers: dict[str, float] | None = None,
+    flags: frozenset[str] = frozenset(),
 ) -> Facts:
-    """``facts`` with some scalar (and list) facts replaced; the rest is shared, not copied."""
+    """``facts`` with some facts replaced or added; the rest is shared, not copied."""
     return Facts(
-        {**facts.scalars, **scalars},
+        {**facts.scalars, **scalars} if scalars else facts.scalars,
         {**facts.lists, **lists} if lists else facts.lists,
-        facts.flags,
-        facts.numbers,
+        facts.flags | flags,
+        {**facts.numbers, **numbers} if numbers else facts.numbers,
         facts.present,
     )

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from b12.core import criteria
+from b12.core.alerts import collect_alerts, collect_disagreements
 from b12.core.citing import ReferenceBook
 from b12.core.dates import WEEKDAYS, add_days, add_months, weekday_indexes
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import (
     DRAFT_STATUSES,
-    AlertAction,
     ClassifyAction,
     DecisionAction,
-    DisagreementAction,
     Dose,
     KnowledgeBase,
     MonitorAction,
@@ -36,18 +35,15 @@ from b12.core.knowledge import (
 )
 from b12.core.picture import ClinicalPicture, picture_facts, with_facts
 from b12.core.plan_models import (
-    AlertOut,
     AlternativeOut,
     Cited,
     DeficiencyOut,
-    DisagreementOut,
     DoseOut,
     MissingOut,
     MonitoringOut,
     PathwayOut,
     PhaseOut,
     Plan,
-    PositionOut,
     RegimenOut,
     ScheduleEntry,
     SpanOut,
@@ -173,12 +169,23 @@ class Selection:
 
 
 def select_pathway(
-    picture: ClinicalPicture, kb: KnowledgeBase, options: PlanOptions | None = None
+    picture: ClinicalPicture,
+    kb: KnowledgeBase,
+    options: PlanOptions | None = None,
+    *,
+    classify: bool = True,
 ) -> Selection:
-    """Classify the deficiency and pick the first matching decision (no dates, no output)."""
+    """Classify the deficiency and pick the first matching decision (no dates, no output).
+
+    ``classify=False`` keeps the stated status only (used when doses have been given, so B12
+    levels reflect treatment).
+    """
     ctx = _Context(picture, kb, options or PlanOptions())
     base = picture_facts(picture, None)
-    deficiency, derived, classifier = _classify(ctx, base)
+    if classify:
+        deficiency, derived, classifier = _classify(ctx, base)
+    else:
+        deficiency, derived, classifier = picture.deficiency, False, None
     decision = _decide(ctx, with_facts(base, {"deficiency": deficiency}))
     return Selection(deficiency, derived, classifier, decision)
 
@@ -247,8 +254,8 @@ def plan(
     monitoring, test_entries = _monitoring(ctx, extras, first_dose, horizon_end)
     entries.extend(test_entries)
     entries.sort(key=lambda e: (e.date, KIND_ORDER[e.kind], e.text))
-    alerts = _alerts(ctx, extras)
-    disagreements = _disagreements(ctx, extras)
+    alerts = collect_alerts(ctx.book, kb, extras, "plan")
+    disagreements = collect_disagreements(ctx.book, extras, "plan")
     missing = tuple(
         MissingOut(
             field=m.field,
@@ -416,49 +423,3 @@ def _monitoring(
                 day = add_months(_offset_date(start, item.at), step)
     items.sort(key=lambda m: (m.date is None, m.date or date.min, m.recs, m.tests))
     return tuple(items), entries
-
-
-def _alerts(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[AlertOut, ...]:
-    """One alert per code: rules raising the same code merge (most severe wins, texts joined)."""
-    by_code: dict[str, AlertOut] = {}
-    for rec in recs:
-        if not (isinstance(rec.action, AlertAction) and "plan" in rec.action.contexts):
-            continue
-        code = rec.action.code
-        alert = AlertOut(
-            code=code,
-            severity=rec.action.severity,
-            title=ctx.kb.vocabulary.alert_codes[code].title,
-            message=rec.clinician_text,
-            refs=ctx.book.use(rec),
-            recs=(rec.id,),
-        )
-        by_code[code] = merge_alerts(by_code[code], alert) if code in by_code else alert
-    out = sorted(by_code.values(), key=lambda a: (SEVERITY_ORDER[a.severity], a.code))
-    return tuple(out)
-
-
-def merge_alerts(first: AlertOut, second: AlertOut) -> AlertOut:
-    """Combine two alerts with the same code into one."""
-    severity = min(first.severity, second.severity, key=SEVERITY_ORDER.__getitem__)
-    return first.model_copy(
-        update={
-            "severity": severity,
-            "message": f"{first.message} {second.message}",
-            "refs": tuple(dict.fromkeys(first.refs + second.refs)),
-            "recs": tuple(dict.fromkeys(first.recs + second.recs)),
-        }
-    )
-
-
-def _disagreements(ctx: _Context, recs: Iterable[Recommendation]) -> tuple[DisagreementOut, ...]:
-    out: list[DisagreementOut] = []
-    for rec in recs:
-        if isinstance(rec.action, DisagreementAction):
-            ctx.book.use(rec)
-            positions = tuple(
-                PositionOut(says=p.says, refs=ctx.book.cite(p.citations))
-                for p in rec.action.positions
-            )
-            out.append(DisagreementOut(topic=rec.action.topic, positions=positions, recs=(rec.id,)))
-    return tuple(out)

@@ -9,8 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from b12.core.course_input import parse_follow_up, parse_order_check
+from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.errors import FieldProblem, InputError
+from b12.core.follow_up import follow_up
 from b12.core.knowledge import KnowledgeBase
+from b12.core.order_check import check_order
 from b12.core.picture import ClinicalPicture, parse_picture
 from b12.core.plan import PlanOptions, plan
 from b12.core.plan_models import Plan
@@ -48,3 +52,25 @@ def plan_request(
     if as_of is None:
         raise InputError([FieldProblem("as_of", "required")])
     return picture, plan(picture, kb, as_of, options)
+
+
+def order_check_request(
+    raw: Any,
+    kb: KnowledgeBase,
+    *,
+    default_as_of: date | None = None,
+    options: PlanOptions | None = None,
+) -> OrderCheckResult:
+    """Validate an OrderCheck document and judge the order; :class:`InputError` on bad input."""
+    return check_order(parse_order_check(raw, kb, default_as_of), kb, options)
+
+
+def follow_up_request(
+    raw: Any,
+    kb: KnowledgeBase,
+    *,
+    default_as_of: date | None = None,
+    options: PlanOptions | None = None,
+) -> FollowUpResult:
+    """Validate a FollowUp document and assess the course; :class:`InputError` on bad input."""
+    return follow_up(parse_follow_up(raw, kb, default_as_of), kb, options)

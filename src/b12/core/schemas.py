@@ -6,13 +6,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from b12.core.course_input import FollowUpShape, OrderCheckShape
+from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.picture import ClinicalPicture
 from b12.core.plan_models import Plan
 
 CONTRACT: dict[str, type[BaseModel]] = {
     "ClinicalPicture": ClinicalPicture,
     "Plan": Plan,
+    "OrderCheck": OrderCheckShape,
+    "OrderCheckResult": OrderCheckResult,
+    "FollowUp": FollowUpShape,
+    "FollowUpResult": FollowUpResult,
 }
+INPUTS = frozenset({"ClinicalPicture", "OrderCheck", "FollowUp"})
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -52,6 +59,6 @@ def json_schema(name: str) -> dict[str, Any]:
         return ERROR_SCHEMA
     model = CONTRACT[name]
     mode: Literal["validation", "serialization"] = (
-        "validation" if name == "ClinicalPicture" else "serialization"
+        "validation" if name in INPUTS else "serialization"
     )
     return model.model_json_schema(mode=mode)

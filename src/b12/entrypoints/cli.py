@@ -19,9 +19,14 @@ from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
-from b12.core.requests import parse_horizon, plan_request
+from b12.core.requests import (
+    follow_up_request,
+    order_check_request,
+    parse_horizon,
+    plan_request,
+)
 from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints.report import render_plan
+from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
     add_completion=False,
@@ -87,7 +92,11 @@ def read_document(source: str) -> Any:
             doc = YAML(typ="safe", pure=True).load(text)
         except YAMLError as exc:
             raise InputError([FieldProblem("input", f"invalid YAML: {exc}")]) from None
-        if isinstance(doc, dict) and "picture" in doc:
+        if isinstance(doc, dict) and "request" in doc:
+            request = dict(doc["request"])
+            request.setdefault("as_of", doc.get("as_of"))
+            return json.loads(json.dumps(request, default=str))
+        if isinstance(doc, dict) and "picture" in doc and "expect" in doc:
             picture = dict(doc["picture"])
             picture.setdefault("as_of", doc.get("as_of"))
             return json.loads(json.dumps(picture, default=str))
@@ -159,6 +168,81 @@ def plan_command(
         typer.echo(result.model_dump_json(indent=2))
     else:
         render_plan(result, Console())
+
+
+def _course_input(source: str, as_of: str | None) -> tuple[Any, date]:
+    default_as_of = today()
+    if as_of is not None:
+        try:
+            default_as_of = date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError(
+                [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {as_of!r}")]
+            ) from None
+    raw = read_document(source)
+    if as_of is not None and isinstance(raw, dict):
+        raw = {**raw, "as_of": as_of}
+    return raw, default_as_of
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Today's date (default: the input's as_of, else today)."),
+]
+DraftFlag = Annotated[
+    bool,
+    typer.Option("--allow-draft", help="Also use content not yet approved (marks the output)."),
+]
+
+
+@app.command("check")
+def check_command(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="OrderCheck JSON (or - for stdin).")
+    ],
+    as_json: JsonFlag = False,
+    as_of: AsOfOption = None,
+    allow_draft: DraftFlag = False,
+    kb_path: KbOption = None,
+) -> None:
+    """Check a proposed order: verdict ok / warn / stop, with cited alerts."""
+    kb = _load_kb(kb_path)
+    try:
+        raw, default_as_of = _course_input(source, as_of)
+        result = order_check_request(
+            raw, kb, default_as_of=default_as_of, options=PlanOptions(allow_draft=allow_draft)
+        )
+    except InputError as err:
+        _fail_input(err)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render_order_check(result, Console())
+
+
+@app.command("next")
+def next_command(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="FollowUp JSON (or - for stdin).")
+    ],
+    as_json: JsonFlag = False,
+    as_of: AsOfOption = None,
+    allow_draft: DraftFlag = False,
+    kb_path: KbOption = None,
+) -> None:
+    """Say when the next dose is due, whether it is overdue, and what to change."""
+    kb = _load_kb(kb_path)
+    try:
+        raw, default_as_of = _course_input(source, as_of)
+        result = follow_up_request(
+            raw, kb, default_as_of=default_as_of, options=PlanOptions(allow_draft=allow_draft)
+        )
+    except InputError as err:
+        _fail_input(err)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render_follow_up(result, Console())
 
 
 @app.command("schema")

@@ -7,7 +7,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from b12.core.plan_models import DoseOut, PhaseOut, Plan, SpanOut
+from b12.core.course_models import FollowUpResult, NextDue, OrderCheckResult
+from b12.core.plan_models import AlertOut, DoseOut, PhaseOut, Plan, ReferenceOut, SpanOut
 
 SEVERITY_STYLE = {"stop": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 
@@ -141,3 +142,95 @@ def render_plan(plan: Plan, console: Console) -> None:
     _regimen(plan, console)
     _schedule(plan, console)
     _lists(plan, console)
+
+
+VERDICT_STYLE = {
+    "stop": "bold white on red",
+    "warn": "bold black on yellow",
+    "ok": "bold white on green",
+}
+
+
+def _alert_lines(alerts: tuple[AlertOut, ...], console: Console) -> None:
+    for a in alerts:
+        console.print(Text(f"  {a.severity.upper():8}", style=SEVERITY_STYLE[a.severity]), end="")
+        console.print(f" {a.code}: {a.message}{_refs(a.refs)}")
+
+
+def _footer(
+    references: tuple[ReferenceOut, ...], disclaimer: str, banner: str | None, console: Console
+) -> None:
+    if references:
+        console.print("\n[bold]References[/bold]")
+        for r in references:
+            console.print(
+                f"  {r.n}. {r.citation} — {r.locator} [dim]({r.evidence}; {r.verification})[/dim]"
+            )
+    if banner:
+        console.print(Text(banner, style="bold white on red"))
+    console.print(f"\n[dim]{disclaimer}[/dim]")
+
+
+def _due_text(due: NextDue | None) -> str:
+    if due is None:
+        return "not applicable"
+    if due.continuous:
+        return f"daily, continuing (from {due.date})"
+    window = "" if due.earliest == due.latest else f" (window {due.earliest} → {due.latest})"
+    return f"{due.date}{window}"
+
+
+def render_order_check(result: OrderCheckResult, console: Console) -> None:
+    """Print an order check: verdict, timing, alerts, disagreements, references."""
+    verdict = Text(f" {result.verdict.upper()} ", style=VERDICT_STYLE[result.verdict])
+    head = Text.assemble("Verdict: ", verdict, f"   Product: {result.product}")
+    head.append(f"   Guideline set: {result.guideline}   As of: {result.as_of}\n")
+    head.append(
+        f"Content version: {result.content_version}   Review status: {result.review_status}"
+    )
+    console.print(Panel(head, title="b12 order check", expand=True))
+    t = result.timing
+    console.print(
+        f"[bold]Timing:[/bold] {t.status.replace('_', ' ')}"
+        + (f" — phase {t.phase}, due {_due_text(t.due)}" if t.due else "")
+        + (f" ({t.days_off} days)" if t.days_off else "")
+    )
+    if result.alerts:
+        console.print("\n[bold]Alerts[/bold]")
+        _alert_lines(result.alerts, console)
+    else:
+        console.print("\nNo alerts.")
+    for d in result.disagreements:
+        console.print(f"\n[bold]Sources disagree:[/bold] {d.topic}")
+        for pos in d.positions:
+            console.print(f"    – {pos.says}{_refs(pos.refs)}")
+    _footer(result.references, result.disclaimer, result.review_banner, console)
+
+
+def render_follow_up(result: FollowUpResult, console: Console) -> None:
+    """Print a follow-up: phase, next dose, overdue days, advice, alerts, references."""
+    head = Text(f"Status: {result.status}", style="bold")
+    head.append(f"   Guideline set: {result.guideline}   As of: {result.as_of}\n")
+    head.append(
+        f"Content version: {result.content_version}   Review status: {result.review_status}"
+    )
+    console.print(Panel(head, title="b12 follow-up", expand=True))
+    console.print(f"[bold]Pathway:[/bold] {result.pathway.title} [dim]({result.pathway.id})[/dim]")
+    if result.regimen:
+        console.print(f"[bold]Regimen:[/bold] {result.regimen.title}")
+        console.print(
+            f"[bold]Phase:[/bold] {result.phase} ({result.doses_in_phase} doses given in it)"
+        )
+    console.print(f"[bold]Next dose:[/bold] {_due_text(result.next_due)}")
+    if result.overdue_days:
+        console.print(Text(f"OVERDUE by {result.overdue_days} days", style="bold white on red"))
+    for m in result.missing:
+        console.print(f"  • needed: {m.field}: {m.why}{_refs(m.refs)}")
+    if result.advice:
+        console.print("\n[bold]Advice[/bold]")
+        for a in result.advice:
+            console.print(f"  • {a.text}{_refs(a.refs)} [dim]({a.evidence})[/dim]")
+    if result.alerts:
+        console.print("\n[bold]Alerts[/bold]")
+        _alert_lines(result.alerts, console)
+    _footer(result.references, result.disclaimer, result.review_banner, console)

@@ -1,0 +1,125 @@
+"""``check_order(request, kb)`` — judge a proposed order (PRODUCT.md C3).
+
+Pure.  The order becomes facts (``order_drug``, ``order_kind``, ``order_route``,
+``order_site``, ``order_timing``, ``order.dose_ug``, ``order.interval_days``, ``b12_cover``)
+alongside the picture and its pathway; every alert rule whose contexts include ``order`` and
+whose condition holds raises its alert.  The verdict is ``stop`` if any alert is a stop,
+``warn`` if any is a warning, else ``ok``.  Timing is judged against the due window worked
+out from the doses actually given (:mod:`b12.core.course`): early doses are a warning only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from b12.core.alerts import collect_alerts, collect_disagreements
+from b12.core.citing import ReferenceBook
+from b12.core.course import due_after, locate
+from b12.core.course_input import Order, OrderCheckRequest
+from b12.core.course_models import NextDue, OrderCheckResult, Timing
+from b12.core.knowledge import DecisionAction, KnowledgeBase, Regimen
+from b12.core.picture import picture_facts, with_facts
+from b12.core.plan import PlanOptions, select_pathway
+
+ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
+
+
+def _timing(
+    order: Order, regimen: Regimen | None, doses: list[date], weekdays: tuple[str, ...]
+) -> Timing:
+    if order.product.kind != "b12" or regimen is None:
+        return Timing(status="not_applicable")
+    if not doses:
+        return Timing(status="first_dose", phase=regimen.phases[0].name)
+    pos = locate(regimen, doses, [], order.start)
+    phase = pos.phase(regimen)
+    assert pos.last_dose is not None
+    due = due_after(phase, pos.last_dose, weekdays)
+    nxt = NextDue(
+        date=due.date, earliest=due.earliest, latest=due.latest, continuous=due.continuous
+    )
+    if due.continuous:
+        return Timing(status="on_time", phase=phase.name, due=nxt)
+    if order.start < due.earliest:
+        return Timing(
+            status="early", phase=phase.name, due=nxt, days_off=(due.earliest - order.start).days
+        )
+    if order.start > due.latest:
+        return Timing(
+            status="late", phase=phase.name, due=nxt, days_off=(order.start - due.latest).days
+        )
+    return Timing(status="on_time", phase=phase.name, due=nxt)
+
+
+def check_order(
+    req: OrderCheckRequest, kb: KnowledgeBase, options: PlanOptions | None = None
+) -> OrderCheckResult:
+    """Judge ``req.order`` against the picture, its guideline set, the history and other orders."""
+    opts = options or PlanOptions()
+    picture = req.picture
+    b12_given = [d for d in req.history if d.product.kind == "b12"]
+    selection = select_pathway(picture, kb, opts, classify=not b12_given)
+    act = selection.decision.action
+    assert isinstance(act, DecisionAction)
+    regimen = kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
+    order = req.order
+    weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
+    timing = _timing(order, regimen, [d.date for d in b12_given], weekdays)
+
+    is_b12 = order.product.kind == "b12"
+    phase_kinds: frozenset[str] = frozenset()
+    if is_b12 and regimen is not None:
+        phase_kinds = frozenset(
+            p.kind for p in regimen.phases if p.name == (timing.phase or regimen.phases[0].name)
+        )
+    cover = (
+        bool(b12_given)
+        or any(o.product.kind == "b12" for o in req.other_orders)
+        or not ON_TREATMENT_MEDS.isdisjoint(picture.medications)
+    )
+    scalars: dict[str, str | None] = {
+        "pathway": act.pathway,
+        "regimen_drug": order.product.name if is_b12 else None,
+        "regimen_route": order.route if is_b12 else None,
+        "order_drug": order.product.name,
+        "order_kind": order.product.kind,
+        "order_route": order.route,
+        "order_site": order.site,
+        "order_timing": timing.status,
+    }
+    numbers = {"order.dose_ug": order.dose.micrograms}
+    if order.interval_days is not None:
+        numbers["order.interval_days"] = order.interval_days
+    facts = with_facts(
+        picture_facts(picture, selection.deficiency),
+        scalars,
+        {"phase_kind": phase_kinds},
+        numbers,
+        frozenset({"b12_cover"}) if cover else frozenset(),
+    )
+    rules = [
+        r
+        for r in kb.usable("others", picture.guideline, opts.allow_draft)
+        if r.when is None or kb.predicates[r.id](facts)
+    ]
+    book = ReferenceBook(kb)
+    alerts = collect_alerts(book, kb, rules, "order")
+    disagreements = collect_disagreements(book, rules, "order")
+    severities = {a.severity for a in alerts}
+    verdict = "stop" if "stop" in severities else "warn" if "warning" in severities else "ok"
+    pending = not book.all_approved
+    return OrderCheckResult(
+        verdict=verdict,
+        guideline=picture.guideline,
+        content_version=kb.content_version,
+        as_of=req.as_of,
+        product=order.product.name,
+        timing=timing,
+        alerts=alerts,
+        disagreements=disagreements,
+        references=book.references,
+        recommendations=book.used,
+        review_status="pending_review" if pending else "approved",
+        review_banner=kb.vocabulary.pending_review_banner if pending else None,
+        disclaimer=kb.vocabulary.disclaimer,
+    )
