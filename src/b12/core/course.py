@@ -56,8 +56,9 @@ def expected_doses(phase: Phase) -> int | None:
         return max(1, phase.times_per_week * phase.for_days // 7)
     span = phase.every_days or phase.every_months
     assert span is not None
-    pick = span.min if phase.suggest == "earliest" else span.max
-    days = pick if phase.every_days is not None else pick * 30
+    # The fewest doses that fill the phase at its longest interval (every 3-4 days for 21 days:
+    # 6), so a course given at the longer spacing is not told a dose is missing.
+    days = span.max if phase.every_days is not None else span.max * 30
     return max(1, math.ceil(phase.for_days / days))
 
 
@@ -67,14 +68,23 @@ def _complete(
     started: date | None,
     end_events: Sequence[tuple[date, str]],
     before: date,
+    *,
+    inclusive: bool,
 ) -> bool:
-    """Is the phase finished (before ``before``)?"""
+    """Is the phase finished before ``before`` (or on it, when ``inclusive``)?
+
+    An event recorded on the day of a dose counts as after that dose (it is recorded at the
+    review that follows the injection).
+    """
     expected = expected_doses(phase)
     if expected is not None:
         return doses >= expected
     if phase.until is None or started is None:
         return False
-    return any(kind == phase.until and started <= day <= before for day, kind in end_events)
+    return any(
+        kind == phase.until and started <= day and (day <= before if inclusive else day < before)
+        for day, kind in end_events
+    )
 
 
 def locate(
@@ -84,12 +94,16 @@ def locate(
     index, count, started, last = 0, 0, None, None
     final = len(regimen.phases) - 1
     for day in doses:
-        while index < final and _complete(regimen.phases[index], count, started, events, day):
+        while index < final and _complete(
+            regimen.phases[index], count, started, events, day, inclusive=False
+        ):
             index, count, started = index + 1, 0, None
         count += 1
         started = started or day
         last = day
-    while index < final and _complete(regimen.phases[index], count, started, events, as_of):
+    while index < final and _complete(
+        regimen.phases[index], count, started, events, as_of, inclusive=True
+    ):
         index, count, started = index + 1, 0, None
     return Position(index, count, last, started)
 

@@ -14,7 +14,8 @@ A condition is a mapping with exactly one key.  Combinators: ``all: [..]``, ``an
                                              facts about the plan being built (safety rules)
     order_drug / order_kind / order_route / order_site / order_timing: [..] · flag: b12_cover
     number: {field: order.dose_ug | order.interval_days, ...}   facts about a proposed order
-    event: [..] · timing: [overdue, ...]     facts about a course under follow-up
+    event: [..] · timing: [overdue, ...] · regimen_until: [event] · history_route: [oral|injection]
+                                             facts about a course under follow-up
 
 Conditions are parsed once at knowledge-base load (so a typo is a load error naming the file
 and field) and evaluated against :class:`Facts`.  A number leaf whose field is missing is false.
@@ -37,7 +38,7 @@ MEMBERSHIP_FIELDS = (
 )
 LIST_FIELDS = {"condition": "conditions", "medication": "medications", "symptom": "neuro_symptoms"}
 #: Fields that hold a set of values (membership means "any of").
-SET_FIELDS = frozenset({*LIST_FIELDS.values(), "phase_kind", "event"})
+SET_FIELDS = frozenset({*LIST_FIELDS.values(), "phase_kind", "event", "regimen_until"})
 FLAGS = (
     "pregnant",
     "breastfeeding",
@@ -45,11 +46,12 @@ FLAGS = (
     "adherence_concern",
     "ifab_positive",
     "b12_cover",
+    "first_dose_due",
 )
 PLAN_FIELDS = ("pathway", "regimen_drug", "regimen_route", "phase_kind")
 #: Facts about a proposed order (order checks) and about a course (follow-up).
 ORDER_FIELDS = ("order_drug", "order_kind", "order_route", "order_site", "order_timing")
-COURSE_FIELDS = ("event", "timing")
+COURSE_FIELDS = ("event", "timing", "regimen_until", "history_route")
 NUMBER_FIELDS = ("age", "ileal_resection_cm", "order.dose_ug", "order.interval_days")
 COMPARATORS = ("lt", "le", "gt", "ge")
 

@@ -21,7 +21,7 @@ from b12.core import criteria
 from b12.core.alerts import collect_alerts
 from b12.core.citing import ReferenceBook
 from b12.core.course import Due, Position, due_after, locate
-from b12.core.course_input import FollowUpRequest
+from b12.core.course_input import Dose, FollowUpRequest
 from b12.core.course_models import (
     AdviceOut,
     FollowUpResult,
@@ -35,6 +35,14 @@ from b12.core.plan import PlanOptions, Selection, select_pathway
 from b12.core.plan_models import MissingOut
 
 TREATABLE = ("confirmed", "suspected", "indeterminate")
+INJECTION_ROUTES = frozenset({"im", "deep_sc", "sc", "iv"})
+
+
+def route_family(route: str) -> str:
+    """``injection`` or ``oral`` (sublingual and intranasal count with oral)."""
+    return "injection" if route in INJECTION_ROUTES else "oral"
+
+
 ON_TREATMENT_MEDS = ("hydroxocobalamin", "cyanocobalamin")
 NEURO_PLACEHOLDER = "unspecified_neurological"
 OUTCOME_STATUS = {"plan": "ok", "needs_more_data": "needs_more_data", "refer": "refer"}
@@ -63,14 +71,25 @@ def _facts(
     phase_kind: str | None,
     events: frozenset[str],
     timing: str | None,
+    history_route: str | None,
 ) -> criteria.Facts:
     sel = course.selection
     decision = sel.decision.action
     assert isinstance(decision, DecisionAction)
-    scalars: dict[str, str | None] = {"pathway": decision.pathway, "timing": timing}
+    scalars: dict[str, str | None] = {
+        "pathway": decision.pathway,
+        "timing": timing,
+        "history_route": history_route,
+    }
+    until: frozenset[str] = frozenset()
     if regimen is not None:
         scalars.update(regimen_drug=regimen.drug, regimen_route=regimen.route)
-    lists = {"event": events, "phase_kind": frozenset({phase_kind} if phase_kind else ())}
+        until = frozenset(p.until for p in regimen.phases if p.until)
+    lists = {
+        "event": events,
+        "phase_kind": frozenset({phase_kind} if phase_kind else ()),
+        "regimen_until": until,
+    }
     return with_facts(picture_facts(course.picture, sel.deficiency), scalars, lists)
 
 
@@ -86,17 +105,17 @@ def _replay(
     """Apply each event's declared effect in date order; return the course and the rules used."""
     rules = _advice_rules(kb, req.picture.guideline, opts.allow_draft)
     applied: list[Recommendation] = []
-    given = [d.date for d in req.history if d.product.kind == "b12"]
+    given = [d for d in req.history if d.product.kind == "b12"]
     history = [(e.date, e.kind) for e in req.events]
     for event in req.events:
         regimen = _regimen(course, kb)
+        before = [d for d in given if d.date <= event.date]
         phase_kind = None
         if regimen is not None:
-            before = [
-                d for d in given if d <= event.date and (course.since is None or d >= course.since)
-            ]
-            phase_kind = locate(regimen, before, history, event.date).phase(regimen).kind
-        facts = _facts(course, kb, regimen, phase_kind, frozenset({event.kind}), None)
+            doses = _course_doses(course, regimen, before)
+            phase_kind = locate(regimen, doses, history, event.date).phase(regimen).kind
+        last_route = route_family(before[-1].route) if before else None
+        facts = _facts(course, kb, regimen, phase_kind, frozenset({event.kind}), None, last_route)
         for rule in rules:
             assert isinstance(rule.action, AdviceAction)
             if rule.action.effect == "none" or not kb.predicates[rule.id](facts):
@@ -104,6 +123,38 @@ def _replay(
             applied.append(rule)
             course = _apply(course, rule.action.effect, event.date, kb, opts)
     return course, applied
+
+
+def _course_doses(course: Course, regimen: Regimen, given: list[Dose]) -> list[date]:
+    """Doses that belong to the course: since its start, by the regimen's kind of route."""
+    family = route_family(regimen.route)
+    return [
+        d.date
+        for d in given
+        if (course.since is None or d.date >= course.since) and route_family(d.route) == family
+    ]
+
+
+def _match_history(
+    course: Course, given: list[Dose], kb: KnowledgeBase, opts: PlanOptions
+) -> Course:
+    """If the doses given are by another kind of route than the regimen, follow what was given
+    (a patient on tablets without a stated preference is on the oral regimen) where the
+    pathway allows it."""
+    regimen = _regimen(course, kb)
+    if not given or regimen is None:
+        return course
+    family = route_family(given[-1].route)
+    if route_family(regimen.route) == family:
+        return course
+    prefs = course.picture.preferences.model_copy(
+        update={"route": "oral" if family == "oral" else "im"}
+    )
+    picture = course.picture.model_copy(update={"preferences": prefs})
+    selection = select_pathway(picture, kb, opts, classify=False)
+    candidate = Course(picture, selection)
+    matched = _regimen(candidate, kb)
+    return candidate if matched is not None and route_family(matched.route) == family else course
 
 
 def _apply(course: Course, effect: str, day: date, kb: KnowledgeBase, opts: PlanOptions) -> Course:
@@ -157,27 +208,35 @@ def follow_up(
             update={"medications": tuple(m for m in base.medications if m not in ON_TREATMENT_MEDS)}
         )
     course = Course(base, select_pathway(base, kb, opts, classify=not given))
+    course = _match_history(course, given, kb, opts)
     course, applied = _replay(course, req, kb, opts)
 
     regimen = _regimen(course, kb)
-    doses = [d.date for d in given if course.since is None or d.date >= course.since]
+    doses = _course_doses(course, regimen, given) if regimen else []
     end_events = [(e.date, e.kind) for e in req.events]
     pos = locate(regimen, doses, end_events, req.as_of) if regimen else None
     start = course.since or req.picture.start or req.as_of
     weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
     due = _due(regimen, pos, course, start, weekdays) if regimen and pos else None
+    if due is not None and due.continuous and due.date < req.as_of:
+        due = Due(req.as_of, req.as_of, req.as_of, continuous=True)
     timing = _timing(due, req.as_of)
     overdue = max(0, (req.as_of - due.latest).days) if due and not due.continuous else 0
 
     last = pos.last_dose if pos else None
-    open_events = frozenset(e.kind for e in req.events if last is None or e.date > last)
+    open_events = frozenset(e.kind for e in req.events if last is None or e.date >= last)
     phase = pos.phase(regimen) if regimen and pos else None
-    facts = _facts(course, kb, regimen, phase.kind if phase else None, open_events, timing)
+    history_route = route_family(given[-1].route) if given else None
+    facts = _facts(
+        course, kb, regimen, phase.kind if phase else None, open_events, timing, history_route
+    )
     if given:
         on_treatment = frozenset(d.product.name for d in given) | frozenset(
             course.picture.medications
         )
         facts = with_facts(facts, lists={"medications": on_treatment})
+    if regimen is not None and last is None:
+        facts = with_facts(facts, flags=frozenset({"first_dose_due"}))
 
     book = ReferenceBook(kb)
     book.use(course.selection.decision)

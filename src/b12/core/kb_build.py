@@ -195,6 +195,8 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
             "order_timing": {"first_dose", "early", "on_time", "late", "not_applicable"},
             "event": set(vocab.events),
             "timing": {"not_yet_due", "due", "overdue", "continuous"},
+            "regimen_until": set(vocab.events),
+            "history_route": {"oral", "injection"},
         }
     )
     pathway_names = {

@@ -17,9 +17,10 @@ from b12.core.citing import ReferenceBook
 from b12.core.course import due_after, locate
 from b12.core.course_input import Order, OrderCheckRequest
 from b12.core.course_models import NextDue, OrderCheckResult, Timing
+from b12.core.follow_up import route_family
 from b12.core.knowledge import DecisionAction, KnowledgeBase, Regimen
 from b12.core.picture import picture_facts, with_facts
-from b12.core.plan import PlanOptions, select_pathway
+from b12.core.plan import PlanOptions, Selection, select_pathway
 
 ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
 
@@ -27,7 +28,7 @@ ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
 def _timing(
     order: Order, regimen: Regimen | None, doses: list[date], weekdays: tuple[str, ...]
 ) -> Timing:
-    if order.product.kind != "b12" or regimen is None:
+    if regimen is None:
         return Timing(status="not_applicable")
     if not doses:
         return Timing(status="first_dose", phase=regimen.phases[0].name)
@@ -51,6 +52,33 @@ def _timing(
     return Timing(status="on_time", phase=phase.name, due=nxt)
 
 
+def _regimen_of(selection: Selection, kb: KnowledgeBase) -> Regimen | None:
+    act = selection.decision.action
+    assert isinstance(act, DecisionAction)
+    return kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
+
+
+def _timing_regimen(
+    req: OrderCheckRequest, selection: Selection, kb: KnowledgeBase, opts: PlanOptions
+) -> Regimen | None:
+    """The regimen an order's timing is judged against: the pathway's, or the one the ordered
+    kind of route leads to; none for a product no regimen of the set uses."""
+    order = req.order
+    drugs = {r.drug for r in kb.regimens.values() if r.guideline == req.picture.guideline}
+    if order.product.kind != "b12" or order.product.name not in drugs:
+        return None
+    regimen = _regimen_of(selection, kb)
+    family = route_family(order.route)
+    if regimen is None or route_family(regimen.route) == family:
+        return regimen
+    prefs = req.picture.preferences.model_copy(
+        update={"route": "oral" if family == "oral" else "im"}
+    )
+    picture = req.picture.model_copy(update={"preferences": prefs})
+    other = _regimen_of(select_pathway(picture, kb, opts, classify=False), kb)
+    return other if other is not None and route_family(other.route) == family else None
+
+
 def check_order(
     req: OrderCheckRequest, kb: KnowledgeBase, options: PlanOptions | None = None
 ) -> OrderCheckResult:
@@ -61,10 +89,12 @@ def check_order(
     selection = select_pathway(picture, kb, opts, classify=not b12_given)
     act = selection.decision.action
     assert isinstance(act, DecisionAction)
-    regimen = kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
     order = req.order
+    regimen = _timing_regimen(req, selection, kb, opts)
     weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
-    timing = _timing(order, regimen, [d.date for d in b12_given], weekdays)
+    family = route_family(order.route)
+    doses = [d.date for d in b12_given if route_family(d.route) == family]
+    timing = _timing(order, regimen, doses, weekdays)
 
     is_b12 = order.product.kind == "b12"
     phase_kinds: frozenset[str] = frozenset()
