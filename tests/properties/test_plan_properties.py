@@ -449,6 +449,7 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
         "info",
         lambda s: s.deficiency == "confirmed" and not s.on_b12 and s.labs_say_unlikely,
     ),
+    "B12-SAFE-058": ("NEURO_URGENT_ADVICE", "warning", lambda s: s.neuro and s.treatable),
 }
 
 

@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase, Route, Site
-from b12.core.picture import ClinicalPicture, field_problems, iso_date, parse_picture
+from b12.core.picture import (
+    ClinicalPicture,
+    Number,
+    WholeNumber,
+    field_problems,
+    iso_date,
+    parse_picture,
+)
 
 UNITS = {"mcg": "mcg", "ug": "mcg", "µg": "mcg", "μg": "mcg", "mg": "mg"}
 EventKind = Literal[
@@ -36,7 +43,7 @@ class _Strict(BaseModel):
 class DoseIn(_Strict):
     """A dose with its unit; ``ug`` and ``µg`` are accepted for ``mcg``."""
 
-    value: float = Field(gt=0, allow_inf_nan=False)
+    value: Number = Field(gt=0, allow_inf_nan=False)
     unit: str
 
     @field_validator("unit")
@@ -59,7 +66,7 @@ class OrderIn(_Strict):
     drug: str = Field(min_length=1, max_length=200)
     dose: DoseIn
     route: Route
-    every_days: int | None = Field(default=None, ge=1, le=366)
+    every_days: WholeNumber | None = Field(default=None, ge=1, le=366)
     frequency: str | None = None
     site: Site | None = None
     start: date | None = None
@@ -100,6 +107,8 @@ class EventIn(_Strict):
 class OrderCheckShape(_Strict):
     """The OrderCheck document; ``picture`` is a ClinicalPicture (see its own schema)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, title="OrderCheck")
+
     picture: dict[str, Any]
     order: OrderIn
     other_orders: tuple[OrderIn, ...] = ()
@@ -114,6 +123,8 @@ class OrderCheckShape(_Strict):
 
 class FollowUpShape(_Strict):
     """The FollowUp document; ``picture`` is a ClinicalPicture (see its own schema)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="FollowUp")
 
     picture: dict[str, Any]
     history: tuple[GivenDose, ...] = ()

@@ -8,9 +8,17 @@ ranges).  Either layer raises :class:`~b12.core.errors.InputError` naming every 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from b12.core.criteria import Facts
 from b12.core.errors import FieldProblem, InputError
@@ -26,6 +34,19 @@ PRESENCE_FIELDS = frozenset(
 )
 
 
+def _strict_number(raw: Any) -> Any:
+    """JSON numbers only: ``true`` or ``"12"`` are not silently read as numbers."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError("expected a number")
+    return raw
+
+
+#: A number field that refuses booleans and numeric strings.
+Number = Annotated[float, BeforeValidator(_strict_number)]
+#: A whole-number field that refuses booleans and numeric strings.
+WholeNumber = Annotated[int, BeforeValidator(_strict_number)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,25 +54,25 @@ class _Strict(BaseModel):
 class Labs(_Strict):
     """Laboratory results with the unit in the name; every number must be non-negative."""
 
-    serum_b12_ng_l: float | None = Field(default=None, ge=0)
-    active_b12_pmol_l: float | None = Field(default=None, ge=0)
-    mma_nmol_l: float | None = Field(default=None, ge=0)
-    homocysteine_umol_l: float | None = Field(default=None, ge=0)
-    haemoglobin_g_l: float | None = Field(default=None, ge=0)
-    mcv_fl: float | None = Field(default=None, ge=0)
-    potassium_mmol_l: float | None = Field(default=None, ge=0)
-    folate_ug_l: float | None = Field(default=None, ge=0)
-    egfr: float | None = Field(default=None, ge=0)
-    platelets_10e9_l: float | None = Field(default=None, ge=0)
-    reticulocytes_pct: float | None = Field(default=None, ge=0)
-    ifab_positive: bool | None = None
+    serum_b12_ng_l: Number | None = Field(default=None, ge=0)
+    active_b12_pmol_l: Number | None = Field(default=None, ge=0)
+    mma_nmol_l: Number | None = Field(default=None, ge=0)
+    homocysteine_umol_l: Number | None = Field(default=None, ge=0)
+    haemoglobin_g_l: Number | None = Field(default=None, ge=0)
+    mcv_fl: Number | None = Field(default=None, ge=0)
+    potassium_mmol_l: Number | None = Field(default=None, ge=0)
+    folate_ug_l: Number | None = Field(default=None, ge=0)
+    egfr: Number | None = Field(default=None, ge=0)
+    platelets_10e9_l: Number | None = Field(default=None, ge=0)
+    reticulocytes_pct: Number | None = Field(default=None, ge=0)
+    ifab_positive: StrictBool | None = None
 
 
 class Preferences(_Strict):
     """What the patient or prescriber prefers; ``drug`` is an addition to the v1 contract."""
 
     route: Literal["im", "oral"] | None = None
-    adherence_concern: bool = False
+    adherence_concern: StrictBool = False
     drug: Literal["hydroxocobalamin", "cyanocobalamin"] | None = None
 
 
@@ -60,16 +81,16 @@ class ClinicalPicture(_Strict):
 
     age: int = Field(ge=0)
     sex: Sex = "unknown"
-    pregnant: bool = False
-    breastfeeding: bool = False
+    pregnant: StrictBool = False
+    breastfeeding: StrictBool = False
     deficiency: Deficiency | None = None
     cause: Cause | None = None
     conditions: tuple[str, ...] = ()
-    ileal_resection_cm: float | None = Field(default=None, ge=0)
+    ileal_resection_cm: Number | None = Field(default=None, ge=0)
     medications: tuple[str, ...] = ()
     diet: Literal["omnivore", "vegetarian", "vegan"] | None = None
     neuro_symptoms: tuple[str, ...] = ()
-    severe_neuro: bool = False
+    severe_neuro: StrictBool = False
     labs: Labs = Labs()
     preferences: Preferences = Preferences()
     guideline: Literal["uk", "us"] = "uk"

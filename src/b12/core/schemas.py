@@ -61,4 +61,10 @@ def json_schema(name: str) -> dict[str, Any]:
     mode: Literal["validation", "serialization"] = (
         "validation" if name in INPUTS else "serialization"
     )
-    return model.model_json_schema(mode=mode)
+    schema = model.model_json_schema(mode=mode)
+    if "picture" in schema.get("properties", {}):
+        picture = ClinicalPicture.model_json_schema(mode="validation")
+        defs = {**schema.get("$defs", {}), **picture.pop("$defs", {}), "ClinicalPicture": picture}
+        schema["$defs"] = defs
+        schema["properties"]["picture"] = {"$ref": "#/$defs/ClinicalPicture"}
+    return schema
