@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -195,6 +197,32 @@ DraftFlag = Annotated[
 ]
 
 
+CourseCompute = Callable[..., BaseModel]
+
+
+def _course_command(
+    source: str,
+    as_of: str | None,
+    allow_draft: bool,
+    kb_path: Path | None,
+    compute: CourseCompute,
+    render: Callable[[Any, Console], None],
+    as_json: bool,
+) -> None:
+    """Shared body of ``check`` and ``next``: read, validate, compute, print."""
+    kb = _load_kb(kb_path)
+    try:
+        raw, default_as_of = _course_input(source, as_of)
+        options = PlanOptions(allow_draft=allow_draft)
+        result = compute(raw, kb, default_as_of=default_as_of, options=options)
+    except InputError as err:
+        _fail_input(err)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render(result, Console())
+
+
 @app.command("check")
 def check_command(
     source: Annotated[
@@ -206,18 +234,9 @@ def check_command(
     kb_path: KbOption = None,
 ) -> None:
     """Check a proposed order: verdict ok / warn / stop, with cited alerts."""
-    kb = _load_kb(kb_path)
-    try:
-        raw, default_as_of = _course_input(source, as_of)
-        result = order_check_request(
-            raw, kb, default_as_of=default_as_of, options=PlanOptions(allow_draft=allow_draft)
-        )
-    except InputError as err:
-        _fail_input(err)
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        render_order_check(result, Console())
+    _course_command(
+        source, as_of, allow_draft, kb_path, order_check_request, render_order_check, as_json
+    )
 
 
 @app.command("next")
@@ -231,18 +250,9 @@ def next_command(
     kb_path: KbOption = None,
 ) -> None:
     """Say when the next dose is due, whether it is overdue, and what to change."""
-    kb = _load_kb(kb_path)
-    try:
-        raw, default_as_of = _course_input(source, as_of)
-        result = follow_up_request(
-            raw, kb, default_as_of=default_as_of, options=PlanOptions(allow_draft=allow_draft)
-        )
-    except InputError as err:
-        _fail_input(err)
-    if as_json:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        render_follow_up(result, Console())
+    _course_command(
+        source, as_of, allow_draft, kb_path, follow_up_request, render_follow_up, as_json
+    )
 
 
 @app.command("schema")
