@@ -183,7 +183,7 @@ def test_next_report_shows_phase_next_dose_overdue_advice_and_references(
         "b12 follow-up",
         "Status: ok",
         "uk-im-no-neuro",
-        "Phase: maintenance (1 doses given in it)",
+        "Phase: maintenance (1 dose given in it)",
         "Next dose: 2026-07-13",
         "OVERDUE by 7 days",
         "Advice",

@@ -18,14 +18,15 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from b12.core.course_input import UNITS, EventKind
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.course_input import UNITS
 from b12.core.knowledge import Drug, Route, Site, Vocabulary
 from tests.properties.strategies import OMIT, PICTURE_KEYS, json_scalars, picture_docs
 
 ROUTES: tuple[str, ...] = get_args(Route)
 REGIMEN_DRUGS: tuple[str, ...] = get_args(Drug)  # the drugs regimens may use
 SITES: tuple[str, ...] = get_args(Site)
-EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+EVENT_KINDS: tuple[str, ...] = tuple(sorted(load_knowledge_base().vocabulary.events))
 UNIT_NAMES: tuple[str, ...] = (*sorted(UNITS), "MG", "MCG", "Ug")
 FREE_TEXT_PRODUCTS = ("vitamin B12", "B12 injection", "Neo-Cytamen", "cobalamin", "hydroxo")
 # Doses a nurse might record or a prescriber might order, as (value, unit); the strategy also

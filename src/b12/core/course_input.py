@@ -26,14 +26,6 @@ from b12.core.picture import (
 )
 
 UNITS = {"mcg": "mcg", "ug": "mcg", "µg": "mcg", "μg": "mcg", "mg": "mg"}
-EventKind = Literal[
-    "no_further_improvement",
-    "symptoms_returned_before_due",
-    "new_neuro_symptoms",
-    "stable",
-    "cause_resolved",
-    "oral_not_improving",
-]
 
 
 class _Strict(BaseModel):
@@ -96,7 +88,7 @@ class EventIn(_Strict):
     """A clinical event recorded during follow-up."""
 
     date: Date
-    kind: EventKind
+    kind: str = Field(min_length=1, max_length=100)
 
     @field_validator("date", mode="before")
     @classmethod
@@ -280,6 +272,14 @@ def parse_follow_up(
         FieldProblem(f"events[{i}].date", f"after as_of ({as_of})")
         for i, e in enumerate(shape.events)
         if e.date > as_of
+    ]
+    known = kb.vocabulary.events
+    late += [
+        FieldProblem(
+            f"events[{i}].kind", f"unknown event {e.kind!r}; known: {', '.join(sorted(known))}"
+        )
+        for i, e in enumerate(shape.events)
+        if e.kind not in known
     ]
     if late:
         raise InputError(late)

@@ -317,7 +317,7 @@ class DisagreementAction(Model):
     type: Literal["disagreement"]
     topic: str
     positions: tuple[Position, ...] = Field(min_length=2)
-    contexts: tuple[Literal["plan", "order", "follow_up"], ...] = ("plan",)
+    contexts: tuple[Literal["plan", "order"], ...] = ("plan",)
 
 
 class AdviceAction(Model):

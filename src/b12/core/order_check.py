@@ -19,7 +19,7 @@ from b12.core.course_input import Order, OrderCheckRequest
 from b12.core.course_models import NextDue, OrderCheckResult, Timing
 from b12.core.follow_up import route_family
 from b12.core.knowledge import DecisionAction, KnowledgeBase, Regimen
-from b12.core.picture import picture_facts, with_facts
+from b12.core.picture import ClinicalPicture, picture_facts, with_facts
 from b12.core.plan import PlanOptions, Selection, select_pathway
 
 ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
@@ -59,7 +59,11 @@ def _regimen_of(selection: Selection, kb: KnowledgeBase) -> Regimen | None:
 
 
 def _timing_regimen(
-    req: OrderCheckRequest, selection: Selection, kb: KnowledgeBase, opts: PlanOptions
+    req: OrderCheckRequest,
+    chooser: ClinicalPicture,
+    selection: Selection,
+    kb: KnowledgeBase,
+    opts: PlanOptions,
 ) -> Regimen | None:
     """The regimen an order's timing is judged against: the pathway's, or the one the ordered
     kind of route leads to; none for a product no regimen of the set uses."""
@@ -71,10 +75,8 @@ def _timing_regimen(
     family = route_family(order.route)
     if regimen is None or route_family(regimen.route) == family:
         return regimen
-    prefs = req.picture.preferences.model_copy(
-        update={"route": "oral" if family == "oral" else "im"}
-    )
-    picture = req.picture.model_copy(update={"preferences": prefs})
+    prefs = chooser.preferences.model_copy(update={"route": "oral" if family == "oral" else "im"})
+    picture = chooser.model_copy(update={"preferences": prefs})
     other = _regimen_of(select_pathway(picture, kb, opts, classify=False), kb)
     return other if other is not None and route_family(other.route) == family else None
 
@@ -86,11 +88,15 @@ def check_order(
     opts = options or PlanOptions()
     picture = req.picture
     b12_given = [d for d in req.history if d.product.kind == "b12"]
-    selection = select_pathway(picture, kb, opts, classify=not b12_given)
+    chooser = picture
+    if b12_given:  # the dose history shows the treatment, as in follow-up
+        meds = tuple(m for m in picture.medications if m not in ON_TREATMENT_MEDS)
+        chooser = picture.model_copy(update={"medications": meds})
+    selection = select_pathway(chooser, kb, opts, classify=not b12_given)
     act = selection.decision.action
     assert isinstance(act, DecisionAction)
     order = req.order
-    regimen = _timing_regimen(req, selection, kb, opts)
+    regimen = _timing_regimen(req, chooser, selection, kb, opts)
     weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
     family = route_family(order.route)
     doses = [d.date for d in b12_given if route_family(d.route) == family]

@@ -125,8 +125,9 @@ def plan_command(
         str | None, typer.Option(help="Guideline set: uk or us (overrides the input).")
     ] = None,
     horizon: Annotated[
-        str, typer.Option(help="How far ahead to date the schedule, e.g. 12m.")
-    ] = "12m",
+        str | None,
+        typer.Option(help="How far ahead to date the schedule, e.g. 12m (default: the KB's)."),
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(

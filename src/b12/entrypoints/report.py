@@ -217,9 +217,10 @@ def render_follow_up(result: FollowUpResult, console: Console) -> None:
     console.print(Panel(head, title="b12 follow-up", expand=True))
     console.print(f"[bold]Pathway:[/bold] {result.pathway.title} [dim]({result.pathway.id})[/dim]")
     if result.regimen:
+        plural = "dose" if result.doses_in_phase == 1 else "doses"
         console.print(f"[bold]Regimen:[/bold] {result.regimen.title}")
         console.print(
-            f"[bold]Phase:[/bold] {result.phase} ({result.doses_in_phase} doses given in it)"
+            f"[bold]Phase:[/bold] {result.phase} ({result.doses_in_phase} {plural} given in it)"
         )
     console.print(f"[bold]Next dose:[/bold] {_due_text(result.next_due)}")
     if result.overdue_days:
