@@ -285,3 +285,20 @@ def parse_follow_up(
         raise InputError(late)
     events = tuple(sorted(shape.events, key=lambda e: (e.date, e.kind)))
     return FollowUpRequest(picture, history, events, as_of)
+
+
+def parse_dose_text(text: str, field: str = "dose") -> DoseIn:
+    """``"1mg"``, ``"1000 mcg"`` or ``"100ug"`` → a dose; anything else is an input error."""
+    raw = text.strip()
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyzµμABCDEFGHIJKLMNOPQRSTUVWXYZ ").strip()
+    unit = raw[len(number) :].strip()
+    try:
+        value = float(number)
+    except ValueError:
+        raise InputError(
+            [FieldProblem(field, f"expected a dose like 1mg or 1000mcg, got {text!r}")]
+        ) from None
+    try:
+        return DoseIn(value=value, unit=unit)
+    except ValidationError as exc:
+        raise InputError(field_problems(exc, field)) from None

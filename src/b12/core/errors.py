@@ -5,8 +5,10 @@
     B12Error                      base; never raised directly
     ├── KnowledgeBaseError        our content is wrong (raised by load/check, never per request)
     │                             .problems: tuple of KnowledgeProblem(file, field_path, message)
-    └── InputError                the caller's data cannot be used as given
-                                  .problems: tuple of FieldProblem(field, message)
+    ├── InputError                the caller's data cannot be used as given
+    │                             .problems: tuple of FieldProblem(field, message)
+    ├── NotFound                  an unknown patient or record (registry)
+    └── Refused                   a clinical stop that needs an override reason (registry)
 
 Clinical states (``needs_more_data``, ``refer``, ``out_of_scope``) are values of the plan, not
 exceptions.  Each entry point maps ``InputError`` to its own boundary (CLI exit code 2, HTTP 422).
@@ -80,3 +82,15 @@ class InputError(B12Error):
                 "fields": [{"field": p.field, "message": p.message} for p in self.problems],
             }
         }
+
+
+class NotFound(B12Error):
+    """A patient or record that the registry does not hold."""
+
+
+class Refused(B12Error):
+    """A write refused on clinical grounds (an order check ``stop`` without an override)."""
+
+    def __init__(self, message: str, detail: object) -> None:
+        self.detail = detail
+        super().__init__(message)

@@ -1,0 +1,527 @@
+"""The practice registry on SQLite or PostgreSQL (PRODUCT.md C5).
+
+Every write is one transaction: the rows, the audit entry and the course's cached next-due
+window commit together or not at all.  Clinical judgement stays in the core: enrolment calls
+``plan``, a dose is checked with ``check_order`` and every write re-runs ``follow_up`` to
+refresh the stored window, so the recall list is one indexed query.
+
+Concurrency: on SQLite each write takes the database write lock at ``BEGIN IMMEDIATE``; on
+PostgreSQL the course row is locked with ``SELECT … FOR UPDATE``.  The idempotency key is a
+unique column, so a repeated key returns the dose already recorded.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
+from b12.core.course_input import parse_dose_text
+from b12.core.course_models import FollowUpResult, OrderCheckResult
+from b12.core.errors import B12Error, FieldProblem, InputError, NotFound, Refused
+from b12.core.knowledge import KnowledgeBase
+from b12.core.plan_models import Plan
+from b12.core.requests import follow_up_request, order_check_request, plan_request
+
+
+class RegistryUnavailable(B12Error):
+    """The database cannot be reached or used; wraps the driver's error."""
+
+
+@dataclass(frozen=True)
+class DoseInput:
+    """A dose as recorded by a nurse."""
+
+    date: date
+    drug: str
+    dose: str
+    route: str
+    site: str | None = None
+    batch: str | None = None
+    key: str | None = None
+    override_reason: str | None = None
+    given_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DoseOutcome:
+    """The result of recording a dose: the row, whether it was a repeat, and the order check."""
+
+    dose_id: int
+    duplicate: bool
+    check: OrderCheckResult | None
+    follow_up: FollowUpResult | None
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """One line of the recall list."""
+
+    patient_id: str
+    display_name: str | None
+    pathway: str
+    regimen: str | None
+    phase: str | None
+    next_due: date
+    earliest: date
+    latest: date
+    overdue_days: int
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "patient_id": self.patient_id,
+            "display_name": self.display_name,
+            "pathway": self.pathway,
+            "regimen": self.regimen,
+            "phase": self.phase,
+            "next_due": self.next_due.isoformat(),
+            "earliest": self.earliest.isoformat(),
+            "latest": self.latest.isoformat(),
+            "overdue_days": self.overdue_days,
+            "status": self.status,
+        }
+
+
+def migrations_dir() -> str:
+    """Where the bundled Alembic migrations live."""
+    return str(resources.files("b12.adapters.sql") / "migrations")
+
+
+def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN (below) control transactions
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and write-lock-on-begin."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Registry:
+    """The practice registry.  ``today`` and ``actor`` always come from the caller."""
+
+    def __init__(self, url: str, kb: KnowledgeBase) -> None:
+        self.url = url
+        self.kb = kb
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _alembic(self, conn: Connection) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", migrations_dir())
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to ``revision``."""
+        with self._guard(), self.engine.begin() as conn:
+            command.upgrade(self._alembic(conn), revision)
+
+    def downgrade(self, revision: str = "base") -> None:
+        """Roll migrations back to ``revision``."""
+        with self._guard(), self.engine.begin() as conn:
+            command.downgrade(self._alembic(conn), revision)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def add_patient(
+        self,
+        patient_id: str,
+        picture: dict[str, Any],
+        *,
+        name: str | None,
+        actor: str,
+        now: datetime,
+    ) -> Plan:
+        """Enrol a patient: picture version 1 and a course from its plan, in one transaction."""
+        today = now.date()
+        if not patient_id.strip() or len(patient_id) > 64:
+            raise InputError([FieldProblem("id", "expected 1 to 64 characters")])
+        document = {**picture, "as_of": picture.get("as_of") or today.isoformat()}
+        document.setdefault("start", document["as_of"])
+        parsed, plan = plan_request(document, self.kb)
+        if "deficiency" not in document and plan.deficiency.status is not None:
+            # Record the status worked out from the pre-treatment results: later B12 levels
+            # reflect treatment and are never used to classify.
+            document["deficiency"] = plan.deficiency.status
+        with self._guard(), self.engine.begin() as conn:
+            if conn.execute(select(patients.c.id).where(patients.c.id == patient_id)).first():
+                raise InputError(
+                    [FieldProblem("id", f"patient {patient_id!r} is already enrolled")]
+                )
+            conn.execute(
+                insert(patients).values(
+                    id=patient_id, display_name=name, guideline=parsed.guideline, created_at=now
+                )
+            )
+            picture_id = conn.execute(
+                insert(pictures).values(
+                    patient_id=patient_id, version=1, document=document, created_at=now
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            course_id = conn.execute(
+                insert(courses).values(
+                    patient_id=patient_id,
+                    picture_id=picture_id,
+                    guideline=parsed.guideline,
+                    pathway=plan.pathway.id,
+                    regimen=plan.regimen.id if plan.regimen else None,
+                    start=plan.start,
+                    content_version=plan.content_version,
+                    status="active" if plan.regimen else "no_regimen",
+                    continuous=0,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            self._refresh(conn, course_id, today)
+            self._audit(conn, actor, "enrol", "patients", patient_id, {"course": course_id}, now)
+        return plan
+
+    def record_dose(
+        self, patient_id: str, given: DoseInput, *, actor: str, now: datetime
+    ) -> DoseOutcome:
+        """Record a dose after an order check; a ``stop`` needs an override reason."""
+        today = now.date()
+        if given.date > today:
+            raise InputError(
+                [FieldProblem("date", f"{given.date} is in the future (today is {today})")]
+            )
+        amount = parse_dose_text(given.dose)
+        try:
+            with self._guard(), self.engine.begin() as conn:
+                existing = self._by_key(conn, given.key)
+                if existing is not None:
+                    return DoseOutcome(existing, True, None, None)
+                course = self._course(conn, patient_id, lock=True)
+                history = self._doses(conn, course["id"])
+                request = {
+                    "picture": course["document"],
+                    "order": {
+                        "drug": given.drug,
+                        "dose": {"value": amount.value, "unit": amount.unit},
+                        "route": given.route,
+                        "site": given.site,
+                        "start": given.date.isoformat(),
+                    },
+                    "history": [h for h in history if h["date"] <= given.date.isoformat()],
+                    "as_of": given.date.isoformat(),
+                }
+                check = order_check_request(request, self.kb)
+                if check.verdict == "stop" and not (given.override_reason or "").strip():
+                    codes = ", ".join(a.code for a in check.alerts if a.severity == "stop")
+                    raise Refused(
+                        f"order check says stop ({codes}); give an override reason", check
+                    )
+                dose_id = conn.execute(
+                    insert(doses).values(
+                        course_id=course["id"],
+                        patient_id=patient_id,
+                        date=given.date,
+                        drug=given.drug,
+                        dose_value=amount.value,
+                        dose_unit=amount.unit,
+                        route=given.route,
+                        site=given.site,
+                        batch=given.batch,
+                        given_by=given.given_by,
+                        recorded_at=now,
+                        idempotency_key=given.key,
+                        override_reason=given.override_reason,
+                        verdict=check.verdict,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                follow = self._refresh(conn, course["id"], today)
+                detail = {"verdict": check.verdict, "override_reason": given.override_reason}
+                self._audit(conn, actor, "record_dose", "doses", str(dose_id), detail, now)
+                return DoseOutcome(dose_id, False, check, follow)
+        except IntegrityError:
+            if given.key is None:
+                raise
+            with self._guard(), self.engine.begin() as conn:
+                existing = self._by_key(conn, given.key)
+            if existing is None:  # pragma: no cover - the conflict was not the key
+                raise
+            return DoseOutcome(existing, True, None, None)
+
+    def record_event(
+        self, patient_id: str, day: date, kind: str, *, actor: str, now: datetime
+    ) -> FollowUpResult:
+        """Record a clinical event; the course's next-due window is refreshed with it."""
+        today = now.date()
+        if day > today:
+            raise InputError([FieldProblem("date", f"{day} is in the future (today is {today})")])
+        if kind not in self.kb.vocabulary.events:
+            known = ", ".join(sorted(self.kb.vocabulary.events))
+            raise InputError([FieldProblem("kind", f"unknown event {kind!r}; known: {known}")])
+        with self._guard(), self.engine.begin() as conn:
+            course = self._course(conn, patient_id, lock=True)
+            event_id = conn.execute(
+                insert(events).values(
+                    course_id=course["id"],
+                    patient_id=patient_id,
+                    date=day,
+                    kind=kind,
+                    recorded_by=actor,
+                    recorded_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            follow = self._refresh(conn, course["id"], today)
+            self._audit(conn, actor, "record_event", "events", str(event_id), {"kind": kind}, now)
+        return follow
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def follow_up(self, patient_id: str, as_of: date) -> FollowUpResult:
+        """The follow-up result for the patient's active course as of ``as_of``."""
+        with self._guard(), self.engine.connect() as conn:
+            course = self._course(conn, patient_id, lock=False)
+            return self._follow(conn, course, as_of)
+
+    def show_patient(self, patient_id: str) -> dict[str, Any]:
+        """Everything the registry holds for one patient."""
+        with self._guard(), self.engine.connect() as conn:
+            row = (
+                conn.execute(select(patients).where(patients.c.id == patient_id)).mappings().first()
+            )
+            if row is None:
+                raise NotFound(f"no patient {patient_id!r}")
+            course = self._course(conn, patient_id, lock=False)
+            return {
+                "patient": _jsonable(dict(row)),
+                "course": _jsonable({k: v for k, v in course.items() if k != "document"}),
+                "picture": course["document"],
+                "doses": self._doses(conn, course["id"]),
+                "events": self._events(conn, course["id"]),
+            }
+
+    def list_patients(self) -> list[dict[str, Any]]:
+        """Every patient with their course's pathway and next due date."""
+        query = (
+            select(
+                patients.c.id,
+                patients.c.display_name,
+                patients.c.guideline,
+                courses.c.pathway,
+                courses.c.status,
+                courses.c.next_due,
+            )
+            .join(courses, courses.c.patient_id == patients.c.id)
+            .order_by(patients.c.id)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            return [_jsonable(dict(r)) for r in conn.execute(query).mappings()]
+
+    def recall(self, as_of: date, within_days: int) -> list[RecallRow]:
+        """Active courses due within ``within_days`` of ``as_of`` or overdue, most urgent first."""
+        if within_days < 0:
+            raise InputError([FieldProblem("within", "must be 0 or more days")])
+        cutoff = as_of + timedelta(days=within_days)
+        query = (
+            select(
+                courses.c.patient_id,
+                patients.c.display_name,
+                courses.c.pathway,
+                courses.c.regimen,
+                courses.c.phase,
+                courses.c.next_due,
+                courses.c.due_earliest,
+                courses.c.due_latest,
+            )
+            .join(patients, patients.c.id == courses.c.patient_id)
+            .where(courses.c.status == "active", courses.c.next_due <= cutoff)
+            .order_by(courses.c.due_latest, courses.c.next_due, courses.c.patient_id)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            overdue = max(0, (as_of - r.due_latest).days)
+            status = "overdue" if overdue else ("due" if r.due_earliest <= as_of else "upcoming")
+            out.append(
+                RecallRow(
+                    r.patient_id,
+                    r.display_name,
+                    r.pathway,
+                    r.regimen,
+                    r.phase,
+                    r.next_due,
+                    r.due_earliest,
+                    r.due_latest,
+                    overdue,
+                    status,
+                )
+            )
+        return out
+
+    # -- SQLite backup ------------------------------------------------------------------------
+
+    def backup(self, path: Path) -> None:
+        """Online backup of a SQLite registry to ``path`` (PostgreSQL: use pg_dump)."""
+        source = self._sqlite_path()
+        with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
+            src.backup(dst)
+
+    def restore(self, path: Path) -> None:
+        """Replace the SQLite registry with the backup at ``path``."""
+        if not path.is_file():
+            raise InputError([FieldProblem("path", f"no backup file at {path}")])
+        target = self._sqlite_path()
+        self.engine.dispose()
+        with sqlite3.connect(path) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+
+    def _sqlite_path(self) -> str:
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            raise InputError(
+                [
+                    FieldProblem(
+                        "database",
+                        "backup and restore need a SQLite file; use pg_dump for PostgreSQL",
+                    )
+                ]
+            )
+        return database
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _by_key(self, conn: Connection, key: str | None) -> int | None:
+        if key is None:
+            return None
+        return conn.execute(select(doses.c.id).where(doses.c.idempotency_key == key)).scalar()
+
+    def _course(self, conn: Connection, patient_id: str, *, lock: bool) -> dict[str, Any]:
+        query = (
+            select(courses, pictures.c.document)
+            .join(pictures, pictures.c.id == courses.c.picture_id)
+            .where(courses.c.patient_id == patient_id)
+            .order_by(courses.c.id.desc())
+            .limit(1)
+        )
+        if lock and not self.is_sqlite:
+            query = query.with_for_update(of=courses)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"no patient {patient_id!r}")
+        return dict(row)
+
+    def _doses(self, conn: Connection, course_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(doses)
+            .where(doses.c.course_id == course_id, doses.c.superseded_by.is_(None))
+            .order_by(doses.c.date, doses.c.id)
+        )
+        return [
+            {
+                "date": r.date.isoformat(),
+                "drug": r.drug,
+                "dose": {"value": r.dose_value, "unit": r.dose_unit},
+                "route": r.route,
+                **({"site": r.site} if r.site else {}),
+            }
+            for r in conn.execute(query)
+        ]
+
+    def _events(self, conn: Connection, course_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(events)
+            .where(events.c.course_id == course_id)
+            .order_by(events.c.date, events.c.id)
+        )
+        return [{"date": r.date.isoformat(), "kind": r.kind} for r in conn.execute(query)]
+
+    def _follow(self, conn: Connection, course: dict[str, Any], as_of: date) -> FollowUpResult:
+        request = {
+            "picture": course["document"],
+            "history": self._doses(conn, course["id"]),
+            "events": self._events(conn, course["id"]),
+            "as_of": as_of.isoformat(),
+        }
+        return follow_up_request(request, self.kb)
+
+    def _refresh(self, conn: Connection, course_id: int, today: date) -> FollowUpResult:
+        """Recompute and store the course's next-due window (same transaction as the write)."""
+        course = dict(
+            conn.execute(
+                select(courses, pictures.c.document)
+                .join(pictures, pictures.c.id == courses.c.picture_id)
+                .where(courses.c.id == course_id)
+            )
+            .mappings()
+            .one()
+        )
+        result = self._follow(conn, course, today)
+        due = result.next_due
+        values: dict[str, Any] = {
+            "phase": result.phase,
+            "regimen": result.regimen.id if result.regimen else None,
+        }
+        if due is None or due.continuous:
+            values.update(
+                next_due=None, due_earliest=None, due_latest=None, continuous=int(bool(due))
+            )
+        else:
+            values.update(
+                next_due=due.date, due_earliest=due.earliest, due_latest=due.latest, continuous=0
+            )
+        conn.execute(update(courses).where(courses.c.id == course_id).values(**values))
+        return result
+
+    @staticmethod
+    def _audit(
+        conn: Connection,
+        actor: str,
+        action: str,
+        table: str,
+        record: str,
+        detail: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        conn.execute(
+            insert(audit).values(
+                at=at, actor=actor, action=action, table_name=table, record_id=record, detail=detail
+            )
+        )
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date | datetime) else v) for k, v in row.items()}

@@ -1,0 +1,121 @@
+"""The registry's tables (SQLAlchemy Core).  Migrations in ``migrations/`` create them.
+
+Nothing is updated in place except each course's cached next-due window (kept in the same
+transaction as the write that changes it) and ``superseded_by`` links: corrections are new rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("display_name", String(200)),
+    Column("date_of_birth", Date),
+    Column("guideline", String(2), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)
+
+pictures = Table(
+    "pictures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    UniqueConstraint("patient_id", "version", name="uq_pictures_patient_version"),
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("picture_id", Integer, ForeignKey("pictures.id"), nullable=False),
+    Column("guideline", String(2), nullable=False),
+    Column("pathway", String(100), nullable=False),
+    Column("regimen", String(100)),
+    Column("start", Date, nullable=False),
+    Column("content_version", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("phase", String(50)),
+    Column("next_due", Date),
+    Column("due_earliest", Date),
+    Column("due_latest", Date),
+    Column("continuous", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_courses_recall", courses.c.status, courses.c.next_due)
+
+doses = Table(
+    "doses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("course_id", Integer, ForeignKey("courses.id"), nullable=False),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("drug", String(200), nullable=False),
+    Column("dose_value", Float, nullable=False),
+    Column("dose_unit", String(10), nullable=False),
+    Column("route", String(20), nullable=False),
+    Column("site", String(40)),
+    Column("batch", String(100)),
+    Column("given_by", String(200)),
+    Column("recorded_at", DateTime(timezone=False), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("override_reason", Text),
+    Column("verdict", String(10), nullable=False),
+    Column("superseded_by", Integer, ForeignKey("doses.id")),
+)
+Index("ix_doses_course", doses.c.course_id, doses.c.date)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("course_id", Integer, ForeignKey("courses.id"), nullable=False),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("recorded_by", String(200)),
+    Column("recorded_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_events_course", events.c.course_id, events.c.date)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("table_name", String(40), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("detail", JSON),
+)
