@@ -28,6 +28,7 @@ from b12.core.requests import (
     plan_request,
 )
 from b12.core.schemas import json_schema, schema_names
+from b12.entrypoints import registry_cli
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -331,6 +332,13 @@ def kb_list(kb_path: KbOption = None) -> None:
     for r in kb.recommendations.values():
         table.add_row(r.id, r.status, r.evidence, "+".join(r.jurisdiction), r.action.type, r.title)
     Console(width=200).print(table)
+
+
+def _bundled_kb() -> KnowledgeBase:
+    return _load_kb(None)
+
+
+registry_cli.register(app, _bundled_kb)
 
 
 def main() -> None:
