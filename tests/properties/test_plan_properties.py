@@ -442,12 +442,12 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
     "B12-SAFE-029": (
         "STATUS_CONFLICTS_WITH_LABS",
         "warning",
-        lambda s: s.deficiency == "not_deficient" and not s.on_b12 and s.labs_say_low,
+        lambda s: s.pic.deficiency == "not_deficient" and not s.on_b12 and s.labs_say_low,
     ),
     "B12-SAFE-030": (
         "STATUS_CONFLICTS_WITH_LABS",
         "info",
-        lambda s: s.deficiency == "confirmed" and not s.on_b12 and s.labs_say_unlikely,
+        lambda s: s.pic.deficiency == "confirmed" and not s.on_b12 and s.labs_say_unlikely,
     ),
     "B12-SAFE-058": ("NEURO_URGENT_ADVICE", "warning", lambda s: s.neuro and s.treatable),
 }

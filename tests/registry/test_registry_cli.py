@@ -384,14 +384,12 @@ def test_an_unreachable_database_exits_5(db: Path, monkeypatch: pytest.MonkeyPat
 # -- known defects (see the report on issue #4) ------------------------------------------------
 
 
-@pytest.mark.xfail(reason="bug: db backup to an unwritable path crashes", raises=AssertionError)
 def test_backup_to_a_missing_folder_is_a_clean_error(enrolled: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["db", "backup", str(tmp_path / "no" / "b.sqlite3")])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(reason="bug: db restore of a non-SQLite file crashes", raises=AssertionError)
 def test_restore_of_a_file_that_is_not_a_database_is_a_clean_error(
     enrolled: Path, tmp_path: Path
 ) -> None:
@@ -402,7 +400,6 @@ def test_restore_of_a_file_that_is_not_a_database_is_a_clean_error(
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(reason="bug: an unusable B12_DATABASE_URL crashes", raises=AssertionError)
 @pytest.mark.parametrize("case", ["not-a-database", "parent-is-a-file", "unparseable-url"])
 def test_an_unusable_database_setting_is_a_clean_error(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
@@ -420,7 +417,6 @@ def test_an_unusable_database_setting_is_a_clean_error(
     assert result.exit_code in (2, 5)
 
 
-@pytest.mark.xfail(reason="bug: recall --within beyond the calendar crashes", raises=AssertionError)
 def test_recall_within_beyond_the_calendar_is_a_clean_error(enrolled: Path) -> None:
     result = CliRunner().invoke(cli.app, ["recall", "--as-of", ENROLLED, "--within", "999999999"])
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -648,10 +648,6 @@ def test_backup_and_restore_on_sqlite_or_a_pointer_to_pg_dump(
 # -- known defects (see the report on issue #4) ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="bug: the idempotency key is global, so another patient's key silently drops a dose",
-    raises=AssertionError,
-)
 def test_a_key_used_for_another_patient_does_not_silently_drop_the_dose(
     registry: Registry,
 ) -> None:

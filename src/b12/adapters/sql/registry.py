@@ -12,6 +12,7 @@ unique column, so a repeated key returns the dose already recorded.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
 from b12.core.course_input import parse_dose_text
@@ -34,6 +41,9 @@ from b12.core.errors import B12Error, FieldProblem, InputError, NotFound, Refuse
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
+
+MAX_WITHIN_DAYS = 3660
+PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RegistryUnavailable(B12Error):
@@ -110,8 +120,10 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Connection) -> None:
+    """Writes take SQLite's write lock at once; reads begin deferred (WAL readers don't wait)."""
+    write = conn.get_execution_options().get("b12_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -122,7 +134,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _set_sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -133,7 +145,20 @@ class Registry:
     def __init__(self, url: str, kb: KnowledgeBase) -> None:
         self.url = url
         self.kb = kb
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise InputError(
+                [
+                    FieldProblem(
+                        "B12_DATABASE_URL",
+                        f"unusable database URL ({exc}); use "
+                        "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+                    )
+                ]
+            ) from None
+        except OSError as exc:
+            raise RegistryUnavailable(f"cannot create the database folder: {exc}") from exc
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
     # -- schema -------------------------------------------------------------------------------
@@ -146,20 +171,30 @@ class Registry:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to ``revision``."""
-        with self._guard(), self.engine.begin() as conn:
+        with self._write() as conn:
             command.upgrade(self._alembic(conn), revision)
 
     def downgrade(self, revision: str = "base") -> None:
         """Roll migrations back to ``revision``."""
-        with self._guard(), self.engine.begin() as conn:
+        with self._write() as conn:
             command.downgrade(self._alembic(conn), revision)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
             raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE)."""
+        with self._guard(), self.engine.connect() as conn:
+            conn.execution_options(b12_write=True)
+            with conn.begin():
+                yield conn
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -174,8 +209,10 @@ class Registry:
     ) -> Plan:
         """Enrol a patient: picture version 1 and a course from its plan, in one transaction."""
         today = now.date()
-        if not patient_id.strip() or len(patient_id) > 64:
-            raise InputError([FieldProblem("id", "expected 1 to 64 characters")])
+        if not PATIENT_ID.fullmatch(patient_id):
+            raise InputError(
+                [FieldProblem("id", "expected 1 to 64 letters, digits, '.', '_' or '-'")]
+            )
         document = {**picture, "as_of": picture.get("as_of") or today.isoformat()}
         document.setdefault("start", document["as_of"])
         parsed, plan = plan_request(document, self.kb)
@@ -183,14 +220,32 @@ class Registry:
             # Record the status worked out from the pre-treatment results: later B12 levels
             # reflect treatment and are never used to classify.
             document["deficiency"] = plan.deficiency.status
-        with self._guard(), self.engine.begin() as conn:
+        try:
+            return self._enrol(patient_id, document, name, parsed.guideline, plan, actor, now)
+        except IntegrityError:
+            raise InputError(
+                [FieldProblem("id", f"patient {patient_id!r} is already enrolled")]
+            ) from None
+
+    def _enrol(
+        self,
+        patient_id: str,
+        document: dict[str, Any],
+        name: str | None,
+        guideline: str,
+        plan: Plan,
+        actor: str,
+        now: datetime,
+    ) -> Plan:
+        today = now.date()
+        with self._write() as conn:
             if conn.execute(select(patients.c.id).where(patients.c.id == patient_id)).first():
                 raise InputError(
                     [FieldProblem("id", f"patient {patient_id!r} is already enrolled")]
                 )
             conn.execute(
                 insert(patients).values(
-                    id=patient_id, display_name=name, guideline=parsed.guideline, created_at=now
+                    id=patient_id, display_name=name, guideline=guideline, created_at=now
                 )
             )
             picture_id = conn.execute(
@@ -202,7 +257,7 @@ class Registry:
                 insert(courses).values(
                     patient_id=patient_id,
                     picture_id=picture_id,
-                    guideline=parsed.guideline,
+                    guideline=guideline,
                     pathway=plan.pathway.id,
                     regimen=plan.regimen.id if plan.regimen else None,
                     start=plan.start,
@@ -227,11 +282,11 @@ class Registry:
             )
         amount = parse_dose_text(given.dose)
         try:
-            with self._guard(), self.engine.begin() as conn:
-                existing = self._by_key(conn, given.key)
+            with self._write() as conn:
+                course = self._course(conn, patient_id, lock=True)
+                existing = self._by_key(conn, patient_id, given.key)
                 if existing is not None:
                     return DoseOutcome(existing, True, None, None)
-                course = self._course(conn, patient_id, lock=True)
                 history = self._doses(conn, course["id"])
                 request = {
                     "picture": course["document"],
@@ -276,8 +331,8 @@ class Registry:
         except IntegrityError:
             if given.key is None:
                 raise
-            with self._guard(), self.engine.begin() as conn:
-                existing = self._by_key(conn, given.key)
+            with self._guard(), self.engine.connect() as conn:
+                existing = self._by_key(conn, patient_id, given.key)
             if existing is None:  # pragma: no cover - the conflict was not the key
                 raise
             return DoseOutcome(existing, True, None, None)
@@ -292,7 +347,7 @@ class Registry:
         if kind not in self.kb.vocabulary.events:
             known = ", ".join(sorted(self.kb.vocabulary.events))
             raise InputError([FieldProblem("kind", f"unknown event {kind!r}; known: {known}")])
-        with self._guard(), self.engine.begin() as conn:
+        with self._write() as conn:
             course = self._course(conn, patient_id, lock=True)
             event_id = conn.execute(
                 insert(events).values(
@@ -352,9 +407,14 @@ class Registry:
 
     def recall(self, as_of: date, within_days: int) -> list[RecallRow]:
         """Active courses due within ``within_days`` of ``as_of`` or overdue, most urgent first."""
-        if within_days < 0:
-            raise InputError([FieldProblem("within", "must be 0 or more days")])
-        cutoff = as_of + timedelta(days=within_days)
+        if not 0 <= within_days <= MAX_WITHIN_DAYS:
+            raise InputError([FieldProblem("within", f"must be 0 to {MAX_WITHIN_DAYS} days")])
+        try:
+            cutoff = as_of + timedelta(days=within_days)
+        except OverflowError:
+            raise InputError(
+                [FieldProblem("as_of", "too close to the end of the calendar")]
+            ) from None
         query = (
             select(
                 courses.c.patient_id,
@@ -397,14 +457,30 @@ class Registry:
     def backup(self, path: Path) -> None:
         """Online backup of a SQLite registry to ``path`` (PostgreSQL: use pg_dump)."""
         source = self._sqlite_path()
-        with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
-            src.backup(dst)
+        try:
+            with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
+                src.backup(dst)
+        except sqlite3.Error as exc:
+            raise InputError(
+                [FieldProblem("path", f"cannot write a backup to {path}: {exc}")]
+            ) from None
 
     def restore(self, path: Path) -> None:
         """Replace the SQLite registry with the backup at ``path``."""
         if not path.is_file():
             raise InputError([FieldProblem("path", f"no backup file at {path}")])
         target = self._sqlite_path()
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as src:
+                tables = {
+                    r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+        except sqlite3.Error as exc:
+            raise InputError(
+                [FieldProblem("path", f"{path} is not a SQLite database: {exc}")]
+            ) from None
+        if not {"patients", "courses", "doses", "alembic_version"} <= tables:
+            raise InputError([FieldProblem("path", f"{path} is not a b12 registry backup")])
         self.engine.dispose()
         with sqlite3.connect(path) as src, sqlite3.connect(target) as dst:
             src.backup(dst)
@@ -424,10 +500,14 @@ class Registry:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _by_key(self, conn: Connection, key: str | None) -> int | None:
+    def _by_key(self, conn: Connection, patient_id: str, key: str | None) -> int | None:
+        """The patient's dose already recorded under ``key`` (keys are per patient)."""
         if key is None:
             return None
-        return conn.execute(select(doses.c.id).where(doses.c.idempotency_key == key)).scalar()
+        query = select(doses.c.id).where(
+            doses.c.patient_id == patient_id, doses.c.idempotency_key == key
+        )
+        return conn.execute(query).scalar()
 
     def _course(self, conn: Connection, patient_id: str, *, lock: bool) -> dict[str, Any]:
         query = (

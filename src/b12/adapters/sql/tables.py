@@ -88,12 +88,13 @@ doses = Table(
     Column("batch", String(100)),
     Column("given_by", String(200)),
     Column("recorded_at", DateTime(timezone=False), nullable=False),
-    Column("idempotency_key", String(200), unique=True),
+    Column("idempotency_key", String(200)),
     Column("override_reason", Text),
     Column("verdict", String(10), nullable=False),
     Column("superseded_by", Integer, ForeignKey("doses.id")),
 )
 Index("ix_doses_course", doses.c.course_id, doses.c.date)
+Index("ux_doses_patient_key", doses.c.patient_id, doses.c.idempotency_key, unique=True)
 
 events = Table(
     "events",

@@ -63,12 +63,13 @@ def upgrade() -> None:
         sa.Column("batch", sa.String(100)),
         sa.Column("given_by", sa.String(200)),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
-        sa.Column("idempotency_key", sa.String(200), unique=True),
+        sa.Column("idempotency_key", sa.String(200)),
         sa.Column("override_reason", sa.Text),
         sa.Column("verdict", sa.String(10), nullable=False),
         sa.Column("superseded_by", sa.Integer, sa.ForeignKey("doses.id")),
     )
     op.create_index("ix_doses_course", "doses", ["course_id", "date"])
+    op.create_index("ux_doses_patient_key", "doses", ["patient_id", "idempotency_key"], unique=True)
     op.create_table(
         "events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -97,6 +98,7 @@ def downgrade() -> None:
     op.drop_table("audit")
     op.drop_index("ix_events_course", "events")
     op.drop_table("events")
+    op.drop_index("ux_doses_patient_key", "doses")
     op.drop_index("ix_doses_course", "doses")
     op.drop_table("doses")
     op.drop_index("ix_courses_recall", "courses")
