@@ -70,8 +70,8 @@ def test_upgrade_from_empty_creates_every_table(empty: Registry) -> None:
             name: {i["name"] for i in inspector.get_indexes(name)} for name in metadata.tables
         }
     assert "ix_courses_recall" in indexes["courses"]
-    assert "ix_doses_course" in indexes["doses"]
-    assert "ix_events_course" in indexes["events"]
+    assert "ix_doses_patient" in indexes["doses"]
+    assert "ix_events_patient" in indexes["events"]
     assert set(table_counts(empty).values()) == {0}
 
 

@@ -112,6 +112,7 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
         patient_id: Annotated[str, typer.Option("--id", help="Pseudonymous patient id.")],
         picture: Annotated[Path, typer.Option(help="ClinicalPicture JSON file.")],
         name: Annotated[str | None, typer.Option(help="Optional display name.")] = None,
+        dob: Annotated[str | None, typer.Option("--dob", help="Date of birth, YYYY-MM-DD.")] = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Enrol a patient with a clinical picture; a course is created from its plan."""
@@ -121,8 +122,14 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
             document = read_document(str(picture))
             if not isinstance(document, dict):
                 raise InputError([FieldProblem("picture", "expected a JSON object")])
+            born = _date(dob, "dob") if dob else None
             plan = _registry(load_kb).add_patient(
-                patient_id, document, name=name, actor=settings.actor(), now=_now()
+                patient_id,
+                document,
+                name=name,
+                actor=settings.actor(),
+                now=_now(),
+                date_of_birth=born,
             )
         if as_json:
             typer.echo(
@@ -130,6 +137,29 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
             )
         else:
             typer.echo(f"enrolled {patient_id}: {plan.pathway.title} ({plan.status})")
+
+    @patient_app.command("update")
+    def patient_update(
+        patient_id: Annotated[str, typer.Option("--id", help="Patient id.")],
+        picture: Annotated[Path, typer.Option(help="The changed ClinicalPicture JSON file.")],
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Record a changed picture: a new version and a new course; the old ones are kept."""
+        from b12.entrypoints.cli import read_document
+
+        with _errors():
+            document = read_document(str(picture))
+            if not isinstance(document, dict):
+                raise InputError([FieldProblem("picture", "expected a JSON object")])
+            plan = _registry(load_kb).update_picture(
+                patient_id, document, actor=settings.actor(), now=_now()
+            )
+        if as_json:
+            typer.echo(
+                json.dumps({"id": patient_id, "pathway": plan.pathway.id, "status": plan.status})
+            )
+        else:
+            typer.echo(f"updated {patient_id}: {plan.pathway.title} ({plan.status})")
 
     @patient_app.command("show")
     def patient_show(
@@ -235,6 +265,34 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
             render_order_check(outcome.check, Console())
         if outcome.follow_up is not None:
             render_follow_up(outcome.follow_up, Console())
+
+    @dose_app.command("correct")
+    def dose_correct(
+        patient: Annotated[str, typer.Option(help="Patient id.")],
+        dose_id: Annotated[int, typer.Option("--dose-id", help="The recorded dose to correct.")],
+        day: Annotated[str, typer.Option("--date", help="Corrected date, YYYY-MM-DD.")],
+        drug: Annotated[str, typer.Option(help="Corrected product.")],
+        dose: Annotated[str, typer.Option(help="Corrected dose with unit, e.g. 1mg.")],
+        route: Annotated[str, typer.Option(help="Corrected route.")],
+        reason: Annotated[str, typer.Option(help="Why the record is corrected.")],
+        site: Annotated[str | None, typer.Option(help="Injection site.")] = None,
+        batch: Annotated[str | None, typer.Option(help="Batch number.")] = None,
+    ) -> None:
+        """Correct a recorded dose; the old record stays, marked as superseded."""
+        with _errors():
+            replacement = DoseInput(
+                date=_date(day, "date"),
+                drug=drug,
+                dose=dose,
+                route=_route(route),
+                site=_site(site),
+                batch=batch,
+                given_by=settings.actor(),
+            )
+            new_id = _registry(load_kb).correct_dose(
+                patient, dose_id, replacement, reason=reason, actor=settings.actor(), now=_now()
+            )
+        typer.echo(f"dose {dose_id} superseded by dose {new_id}")
 
     @event_app.command("record")
     def event_record(

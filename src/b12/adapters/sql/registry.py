@@ -206,6 +206,7 @@ class Registry:
         name: str | None,
         actor: str,
         now: datetime,
+        date_of_birth: date | None = None,
     ) -> Plan:
         """Enrol a patient: picture version 1 and a course from its plan, in one transaction."""
         today = now.date()
@@ -221,7 +222,9 @@ class Registry:
             # reflect treatment and are never used to classify.
             document["deficiency"] = plan.deficiency.status
         try:
-            return self._enrol(patient_id, document, name, parsed.guideline, plan, actor, now)
+            return self._enrol(
+                patient_id, document, (name, date_of_birth), parsed.guideline, plan, actor, now
+            )
         except IntegrityError:
             raise InputError(
                 [FieldProblem("id", f"patient {patient_id!r} is already enrolled")]
@@ -231,7 +234,7 @@ class Registry:
         self,
         patient_id: str,
         document: dict[str, Any],
-        name: str | None,
+        who: tuple[str | None, date | None],
         guideline: str,
         plan: Plan,
         actor: str,
@@ -245,7 +248,11 @@ class Registry:
                 )
             conn.execute(
                 insert(patients).values(
-                    id=patient_id, display_name=name, guideline=guideline, created_at=now
+                    id=patient_id,
+                    display_name=who[0],
+                    date_of_birth=who[1],
+                    guideline=guideline,
+                    created_at=now,
                 )
             )
             picture_id = conn.execute(
@@ -287,7 +294,7 @@ class Registry:
                 existing = self._by_key(conn, patient_id, given.key)
                 if existing is not None:
                     return DoseOutcome(existing, True, None, None)
-                history = self._doses(conn, course["id"])
+                history = self._doses(conn, course["patient_id"])
                 request = {
                     "picture": course["document"],
                     "order": {
@@ -337,6 +344,105 @@ class Registry:
                 raise
             return DoseOutcome(existing, True, None, None)
 
+    def update_picture(
+        self, patient_id: str, picture: dict[str, Any], *, actor: str, now: datetime
+    ) -> Plan:
+        """A changed picture is a new version with a new course; the old ones stay, superseded."""
+        today = now.date()
+        with self._write() as conn:
+            course = self._course(conn, patient_id, lock=True)
+            previous = course["document"]
+            document = {**picture, "as_of": picture.get("as_of") or today.isoformat()}
+            document.setdefault("start", document["as_of"])
+            if "deficiency" not in document and "deficiency" in previous:
+                document["deficiency"] = previous["deficiency"]  # as recorded before treatment
+            parsed, plan = plan_request(document, self.kb)
+            version = 1 + int(
+                conn.execute(
+                    select(pictures.c.version)
+                    .where(pictures.c.patient_id == patient_id)
+                    .order_by(pictures.c.version.desc())
+                    .limit(1)
+                ).scalar_one()
+            )
+            picture_id = conn.execute(
+                insert(pictures).values(
+                    patient_id=patient_id, version=version, document=document, created_at=now
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(
+                update(courses).where(courses.c.id == course["id"]).values(status="superseded")
+            )
+            course_id = conn.execute(
+                insert(courses).values(
+                    patient_id=patient_id,
+                    picture_id=picture_id,
+                    guideline=parsed.guideline,
+                    pathway=plan.pathway.id,
+                    regimen=plan.regimen.id if plan.regimen else None,
+                    start=plan.start,
+                    content_version=plan.content_version,
+                    status="active" if plan.regimen else "no_regimen",
+                    continuous=0,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            self._refresh(conn, course_id, today)
+            detail = {"version": version, "course": course_id, "supersedes": course["id"]}
+            self._audit(conn, actor, "update_picture", "pictures", str(picture_id), detail, now)
+        return plan
+
+    def correct_dose(
+        self,
+        patient_id: str,
+        dose_id: int,
+        replacement: DoseInput,
+        *,
+        reason: str,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Correct a recorded dose: a new row supersedes the old one, which stays on record."""
+        if not reason.strip():
+            raise InputError([FieldProblem("reason", "a correction needs a reason")])
+        today = now.date()
+        if replacement.date > today:
+            raise InputError([FieldProblem("date", f"{replacement.date} is in the future")])
+        amount = parse_dose_text(replacement.dose)
+        with self._write() as conn:
+            course = self._course(conn, patient_id, lock=True)
+            old = conn.execute(
+                select(doses.c.id).where(
+                    doses.c.id == dose_id,
+                    doses.c.patient_id == patient_id,
+                    doses.c.superseded_by.is_(None),
+                )
+            ).scalar()
+            if old is None:
+                raise NotFound(f"no dose {dose_id} in force for patient {patient_id!r}")
+            new_id = conn.execute(
+                insert(doses).values(
+                    course_id=course["id"],
+                    patient_id=patient_id,
+                    date=replacement.date,
+                    drug=replacement.drug,
+                    dose_value=amount.value,
+                    dose_unit=amount.unit,
+                    route=replacement.route,
+                    site=replacement.site,
+                    batch=replacement.batch,
+                    given_by=replacement.given_by,
+                    recorded_at=now,
+                    override_reason=reason,
+                    verdict="corrected",
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(update(doses).where(doses.c.id == old).values(superseded_by=new_id))
+            self._refresh(conn, course["id"], today)
+            detail = {"supersedes": old, "reason": reason}
+            self._audit(conn, actor, "correct_dose", "doses", str(new_id), detail, now)
+        return int(new_id)
+
     def record_event(
         self, patient_id: str, day: date, kind: str, *, actor: str, now: datetime
     ) -> FollowUpResult:
@@ -384,8 +490,8 @@ class Registry:
                 "patient": _jsonable(dict(row)),
                 "course": _jsonable({k: v for k, v in course.items() if k != "document"}),
                 "picture": course["document"],
-                "doses": self._doses(conn, course["id"]),
-                "events": self._events(conn, course["id"]),
+                "doses": self._doses(conn, course["patient_id"]),
+                "events": self._events(conn, course["patient_id"]),
             }
 
     def list_patients(self) -> list[dict[str, Any]]:
@@ -524,10 +630,11 @@ class Registry:
             raise NotFound(f"no patient {patient_id!r}")
         return dict(row)
 
-    def _doses(self, conn: Connection, course_id: int) -> list[dict[str, Any]]:
+    def _doses(self, conn: Connection, patient_id: str) -> list[dict[str, Any]]:
+        """The patient's doses in force (corrected ones are left out), in date order."""
         query = (
             select(doses)
-            .where(doses.c.course_id == course_id, doses.c.superseded_by.is_(None))
+            .where(doses.c.patient_id == patient_id, doses.c.superseded_by.is_(None))
             .order_by(doses.c.date, doses.c.id)
         )
         return [
@@ -541,10 +648,11 @@ class Registry:
             for r in conn.execute(query)
         ]
 
-    def _events(self, conn: Connection, course_id: int) -> list[dict[str, Any]]:
+    def _events(self, conn: Connection, patient_id: str) -> list[dict[str, Any]]:
+        """The patient's recorded events, in date order."""
         query = (
             select(events)
-            .where(events.c.course_id == course_id)
+            .where(events.c.patient_id == patient_id)
             .order_by(events.c.date, events.c.id)
         )
         return [{"date": r.date.isoformat(), "kind": r.kind} for r in conn.execute(query)]
@@ -552,8 +660,8 @@ class Registry:
     def _follow(self, conn: Connection, course: dict[str, Any], as_of: date) -> FollowUpResult:
         request = {
             "picture": course["document"],
-            "history": self._doses(conn, course["id"]),
-            "events": self._events(conn, course["id"]),
+            "history": self._doses(conn, course["patient_id"]),
+            "events": self._events(conn, course["patient_id"]),
             "as_of": as_of.isoformat(),
         }
         return follow_up_request(request, self.kb)

@@ -93,7 +93,7 @@ doses = Table(
     Column("verdict", String(10), nullable=False),
     Column("superseded_by", Integer, ForeignKey("doses.id")),
 )
-Index("ix_doses_course", doses.c.course_id, doses.c.date)
+Index("ix_doses_patient", doses.c.patient_id, doses.c.date)
 Index("ux_doses_patient_key", doses.c.patient_id, doses.c.idempotency_key, unique=True)
 
 events = Table(
@@ -107,7 +107,7 @@ events = Table(
     Column("recorded_by", String(200)),
     Column("recorded_at", DateTime(timezone=False), nullable=False),
 )
-Index("ix_events_course", events.c.course_id, events.c.date)
+Index("ix_events_patient", events.c.patient_id, events.c.date)
 
 audit = Table(
     "audit",

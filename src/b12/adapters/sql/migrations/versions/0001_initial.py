@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("verdict", sa.String(10), nullable=False),
         sa.Column("superseded_by", sa.Integer, sa.ForeignKey("doses.id")),
     )
-    op.create_index("ix_doses_course", "doses", ["course_id", "date"])
+    op.create_index("ix_doses_patient", "doses", ["patient_id", "date"])
     op.create_index("ux_doses_patient_key", "doses", ["patient_id", "idempotency_key"], unique=True)
     op.create_table(
         "events",
@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(200)),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
     )
-    op.create_index("ix_events_course", "events", ["course_id", "date"])
+    op.create_index("ix_events_patient", "events", ["patient_id", "date"])
     op.create_table(
         "audit",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -96,10 +96,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop everything the upgrade created, children first."""
     op.drop_table("audit")
-    op.drop_index("ix_events_course", "events")
+    op.drop_index("ix_events_patient", "events")
     op.drop_table("events")
     op.drop_index("ux_doses_patient_key", "doses")
-    op.drop_index("ix_doses_course", "doses")
+    op.drop_index("ix_doses_patient", "doses")
     op.drop_table("doses")
     op.drop_index("ix_courses_recall", "courses")
     op.drop_table("courses")
