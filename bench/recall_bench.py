@@ -23,7 +23,10 @@ Printed, all measured in this run, for each database:
   5 further runs, the rows returned and PASS/FAIL against the 1 s target; the SQL alone
   (fetching the same statement's rows without building ``RecallRow`` objects) for comparison;
 * the query plan of the exact statement ``recall`` sends (captured from the engine), and whether
-  it uses the index ``ix_courses_recall``.
+  it uses the index ``ix_courses_recall``;
+* an experiment (skip it with ``--no-experiment``), not the registry's code: with one more
+  index, on ``courses (status, due_latest, next_due, patient_id)``, the time of the first page
+  (the same statement with ``LIMIT 100``) and of counting the whole list.
 
 PostgreSQL is reached through ``--postgres-url`` (default ``$B12_BENCH_POSTGRES_URL`` or
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``), an administrative database used only

@@ -226,7 +226,9 @@ def test_recall_json_and_csv(enrolled: Path, tmp_path: Path) -> None:
 
     result = b12("recall", "--as-of", "2025-06-10", "--within", "14", "--csv", str(out), "--json")
 
-    rows = json.loads(result.stdout)
+    listing = json.loads(result.stdout)
+    assert listing["total"] == 2
+    rows = listing["rows"]
     assert [(r["patient_id"], r["overdue_days"], r["status"]) for r in rows] == [
         ("P-001", 8, "overdue"),
         ("P-002", 0, "upcoming"),
@@ -240,7 +242,9 @@ def test_recall_json_and_csv(enrolled: Path, tmp_path: Path) -> None:
     assert list(from_csv[0]) == list(rows[0])
 
     narrow = json.loads(b12("recall", "--as-of", "2025-06-10", "--within", "0", "--json").stdout)
-    assert [r["patient_id"] for r in narrow] == ["P-001"]
+    assert [r["patient_id"] for r in narrow["rows"]] == ["P-001"]
+    first = json.loads(b12("recall", "--as-of", "2025-06-10", "--limit", "1", "--json").stdout)
+    assert (first["total"], [r["patient_id"] for r in first["rows"]]) == (2, ["P-001"])
     table = b12("recall", "--as-of", "2025-06-10").stdout
     assert "P-001" in table
     assert "P-003" not in table
@@ -251,8 +255,9 @@ def test_recall_with_nobody_due_writes_a_header_only_csv(enrolled: Path, tmp_pat
 
     result = b12("recall", "--as-of", "2025-01-01", "--csv", str(out), "--json")
 
-    assert json.loads(result.stdout) == []
-    assert out.read_text(encoding="utf-8").strip() == "patient_id"
+    assert json.loads(result.stdout)["rows"] == []
+    header = out.read_text(encoding="utf-8").strip()
+    assert header.startswith("patient_id,display_name,pathway")
 
 
 def test_db_backup_then_restore_brings_the_registry_back(

@@ -73,3 +73,31 @@ def test_a_corrected_dose_supersedes_the_old_one(registry: Registry) -> None:
         )
     with pytest.raises(InputError, match="reason"):
         registry.correct_dose("V2", new_id, _dose("2026-03-03"), reason=" ", actor="t", now=LATER)
+
+
+def test_recall_pages_follow_the_urgency_order_and_count_everything(registry: Registry) -> None:
+    for i, start in enumerate(["2026-01-05", "2026-02-02", "2026-03-02"]):
+        registry.add_patient(f"R{i}", {**PA, "start": start}, name=None, actor="t", now=NOW)
+    full = registry.recall(date(2026, 3, 2), 14)
+    assert [r.patient_id for r in full] == ["R0", "R1", "R2"]
+    assert registry.recall_count(date(2026, 3, 2), 14) == 3
+    page = registry.recall(date(2026, 3, 2), 14, limit=2, offset=1)
+    assert [r.patient_id for r in page] == ["R1", "R2"]
+    with pytest.raises(InputError, match="limit"):
+        registry.recall(date(2026, 3, 2), 14, limit=0)
+
+
+def test_a_correction_is_order_checked(registry: Registry) -> None:
+    registry.add_patient("V3", PA, name=None, actor="t", now=NOW)
+    first = registry.record_dose("V3", _dose("2026-03-02"), actor="t", now=NOW)
+    new_id = registry.correct_dose(
+        "V3",
+        first.dose_id,
+        _dose("2026-03-02", "1000mg"),
+        reason="as charted",
+        actor="t",
+        now=LATER,
+    )
+    with registry.engine.connect() as conn:
+        verdict = conn.execute(select(doses.c.verdict).where(doses.c.id == new_id)).scalar_one()
+    assert verdict == "stop"

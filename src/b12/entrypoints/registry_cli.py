@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from b12.adapters.sql.registry import DoseInput, Registry, RegistryUnavailable
+from b12.adapters.sql.registry import DoseInput, RecallRow, Registry, RegistryUnavailable
 from b12.core.course_models import OrderCheckResult
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.entrypoints import settings
@@ -317,25 +317,32 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
             str | None, typer.Option("--as-of", help="Date of the list (default today).")
         ] = None,
         within: Annotated[int, typer.Option(help="Include doses due within this many days.")] = 14,
+        limit: Annotated[int, typer.Option(help="Show the most urgent N (the CSV has all).")] = 200,
         csv_path: Annotated[
-            Path | None, typer.Option("--csv", help="Also write the list as CSV.")
+            Path | None, typer.Option("--csv", help="Write the whole list as CSV.")
         ] = None,
         as_json: JsonFlag = False,
     ) -> None:
-        """Who is due or overdue: active courses by urgency."""
+        """Who is due or overdue: active courses, most urgent first."""
         with _errors():
             day = _date(as_of, "as_of") if as_of else _now().date()
-            rows = [r.as_dict() for r in _registry(load_kb).recall(day, within)]
-        if csv_path is not None:
-            fields = list(rows[0]) if rows else ["patient_id"]
-            with csv_path.open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(rows)
+            registry = _registry(load_kb)
+            total = registry.recall_count(day, within)
+            rows = [r.as_dict() for r in registry.recall(day, within, limit=limit)]
+            if csv_path is not None:
+                _write_csv(csv_path, [r.as_dict() for r in registry.recall(day, within)])
         if as_json:
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(
+                json.dumps(
+                    {"as_of": day.isoformat(), "within": within, "total": total, "rows": rows},
+                    indent=2,
+                )
+            )
             return
-        table = Table(title=f"Recall list as of {day} (due within {within} days or overdue)")
+        table = Table(
+            title=f"Recall list as of {day} (due within {within} days or overdue): "
+            f"{len(rows)} of {total}"
+        )
         for col in (
             "patient",
             "name",
@@ -359,6 +366,17 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
                 r["phase"] or "",
             )
         Console().print(table)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    fields = list(rows[0]) if rows else list(RecallRow.__dataclass_fields__)
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise InputError([FieldProblem("csv", f"cannot write {path}: {exc.strerror}")]) from None
 
 
 ROUTES = ("im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal")

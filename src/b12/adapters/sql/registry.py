@@ -24,7 +24,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -35,7 +45,7 @@ from sqlalchemy.exc import (
 )
 
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
-from b12.core.course_input import parse_dose_text
+from b12.core.course_input import DoseIn, parse_dose_text
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.errors import B12Error, FieldProblem, InputError, NotFound, Refused
 from b12.core.knowledge import KnowledgeBase
@@ -294,20 +304,7 @@ class Registry:
                 existing = self._by_key(conn, patient_id, given.key)
                 if existing is not None:
                     return DoseOutcome(existing, True, None, None)
-                history = self._doses(conn, course["patient_id"])
-                request = {
-                    "picture": course["document"],
-                    "order": {
-                        "drug": given.drug,
-                        "dose": {"value": amount.value, "unit": amount.unit},
-                        "route": given.route,
-                        "site": given.site,
-                        "start": given.date.isoformat(),
-                    },
-                    "history": [h for h in history if h["date"] <= given.date.isoformat()],
-                    "as_of": given.date.isoformat(),
-                }
-                check = order_check_request(request, self.kb)
+                check = self._check(conn, course, given, amount)
                 if check.verdict == "stop" and not (given.override_reason or "").strip():
                     codes = ", ".join(a.code for a in check.alerts if a.severity == "stop")
                     raise Refused(
@@ -420,6 +417,7 @@ class Registry:
             ).scalar()
             if old is None:
                 raise NotFound(f"no dose {dose_id} in force for patient {patient_id!r}")
+            check = self._check(conn, course, replacement, amount, exclude=old)
             new_id = conn.execute(
                 insert(doses).values(
                     course_id=course["id"],
@@ -434,12 +432,12 @@ class Registry:
                     given_by=replacement.given_by,
                     recorded_at=now,
                     override_reason=reason,
-                    verdict="corrected",
+                    verdict=check.verdict,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(update(doses).where(doses.c.id == old).values(superseded_by=new_id))
             self._refresh(conn, course["id"], today)
-            detail = {"supersedes": old, "reason": reason}
+            detail = {"supersedes": old, "reason": reason, "verdict": check.verdict}
             self._audit(conn, actor, "correct_dose", "doses", str(new_id), detail, now)
         return int(new_id)
 
@@ -511,8 +509,7 @@ class Registry:
         with self._guard(), self.engine.connect() as conn:
             return [_jsonable(dict(r)) for r in conn.execute(query).mappings()]
 
-    def recall(self, as_of: date, within_days: int) -> list[RecallRow]:
-        """Active courses due within ``within_days`` of ``as_of`` or overdue, most urgent first."""
+    def _recall_filter(self, as_of: date, within_days: int) -> Any:
         if not 0 <= within_days <= MAX_WITHIN_DAYS:
             raise InputError([FieldProblem("within", f"must be 0 to {MAX_WITHIN_DAYS} days")])
         try:
@@ -521,6 +518,20 @@ class Registry:
             raise InputError(
                 [FieldProblem("as_of", "too close to the end of the calendar")]
             ) from None
+        return and_(courses.c.status == "active", courses.c.next_due <= cutoff)
+
+    def recall(
+        self, as_of: date, within_days: int, *, limit: int | None = None, offset: int = 0
+    ) -> list[RecallRow]:
+        """Active courses due within ``within_days`` of ``as_of`` or overdue, most urgent first.
+
+        Ordered by the latest acceptable date (most overdue first), then the due date and the
+        patient id; ``limit``/``offset`` page through it along ``ix_courses_urgency``.
+        """
+        if limit is not None and limit < 1:
+            raise InputError([FieldProblem("limit", "must be 1 or more")])
+        if offset < 0:
+            raise InputError([FieldProblem("offset", "must be 0 or more")])
         query = (
             select(
                 courses.c.patient_id,
@@ -533,9 +544,12 @@ class Registry:
                 courses.c.due_latest,
             )
             .join(patients, patients.c.id == courses.c.patient_id)
-            .where(courses.c.status == "active", courses.c.next_due <= cutoff)
+            .where(self._recall_filter(as_of, within_days))
             .order_by(courses.c.due_latest, courses.c.next_due, courses.c.patient_id)
+            .offset(offset)
         )
+        if limit is not None:
+            query = query.limit(limit)
         with self._guard(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         out = []
@@ -557,6 +571,14 @@ class Registry:
                 )
             )
         return out
+
+    def recall_count(self, as_of: date, within_days: int) -> int:
+        """How many courses the recall list holds (all pages)."""
+        query = (
+            select(func.count()).select_from(courses).where(self._recall_filter(as_of, within_days))
+        )
+        with self._guard(), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     # -- SQLite backup ------------------------------------------------------------------------
 
@@ -606,6 +628,33 @@ class Registry:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _check(
+        self,
+        conn: Connection,
+        course: dict[str, Any],
+        given: DoseInput,
+        amount: DoseIn,
+        exclude: int | None = None,
+    ) -> OrderCheckResult:
+        """The order check of a dose as given, against the doses recorded before it."""
+        day = given.date.isoformat()
+        history = [
+            h for h in self._doses(conn, course["patient_id"], exclude=exclude) if h["date"] <= day
+        ]
+        request = {
+            "picture": course["document"],
+            "order": {
+                "drug": given.drug,
+                "dose": {"value": amount.value, "unit": amount.unit},
+                "route": given.route,
+                "site": given.site,
+                "start": day,
+            },
+            "history": history,
+            "as_of": day,
+        }
+        return order_check_request(request, self.kb)
+
     def _by_key(self, conn: Connection, patient_id: str, key: str | None) -> int | None:
         """The patient's dose already recorded under ``key`` (keys are per patient)."""
         if key is None:
@@ -630,11 +679,17 @@ class Registry:
             raise NotFound(f"no patient {patient_id!r}")
         return dict(row)
 
-    def _doses(self, conn: Connection, patient_id: str) -> list[dict[str, Any]]:
+    def _doses(
+        self, conn: Connection, patient_id: str, exclude: int | None = None
+    ) -> list[dict[str, Any]]:
         """The patient's doses in force (corrected ones are left out), in date order."""
         query = (
             select(doses)
-            .where(doses.c.patient_id == patient_id, doses.c.superseded_by.is_(None))
+            .where(
+                doses.c.patient_id == patient_id,
+                doses.c.superseded_by.is_(None),
+                doses.c.id != (exclude if exclude is not None else -1),
+            )
             .order_by(doses.c.date, doses.c.id)
         )
         return [
@@ -658,11 +713,13 @@ class Registry:
         return [{"date": r.date.isoformat(), "kind": r.kind} for r in conn.execute(query)]
 
     def _follow(self, conn: Connection, course: dict[str, Any], as_of: date) -> FollowUpResult:
+        """The follow-up as of ``as_of``, from what had been recorded by then."""
+        day = as_of.isoformat()
         request = {
             "picture": course["document"],
-            "history": self._doses(conn, course["patient_id"]),
-            "events": self._events(conn, course["patient_id"]),
-            "as_of": as_of.isoformat(),
+            "history": [d for d in self._doses(conn, course["patient_id"]) if d["date"] <= day],
+            "events": [e for e in self._events(conn, course["patient_id"]) if e["date"] <= day],
+            "as_of": day,
         }
         return follow_up_request(request, self.kb)
 

@@ -72,6 +72,13 @@ courses = Table(
     Column("created_at", DateTime(timezone=False), nullable=False),
 )
 Index("ix_courses_recall", courses.c.status, courses.c.next_due)
+Index(
+    "ix_courses_urgency",
+    courses.c.status,
+    courses.c.due_latest,
+    courses.c.next_due,
+    courses.c.patient_id,
+)
 
 doses = Table(
     "doses",

@@ -49,6 +49,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_courses_recall", "courses", ["status", "next_due"])
+    op.create_index(
+        "ix_courses_urgency", "courses", ["status", "due_latest", "next_due", "patient_id"]
+    )
     op.create_table(
         "doses",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -101,6 +104,7 @@ def downgrade() -> None:
     op.drop_index("ux_doses_patient_key", "doses")
     op.drop_index("ix_doses_patient", "doses")
     op.drop_table("doses")
+    op.drop_index("ix_courses_urgency", "courses")
     op.drop_index("ix_courses_recall", "courses")
     op.drop_table("courses")
     op.drop_table("pictures")
