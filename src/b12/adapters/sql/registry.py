@@ -310,24 +310,9 @@ class Registry:
                     raise Refused(
                         f"order check says stop ({codes}); give an override reason", check
                     )
-                dose_id = conn.execute(
-                    insert(doses).values(
-                        course_id=course["id"],
-                        patient_id=patient_id,
-                        date=given.date,
-                        drug=given.drug,
-                        dose_value=amount.value,
-                        dose_unit=amount.unit,
-                        route=given.route,
-                        site=given.site,
-                        batch=given.batch,
-                        given_by=given.given_by,
-                        recorded_at=now,
-                        idempotency_key=given.key,
-                        override_reason=given.override_reason,
-                        verdict=check.verdict,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+                dose_id = self._insert_dose(
+                    conn, course, given, amount, now, given.override_reason, check.verdict
+                )
                 follow = self._refresh(conn, course["id"], today)
                 detail = {"verdict": check.verdict, "override_reason": given.override_reason}
                 self._audit(conn, actor, "record_dose", "doses", str(dose_id), detail, now)
@@ -418,23 +403,9 @@ class Registry:
             if old is None:
                 raise NotFound(f"no dose {dose_id} in force for patient {patient_id!r}")
             check = self._check(conn, course, replacement, amount, exclude=old)
-            new_id = conn.execute(
-                insert(doses).values(
-                    course_id=course["id"],
-                    patient_id=patient_id,
-                    date=replacement.date,
-                    drug=replacement.drug,
-                    dose_value=amount.value,
-                    dose_unit=amount.unit,
-                    route=replacement.route,
-                    site=replacement.site,
-                    batch=replacement.batch,
-                    given_by=replacement.given_by,
-                    recorded_at=now,
-                    override_reason=reason,
-                    verdict=check.verdict,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
+            new_id = self._insert_dose(
+                conn, course, replacement, amount, now, reason, check.verdict
+            )
             conn.execute(update(doses).where(doses.c.id == old).values(superseded_by=new_id))
             self._refresh(conn, course["id"], today)
             detail = {"supersedes": old, "reason": reason, "verdict": check.verdict}
@@ -654,6 +625,38 @@ class Registry:
             "as_of": day,
         }
         return order_check_request(request, self.kb)
+
+    @staticmethod
+    def _insert_dose(
+        conn: Connection,
+        course: dict[str, Any],
+        given: DoseInput,
+        amount: DoseIn,
+        now: datetime,
+        reason: str | None,
+        verdict: str,
+    ) -> int:
+        """Insert one dose row for the course's patient; return its id."""
+        return int(
+            conn.execute(
+                insert(doses).values(
+                    course_id=course["id"],
+                    patient_id=course["patient_id"],
+                    date=given.date,
+                    drug=given.drug,
+                    dose_value=amount.value,
+                    dose_unit=amount.unit,
+                    route=given.route,
+                    site=given.site,
+                    batch=given.batch,
+                    given_by=given.given_by,
+                    recorded_at=now,
+                    idempotency_key=given.key,
+                    override_reason=reason,
+                    verdict=verdict,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
 
     def _by_key(self, conn: Connection, patient_id: str, key: str | None) -> int | None:
         """The patient's dose already recorded under ``key`` (keys are per patient)."""
