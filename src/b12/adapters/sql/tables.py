@@ -127,3 +127,64 @@ audit = Table(
     Column("record_id", String(64), nullable=False),
     Column("detail", JSON),
 )
+
+# -- 0002: accounts, sessions, API tokens, login throttling, content review ---------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("disabled", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)
+
+# Server-side sessions: the cookie holds a random token; only its SHA-256 is stored.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("expires_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_web_sessions_expires", web_sessions.c.expires_at)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("label", String(200)),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("revoked_at", DateTime(timezone=False)),
+)
+
+# Failed logins per key (a username or a client address) within a fixed window.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", DateTime(timezone=False), nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
+# Review workflow: each row moves one knowledge-base item to a new status.  The newest row for
+# an item applies only while the item's file still has the fingerprint it had when reviewed.
+content_reviews = Table(
+    "content_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(40), nullable=False),
+    Column("item_fingerprint", String(80), nullable=False),
+    Column("from_status", String(20), nullable=False),
+    Column("to_status", String(20), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("comment", Text),
+)
+Index("ix_content_reviews_item", content_reviews.c.item_id, content_reviews.c.id)
