@@ -12,6 +12,7 @@ unique column, so a repeated key returns the dose already recorded.
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -53,6 +55,7 @@ from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
 
 MAX_WITHIN_DAYS = 3660
+MIGRATION_LOCK = 0xB12
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -171,6 +174,12 @@ class Registry:
             raise RegistryUnavailable(f"cannot create the database folder: {exc}") from exc
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
+    def with_knowledge_base(self, kb: KnowledgeBase) -> Registry:
+        """The same registry (engine and pool shared) judging with another knowledge base."""
+        clone = copy.copy(self)
+        clone.kb = kb
+        return clone
+
     # -- schema -------------------------------------------------------------------------------
 
     def _alembic(self, conn: Connection) -> Config:
@@ -180,8 +189,14 @@ class Registry:
         return cfg
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision``."""
+        """Apply migrations up to ``revision``.
+
+        On PostgreSQL a transaction-scoped advisory lock serialises processes that start at the
+        same time (several ``b12 serve`` workers on one database); SQLite's write lock does it.
+        """
         with self._write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(self._alembic(conn), revision)
 
     def downgrade(self, revision: str = "base") -> None:
@@ -439,6 +454,13 @@ class Registry:
         return follow
 
     # -- reads --------------------------------------------------------------------------------
+
+    def record_view(
+        self, what: str, record_id: str, *, actor: str, now: datetime, detail: dict[str, Any]
+    ) -> None:
+        """Audit that ``actor`` looked at patient data (``what``: the page or endpoint)."""
+        with self._write() as conn:
+            self._audit(conn, actor, "view", what, record_id, detail, now)
 
     def follow_up(self, patient_id: str, as_of: date) -> FollowUpResult:
         """The follow-up result for the patient's active course as of ``as_of``."""

@@ -1,0 +1,66 @@
+"""``b12 serve``: the web app, JSON API (and CDS Hooks) under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from b12.core.errors import InputError, KnowledgeBaseError
+from b12.entrypoints import settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the CLI."""
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+        workers: Annotated[
+            int, typer.Option(help="Worker processes (state lives in the database).", min=1)
+        ] = 1,
+    ) -> None:
+        """Serve the web app and API on B12_DATABASE_URL (default: SQLite in the data folder)."""
+        import uvicorn
+
+        from b12.adapters.sql.registry import RegistryUnavailable
+        from b12.entrypoints.web.app import create_app
+        from b12.entrypoints.web.services import WebConfig
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        config = WebConfig(
+            database_url=settings.database_url(), secure_cookies=settings.secure_cookies()
+        )
+        try:
+            application = create_app(config)
+        except InputError as err:
+            for problem in err.problems:
+                typer.echo(f"error: {problem.render()}", err=True)
+            raise typer.Exit(2) from None
+        except (KnowledgeBaseError, RegistryUnavailable) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"b12 serving on http://{host}:{port} (database {_safe(config.database_url)})")
+        if workers == 1:
+            uvicorn.run(application, host=host, port=port, access_log=False, log_level="info")
+        else:
+            uvicorn.run(
+                "b12.entrypoints.web.asgi:app",
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_level="info",
+            )
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for display
+        return "(unparsable URL)"

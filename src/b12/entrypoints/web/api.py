@@ -1,0 +1,123 @@
+"""The JSON API: the contract's documents in, the contract's documents out.
+
+Bodies are read and validated by the core (the same code as the CLI), so a bad field is named
+exactly as the contract names it.  Authentication: ``Authorization: Bearer <token>`` or the
+browser session cookie plus ``X-CSRF-Token`` for writes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from b12.core.errors import FieldProblem, InputError
+from b12.core.plan import PlanOptions
+from b12.core.requests import (
+    follow_up_request,
+    order_check_request,
+    parse_horizon,
+    plan_request,
+)
+from b12.entrypoints.web.auth import Principal, api_principal, header_csrf, require, services
+from b12.entrypoints.web.errors import HttpProblem
+from b12.entrypoints.web.openapi import body, responses
+
+router = APIRouter(prefix="/api", tags=["engine"])
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError([FieldProblem(key, "duplicate key")])
+        out[key] = value
+    return out
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON document; anything else is a 422 naming ``body``."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise HttpProblem(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except UnicodeDecodeError:
+        raise InputError([FieldProblem("body", "not UTF-8 text")]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [FieldProblem("body", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
+        ) from None
+    except RecursionError:
+        raise InputError([FieldProblem("body", "JSON nested too deeply")]) from None
+
+
+def json_response(document: str) -> Response:
+    """A pre-serialised JSON document."""
+    return Response(document, media_type="application/json")
+
+
+def engine_access(request: Request, principal: Principal) -> None:
+    """Engine endpoints compute and store nothing, but a browser session still sends its token."""
+    require(principal, "plan")
+    if principal.via == "session":
+        header_csrf(request, principal)
+
+
+@router.post(
+    "/plan",
+    summary="Treatment plan for a clinical picture",
+    openapi_extra=body("ClinicalPicture"),
+    responses=responses("Plan"),
+)
+async def api_plan(
+    request: Request,
+    horizon: str | None = None,
+    allow_draft: bool = False,
+    principal: Principal = Depends(api_principal),
+) -> Response:
+    """ClinicalPicture → Plan.  ``allow_draft`` (reviewers only) also uses unapproved content."""
+    engine_access(request, principal)
+    if allow_draft:
+        require(principal, "review")
+    svc = services(request)
+    document = await json_body(request)
+    options = PlanOptions(
+        horizon_months=parse_horizon(horizon) if horizon is not None else None,
+        allow_draft=allow_draft,
+    )
+    _, result = plan_request(document, svc.kb(), default_as_of=svc.today(), options=options)
+    return json_response(result.model_dump_json())
+
+
+@router.post(
+    "/check",
+    summary="Check a proposed order",
+    openapi_extra=body("OrderCheck"),
+    responses=responses("OrderCheckResult"),
+)
+async def api_check(request: Request, principal: Principal = Depends(api_principal)) -> Response:
+    """OrderCheck → OrderCheckResult (verdict ok / warn / stop with cited alerts)."""
+    engine_access(request, principal)
+    svc = services(request)
+    document = await json_body(request)
+    result = order_check_request(document, svc.kb(), default_as_of=svc.today())
+    return json_response(result.model_dump_json())
+
+
+@router.post(
+    "/next",
+    summary="When the next dose is due, and advice",
+    openapi_extra=body("FollowUp"),
+    responses=responses("FollowUpResult"),
+)
+async def api_next(request: Request, principal: Principal = Depends(api_principal)) -> Response:
+    """FollowUp → FollowUpResult (phase, next due window, overdue days, advice)."""
+    engine_access(request, principal)
+    svc = services(request)
+    document = await json_body(request)
+    result = follow_up_request(document, svc.kb(), default_as_of=svc.today())
+    return json_response(result.model_dump_json())

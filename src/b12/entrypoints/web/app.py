@@ -1,0 +1,173 @@
+"""The ASGI application: pages, JSON API, security headers and the error boundary.
+
+``create_app(config)`` builds everything from a :class:`WebConfig`; ``b12 serve`` runs it under
+uvicorn.  Every error leaves as the canonical error body (JSON endpoints) or a readable page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from b12.adapters.sql.accounts import TooManyAttempts
+from b12.adapters.sql.registry import RegistryUnavailable
+from b12.core.errors import FieldProblem, InputError, NotFound, Refused
+from b12.entrypoints.web import api, openapi, pages
+from b12.entrypoints.web.errors import HttpProblem, LoginRequired, error_response
+from b12.entrypoints.web.services import Services, WebConfig
+from b12.entrypoints.web.templating import render
+
+log = logging.getLogger("b12.web")
+
+#: Content Security Policy: nothing from elsewhere, no inline script, no framing.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+JSON_PREFIXES = ("/api/", "/cds-services")
+
+
+def wants_json(request: Request) -> bool:
+    """JSON endpoints answer errors in JSON; pages answer with a page."""
+    return request.url.path.startswith(JSON_PREFIXES)
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "(unmatched)"
+
+
+def create_app(config: WebConfig) -> FastAPI:
+    """Build the app; the database is migrated to the newest schema first."""
+    app = FastAPI(
+        title="b12",
+        version="1",
+        summary="Clinical decision support for vitamin B12 deficiency treatment",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.services = Services(config)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    _install_middleware(app, secure=config.secure_cookies)
+    _install_handlers(app)
+    openapi.install(app)
+    return app
+
+
+def _install_middleware(app: FastAPI, *, secure: bool) -> None:
+    @app.middleware("http")
+    async def headers_and_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        # Only the route's template is logged (never the concrete path, query or body), so no
+        # patient identifier or clinical value reaches the log.
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            _route_template(request),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+
+def _problem_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(request, "error.html", {"title": title, "message": message}, status=status)
+
+
+def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler per error type
+    @app.exception_handler(HttpProblem)
+    async def http_problem(request: Request, exc: HttpProblem) -> Response:
+        if wants_json(request):
+            return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+        return _problem_page(request, exc.status, exc.code.replace("_", " "), exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        if wants_json(request):
+            return JSONResponse(exc.to_json(), status_code=422)
+        return _problem_page(request, 422, "invalid input", "; ".join(
+            p.render() for p in exc.problems))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            problems.append(FieldProblem(".".join(loc) or "input", str(err.get("msg", "invalid"))))
+        return await input_error(request, InputError(problems or [FieldProblem("input", "invalid")]))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        if wants_json(request):
+            return error_response(404, "not_found", str(exc))
+        return _problem_page(request, 404, "not found", str(exc))
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if wants_json(request):
+            body = {
+                "error": {"code": "refused", "message": str(exc), "fields": []},
+                "check": exc.detail,
+            }
+            return JSONResponse(body, status_code=409)
+        return _problem_page(request, 409, "refused", str(exc))
+
+    @app.exception_handler(TooManyAttempts)
+    async def too_many(request: Request, exc: TooManyAttempts) -> Response:
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return error_response(429, "too_many_attempts", str(exc), headers=headers)
+
+    @app.exception_handler(RegistryUnavailable)
+    async def unavailable(request: Request, exc: RegistryUnavailable) -> Response:
+        log.error("database unavailable: %s", type(exc.__cause__).__name__)
+        if wants_json(request):
+            return error_response(503, "unavailable", "the database is unavailable; try again")
+        return _problem_page(request, 503, "unavailable", "The database is unavailable.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if wants_json(request) or exc.status_code == 405:
+            return error_response(exc.status_code, code, str(exc.detail))
+        return _problem_page(request, exc.status_code, code.replace("_", " "), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        # The exception type and route only: messages can quote patient data.
+        log.error("internal error %s on %s", type(exc).__name__, _route_template(request))
+        return error_response(500, "internal", "internal error; it has been logged")

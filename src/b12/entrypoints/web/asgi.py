@@ -1,0 +1,11 @@
+"""``b12.entrypoints.web.asgi:app`` for uvicorn workers or any ASGI server (reads the env)."""
+
+from __future__ import annotations
+
+from b12.entrypoints import settings
+from b12.entrypoints.web.app import create_app
+from b12.entrypoints.web.services import WebConfig
+
+app = create_app(
+    WebConfig(database_url=settings.database_url(), secure_cookies=settings.secure_cookies())
+)

@@ -1,0 +1,65 @@
+"""What every request needs: the registry, accounts, the review log and the knowledge base.
+
+The app keeps no state of its own outside the database: sessions, rate-limit counters and
+review decisions are rows, so several ``b12 serve`` processes can share one PostgreSQL.  The
+only in-process memory is a cache of the knowledge base keyed by the newest review row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from b12.adapters.knowledge_files import default_knowledge_dir, read_raw
+from b12.adapters.sql.accounts import Accounts
+from b12.adapters.sql.content_review import ContentReviews
+from b12.adapters.sql.registry import Registry
+from b12.core.kb_build import build_knowledge_base
+from b12.core.knowledge import KnowledgeBase
+
+
+def local_now() -> datetime:
+    """Wall-clock time as a naive local datetime (what the registry records)."""
+    return datetime.now()  # noqa: DTZ005 - the registry stores local clinic time
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """How to run the app; built by ``b12 serve`` from the environment, or by tests."""
+
+    database_url: str
+    knowledge_dir: Path | None = None
+    secure_cookies: bool = False
+    session_hours: int = 12
+    clock: Callable[[], datetime] = field(default=local_now)
+
+
+class Services:
+    """Long-lived objects shared by every request (thread-safe; no per-user state)."""
+
+    def __init__(self, config: WebConfig) -> None:
+        self.config = config
+        self.raw = read_raw(config.knowledge_dir or default_knowledge_dir())
+        base = build_knowledge_base(self.raw)
+        self.registry = Registry(config.database_url, base)
+        self.registry.upgrade()
+        self.accounts = Accounts(self.registry.engine, session_hours=config.session_hours)
+        self.reviews = ContentReviews(self.registry.engine, self.raw)
+
+    def now(self) -> datetime:
+        """The current time from the configured clock."""
+        return self.config.clock()
+
+    def today(self) -> date:
+        """The clinic's calendar date."""
+        return self.now().date()
+
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base with the review decisions stored in the database applied."""
+        return self.reviews.knowledge_base()
+
+    def registry_for(self, kb: KnowledgeBase) -> Registry:
+        """The registry bound to ``kb`` (the engine and its pool are shared)."""
+        return self.registry.with_knowledge_base(kb)
