@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from b12.core.errors import FieldProblem, InputError
 from b12.core.plan import PlanOptions
@@ -20,7 +20,7 @@ from b12.core.requests import (
     parse_horizon,
     plan_request,
 )
-from b12.entrypoints.web.auth import Principal, api_principal, header_csrf, require, services
+from b12.entrypoints.web.auth import ApiPrincipal, Principal, header_csrf, require, services
 from b12.entrypoints.web.errors import HttpProblem
 from b12.entrypoints.web.openapi import body, responses
 
@@ -49,7 +49,11 @@ async def json_body(request: Request) -> Any:
         raise InputError([FieldProblem("body", "not UTF-8 text")]) from None
     except json.JSONDecodeError as exc:
         raise InputError(
-            [FieldProblem("body", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
+            [
+                FieldProblem(
+                    "body", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+                )
+            ]
         ) from None
     except RecursionError:
         raise InputError([FieldProblem("body", "JSON nested too deeply")]) from None
@@ -75,9 +79,9 @@ def engine_access(request: Request, principal: Principal) -> None:
 )
 async def api_plan(
     request: Request,
+    principal: ApiPrincipal,
     horizon: str | None = None,
     allow_draft: bool = False,
-    principal: Principal = Depends(api_principal),
 ) -> Response:
     """ClinicalPicture → Plan.  ``allow_draft`` (reviewers only) also uses unapproved content."""
     engine_access(request, principal)
@@ -99,7 +103,7 @@ async def api_plan(
     openapi_extra=body("OrderCheck"),
     responses=responses("OrderCheckResult"),
 )
-async def api_check(request: Request, principal: Principal = Depends(api_principal)) -> Response:
+async def api_check(request: Request, principal: ApiPrincipal) -> Response:
     """OrderCheck → OrderCheckResult (verdict ok / warn / stop with cited alerts)."""
     engine_access(request, principal)
     svc = services(request)
@@ -114,7 +118,7 @@ async def api_check(request: Request, principal: Principal = Depends(api_princip
     openapi_extra=body("FollowUp"),
     responses=responses("FollowUpResult"),
 )
-async def api_next(request: Request, principal: Principal = Depends(api_principal)) -> Response:
+async def api_next(request: Request, principal: ApiPrincipal) -> Response:
     """FollowUp → FollowUpResult (phase, next due window, overdue days, advice)."""
     engine_access(request, principal)
     svc = services(request)

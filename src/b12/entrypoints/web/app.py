@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from b12.adapters.sql.accounts import TooManyAttempts
 from b12.adapters.sql.registry import RegistryUnavailable
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
-from b12.entrypoints.web import api, openapi, pages
+from b12.entrypoints.web import api, api_kb, openapi, pages, pages_kb
 from b12.entrypoints.web.errors import HttpProblem, LoginRequired, error_response
 from b12.entrypoints.web.services import Services, WebConfig
 from b12.entrypoints.web.templating import render
@@ -70,6 +70,8 @@ def create_app(config: WebConfig) -> FastAPI:
     )
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(pages_kb.router)
+    app.include_router(api_kb.router)
     _install_middleware(app, secure=config.secure_cookies)
     _install_handlers(app)
     openapi.install(app)
@@ -120,8 +122,9 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
     async def input_error(request: Request, exc: InputError) -> Response:
         if wants_json(request):
             return JSONResponse(exc.to_json(), status_code=422)
-        return _problem_page(request, 422, "invalid input", "; ".join(
-            p.render() for p in exc.problems))
+        return _problem_page(
+            request, 422, "invalid input", "; ".join(p.render() for p in exc.problems)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -129,7 +132,9 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             problems.append(FieldProblem(".".join(loc) or "input", str(err.get("msg", "invalid"))))
-        return await input_error(request, InputError(problems or [FieldProblem("input", "invalid")]))
+        return await input_error(
+            request, InputError(problems or [FieldProblem("input", "invalid")])
+        )
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from b12.adapters.sql.accounts import Session, User
 from b12.entrypoints.web.errors import HttpProblem, LoginRequired
@@ -141,3 +141,8 @@ async def form_csrf(request: Request, principal: Principal) -> None:
 def header_csrf(request: Request, principal: Principal) -> None:
     """Check ``X-CSRF-Token`` on a JSON POST made with the session cookie."""
     check_csrf(principal, request.headers.get("x-csrf-token"))
+
+
+#: Dependency annotations: ``principal: PagePrincipal`` in a page handler's signature.
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]

@@ -108,6 +108,15 @@ def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool 
 def picture_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The ClinicalPicture document a form describes, and the problems found reading it."""
     problems: list[FieldProblem] = []
+    doc = _scalars(form, problems)
+    if labs := _labs(form, problems):
+        doc["labs"] = labs
+    if prefs := _preferences(form):
+        doc["preferences"] = prefs
+    return doc, problems
+
+
+def _scalars(form: Form, problems: list[FieldProblem]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     if text := _text(form, "age"):
         age = _number(text, "age", problems, whole=True)
@@ -126,6 +135,10 @@ def picture_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
         cm = _number(text, "ileal_resection_cm", problems)
         if cm is not None:
             doc["ileal_resection_cm"] = cm
+    return doc
+
+
+def _labs(form: Form, problems: list[FieldProblem]) -> dict[str, Any]:
     labs: dict[str, Any] = {}
     for name in LAB_FIELDS:
         if text := _text(form, f"labs.{name}"):
@@ -135,18 +148,17 @@ def picture_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
     ifab = _text(form, "labs.ifab_positive")
     if ifab in ("positive", "negative"):
         labs["ifab_positive"] = ifab == "positive"
-    if labs:
-        doc["labs"] = labs
+    return labs
+
+
+def _preferences(form: Form) -> dict[str, Any]:
     prefs: dict[str, Any] = {}
-    if text := _text(form, "preferences.route"):
-        prefs["route"] = text
-    if text := _text(form, "preferences.drug"):
-        prefs["drug"] = text
+    for name in ("route", "drug"):
+        if text := _text(form, f"preferences.{name}"):
+            prefs[name] = text
     if _text(form, "preferences.adherence_concern"):
         prefs["adherence_concern"] = True
-    if prefs:
-        doc["preferences"] = prefs
-    return doc, problems
+    return prefs
 
 
 def form_from_picture(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,15 +179,16 @@ def form_from_picture(doc: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _history_line(
-    line: str, field: str, problems: list[FieldProblem]
-) -> dict[str, Any] | None:
+def _history_line(line: str, field: str, problems: list[FieldProblem]) -> dict[str, Any] | None:
     """``2026-03-02 hydroxocobalamin 1mg im [deltoid]`` → a GivenDose document."""
     parts = line.split()
     if len(parts) < 4:
         problems.append(
-            FieldProblem(field, "expected 'DATE DRUG DOSE ROUTE [SITE]', e.g. 2026-03-02 "
-                         "hydroxocobalamin 1mg im deltoid")
+            FieldProblem(
+                field,
+                "expected 'DATE DRUG DOSE ROUTE [SITE]', e.g. 2026-03-02 "
+                "hydroxocobalamin 1mg im deltoid",
+            )
         )
         return None
     date_text, drug, *rest = parts
@@ -188,7 +201,9 @@ def _history_line(
     try:
         value = float(number)
     except ValueError:
-        problems.append(FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {dose_text!r}"))
+        problems.append(
+            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {dose_text!r}")
+        )
         return None
     entry: dict[str, Any] = {
         "date": date_text,

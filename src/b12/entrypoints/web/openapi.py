@@ -63,7 +63,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def responses(name: str | None, extra: dict[int | str, dict[str, Any]] | None = None) -> dict[int | str, dict[str, Any]]:
+def responses(
+    name: str | None, extra: dict[int | str, dict[str, Any]] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """Responses for an endpoint returning contract type ``name``."""
     out: dict[int | str, dict[str, Any]] = dict(ERRORS)
     if name is not None:

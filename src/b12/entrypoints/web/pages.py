@@ -6,7 +6,7 @@ import secrets
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
@@ -23,9 +23,9 @@ from b12.entrypoints.web import forms
 from b12.entrypoints.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    PagePrincipal,
     Principal,
     form_csrf,
-    page_principal,
     require,
     services,
 )
@@ -51,7 +51,7 @@ def health() -> dict[str, str]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(principal: Principal = Depends(page_principal)) -> Response:
+def home(principal: PagePrincipal) -> Response:
     """Nurses land on the recall list, everyone else on a new plan."""
     target = "/recall" if principal.user.role == "nurse" else "/plan"
     return RedirectResponse(target, status_code=303)
@@ -80,7 +80,7 @@ def _login_page(request: Request, *, error: str | None, status: int, next_path: 
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002 - query name
+def login_form(request: Request, next: str = "/") -> Response:
     """The sign-in page."""
     return _login_page(request, error=None, status=200, next_path=_safe_next(next))
 
@@ -121,7 +121,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+async def logout(request: Request, principal: PagePrincipal) -> Response:
     """End the session (CSRF-checked, so another site cannot sign the user out)."""
     await form_csrf(request, principal)
     token = request.cookies.get(SESSION_COOKIE)
@@ -172,7 +172,7 @@ def _form_page(
 
 
 @router.get("/plan", response_class=HTMLResponse)
-def plan_form(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+def plan_form(request: Request, principal: PagePrincipal) -> Response:
     """The new-plan form."""
     require(principal, "plan")
     svc = services(request)
@@ -199,7 +199,7 @@ def _compute_plan(
 
 
 @router.post("/plan", response_class=HTMLResponse)
-async def plan_submit(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
     """Make the plan from the form (or from the hidden picture, for the audience switch)."""
     require(principal, "plan")
     await form_csrf(request, principal)
@@ -248,9 +248,7 @@ EXPORTS = {
 
 
 @router.post("/plan/export/{fmt}")
-async def plan_export(
-    request: Request, fmt: str, principal: Principal = Depends(page_principal)
-) -> Response:
+async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> Response:
     """Download the plan as an iCalendar file, a printable PDF or the contract JSON."""
     require(principal, "plan")
     await form_csrf(request, principal)
@@ -277,7 +275,7 @@ async def plan_export(
 
 
 @router.get("/check", response_class=HTMLResponse)
-def check_form(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+def check_form(request: Request, principal: PagePrincipal) -> Response:
     """The order-check form."""
     require(principal, "plan")
     svc = services(request)
@@ -290,7 +288,7 @@ def _course_extra() -> dict[str, Any]:
 
 
 @router.post("/check", response_class=HTMLResponse)
-async def check_submit(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     """Judge the proposed order."""
     require(principal, "plan")
     await form_csrf(request, principal)
@@ -310,30 +308,41 @@ async def check_submit(request: Request, principal: Principal = Depends(page_pri
     except InputError as err:
         problems = merge_problems(reading, err.problems)
         return _form_page(
-            request, "check_form.html", kb, values=values, problems=problems,
+            request,
+            "check_form.html",
+            kb,
+            values=values,
+            problems=problems,
             extra=_course_extra(),
         )
     if reading:
         return _form_page(
-            request, "check_form.html", kb, values=values, problems=reading,
+            request,
+            "check_form.html",
+            kb,
+            values=values,
+            problems=reading,
             extra=_course_extra(),
         )
     return render(request, "check_result.html", {"result": result, "kb": kb})
 
 
 @router.get("/next", response_class=HTMLResponse)
-def next_form(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+def next_form(request: Request, principal: PagePrincipal) -> Response:
     """The follow-up form."""
     require(principal, "plan")
     svc = services(request)
     return _form_page(
-        request, "next_form.html", svc.kb(), values={"as_of": svc.today().isoformat()},
+        request,
+        "next_form.html",
+        svc.kb(),
+        values={"as_of": svc.today().isoformat()},
         extra=_course_extra(),
     )
 
 
 @router.post("/next", response_class=HTMLResponse)
-async def next_submit(request: Request, principal: Principal = Depends(page_principal)) -> Response:
+async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     """Assess the course from the doses given and the events recorded."""
     require(principal, "plan")
     await form_csrf(request, principal)
@@ -353,12 +362,20 @@ async def next_submit(request: Request, principal: Principal = Depends(page_prin
     except InputError as err:
         problems = merge_problems(reading, err.problems)
         return _form_page(
-            request, "next_form.html", kb, values=values, problems=problems,
+            request,
+            "next_form.html",
+            kb,
+            values=values,
+            problems=problems,
             extra=_course_extra(),
         )
     if reading:
         return _form_page(
-            request, "next_form.html", kb, values=values, problems=reading,
+            request,
+            "next_form.html",
+            kb,
+            values=values,
+            problems=reading,
             extra=_course_extra(),
         )
     return render(request, "next_result.html", {"result": result, "kb": kb})
