@@ -21,6 +21,7 @@ from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
+from b12.core.plan_models import Plan
 from b12.core.requests import (
     follow_up_request,
     order_check_request,
@@ -28,7 +29,7 @@ from b12.core.requests import (
     plan_request,
 )
 from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints import registry_cli
+from b12.entrypoints import accounts_cli, registry_cli, serve_cli
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -142,6 +143,18 @@ def plan_command(
             help="Also use content not yet approved (marks the output pending review).",
         ),
     ] = False,
+    ics_path: Annotated[
+        Path | None,
+        typer.Option("--ics", help="Also write the dated schedule as an iCalendar file."),
+    ] = None,
+    pdf_path: Annotated[
+        Path | None,
+        typer.Option("--pdf", help="Also write the printable patient plan as a PDF file."),
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(help="Who the .ics / .pdf is for (printed on them; no patient data needed)."),
+    ] = None,
     kb_path: KbOption = None,
 ) -> None:
     """Print the treatment plan for a clinical picture."""
@@ -168,10 +181,44 @@ def plan_command(
         )
     except InputError as err:
         _fail_input(err)
+    if ics_path is not None or pdf_path is not None:
+        _write_plan_exports(result, kb, ics_path, pdf_path, label)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
         render_plan(result, Console())
+
+
+def _write_plan_exports(
+    result: Plan, kb: KnowledgeBase, ics: Path | None, pdf: Path | None, label: str | None
+) -> None:
+    """Write the ``--ics`` / ``--pdf`` files; exit 2 when the plan has no dated schedule."""
+    if result.status != "plan" or not result.schedule:
+        _fail_input(
+            InputError(
+                [
+                    FieldProblem(
+                        "--ics/--pdf",
+                        f"nothing to export: the plan status is {result.status!r} "
+                        "with no dated schedule",
+                    )
+                ]
+            )
+        )
+    from b12.adapters.exports import plan_to_ics, plan_to_pdf
+    from b12.core.patient_view import patient_view
+
+    outputs: list[tuple[Path, bytes]] = []
+    if ics is not None:
+        outputs.append((ics, plan_to_ics(result, label=label)))
+    if pdf is not None:
+        outputs.append((pdf, plan_to_pdf(result, patient_view(result, kb), label=label)))
+    for path, data in outputs:
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            _fail_input(InputError([FieldProblem(str(path), f"cannot write: {exc.strerror}")]))
+        typer.echo(f"wrote {path}", err=True)
 
 
 def _course_input(source: str, as_of: str | None) -> tuple[Any, date]:
@@ -339,8 +386,14 @@ def _bundled_kb() -> KnowledgeBase:
 
 
 registry_cli.register(app, _bundled_kb)
+accounts_cli.register(app, _bundled_kb)
+serve_cli.register(app)
 
 
 def main() -> None:
     """Console entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from b12.adapters.sql.accounts import TooManyAttempts
 from b12.adapters.sql.registry import RegistryUnavailable
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
-from b12.entrypoints.web import api, api_kb, openapi, pages, pages_kb
+from b12.entrypoints.web import (
+    api,
+    api_kb,
+    api_registry,
+    openapi,
+    pages,
+    pages_kb,
+    pages_registry,
+)
 from b12.entrypoints.web.errors import HttpProblem, LoginRequired, error_response
 from b12.entrypoints.web.services import Services, WebConfig
 from b12.entrypoints.web.templating import render
@@ -70,6 +78,8 @@ def create_app(config: WebConfig) -> FastAPI:
     )
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(pages_registry.router)
+    app.include_router(api_registry.router)
     app.include_router(pages_kb.router)
     app.include_router(api_kb.router)
     _install_middleware(app, secure=config.secure_cookies)
@@ -155,7 +165,13 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
     @app.exception_handler(TooManyAttempts)
     async def too_many(request: Request, exc: TooManyAttempts) -> Response:
         headers = {"Retry-After": str(exc.retry_after_seconds)}
-        return error_response(429, "too_many_attempts", str(exc), headers=headers)
+        if wants_json(request):
+            return error_response(429, "too_many_attempts", str(exc), headers=headers)
+        minutes = max(1, round(exc.retry_after_seconds / 60))
+        message = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
+        response = _problem_page(request, 429, "too many attempts", message)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RegistryUnavailable)
     async def unavailable(request: Request, exc: RegistryUnavailable) -> Response:
