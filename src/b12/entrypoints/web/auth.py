@@ -122,12 +122,19 @@ def require(principal: Principal, permission: str) -> None:
         )
 
 
+def same_secret(supplied: str, expected: str) -> bool:
+    """Constant-time comparison that is also safe for non-ASCII input (compares UTF-8 bytes)."""
+    return hmac.compare_digest(
+        supplied.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def check_csrf(principal: Principal, supplied: str | None) -> None:
     """A cookie-authenticated change must carry the session's CSRF token."""
     if principal.via == "token":
         return
     expected = principal.csrf_token
-    if not supplied or not expected or not hmac.compare_digest(supplied, expected):
+    if not supplied or not expected or not same_secret(supplied, expected):
         raise HttpProblem(403, "csrf", "the form has expired or did not come from b12; reload it")
 
 

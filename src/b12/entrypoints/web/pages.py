@@ -27,6 +27,7 @@ from b12.entrypoints.web.auth import (
     Principal,
     form_csrf,
     require,
+    same_secret,
     services,
 )
 from b12.entrypoints.web.errors import HttpProblem
@@ -93,7 +94,7 @@ async def login(request: Request) -> Response:
     next_path = _safe_next(_str(form, "next"))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     supplied = _str(form, "login_csrf")
-    if not expected or not secrets.compare_digest(expected, supplied):
+    if not expected or not same_secret(supplied, expected):
         return _login_page(
             request, error="The sign-in form expired; try again.", status=403, next_path=next_path
         )

@@ -1,0 +1,212 @@
+"""What the registry pages and the registry API share: reading their input, the recall CSV.
+
+Forms send text and JSON bodies send typed values; both are read here into the registry's own
+inputs, and every problem names the field as the page or the body names it.  Free text is
+checked for length and control characters before it reaches the database (PostgreSQL rejects
+NUL characters and over-long values with a database error, which is not the user's fault).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, get_args
+
+from b12.adapters.sql.registry import PATIENT_ID, RECALL_STATUSES, DoseInput, RecallRow
+from b12.core.course_input import parse_dose_text
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import Route, Site
+
+ROUTES: tuple[str, ...] = get_args(Route)
+SITES: tuple[str, ...] = get_args(Site)
+#: Column sizes of the registry's tables (``tables.py``).
+MAX_NAME = 200
+MAX_DRUG = 200
+MAX_BATCH = 100
+MAX_KEY = 200
+MAX_REASON = 2000
+DOSE_FIELDS = ("date", "drug", "dose", "route", "site", "batch", "override_reason", "key")
+#: Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_value(
+    value: Any,
+    field: str,
+    problems: list[FieldProblem],
+    *,
+    max_length: int,
+    required: bool = False,
+) -> str | None:
+    """A printable, stripped string of at most ``max_length`` characters; '' and None → None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.append(FieldProblem(field, "required"))
+        return None
+    if not isinstance(value, str):
+        problems.append(FieldProblem(field, "expected text"))
+        return None
+    text = value.strip()
+    if len(text) > max_length:
+        problems.append(FieldProblem(field, f"at most {max_length} characters"))
+        return None
+    if not text.isprintable():
+        problems.append(FieldProblem(field, "control characters are not allowed"))
+        return None
+    return text
+
+
+def day_value(
+    value: Any,
+    field: str,
+    problems: list[FieldProblem],
+    *,
+    today: date,
+    required: bool = True,
+) -> date | None:
+    """An ISO date (YYYY-MM-DD) that is not after ``today``."""
+    if value is None or value == "":
+        if required:
+            problems.append(FieldProblem(field, "required"))
+        return None
+    if not isinstance(value, str):
+        problems.append(FieldProblem(field, "expected a date as YYYY-MM-DD"))
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        problems.append(FieldProblem(field, f"expected a date as YYYY-MM-DD, got {value!r}"))
+        return None
+    if day > today:
+        problems.append(FieldProblem(field, f"{day} is in the future (today is {today})"))
+        return None
+    return day
+
+
+def _choice(
+    value: Any, field: str, known: Sequence[str], problems: list[FieldProblem], *, required: bool
+) -> str | None:
+    if value is None or value == "":
+        if required:
+            problems.append(FieldProblem(field, "required"))
+        return None
+    if not isinstance(value, str) or value not in known:
+        problems.append(
+            FieldProblem(field, f"unknown {field} {value!r}; known: {', '.join(known)}")
+        )
+        return None
+    return value
+
+
+def _dose_text(value: Any, problems: list[FieldProblem]) -> str | None:
+    """``"1mg"``, or ``{"value": 1, "unit": "mg"}`` from a JSON body, as the registry's text."""
+    if isinstance(value, Mapping):
+        number, unit = value.get("value"), value.get("unit")
+        extra = sorted(set(value) - {"value", "unit"})
+        if extra or isinstance(number, bool) or not isinstance(number, int | float):
+            problems.append(FieldProblem("dose", "expected {'value': number, 'unit': 'mg'|'mcg'}"))
+            return None
+        if not isinstance(unit, str):
+            problems.append(FieldProblem("dose", "expected a unit: mg or mcg"))
+            return None
+        value = f"{number}{unit}"
+    text = text_value(value, "dose", problems, max_length=40, required=True)
+    if text is None:
+        return None
+    try:
+        parse_dose_text(text)
+    except InputError as err:  # "dose.unit" and the like: the form has one field for it
+        problems.extend(FieldProblem("dose", p.message) for p in err.problems)
+        return None
+    return text
+
+
+def dose_input(
+    data: Mapping[str, Any], *, today: date, given_by: str
+) -> tuple[DoseInput | None, list[FieldProblem]]:
+    """A dose from a form or a JSON body (``key`` or ``idempotency_key``), and its problems."""
+    problems: list[FieldProblem] = []
+    day = day_value(data.get("date"), "date", problems, today=today)
+    drug = text_value(data.get("drug"), "drug", problems, max_length=MAX_DRUG, required=True)
+    dose = _dose_text(data.get("dose"), problems)
+    route = _choice(data.get("route"), "route", ROUTES, problems, required=True)
+    site = _choice(data.get("site"), "site", SITES, problems, required=False)
+    batch = text_value(data.get("batch"), "batch", problems, max_length=MAX_BATCH)
+    reason = text_value(
+        data.get("override_reason"), "override_reason", problems, max_length=MAX_REASON
+    )
+    key_field = "idempotency_key" if "idempotency_key" in data else "key"
+    key = text_value(data.get(key_field), key_field, problems, max_length=MAX_KEY)
+    if problems or day is None or drug is None or dose is None or route is None:
+        return None, problems
+    given = DoseInput(
+        date=day,
+        drug=drug,
+        dose=dose,
+        route=route,
+        site=site,
+        batch=batch,
+        key=key,
+        override_reason=reason,
+        given_by=given_by,
+    )
+    return given, problems
+
+
+def patient_fields(
+    data: Mapping[str, Any], *, today: date
+) -> tuple[str | None, str | None, date | None, list[FieldProblem]]:
+    """Patient id, display name and date of birth, and their problems."""
+    problems: list[FieldProblem] = []
+    raw_id = data.get("id")
+    patient_id: str | None = None
+    if raw_id is None or raw_id == "":
+        problems.append(FieldProblem("id", "required"))
+    elif not isinstance(raw_id, str) or not PATIENT_ID.fullmatch(raw_id):
+        problems.append(FieldProblem("id", "expected 1 to 64 letters, digits, '.', '_' or '-'"))
+    else:
+        patient_id = raw_id
+    name = text_value(data.get("name"), "name", problems, max_length=MAX_NAME)
+    born = day_value(
+        data.get("date_of_birth"), "date_of_birth", problems, today=today, required=False
+    )
+    return patient_id, name, born, problems
+
+
+def order_field(field: str) -> str:
+    """A field of the order check's document, named as the dose form names it."""
+    if field.startswith("order.dose"):
+        return "dose"
+    if field in ("order.start", "as_of"):
+        return "date"
+    return field.removeprefix("order.")
+
+
+def recall_status(value: str | None) -> str | None:
+    """``all`` (or nothing) → no status filter."""
+    return None if value in (None, "", "all") else value
+
+
+def recall_statuses() -> tuple[str, ...]:
+    """The status filter's choices."""
+    return ("all", *RECALL_STATUSES)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def recall_csv(rows: Sequence[RecallRow]) -> str:
+    """The recall list as CSV text; free text that a spreadsheet would run is defused."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(RecallRow.__dataclass_fields__))
+    writer.writeheader()
+    for row in rows:
+        record = row.as_dict()
+        record["display_name"] = _cell(record["display_name"])
+        writer.writerow(record)
+    return out.getvalue()
