@@ -1,0 +1,353 @@
+"""Review decisions made in the web app, stored in ``content_reviews`` (PRODUCT.md C9).
+
+Content files ship with the package and are read-only; each row of ``content_reviews`` moves
+one item to a new status and records who, when, why and the fingerprint of the text reviewed.
+The newest row for an item applies while the item still has that fingerprint
+(:func:`b12.core.governance.apply_reviews`); the effective knowledge base is the files with the
+applicable decisions overlaid.
+
+The effective knowledge base is cached in-process, keyed by the newest ``content_reviews.id``
+(rows are only ever inserted), so each call costs one small query and several app processes
+sharing a database agree.  Writes are serialised: SQLite takes the write lock at
+``BEGIN IMMEDIATE`` (the engine must come from :func:`b12.adapters.sql.registry.make_engine`);
+PostgreSQL takes a transaction-scoped advisory lock.  The current status is read and checked
+inside that lock, so two concurrent moves of one item cannot both succeed from one status.
+
+Should the files change so that a decision which still matches its text no longer fits (say an
+approved item's regimen became a draft), that approval is set aside and the item keeps its
+file status (never the other way round): the knowledge base still builds and the item is shown
+with ``stale_reviews``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+
+from b12.adapters.sql.registry import RegistryUnavailable
+from b12.adapters.sql.tables import audit, content_reviews
+from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError, NotFound
+from b12.core.governance import (
+    STATUSES,
+    ReviewState,
+    apply_reviews,
+    check_transition,
+    item_files,
+    item_fingerprints,
+)
+from b12.core.kb_build import RawContent, build_knowledge_base
+from b12.core.knowledge import DisagreementAction, KnowledgeBase, Recommendation
+
+# Key of the PostgreSQL advisory lock that serialises review decisions ("b12-cr" in ASCII).
+ADVISORY_LOCK_KEY = 0x6231322D6372
+MAX_ACTOR = 200
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """One stored decision; ``applies`` is False once the item's text has changed since."""
+
+    id: int
+    from_status: str
+    to_status: str
+    actor: str
+    at: datetime
+    comment: str | None
+    fingerprint: str
+    applies: bool
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A knowledge-base item as the review pages show it.
+
+    ``file_status`` is the status written in the file, ``status`` the effective one (after the
+    web app's decisions).  ``stale_reviews`` is True when the item has decisions but the newest
+    one does not apply (its text was edited since, or it no longer fits the files).
+    """
+
+    id: str
+    title: str
+    kind: str
+    file_status: str
+    status: str
+    evidence: str
+    jurisdiction: tuple[str, ...]
+    sources: tuple[str, ...]
+    history: tuple[ReviewEvent, ...]
+    fingerprint: str
+    stale_reviews: bool
+
+
+@dataclass(frozen=True)
+class _Effective:
+    key: int  # newest content_reviews.id (0: none)
+    kb: KnowledgeBase
+    applied: Mapping[str, ReviewState]
+    set_aside: frozenset[str]  # items whose matching approval no longer fits the files
+
+
+def _state(row: Any) -> ReviewState:
+    return ReviewState(
+        to_status=row.to_status, actor=row.actor, at=row.at.date(), fingerprint=row.item_fingerprint
+    )
+
+
+class ContentReviews:
+    """Review decisions over one set of content files, stored in the registry database."""
+
+    def __init__(self, engine: Engine, raw: RawContent) -> None:
+        self.engine = engine
+        self.raw = raw
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._files = item_files(raw)
+        self._fingerprints = item_fingerprints(raw)
+        self._cache: _Effective | None = None
+        self._lock = threading.Lock()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def knowledge_base(self) -> KnowledgeBase:
+        """The effective knowledge base: the files with the applicable decisions overlaid."""
+        with self._read() as conn:
+            return self._effective(conn).kb
+
+    def items(self, *, status: str | None = None) -> list[ReviewItem]:
+        """Every reviewable item (optionally only those with effective ``status``), by id."""
+        if status is not None and status not in STATUSES:
+            raise InputError(
+                [FieldProblem("status", f"unknown status {status!r}; expected one of {STATUSES}")]
+            )
+        with self._read() as conn:
+            rows = conn.execute(select(content_reviews).order_by(content_reviews.c.id)).all()
+            eff = self._effective(conn, newest=rows[-1].id if rows else 0)
+        history: dict[str, list[Any]] = {}
+        for row in rows:
+            history.setdefault(row.item_id, []).append(row)
+        out = [self._item(eff, i, history.get(i, [])) for i in sorted(self._files)]
+        return [it for it in out if status is None or it.status == status]
+
+    def item(self, item_id: str) -> ReviewItem:
+        """One item with its history; :class:`NotFound` for an unknown id."""
+        if item_id not in self._files:
+            raise NotFound(f"no knowledge-base item {item_id!r}")
+        with self._read() as conn:
+            eff = self._effective(conn)
+            rows = conn.execute(
+                select(content_reviews)
+                .where(content_reviews.c.item_id == item_id, content_reviews.c.id <= eff.key)
+                .order_by(content_reviews.c.id)
+            ).all()
+        return self._item(eff, item_id, list(rows))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def transition(
+        self,
+        item_id: str,
+        to_status: str,
+        *,
+        actor: str,
+        role: str,
+        comment: str | None,
+        now: datetime,
+    ) -> ReviewItem:
+        """Move ``item_id`` to ``to_status``; the row and its audit entry commit together.
+
+        Checked against the item's current effective status inside the write lock.  Raises
+        :class:`NotFound`, :class:`InputError` (impossible move, missing comment, or a
+        knowledge base that would not build, e.g. approved content that depends on a draft),
+        or :class:`Refused` (the role may not make this move).
+        """
+        if item_id not in self._files:
+            raise NotFound(f"no knowledge-base item {item_id!r}")
+        actor = actor.strip()
+        if not actor or len(actor) > MAX_ACTOR:
+            raise InputError([FieldProblem("actor", f"1 to {MAX_ACTOR} characters")])
+        note = (comment or "").strip() or None
+        fingerprint = self._fingerprints[item_id]
+        with self._write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            current = self._effective(conn)
+            from_status = current.kb.recommendations[item_id].status
+            check_transition(from_status, to_status, role, note)
+            decided = ReviewState(to_status, actor, now.date(), fingerprint)
+            applied = {**current.applied, item_id: decided}
+            try:
+                kb = build_knowledge_base(apply_reviews(self.raw, applied))
+            except KnowledgeBaseError as exc:
+                raise InputError(
+                    [
+                        FieldProblem(
+                            "to_status",
+                            f"{item_id} cannot become {to_status}: {p.render()}",
+                        )
+                        for p in exc.problems
+                    ]
+                ) from None
+            inserted = conn.execute(
+                insert(content_reviews).values(
+                    item_id=item_id,
+                    item_fingerprint=fingerprint,
+                    from_status=from_status,
+                    to_status=to_status,
+                    actor=actor,
+                    at=now,
+                    comment=note,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            new_id = int(inserted[0])
+            conn.execute(
+                insert(audit).values(
+                    at=now,
+                    actor=actor,
+                    action="content_review",
+                    table_name="content_reviews",
+                    record_id=str(new_id),
+                    detail={
+                        "item_id": item_id,
+                        "from_status": from_status,
+                        "to_status": to_status,
+                        "role": role,
+                        "fingerprint": fingerprint,
+                        "comment": note,
+                    },
+                )
+            )
+            if current.set_aside - {item_id}:  # rare: rebuild as every reader will
+                after = self._effective(conn, newest=new_id, cache=False)
+            else:
+                after = _Effective(new_id, kb, applied, frozenset())
+            if after.kb.recommendations[item_id].status != to_status:  # pragma: no cover
+                raise InputError(
+                    [FieldProblem("to_status", f"{item_id} cannot become {to_status}")]
+                )
+        self._remember(after)
+        return self.item(item_id)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.connect() as conn:
+            conn.execution_options(b12_write=True)  # SQLite: BEGIN IMMEDIATE (make_engine)
+            with conn.begin():
+                yield conn
+
+    def _effective(
+        self, conn: Connection, *, newest: int | None = None, cache: bool = True
+    ) -> _Effective:
+        """The effective knowledge base for the rows up to ``newest`` (default: all rows)."""
+        if newest is None:
+            newest = int(
+                conn.execute(select(func.coalesce(func.max(content_reviews.c.id), 0))).scalar_one()
+            )
+        cached = self._cache
+        if cached is not None and cached.key == newest:
+            return cached
+        latest = (
+            select(func.max(content_reviews.c.id))
+            .where(content_reviews.c.id <= newest)
+            .group_by(content_reviews.c.item_id)
+        )
+        rows = conn.execute(select(content_reviews).where(content_reviews.c.id.in_(latest))).all()
+        reviews = {
+            r.item_id: _state(r)
+            for r in rows
+            if r.item_id in self._files and r.item_fingerprint == self._fingerprints[r.item_id]
+        }
+        eff = _Effective(newest, *self._build(reviews))
+        if cache:
+            self._remember(eff)
+        return eff
+
+    def _remember(self, eff: _Effective) -> None:
+        with self._lock:
+            if self._cache is None or self._cache.key < eff.key:
+                self._cache = eff
+
+    def _build(
+        self, reviews: dict[str, ReviewState]
+    ) -> tuple[KnowledgeBase, Mapping[str, ReviewState], frozenset[str]]:
+        """Build with ``reviews``; set aside approvals that no longer fit the files."""
+        by_file = {f: i for i, f in self._files.items()}
+        matching = set(reviews)
+        for _ in range(len(reviews) + 1):  # each failed round sets at least one aside
+            try:
+                kb = build_knowledge_base(apply_reviews(self.raw, reviews))
+                return kb, reviews, frozenset(matching - set(reviews))
+            except KnowledgeBaseError as exc:
+                culprits = {
+                    by_file[p.file]
+                    for p in exc.problems
+                    if p.file in by_file
+                    and by_file[p.file] in reviews
+                    and reviews[by_file[p.file]].to_status == "approved"
+                }
+                if not culprits:
+                    raise
+                reviews = {i: s for i, s in reviews.items() if i not in culprits}
+        raise KnowledgeBaseError([])  # pragma: no cover - unreachable
+
+    def _item(self, eff: _Effective, item_id: str, rows: list[Any]) -> ReviewItem:
+        rec: Recommendation = eff.kb.recommendations[item_id]
+        data = self.raw.recommendations[self._files[item_id]]
+        fingerprint = self._fingerprints[item_id]
+        history = tuple(
+            ReviewEvent(
+                id=r.id,
+                from_status=r.from_status,
+                to_status=r.to_status,
+                actor=r.actor,
+                at=r.at,
+                comment=r.comment,
+                fingerprint=r.item_fingerprint,
+                applies=r.item_fingerprint == fingerprint,
+            )
+            for r in rows
+        )
+        return ReviewItem(
+            id=item_id,
+            title=rec.title,
+            kind="recommendation",
+            file_status=str(data.get("status")),
+            status=rec.status,
+            evidence=rec.evidence,
+            jurisdiction=tuple(rec.jurisdiction),
+            sources=_sources(rec),
+            history=history,
+            fingerprint=fingerprint,
+            stale_reviews=bool(rows) and item_id not in eff.applied,
+        )
+
+
+def _sources(rec: Recommendation) -> tuple[str, ...]:
+    """Source ids the item cites (its own citations and each disagreement position's)."""
+    cited = [c.source for c in rec.citations]
+    if isinstance(rec.action, DisagreementAction):
+        for pos in rec.action.positions:
+            cited.extend(c.source for c in pos.citations)
+    return tuple(dict.fromkeys(cited))

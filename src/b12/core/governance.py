@@ -1,0 +1,217 @@
+"""Content governance (PRODUCT.md C9): the review state machine and review overlays.
+
+Content files are read-only at run time.  Review decisions made in the web app are stored
+elsewhere (the registry's ``content_reviews`` table) and overlaid here on the parsed files
+before the knowledge base is built:
+
+- :func:`check_transition` is the state machine: which status may follow which, and who may
+  move an item.  It raises :class:`InputError` for an impossible move or a missing comment, and
+  :class:`Refused` for a role that may not make the move.
+- :func:`item_fingerprint` ties a decision to the exact text reviewed: a SHA-256 of the item's
+  parsed content without its ``status`` and ``review`` fields.  Editing the file changes the
+  fingerprint, so the old decision no longer applies and the item needs review again.
+- :func:`apply_reviews` returns new content with the decisions applied and a content version
+  that changes whenever an effective status differs from the file's.
+
+Pure: no clock, no database; dates and decisions are arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from b12.core.errors import FieldProblem, InputError, NotFound, Refused
+from b12.core.kb_build import RawContent
+
+STATUSES: tuple[str, ...] = ("draft", "submitted", "in-review", "approved", "retired")
+ROLES: tuple[str, ...] = ("clinician", "nurse", "reviewer", "admin")
+MAX_COMMENT = 4000
+# Fields of an item that record its review rather than its content: not fingerprinted.
+REVIEW_FIELDS = frozenset({"status", "review"})
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One allowed move between statuses: who may make it and whether a comment is required."""
+
+    from_status: str
+    to_status: str
+    name: str
+    roles: frozenset[str]
+    comment_required: bool = False
+
+
+_REVIEWERS = frozenset({"reviewer", "admin"})
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("draft", "submitted", "submit", frozenset({"clinician", "reviewer", "admin"})),
+    Transition("submitted", "in-review", "start review", _REVIEWERS),
+    Transition("in-review", "approved", "approve", _REVIEWERS),
+    Transition("submitted", "draft", "send back", _REVIEWERS, comment_required=True),
+    Transition("in-review", "draft", "send back", _REVIEWERS, comment_required=True),
+    Transition("approved", "retired", "retire", frozenset({"admin"}), comment_required=True),
+)
+_BY_PAIR = {(t.from_status, t.to_status): t for t in TRANSITIONS}
+
+
+def transitions_from(status: str) -> tuple[Transition, ...]:
+    """Every move the state machine allows out of ``status`` (for any role)."""
+    return tuple(t for t in TRANSITIONS if t.from_status == status)
+
+
+def allowed_transitions(status: str, role: str) -> tuple[Transition, ...]:
+    """The moves out of ``status`` that ``role`` may make (what a page offers as buttons)."""
+    return tuple(t for t in transitions_from(status) if role in t.roles)
+
+
+def check_transition(
+    from_status: str, to_status: str, role: str, comment: str | None
+) -> Transition:
+    """The transition ``from_status`` → ``to_status`` if ``role`` may make it with ``comment``.
+
+    Raises :class:`InputError` (field ``to_status``) for an unknown status or a move the state
+    machine does not allow, :class:`Refused` when ``role`` may not make an allowed move, and
+    :class:`InputError` (field ``comment``) when a required comment is missing or too long.
+    """
+    if to_status not in STATUSES:
+        raise InputError(
+            [
+                FieldProblem(
+                    "to_status", f"unknown status {to_status!r}; expected one of {list(STATUSES)}"
+                )
+            ]
+        )
+    move = _BY_PAIR.get((from_status, to_status))
+    if move is None:
+        options = [t.to_status for t in transitions_from(from_status)]
+        allowed = f"allowed: {', '.join(options)}" if options else "no move is allowed from it"
+        raise InputError(
+            [
+                FieldProblem(
+                    "to_status",
+                    f"cannot move an item from {from_status!r} to {to_status!r} ({allowed})",
+                )
+            ]
+        )
+    if role not in move.roles:
+        raise Refused(
+            f"role {role!r} may not {move.name} ({from_status} → {to_status}); "
+            f"allowed roles: {', '.join(sorted(move.roles))}",
+            {
+                "role": role,
+                "from_status": from_status,
+                "to_status": to_status,
+                "allowed_roles": sorted(move.roles),
+            },
+        )
+    text = (comment or "").strip()
+    if move.comment_required and not text:
+        raise InputError([FieldProblem("comment", f"required to {move.name}: say why")])
+    if len(text) > MAX_COMMENT:
+        raise InputError([FieldProblem("comment", f"at most {MAX_COMMENT} characters")])
+    return move
+
+
+# -- fingerprints and overlays -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """The newest review decision for one item: the status it moved to, who, when, on what."""
+
+    to_status: str
+    actor: str
+    at: date
+    fingerprint: str
+
+
+def item_files(raw: RawContent) -> dict[str, str]:
+    """``{item id: file name}`` for every reviewable item (recommendations and safety rules)."""
+    out: dict[str, str] = {}
+    for file, data in raw.recommendations.items():
+        if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+            out.setdefault(data["id"], file)
+    return out
+
+
+def _item(raw: RawContent, item_id: str) -> tuple[str, Mapping[str, Any]]:
+    file = item_files(raw).get(item_id)
+    if file is None:
+        raise NotFound(f"no knowledge-base item {item_id!r}")
+    data: Mapping[str, Any] = raw.recommendations[file]
+    return file, data
+
+
+def _fingerprint_of(data: Mapping[str, Any]) -> str:
+    content = {k: v for k, v in data.items() if k not in REVIEW_FIELDS}
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def item_fingerprint(raw: RawContent, item_id: str) -> str:
+    """SHA-256 of the item's content without ``status`` and ``review``; :class:`NotFound`."""
+    return _fingerprint_of(_item(raw, item_id)[1])
+
+
+def item_fingerprints(raw: RawContent) -> dict[str, str]:
+    """:func:`item_fingerprint` of every reviewable item, in one pass."""
+    return {i: _fingerprint_of(raw.recommendations[f]) for i, f in item_files(raw).items()}
+
+
+def apply_reviews(raw: RawContent, reviews: Mapping[str, ReviewState]) -> RawContent:
+    """``raw`` with each review whose fingerprint still matches applied (``raw`` is unchanged).
+
+    An approval also records the reviewer and the date in the item's ``review`` block (keeping
+    ``next_review_due``).  Decisions for unknown items or for edited text (a fingerprint that
+    no longer matches) are ignored.  The content version is the base version when no effective
+    status differs from the files', and otherwise a hash of the base version and the changed
+    ``(id, status, fingerprint)`` triples, so every process derives the same version.
+    """
+    files = item_files(raw)
+    recommendations = dict(raw.recommendations)
+    changed: list[tuple[str, str, str]] = []
+    for item_id in sorted(reviews):
+        state = reviews[item_id]
+        file = files.get(item_id)
+        if file is None:
+            continue
+        data = raw.recommendations[file]
+        fingerprint = _fingerprint_of(data)
+        if fingerprint != state.fingerprint:
+            continue
+        new = dict(data)
+        new["status"] = state.to_status
+        if state.to_status == "approved":
+            old_review = data.get("review")
+            review = dict(old_review) if isinstance(old_review, Mapping) else {}
+            review["reviewed_by"] = (state.actor,)
+            review["reviewed_on"] = state.at
+            new["review"] = review
+        recommendations[file] = new
+        if state.to_status != data.get("status"):
+            changed.append((item_id, state.to_status, fingerprint))
+    if not changed:
+        return RawContent(
+            sources=raw.sources,
+            vocabulary=raw.vocabulary,
+            parameters=raw.parameters,
+            regimens=raw.regimens,
+            recommendations=recommendations,
+            content_version=raw.content_version,
+        )
+    digest = hashlib.sha256(raw.content_version.encode())
+    for triple in sorted(changed):
+        digest.update(b"\0" + "\x1f".join(triple).encode())
+    return RawContent(
+        sources=raw.sources,
+        vocabulary=raw.vocabulary,
+        parameters=raw.parameters,
+        regimens=raw.regimens,
+        recommendations=recommendations,
+        content_version="sha256:" + digest.hexdigest()[:16],
+    )
