@@ -88,6 +88,8 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if not isinstance(out, int):
+            out.close()  # the child has its own copy; ours would leak (a ResourceWarning)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

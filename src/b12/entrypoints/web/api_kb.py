@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from b12.adapters.sql.content_review import ReviewItem
-from b12.core.errors import FieldProblem, InputError
+from b12.core.errors import FieldProblem, InputError, Refused
 from b12.core.governance import STATUSES
 from b12.entrypoints.web.api import json_body
 from b12.entrypoints.web.auth import ApiPrincipal, header_csrf, require, services
@@ -92,14 +92,17 @@ async def transition(request: Request, item_id: str, principal: ApiPrincipal) ->
     if comment is not None and not isinstance(comment, str):
         raise InputError([FieldProblem("comment", "expected text")])
     svc = services(request)
-    item = svc.reviews.transition(
-        item_id,
-        to_status,
-        actor=principal.user.username,
-        role=principal.user.role,
-        comment=comment,
-        now=svc.now(),
-    )
+    try:
+        item = svc.reviews.transition(
+            item_id,
+            to_status,
+            actor=principal.user.username,
+            role=principal.user.role,
+            comment=comment,
+            now=svc.now(),
+        )
+    except Refused as err:  # the role may not make this move
+        raise HttpProblem(403, "forbidden", str(err)) from None
     if item.status != to_status:  # pragma: no cover - transition raises instead
         raise HttpProblem(409, "conflict", "the item did not move")
     return JSONResponse(_item_json(item))

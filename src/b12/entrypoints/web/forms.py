@@ -89,13 +89,14 @@ def _many(form: Form, name: str) -> list[str]:
 
 
 def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool = False) -> Any:
+    kind = "a whole number" if whole else "a number"
     try:
         value = float(text.replace(",", "."))
     except ValueError:
-        problems.append(FieldProblem(field, f"expected a number, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
         return None
     if not math.isfinite(value):
-        problems.append(FieldProblem(field, f"expected a number, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
         return None
     if whole:
         if not value.is_integer():
@@ -159,6 +160,19 @@ def _preferences(form: Form) -> dict[str, Any]:
     if _text(form, "preferences.adherence_concern"):
         prefs["adherence_concern"] = True
     return prefs
+
+
+MULTI_FIELDS = ("conditions", "medications", "neuro_symptoms")
+
+
+def raw_values(form: Form) -> dict[str, Any]:
+    """What the user typed, to show back after an error (lists for the checkbox groups)."""
+    values: dict[str, Any] = {}
+    for key in form:
+        if key in ("csrf_token", "picture"):
+            continue
+        values[key] = _many(form, key) if key in MULTI_FIELDS else _text(form, key)
+    return values
 
 
 def form_from_picture(doc: Mapping[str, Any]) -> dict[str, Any]:

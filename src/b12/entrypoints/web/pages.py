@@ -213,17 +213,14 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
         reading: list[FieldProblem] = []
     else:
         doc, reading = forms.picture_from_form(form)
+    values = {**forms.form_from_picture(doc), **forms.raw_values(form)}
     try:
         result = _compute_plan(request, principal, doc, allow_draft)
     except InputError as err:
         problems = merge_problems(reading, err.problems)
-        return _form_page(
-            request, "plan_form.html", kb, values=forms.form_from_picture(doc), problems=problems
-        )
+        return _form_page(request, "plan_form.html", kb, values=values, problems=problems)
     if reading:
-        return _form_page(
-            request, "plan_form.html", kb, values=forms.form_from_picture(doc), problems=reading
-        )
+        return _form_page(request, "plan_form.html", kb, values=values, problems=reading)
     audience = "patient" if _str(form, "audience") == "patient" else "clinician"
     return render(
         request,
@@ -303,7 +300,7 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     doc = {"picture": picture, "order": order, "history": history}
     if as_of := _str(form, "as_of"):
         doc["as_of"] = as_of
-    values = {**forms.form_from_picture(picture), **_flat_form(form)}
+    values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
         result = order_check_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
@@ -357,7 +354,7 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     doc: dict[str, Any] = {"picture": picture, "history": history, "events": events}
     if as_of := _str(form, "as_of"):
         doc["as_of"] = as_of
-    values = {**forms.form_from_picture(picture), **_flat_form(form)}
+    values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
         result = follow_up_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
@@ -380,10 +377,3 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
             extra=_course_extra(),
         )
     return render(request, "next_result.html", {"result": result, "kb": kb})
-
-
-def _flat_form(form: FormData) -> dict[str, Any]:
-    keep = ("history", "events", "as_of")
-    values: dict[str, Any] = {k: _str(form, k) for k in keep}
-    values.update({k: _str(form, k) for k in form if k.startswith("order.")})
-    return values

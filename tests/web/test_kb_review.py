@@ -1,0 +1,119 @@
+"""Knowledge-base pages and API: content moves through review and the engine follows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from b12.entrypoints.web.services import Services
+from tests.web.conftest import SignedIn, audit_rows
+
+Bearer = Callable[[str], dict[str, str]]
+DRAFT = "B12-DX-050"
+NO_CAUSE = {"age": 45, "cause": "unknown", "labs": {"serum_b12_ng_l": 120}, "as_of": "2026-06-01"}
+
+
+def move(http: TestClient, headers: dict[str, str], to: str, comment: str | None = None) -> Any:
+    body: dict[str, Any] = {"to_status": to}
+    if comment is not None:
+        body["comment"] = comment
+    return http.post(f"/api/kb/recommendations/{DRAFT}/transition", json=body, headers=headers)
+
+
+def test_the_list_groups_by_status_with_sources(client: Callable[[str], SignedIn]) -> None:
+    page = client("clinician").get("/kb")
+    assert page.status_code == 200
+    assert 'id="h-approved"' in page.text
+    assert 'id="h-draft"' in page.text
+    assert f'href="/kb/{DRAFT}"' in page.text
+    assert "nasgp-ng239-2024" in page.text
+    drafts = client("clinician").get("/kb?status=draft").text
+    assert 'id="h-approved"' not in drafts
+
+
+def test_an_item_page_shows_texts_citations_and_the_moves_for_the_role(
+    client: Callable[[str], SignedIn],
+) -> None:
+    clinician = client("clinician").get(f"/kb/{DRAFT}").text
+    assert "coeliac" in clinician.lower()
+    assert 'id="move-submitted"' in clinician
+    reviewer = client("reviewer").get(f"/kb/{DRAFT}").text
+    assert 'id="move-submitted"' in reviewer
+    assert client("clinician").get("/kb/B12-XX-999").status_code == 404
+
+
+def test_approval_through_the_pages_removes_the_banner(
+    client: Callable[[str], SignedIn], anonymous: TestClient, bearer: Bearer, services: Services
+) -> None:
+    reviewer = client("reviewer")
+    headers = bearer("reviewer")
+    before = anonymous.post("/api/plan?allow_draft=true", json=NO_CAUSE, headers=headers).json()
+    assert before["review_status"] == "pending_review"
+    version = services.kb().content_version
+    for to in ("submitted", "in-review", "approved"):
+        response = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to})
+        assert response.status_code == 303, response.text
+    page = reviewer.get(f"/kb/{DRAFT}").text
+    assert 'id="item-status">approved' in page
+    assert "reviewer.test" in page
+    after = anonymous.post("/api/plan", json=NO_CAUSE, headers=headers).json()
+    assert after["review_status"] == "approved"
+    assert after["review_banner"] is None
+    assert "COELIAC_TESTING" in {a["code"] for a in after["alerts"]}
+    assert after["content_version"] != version
+    assert [r["detail"] for r in audit_rows(services.registry, "content_review")]
+
+
+def test_send_back_needs_a_comment_and_bad_moves_are_422(
+    anonymous: TestClient, bearer: Bearer
+) -> None:
+    reviewer = bearer("reviewer")
+    assert move(anonymous, reviewer, "approved").status_code == 422  # draft → approved skips
+    assert move(anonymous, reviewer, "submitted").status_code == 200
+    missing = move(anonymous, reviewer, "draft")
+    assert missing.status_code == 422
+    assert missing.json()["error"]["fields"][0]["field"] == "comment"
+    back = move(anonymous, reviewer, "draft", "Read the NG239 text first.")
+    assert back.status_code == 200
+    assert back.json()["status"] == "draft"
+    assert back.json()["history"][-1]["comment"] == "Read the NG239 text first."
+
+
+def test_roles_are_enforced_in_the_api(anonymous: TestClient, bearer: Bearer) -> None:
+    assert move(anonymous, bearer("clinician"), "submitted").status_code == 200
+    refused = move(anonymous, bearer("clinician"), "in-review")
+    assert refused.status_code == 403
+    assert set(refused.json()) >= {"error"}
+    assert move(anonymous, bearer("nurse"), "in-review").status_code == 403
+
+
+def test_content_citing_a_superseded_source_cannot_be_approved(
+    client: Callable[[str], SignedIn],
+) -> None:
+    reviewer = client("reviewer")
+    for to in ("submitted", "in-review"):
+        assert reviewer.form("/kb/B12-SAFE-027/transition", {"to_status": to}).status_code == 303
+    refused = reviewer.form("/kb/B12-SAFE-027/transition", {"to_status": "approved"})
+    assert refused.status_code == 422
+    assert "superseded" in refused.text
+    assert 'id="item-status">in-review' in refused.text
+
+
+def test_the_api_lists_and_filters(anonymous: TestClient, bearer: Bearer) -> None:
+    headers = bearer("nurse")
+    everything = anonymous.get("/api/kb/recommendations", headers=headers).json()
+    assert len(everything["items"]) > 100
+    drafts = anonymous.get("/api/kb/recommendations?status=draft", headers=headers).json()
+    assert {i["id"] for i in drafts["items"]} >= {DRAFT}
+    bad = anonymous.get("/api/kb/recommendations?status=nope", headers=headers)
+    assert bad.status_code == 422
+    one = anonymous.get(f"/api/kb/recommendations/{DRAFT}", headers=headers).json()
+    assert one["status"] == "draft"
+    junk = anonymous.post(
+        f"/api/kb/recommendations/{DRAFT}/transition",
+        json={"to_status": "submitted", "extra": 1},
+        headers=bearer("reviewer"),
+    )
+    assert junk.status_code == 422
