@@ -81,7 +81,7 @@ class LiveServer:
         env = {**os.environ, "B12_DATABASE_URL": self.db_url, **self.extra_env}
         self.log_path = log_path
         out = log_path.open("wb") if log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(  # noqa: S603 - our own CLI
+        self.process = subprocess.Popen(
             b12_command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
             env=env,
             stdout=out,
