@@ -433,6 +433,14 @@ class AlertCode(Model):
     title: str
 
 
+class ScheduleKindLabels(Model):
+    """Plain-language names of the schedule's kinds of entry, for patients."""
+
+    dose: str
+    review: str
+    test: str
+
+
 class Vocabulary(Model):
     """Allowed values for the picture's coded fields, and named conditions."""
 
@@ -455,6 +463,9 @@ class Vocabulary(Model):
     patient_disclaimer: str
     pending_review_banner: str
     schedule_continues_text: str
+    patient_dosing_note: str
+    patient_phase_review_text: str
+    patient_schedule_labels: ScheduleKindLabels
 
     @model_validator(mode="after")
     def _weekdays(self) -> Vocabulary:

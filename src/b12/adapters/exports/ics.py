@@ -1,0 +1,105 @@
+"""``plan_to_ics`` — the plan's dated schedule as an iCalendar file (RFC 5545).
+
+One all-day event per schedule entry (doses, reviews, tests), plus any dated monitoring item
+that is not already a schedule entry.  Deterministic: the UID comes from the content version,
+the date, the kind and the entry's position; DTSTAMP is ``plan.as_of`` at 00:00 UTC; nothing
+reads the clock, so the same plan always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from icalendar import Calendar, Event, vText
+
+from b12.adapters.exports.text import dose_text, refs_text
+from b12.core.plan_models import MonitoringOut, Plan, ScheduleEntry
+
+PRODID = "-//b12//b12 plan//EN"
+CALENDAR_NAME = "B12 plan"
+SUMMARIES = {"dose": "B12 dose", "review": "B12 review", "test": "B12 test"}
+
+
+def _uid(plan: Plan, day: date, kind: str, index: int) -> str:
+    version = re.sub(r"[^A-Za-z0-9]+", "-", plan.content_version).strip("-") or "b12"
+    return f"{version}-{day:%Y%m%d}-{kind}-{index}@b12"
+
+
+def _summary(entry: ScheduleEntry) -> str:
+    if entry.kind == "dose" and entry.drug:
+        parts = [SUMMARIES["dose"] + ":", entry.drug, dose_text(entry.dose)]
+        if entry.route:
+            parts.append(entry.route.upper())
+        return " ".join(p for p in parts if p)
+    return SUMMARIES[entry.kind]
+
+
+def _description(
+    text: str,
+    refs: tuple[int, ...],
+    *,
+    entry: ScheduleEntry | None = None,
+    plan: Plan,
+) -> str:
+    lines = [text]
+    if entry is not None:
+        if entry.dose is not None:
+            parts = [entry.drug or "", dose_text(entry.dose), (entry.route or "").upper()]
+            lines.append("Dose: " + " ".join(p for p in parts if p))
+        if entry.repeats:
+            lines.append(f"Repeats: {entry.repeats}")
+        if entry.window is not None:
+            lines.append(
+                f"Acceptable window: from {entry.window.earliest.isoformat()} "
+                f"to {entry.window.latest.isoformat()}"
+            )
+    if refs:
+        lines.append(f"References: {refs_text(refs)}")
+    lines.append(f"Content version: {plan.content_version}")
+    return "\n".join(lines)
+
+
+def _extra_monitoring(plan: Plan) -> list[MonitoringOut]:
+    """Dated monitoring items with no schedule entry of the same date, kind and recs."""
+    listed = {(e.date, e.kind, e.recs) for e in plan.schedule}
+    return [
+        m for m in plan.monitoring if m.date is not None and (m.date, m.kind, m.recs) not in listed
+    ]
+
+
+def _event(plan: Plan, day: date, kind: str, index: int, summary: str, description: str) -> Event:
+    event = Event()
+    event.add("uid", _uid(plan, day, kind, index))
+    event.add("dtstamp", datetime.combine(plan.as_of, time(0, 0), tzinfo=UTC))
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def plan_to_ics(plan: Plan, *, label: str | None = None) -> bytes:
+    """The plan's dated schedule as iCalendar bytes (same plan → identical bytes)."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    name = " ".join("".join(c if c.isprintable() else " " for c in label or "").split())
+    cal.add("x-wr-calname", vText(f"{CALENDAR_NAME}: {name}" if name else CALENDAR_NAME))
+    index = 0
+    for entry in plan.schedule:
+        description = _description(entry.text, entry.refs, entry=entry, plan=plan)
+        cal.add_component(_event(plan, entry.date, entry.kind, index, _summary(entry), description))
+        index += 1
+    for item in _extra_monitoring(plan):
+        assert item.date is not None
+        description = _description(item.why, item.refs, plan=plan)
+        cal.add_component(
+            _event(plan, item.date, item.kind, index, SUMMARIES[item.kind], description)
+        )
+        index += 1
+    data: bytes = cal.to_ical()
+    return data

@@ -1,0 +1,95 @@
+"""``plan_to_ics``: parsed back with icalendar, the events are the plan's schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from b12.adapters.exports.ics import PRODID, plan_to_ics
+from b12.core.plan_models import MonitoringOut, Plan
+
+
+def _events(data: bytes) -> list[object]:
+    return list(Calendar.from_ical(data).walk("VEVENT"))
+
+
+@pytest.mark.parametrize("name", ["pa_uk", "neuro_uk", "oral_uk", "pa_us"])
+def test_one_all_day_event_per_schedule_entry(plans: dict[str, Plan], name: str) -> None:
+    plan = plans[name]
+    events = Calendar.from_ical(plan_to_ics(plan)).walk("VEVENT")
+    assert len(events) == len(plan.schedule) > 0
+    for event, entry in zip(events, plan.schedule, strict=True):
+        start = event.decoded("DTSTART")
+        assert type(start) is date
+        assert start == entry.date
+        assert event.decoded("DTEND") == entry.date + timedelta(days=1)
+        assert entry.text in str(event["DESCRIPTION"])
+        assert event.decoded("DTSTAMP") == datetime(2026, 3, 2, tzinfo=UTC)
+        assert str(event["UID"]).endswith("@b12")
+        assert f"-{entry.date:%Y%m%d}-{entry.kind}-" in str(event["UID"])
+    assert len({str(e["UID"]) for e in events}) == len(events)
+
+
+def test_description_has_window_and_reference_numbers(plans: dict[str, Plan]) -> None:
+    plan = plans["pa_uk"]
+    events = Calendar.from_ical(plan_to_ics(plan)).walk("VEVENT")
+    windowed = [(ev, e) for ev, e in zip(events, plan.schedule, strict=True) if e.window]
+    assert windowed
+    for event, entry in windowed:
+        text = str(event["DESCRIPTION"])
+        assert entry.window is not None
+        assert f"from {entry.window.earliest.isoformat()} to {entry.window.latest.isoformat()}" in (
+            text
+        )
+        assert "References: [" + ", ".join(str(n) for n in entry.refs) + "]" in text
+    dose_event = events[0]
+    assert str(dose_event["SUMMARY"]) == "B12 dose: hydroxocobalamin 1 mg IM"
+
+
+def test_calendar_properties_and_label(plans: dict[str, Plan]) -> None:
+    cal = Calendar.from_ical(plan_to_ics(plans["pa_uk"], label="Patient 7"))
+    assert str(cal["PRODID"]) == PRODID
+    assert str(cal["VERSION"]) == "2.0"
+    assert str(cal["X-WR-CALNAME"]) == "B12 plan: Patient 7"
+    assert str(Calendar.from_ical(plan_to_ics(plans["pa_uk"]))["X-WR-CALNAME"]) == "B12 plan"
+
+
+def test_deterministic_bytes(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        assert plan_to_ics(plan, label="x") == plan_to_ics(plan, label="x")
+    data = plan_to_ics(plans["pa_uk"])
+    assert data.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert b"DTSTAMP:20260302T000000Z" in data
+
+
+def test_plan_without_schedule_gives_an_empty_calendar(plans: dict[str, Plan]) -> None:
+    assert _events(plan_to_ics(plans["no_labs"])) == []
+
+
+def test_dated_monitoring_not_in_the_schedule_gets_its_own_event(plans: dict[str, Plan]) -> None:
+    plan = plans["oral_uk"]
+    extra = MonitoringOut(
+        date=date(2026, 9, 1),
+        kind="test",
+        tests=("fbc",),
+        why="A monitoring reason.",
+        refs=(1,),
+        recs=("B12-MON-001",),
+    )
+    with_extra = plan.model_copy(update={"monitoring": (*plan.monitoring, extra)})
+    events = _events(plan_to_ics(with_extra))
+    assert len(events) == len(plan.schedule) + 1
+    last = Calendar.from_ical(plan_to_ics(with_extra)).walk("VEVENT")[-1]
+    assert last.decoded("DTSTART") == date(2026, 9, 1)
+    assert "A monitoring reason." in str(last["DESCRIPTION"])
+
+
+def test_label_is_one_escaped_line(plans: dict[str, Plan]) -> None:
+    label = "Mrs O'Brien; room 3, bed 2\nnext\x00line – “quoted” ≥ µ"
+    data = plan_to_ics(plans["pa_uk"], label=label)
+    unfolded = data.decode().replace("\r\n ", "")
+    line = next(ln for ln in unfolded.split("\r\n") if ln.startswith("X-WR-CALNAME"))
+    assert line == "X-WR-CALNAME:B12 plan: Mrs O'Brien\\; room 3\\, bed 2 next line – “quoted” ≥ µ"
+    assert Calendar.from_ical(data).walk("VEVENT")
