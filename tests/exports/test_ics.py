@@ -8,7 +8,10 @@ import pytest
 from icalendar import Calendar
 
 from b12.adapters.exports.ics import PRODID, plan_to_ics
+from b12.core.knowledge import KnowledgeBase
 from b12.core.plan_models import MonitoringOut, Plan
+from b12.core.requests import plan_request
+from tests.exports.conftest import PICTURES, make_plan
 
 
 def _events(data: bytes) -> list[object]:
@@ -93,3 +96,14 @@ def test_label_is_one_escaped_line(plans: dict[str, Plan]) -> None:
     line = next(ln for ln in unfolded.split("\r\n") if ln.startswith("X-WR-CALNAME"))
     assert line == "X-WR-CALNAME:B12 plan: Mrs O'Brien\\; room 3\\, bed 2 next line – “quoted” ≥ µ"
     assert Calendar.from_ical(data).walk("VEVENT")
+
+
+def test_two_patients_calendars_never_share_event_uids(kb: KnowledgeBase) -> None:
+    one = make_plan(kb, "pa_uk")
+    later = plan_request({**PICTURES["pa_uk"], "as_of": "2026-03-09"}, kb)[1]
+    calendars = [plan_to_ics(one), plan_to_ics(later), plan_to_ics(one, label="Patient 2")]
+    uids = [{str(e["UID"]) for e in Calendar.from_ical(c).walk("VEVENT")} for c in calendars]
+    assert uids[0]
+    assert not uids[0] & uids[1]
+    assert not uids[0] & uids[2]
+    assert {str(e["UID"]) for e in Calendar.from_ical(plan_to_ics(one)).walk("VEVENT")} == uids[0]

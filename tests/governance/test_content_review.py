@@ -52,9 +52,10 @@ def test_new_database_serves_the_files(engine: Engine, fixed_raw: RawContent) ->
     kb = reviews.knowledge_base()
     assert kb.content_version == fixed_raw.content_version
     assert kb.recommendations[DRAFT].status == "draft"
-    drafts = reviews.items(status="draft")
-    assert [i.id for i in drafts] == [DRAFT]
-    item = drafts[0]
+    drafts = {i.id: i for i in reviews.items(status="draft")}
+    assert DRAFT in drafts
+    assert set(drafts) == {r.id for r in kb.recommendations.values() if r.status == "draft"}
+    item = drafts[DRAFT]
     assert (item.kind, item.file_status, item.status) == ("recommendation", "draft", "draft")
     assert item.history == ()
     assert not item.stale_reviews

@@ -1,14 +1,15 @@
 """``plan_to_ics`` — the plan's dated schedule as an iCalendar file (RFC 5545).
 
 One all-day event per schedule entry (doses, reviews, tests), plus any dated monitoring item
-that is not already a schedule entry.  Deterministic: the UID comes from the content version,
-the date, the kind and the entry's position; DTSTAMP is ``plan.as_of`` at 00:00 UTC; nothing
-reads the clock, so the same plan always gives the same bytes.
+that is not already a schedule entry.  Deterministic: the UID comes from a digest of the whole
+plan and the label (so two patients' calendars only share UIDs if both their plans and labels
+are identical), the date, the kind and the entry's position; DTSTAMP is ``plan.as_of`` at
+00:00 UTC; nothing reads the clock, so the same plan always gives the same bytes.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event, vText
@@ -21,9 +22,12 @@ CALENDAR_NAME = "B12 plan"
 SUMMARIES = {"dose": "B12 dose", "review": "B12 review", "test": "B12 test"}
 
 
-def _uid(plan: Plan, day: date, kind: str, index: int) -> str:
-    version = re.sub(r"[^A-Za-z0-9]+", "-", plan.content_version).strip("-") or "b12"
-    return f"{version}-{day:%Y%m%d}-{kind}-{index}@b12"
+def _uid_prefix(plan: Plan, label: str) -> str:
+    """A digest of the plan and the calendar's label: the UIDs of two patients' calendars differ
+    whenever their plans or labels do, and one plan always gives the same UIDs."""
+    digest = hashlib.sha256(plan.model_dump_json().encode())
+    digest.update(b"\0" + label.encode("utf-8", "replace"))
+    return digest.hexdigest()[:20]
 
 
 def _summary(entry: ScheduleEntry) -> str:
@@ -68,9 +72,11 @@ def _extra_monitoring(plan: Plan) -> list[MonitoringOut]:
     ]
 
 
-def _event(plan: Plan, day: date, kind: str, index: int, summary: str, description: str) -> Event:
+def _event(
+    plan: Plan, prefix: str, day: date, kind: str, index: int, summary: str, description: str
+) -> Event:
     event = Event()
-    event.add("uid", _uid(plan, day, kind, index))
+    event.add("uid", f"{prefix}-{day:%Y%m%d}-{kind}-{index}@b12")
     event.add("dtstamp", datetime.combine(plan.as_of, time(0, 0), tzinfo=UTC))
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
@@ -89,16 +95,19 @@ def plan_to_ics(plan: Plan, *, label: str | None = None) -> bytes:
     cal.add("method", "PUBLISH")
     name = " ".join("".join(c if c.isprintable() else " " for c in label or "").split())
     cal.add("x-wr-calname", vText(f"{CALENDAR_NAME}: {name}" if name else CALENDAR_NAME))
+    prefix = _uid_prefix(plan, name)
     index = 0
     for entry in plan.schedule:
         description = _description(entry.text, entry.refs, entry=entry, plan=plan)
-        cal.add_component(_event(plan, entry.date, entry.kind, index, _summary(entry), description))
+        cal.add_component(
+            _event(plan, prefix, entry.date, entry.kind, index, _summary(entry), description)
+        )
         index += 1
     for item in _extra_monitoring(plan):
         assert item.date is not None
         description = _description(item.why, item.refs, plan=plan)
         cal.add_component(
-            _event(plan, item.date, item.kind, index, SUMMARIES[item.kind], description)
+            _event(plan, prefix, item.date, item.kind, index, SUMMARIES[item.kind], description)
         )
         index += 1
     data: bytes = cal.to_ical()
