@@ -508,12 +508,6 @@ def test_phone_width_plan_has_no_sideways_scroll(
         phone.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.css: fieldset.group keeps its min-content width (long select options), so the "
-    "picture form is ~577 px wide on a 390 px phone; needs `fieldset { min-width: 0 }` and "
-    "`select { max-width: 100% }`",
-)
 def test_phone_width_plan_form_has_no_sideways_scroll(
     sign_in: SignIn, browser: Browser, site: Site, shot: Shot
 ) -> None:

@@ -211,3 +211,11 @@ def test_follow_up_bad_event_line(client: Callable[[str], SignedIn]) -> None:
     page = client("clinician").form("/next", {"age": "68", "events": "stable"})
     assert page.status_code == 422
     assert "DATE KIND" in page.text
+
+
+def test_the_error_summary_names_fields_as_the_form_does(
+    client: Callable[[str], SignedIn],
+) -> None:
+    page = client("clinician").form("/plan", {**NEURO_FORM, "labs.serum_b12_ng_l": "abc"})
+    summary = page.text[page.text.index('id="problems"') :]
+    assert '<a href="#f-labs-serum_b12_ng_l">Serum total B12</a>' in summary

@@ -75,6 +75,45 @@ def lab_labels(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     return out
 
 
+#: Labels of the form fields that are not vocabulary-labelled (for the error summary).
+FIELD_LABELS = {
+    "age": "Age",
+    "sex": "Sex",
+    "pregnant": "Pregnant",
+    "breastfeeding": "Breastfeeding",
+    "deficiency": "Deficiency status",
+    "cause": "Cause",
+    "diet": "Diet",
+    "conditions": "Conditions and surgery",
+    "ileal_resection_cm": "Ileal resection length",
+    "medications": "Current medicines",
+    "neuro_symptoms": "Neurological symptoms",
+    "severe_neuro": "Severe neurological signs",
+    "labs.ifab_positive": "Intrinsic factor antibodies",
+    "preferences.route": "Preferred route",
+    "preferences.drug": "Preferred product",
+    "guideline": "Guideline set",
+    "start": "Treatment start",
+    "as_of": "Today's date",
+    "history": "Doses given",
+    "events": "Events",
+    "order.drug": "Product",
+    "order.dose.value": "Dose",
+    "order.dose.unit": "Unit",
+    "order.route": "Route",
+    "order.site": "Site",
+    "order.every_days": "Every (days)",
+    "order.start": "Date of this dose",
+}
+
+
+def field_labels(kb: KnowledgeBase) -> dict[str, str]:
+    """What each contract field is called on the forms (labs from the vocabulary)."""
+    labels = dict(FIELD_LABELS)
+    labels.update({f"labs.{name}": text for name, text, _unit in lab_labels(kb)})
+    return labels
+
+
 def _text(form: Form, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""

@@ -149,6 +149,7 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
         "deficiency_values": forms.DEFICIENCY,
         "diets": forms.DIETS,
         "today": today.isoformat(),
+        "labels": forms.field_labels(kb),
     }
 
 
