@@ -55,6 +55,8 @@ from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
 
 MAX_WITHIN_DAYS = 3660
+RECALL_STATUSES = ("overdue", "due", "upcoming")
+GUIDELINES = ("uk", "us")
 MIGRATION_LOCK = 0xB12
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -341,6 +343,25 @@ class Registry:
                 raise
             return DoseOutcome(existing, True, None, None)
 
+    def preview_dose(
+        self, patient_id: str, given: DoseInput, today: date
+    ) -> OrderCheckResult | None:
+        """The order check ``record_dose`` would make for ``given``, without writing anything.
+
+        ``None`` when ``given.key`` already recorded a dose for this patient (recording it again
+        changes nothing).  Raises what ``record_dose`` raises for bad input or an unknown patient.
+        """
+        if given.date > today:
+            raise InputError(
+                [FieldProblem("date", f"{given.date} is in the future (today is {today})")]
+            )
+        amount = parse_dose_text(given.dose)
+        with self._guard(), self.engine.connect() as conn:
+            course = self._course(conn, patient_id, lock=False)
+            if self._by_key(conn, patient_id, given.key) is not None:
+                return None
+            return self._check(conn, course, given, amount)
+
     def update_picture(
         self, patient_id: str, picture: dict[str, Any], *, actor: str, now: datetime
     ) -> Plan:
@@ -485,6 +506,15 @@ class Registry:
                 "events": self._events(conn, course["patient_id"]),
             }
 
+    def dose_history(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every dose row of the patient, corrected ones included (``superseded_by`` set)."""
+        query = (
+            select(doses).where(doses.c.patient_id == patient_id).order_by(doses.c.date, doses.c.id)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            self._course(conn, patient_id, lock=False)  # NotFound for an unknown patient
+            return [_jsonable(dict(r)) for r in conn.execute(query).mappings()]
+
     def list_patients(self) -> list[dict[str, Any]]:
         """Every patient with their course's pathway and next due date."""
         query = (
@@ -502,24 +532,53 @@ class Registry:
         with self._guard(), self.engine.connect() as conn:
             return [_jsonable(dict(r)) for r in conn.execute(query).mappings()]
 
-    def _recall_filter(self, as_of: date, within_days: int) -> Any:
+    def _recall_filter(
+        self, as_of: date, within_days: int, status: str | None, guideline: str | None
+    ) -> Any:
         if not 0 <= within_days <= MAX_WITHIN_DAYS:
             raise InputError([FieldProblem("within", f"must be 0 to {MAX_WITHIN_DAYS} days")])
+        if status is not None and status not in RECALL_STATUSES:
+            known = ", ".join(RECALL_STATUSES)
+            raise InputError([FieldProblem("status", f"unknown status {status!r}; known: {known}")])
+        if guideline is not None and guideline not in GUIDELINES:
+            known = ", ".join(GUIDELINES)
+            raise InputError(
+                [FieldProblem("guideline", f"unknown guideline {guideline!r}; known: {known}")]
+            )
         try:
             cutoff = as_of + timedelta(days=within_days)
         except OverflowError:
             raise InputError(
                 [FieldProblem("as_of", "too close to the end of the calendar")]
             ) from None
-        return and_(courses.c.status == "active", courses.c.next_due <= cutoff)
+        where = [courses.c.status == "active", courses.c.next_due <= cutoff]
+        # The same tests as RecallRow.status, on the stored window.
+        if status == "overdue":
+            where.append(courses.c.due_latest < as_of)
+        elif status == "due":
+            where += [courses.c.due_latest >= as_of, courses.c.due_earliest <= as_of]
+        elif status == "upcoming":
+            where += [courses.c.due_latest >= as_of, courses.c.due_earliest > as_of]
+        if guideline is not None:
+            where.append(courses.c.guideline == guideline)
+        return and_(*where)
 
     def recall(
-        self, as_of: date, within_days: int, *, limit: int | None = None, offset: int = 0
+        self,
+        as_of: date,
+        within_days: int,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        status: str | None = None,
+        guideline: str | None = None,
     ) -> list[RecallRow]:
         """Active courses due within ``within_days`` of ``as_of`` or overdue, most urgent first.
 
         Ordered by the latest acceptable date (most overdue first), then the due date and the
         patient id; ``limit``/``offset`` page through it along ``ix_courses_urgency``.
+        ``status`` (overdue, due, upcoming) and ``guideline`` (uk, us) narrow the list; None
+        keeps every row.
         """
         if limit is not None and limit < 1:
             raise InputError([FieldProblem("limit", "must be 1 or more")])
@@ -537,7 +596,7 @@ class Registry:
                 courses.c.due_latest,
             )
             .join(patients, patients.c.id == courses.c.patient_id)
-            .where(self._recall_filter(as_of, within_days))
+            .where(self._recall_filter(as_of, within_days, status, guideline))
             .order_by(courses.c.due_latest, courses.c.next_due, courses.c.patient_id)
             .offset(offset)
         )
@@ -565,10 +624,19 @@ class Registry:
             )
         return out
 
-    def recall_count(self, as_of: date, within_days: int) -> int:
-        """How many courses the recall list holds (all pages)."""
+    def recall_count(
+        self,
+        as_of: date,
+        within_days: int,
+        *,
+        status: str | None = None,
+        guideline: str | None = None,
+    ) -> int:
+        """How many courses the recall list holds (all pages), with the same filters."""
         query = (
-            select(func.count()).select_from(courses).where(self._recall_filter(as_of, within_days))
+            select(func.count())
+            .select_from(courses)
+            .where(self._recall_filter(as_of, within_days, status, guideline))
         )
         with self._guard(), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())

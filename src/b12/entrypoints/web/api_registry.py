@@ -30,6 +30,7 @@ from b12.entrypoints.web.registry_common import (
     MAX_REASON,
     ROUTES,
     SITES,
+    current_courses,
     day_value,
     dose_input,
     order_field,
@@ -204,7 +205,7 @@ def plan_summary(patient_id: str, plan: Plan) -> dict[str, Any]:
 def api_patients(request: Request, principal: ApiPrincipal) -> Response:
     """Every patient: id, display name, guideline, pathway, course status, next due date."""
     _access(request, principal, "registry", write=False)
-    rows = services(request).registry.list_patients()
+    rows = current_courses(services(request).registry.list_patients())
     _view(request, principal, "patients", "list", endpoint="api", rows=len(rows))
     return JSONResponse({"items": rows, "total": len(rows)})
 

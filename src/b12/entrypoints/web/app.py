@@ -155,9 +155,11 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
         if wants_json(request):
+            detail = exc.detail
+            dump = getattr(detail, "model_dump", None)
             body = {
                 "error": {"code": "refused", "message": str(exc), "fields": []},
-                "check": exc.detail,
+                "check": dump(mode="json") if callable(dump) else detail,
             }
             return JSONResponse(body, status_code=409)
         return _problem_page(request, 409, "refused", str(exc))

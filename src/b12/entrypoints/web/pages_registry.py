@@ -30,6 +30,7 @@ from b12.entrypoints.web.registry_common import (
     DOSE_FIELDS,
     ROUTES,
     SITES,
+    current_courses,
     dose_input,
     order_field,
     patient_fields,
@@ -70,7 +71,7 @@ def patients_page(request: Request, principal: PagePrincipal) -> Response:
     """Every enrolled patient with their pathway, status and next due date."""
     require(principal, "registry")
     svc = services(request)
-    rows = svc.registry.list_patients()
+    rows = current_courses(svc.registry.list_patients())
     svc.registry.record_view(
         "patients",
         "list",
@@ -181,6 +182,7 @@ def _patient_page(
     dose.setdefault("key", "")
     if not dose["key"]:
         dose["key"] = secrets.token_urlsafe(16)
+    recorded = request.query_params.get("recorded", "")
     context = {
         "record": record,
         "patient": record["patient"],
@@ -200,7 +202,7 @@ def _patient_page(
         "event_labels": {k: t.label for k, t in kb.vocabulary.events.items()},
         "routes": ROUTES,
         "sites": SITES,
-        "recorded": request.query_params.get("recorded"),
+        "recorded": recorded if recorded.isdigit() else None,
         "duplicate": bool(request.query_params.get("duplicate")),
         "today": today.isoformat(),
         "may_record": principal.may("record"),

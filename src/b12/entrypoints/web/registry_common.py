@@ -175,9 +175,14 @@ def patient_fields(
     return patient_id, name, born, problems
 
 
+def current_courses(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``Registry.list_patients`` rows without superseded courses: one row per patient."""
+    return [dict(r) for r in rows if r.get("status") != "superseded"]
+
+
 def order_field(field: str) -> str:
     """A field of the order check's document, named as the dose form names it."""
-    if field.startswith("order.dose"):
+    if field.startswith(("order.dose", "dose.")):
         return "dose"
     if field in ("order.start", "as_of"):
         return "date"
