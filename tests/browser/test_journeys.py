@@ -308,7 +308,8 @@ def test_bad_lab_value_on_plan_form(sign_in: SignIn, page: Page, site: Site, sho
     error = page.locator("#err-labs-serum_b12_ng_l")
     expect(error).to_contain_text("expected a number")
     expect(field).to_have_attribute("aria-describedby", "err-labs-serum_b12_ng_l")
-    expect(page.get_by_role("alert")).to_contain_text("labs.serum_b12_ng_l")
+    expect(page.get_by_role("alert")).to_contain_text("Serum total B12")
+    expect(field).to_have_value("abc")  # what the clinician typed is kept
     expect(page.get_by_role("heading", name="Treatment plan", exact=True, level=1)).to_have_count(0)
     shot(page, "1-summary")
     shot(page, "2-inline-error", show=error)
