@@ -188,3 +188,30 @@ content_reviews = Table(
     Column("comment", Text),
 )
 Index("ix_content_reviews_item", content_reviews.c.item_id, content_reviews.c.id)
+
+# -- 0003: CDS Hooks: JWT replay cache and card feedback ----------------------------------------
+
+# A ``jti`` seen from an issuer is kept until its token expires; a second use is refused.
+cds_jti = Table(
+    "cds_jti",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_cds_jti_expires", cds_jti.c.expires_at)
+
+cds_feedback = Table(
+    "cds_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(100), nullable=False),
+    Column("card_uuid", String(100), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("accepted_suggestions", JSON),
+    Column("override_reason", JSON),
+    Column("outcome_timestamp", DateTime(timezone=False), nullable=False),
+    Column("issuer", String(300), nullable=False),
+    Column("received_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_cds_feedback_card", cds_feedback.c.card_uuid)
