@@ -88,7 +88,7 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
 
     @db_app.command("upgrade")
     def db_upgrade() -> None:
-        """Create or migrate the registry schema (B12_DATABASE_URL; default: b12.sqlite3 in the user data folder)."""
+        """Create or migrate the registry schema (B12_DATABASE_URL; default: the data folder)."""
         with _errors():
             _registry(load_kb)
         typer.echo(f"registry schema up to date: {settings.database_url()}")
