@@ -68,13 +68,19 @@ def create_token(db_url: str, username: str) -> str:
 class LiveServer:
     """``b12 serve`` on a free port, as a context manager."""
 
-    def __init__(self, db_url: str, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1
+    ) -> None:
         self.db_url = db_url
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
+
+    def _workers(self) -> tuple[str, ...]:
+        return ("--workers", str(self.workers)) if self.workers > 1 else ()
 
     def start(self, log_path: Path | None = None, timeout: float = 30.0) -> LiveServer:
         """Start and wait until ``/health`` answers."""
@@ -82,7 +88,7 @@ class LiveServer:
         self.log_path = log_path
         out = log_path.open("wb") if log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            b12_command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
+            b12_command("serve", "--host", "127.0.0.1", "--port", str(self.port), *self._workers()),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -57,6 +57,8 @@ async def json_body(request: Request) -> Any:
         ) from None
     except RecursionError:
         raise InputError([FieldProblem("body", "JSON nested too deeply")]) from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise InputError([FieldProblem("body", f"unusable JSON value: {exc}")]) from None
 
 
 def json_response(document: str) -> Response:

@@ -7,11 +7,20 @@ database unavailable; 500 never leaks a traceback or patient data.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from b12.core.errors import FieldProblem, InputError
+
+
+class ErrorJSONResponse(JSONResponse):
+    """Error bodies are written with ASCII escapes: a field name echoed from the input may hold
+    a lone surrogate, which cannot be encoded as UTF-8 (and must never turn a 422 into a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def error_body(
@@ -35,12 +44,12 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A JSON error response in the canonical shape."""
-    return JSONResponse(error_body(code, message, fields), status_code=status, headers=headers)
+    return ErrorJSONResponse(error_body(code, message, fields), status_code=status, headers=headers)
 
 
 def input_error_response(err: InputError) -> JSONResponse:
     """HTTP 422 for bad input, one entry per field."""
-    return JSONResponse(err.to_json(), status_code=422)
+    return ErrorJSONResponse(err.to_json(), status_code=422)
 
 
 class HttpProblem(Exception):

@@ -1,0 +1,440 @@
+"""Load benchmark of the running web app: 32 concurrent API clients on loopback (issue #5).
+
+Run: ``.venv/bin/python bench/api_load.py [--patients 2000] [--seconds 20] [--clients 32]
+[--single-seconds 5] [--workers 1] [--database-url URL]``
+
+One run starts the real ``b12 serve`` on a free loopback port (``tests/live_server.py``) on a
+new SQLite file in a temporary folder, or on ``--database-url`` (e.g. a PostgreSQL database
+``postgresql+psycopg://…``; patients and the user are added with names unique to the run),
+with ``--workers`` uvicorn worker processes.  It creates a clinician and an API token with the
+real CLI, then seeds the registry through the API: ``--patients`` enrolments
+(``POST /api/patients``, realistic UK and US pictures, course starts spread over the last six months
+and the next two months) and the doses they had (``POST /api/patients/{id}/doses``, each on the
+due date the previous answer gave): most patients adherent, some lapsed after a few doses, some
+never dosed, so the recall list holds overdue, due and upcoming courses in loading and
+maintenance.
+
+Then, for each endpoint in turn, ``--clients`` concurrent clients (asyncio tasks, one httpx
+``AsyncClient`` each, keep-alive) send requests back to back for ``--seconds`` seconds, after
+a short warm-up that is not counted:
+
+* ``POST /api/plan`` with a realistic clinical picture (a few, in rotation);
+* ``GET /api/recall?within=28&limit=100`` (the practice's recall list: the 100 most urgent
+  courses due within 28 days or overdue, and the total).
+
+Printed for each: requests, errors (non-2xx answers and transport errors), requests/second and
+the p50 / p90 / p99 latency in milliseconds as the client saw it; then the same for one client
+alone for ``--single-seconds`` (the latency of a request that does not queue), plus the
+server's worker count and how busy the load generator itself was (one Python process: near
+100 % of a core means the client, not the server, was the limit).  Nothing is asserted about
+timings; the exit code is 1 only if the server could not be started or seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import random
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
+
+RECALL_PARAMS = {"within": "28", "limit": "100"}
+WARMUP_SECONDS = 2.0
+SEED_CLIENTS = 32
+
+# Realistic pictures (the shapes clinicians send): enrolment templates ...
+ENROL_TEMPLATES: tuple[dict[str, Any], ...] = (
+    {
+        "age": 68,
+        "sex": "female",
+        "cause": "pernicious_anaemia",
+        "deficiency": "confirmed",
+        "guideline": "uk",
+        "labs": {
+            "serum_b12_ng_l": 110,
+            "haemoglobin_g_l": 96,
+            "mcv_fl": 112,
+            "ifab_positive": True,
+        },
+    },
+    {
+        "age": 58,
+        "sex": "male",
+        "cause": "pernicious_anaemia",
+        "deficiency": "confirmed",
+        "neuro_symptoms": ["ataxia", "paraesthesia"],
+    },
+    {
+        "age": 64,
+        "sex": "female",
+        "guideline": "us",
+        "cause": "pernicious_anaemia",
+        "labs": {
+            "serum_b12_ng_l": 110,
+            "haemoglobin_g_l": 94,
+            "mcv_fl": 114,
+            "ifab_positive": True,
+        },
+    },
+    {"age": 66, "sex": "male", "deficiency": "at_risk", "conditions": ["total_gastrectomy"]},
+    {
+        "age": 77,
+        "sex": "female",
+        "cause": "autoimmune_gastritis",
+        "deficiency": "confirmed",
+        "medications": ["ppi", "metformin"],
+        "conditions": ["ckd"],
+        "labs": {"serum_b12_ng_l": 150, "egfr": 48},
+    },
+)
+# ... and what a clinician asks POST /api/plan for.
+PLAN_PICTURES: tuple[dict[str, Any], ...] = (
+    {
+        "age": 71,
+        "sex": "female",
+        "cause": "pernicious_anaemia",
+        "deficiency": "confirmed",
+        "neuro_symptoms": ["paraesthesia", "memory_loss"],
+        "conditions": ["ckd"],
+        "medications": ["metformin", "ppi"],
+        "labs": {
+            "serum_b12_ng_l": 95,
+            "haemoglobin_g_l": 88,
+            "mcv_fl": 116,
+            "folate_ug_l": 5,
+            "egfr": 52,
+            "ifab_positive": True,
+        },
+        "preferences": {"route": "im", "adherence_concern": False},
+        "guideline": "uk",
+    },
+    {
+        "age": 45,
+        "sex": "male",
+        "cause": "malabsorption",
+        "conditions": ["ileal_resection"],
+        "ileal_resection_cm": 60,
+        "labs": {"active_b12_pmol_l": 30, "mma_nmol_l": 620},
+        "guideline": "us",
+    },
+    {
+        "age": 29,
+        "sex": "female",
+        "diet": "vegan",
+        "cause": "dietary",
+        "labs": {"serum_b12_ng_l": 140, "haemoglobin_g_l": 121, "mcv_fl": 99},
+        "guideline": "uk",
+    },
+)
+# At most this many doses are recorded for one patient while seeding.
+MAX_DOSES = 40
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One request, sent over and over."""
+
+    label: str
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    bodies: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass
+class Result:
+    """What the clients saw for one endpoint."""
+
+    label: str
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    client_cpu: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+@dataclass
+class Seeded:
+    """What seeding put into the registry."""
+
+    patients: int = 0
+    doses: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+# --- seeding -----------------------------------------------------------------------------------
+
+
+# A patient to enrol: id, clinical picture, how many doses to record at most.
+Spec = tuple[str, dict[str, Any], int]
+
+
+def patient_specs(rng: random.Random, count: int, today: date, prefix: str) -> list[Spec]:
+    """``count`` enrolments: (id, picture, doses to record at most).
+
+    Courses start within the last six months or the next two months.  Of those already started,
+    most patients had every dose on its due date (adherent), some stopped after a few doses
+    (lapsed) and some never came (no dose recorded).
+    """
+    specs = []
+    for i in range(count):
+        picture = dict(rng.choice(ENROL_TEMPLATES))
+        start = today + timedelta(days=rng.randint(-180, 60))
+        picture["start"] = start.isoformat()
+        roll = rng.random()
+        doses = MAX_DOSES if roll < 0.6 else rng.randint(1, 8) if roll < 0.8 else 0
+        specs.append((f"{prefix}{i:06d}", picture, doses if start <= today else 0))
+    return specs
+
+
+async def _run_pool(specs: list[Spec], job: Callable[[Spec], Awaitable[None]], n: int) -> None:
+    """Run ``job`` on every spec, ``n`` at a time."""
+    queue = iter(specs)
+
+    async def worker() -> None:
+        for spec in queue:
+            await job(spec)
+
+    await asyncio.gather(*(worker() for _ in range(n)))
+
+
+async def seed(base_url: str, token: str, args: argparse.Namespace, prefix: str) -> Seeded:
+    """Enrol the patients and record the doses they had, each on its due date, via the API."""
+    done = Seeded()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=60,
+        limits=httpx.Limits(max_connections=SEED_CLIENTS),
+    ) as client:
+        today = date.fromisoformat((await client.get("/api/recall")).json()["as_of"])
+        specs = patient_specs(random.Random(args.seed), args.patients, today, prefix)
+
+        async def enrol(spec: Spec) -> None:
+            patient_id, picture, most = spec
+            answer = await client.post("/api/patients", json={"id": patient_id, "picture": picture})
+            if answer.status_code != 201:
+                done.refused[f"enrol {answer.status_code}"] += 1
+                return
+            done.patients += 1
+            drug = "cyanocobalamin" if picture.get("guideline") == "us" else "hydroxocobalamin"
+            day = date.fromisoformat(picture["start"])
+            for _ in range(most):
+                given = await client.post(
+                    f"/api/patients/{patient_id}/doses",
+                    json={"date": day.isoformat(), "drug": drug, "dose": "1mg", "route": "im"},
+                )
+                if given.status_code not in (200, 201):
+                    done.refused[f"dose {given.status_code}"] += 1
+                    return
+                done.doses += 1
+                due = (given.json().get("follow_up") or {}).get("next_due")
+                if not due or due["continuous"] or date.fromisoformat(due["date"]) > today:
+                    return
+                day = date.fromisoformat(due["date"])
+
+        started = time.perf_counter()
+        await _run_pool(specs, enrol, SEED_CLIENTS)
+        done.seconds = time.perf_counter() - started
+    return done
+
+
+# --- load --------------------------------------------------------------------------------------
+
+
+async def drive(
+    base_url: str, token: str, endpoint: Endpoint, clients: int, seconds: float
+) -> Result:
+    """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    result = Result(endpoint.label, seconds)
+    bodies = itertools.cycle(endpoint.bodies or (None,))
+    measuring = False
+    deadline = 0.0
+
+    async def one_client() -> None:
+        async with httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=60,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        ) as client:
+            while time.perf_counter() < deadline:
+                body = next(bodies)
+                sent = time.perf_counter()
+                try:
+                    response = await client.request(
+                        endpoint.method, endpoint.path, params=endpoint.params, json=body
+                    )
+                    status = str(response.status_code)
+                    ok = response.is_success
+                except httpx.HTTPError as exc:
+                    status, ok = type(exc).__name__, False
+                if not measuring:
+                    continue
+                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                result.statuses[status] += 1
+                result.errors += 0 if ok else 1
+
+    deadline = time.perf_counter() + WARMUP_SECONDS
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    measuring = True
+    cpu, wall = time.process_time(), time.perf_counter()
+    deadline = wall + seconds
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    result.seconds = time.perf_counter() - wall
+    result.client_cpu = (time.process_time() - cpu) / result.seconds
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def print_table(results: list[Result]) -> None:
+    width = max(len(r.label) for r in results)
+    print(
+        f"{'endpoint':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'client CPU':>10}"
+    )
+    for r in results:
+        print(
+            f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
+            f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
+            f"{r.percentile(0.99):>7.1f}  {r.client_cpu:>9.0%}"
+        )
+    for r in results:
+        if r.errors:
+            print(f"  {r.label}: answers {dict(r.statuses)}")
+    if any(r.client_cpu > 0.85 for r in results):
+        print(
+            "  note: the load generator used most of a core; above that the client, not the"
+            " server, limits requests/second"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--patients", type=int, default=2000, help="patients to enrol (2000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per endpoint (20)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
+    parser.add_argument(
+        "--single-seconds",
+        type=float,
+        default=5.0,
+        help="then one client alone for this long, for the unloaded latency (5; 0: skip)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
+    parser.add_argument("--database-url", help="database to use (default: a new SQLite file)")
+    parser.add_argument("--seed", type=int, default=12, help="random seed (12)")
+    args = parser.parse_args(argv)
+
+    run = f"{os.getpid()}-{secrets.token_hex(2)}"
+    with tempfile.TemporaryDirectory(prefix="b12-load-") as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'load.sqlite3'}"
+        server = LiveServer(url, workers=args.workers)
+        try:
+            server.start(log_path=Path(tmp) / "serve.log", timeout=60)
+        except RuntimeError as exc:
+            print(f"could not start b12 serve: {exc}")
+            return 1
+        try:
+            return _bench(server, url, args, run)
+        finally:
+            server.stop()
+
+
+def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> int:
+    username = f"load.{run}"
+    add_user(url, username, "clinician", secrets.token_urlsafe(18))
+    token = create_token(url, username)
+    print(
+        f"b12 API load benchmark: Python {sys.version.split()[0]}, {platform.system()}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        f"server: b12 serve on {server.url}, {args.workers} worker process(es), "
+        f"database {_safe_url(url)}"
+    )
+    seeded = asyncio.run(seed(server.url, token, args, prefix=f"LOAD-{run}-"))
+    print(
+        f"seeded through the API: {seeded.patients:,} patients and {seeded.doses:,}"
+        f" doses in {seeded.seconds:.1f} s ({seeded.patients / seeded.seconds:,.0f} enrolments/s"
+        f" with {SEED_CLIENTS} clients)"
+    )
+    if seeded.refused:
+        print(f"  refused while seeding: {dict(seeded.refused)}")
+    if seeded.patients == 0:
+        return 1
+    endpoints = [Endpoint("POST /api/plan", "POST", "/api/plan", bodies=PLAN_PICTURES)]
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        probe = c.get("/api/recall", params=RECALL_PARAMS)
+    if probe.status_code == 200:
+        recall = probe.json()
+        print(
+            f"recall list within 28 days: {recall['total']:,} courses "
+            f"({Counter(i['status'] for i in recall['items'])} in the first page)"
+        )
+        endpoints.append(
+            Endpoint("GET /api/recall?within=28&limit=100", "GET", "/api/recall", RECALL_PARAMS)
+        )
+    else:
+        print(f"GET /api/recall answered {probe.status_code}: the recall list is not measured")
+    print(
+        f"load: {args.clients} concurrent clients (httpx, keep-alive), {args.seconds:g} s per"
+        f" endpoint after a {WARMUP_SECONDS:g} s warm-up"
+    )
+    print()
+    results = []
+    for e in endpoints:
+        results.append(asyncio.run(drive(server.url, token, e, args.clients, args.seconds)))
+        if args.single_seconds > 0:
+            alone = asyncio.run(drive(server.url, token, e, 1, args.single_seconds))
+            alone.label += " (1 client)"
+            results.append(alone)
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Fuzzing the JSON API (schemathesis, Hypothesis), the scale-out test on PostgreSQL."""
