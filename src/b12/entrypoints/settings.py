@@ -5,6 +5,12 @@
                      ``postgresql+psycopg://…``
 ``B12_USER``         who is recorded in the audit log by the CLI (default: the login name)
 ``B12_SECURE_COOKIES`` ``1`` when the app is served over HTTPS (adds ``Secure`` and HSTS)
+``B12_CDS_TRUSTED_ISSUERS`` path of the JSON object mapping each trusted CDS Hooks token issuer
+                     to its JWK Set (a file path or an https URL); unset: every CDS call is 401
+``B12_CDS_ALLOWED_ORIGINS`` comma-separated browser origins allowed to call ``/cds-services``
+                     (CORS); unset: none
+``B12_PUBLIC_BASE_URL`` the app's external base URL (``https://cds.example.org``), used for the
+                     JWT ``aud`` check behind a proxy; unset: the URL of the request itself
 """
 
 from __future__ import annotations
@@ -35,3 +41,21 @@ def actor() -> str:
 def secure_cookies() -> bool:
     """Whether the app sits behind HTTPS."""
     return os.environ.get("B12_SECURE_COOKIES", "") in ("1", "true", "yes")
+
+
+def cds_trusted_issuers() -> Path | None:
+    """The CDS Hooks trusted-issuers file, if configured."""
+    value = os.environ.get("B12_CDS_TRUSTED_ISSUERS", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cds_allowed_origins() -> tuple[str, ...]:
+    """Browser origins allowed to call the CDS Hooks endpoints (CORS allowlist)."""
+    value = os.environ.get("B12_CDS_ALLOWED_ORIGINS", "")
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def public_base_url() -> str | None:
+    """The externally visible base URL of the app, without a trailing slash."""
+    value = os.environ.get("B12_PUBLIC_BASE_URL", "").strip().rstrip("/")
+    return value or None

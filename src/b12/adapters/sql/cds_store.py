@@ -1,0 +1,332 @@
+"""CDS Hooks rows: the JWT replay cache (``cds_jti``) and card feedback (``cds_feedback``).
+
+Both tables come from schema 0003.  The replay cache is shared by every process on the database,
+so a token replayed to another ``b12 serve`` worker or host is refused too.
+
+Times: ``now``, ``expires_at`` and ``received_at`` are naive local wall-clock times like the rest
+of the registry (an aware value is converted to local time).  ``outcome_timestamp`` is an
+instant sent by the EHR (RFC 3339 with an offset); it is stored as naive UTC and read back with
+a ``Z``.
+
+Transactions follow ``registry.py``: each write is one transaction that takes SQLite's write
+lock at ``BEGIN IMMEDIATE`` (set up by ``make_engine``); driver errors other than integrity
+errors become ``RegistryUnavailable``.  Nothing here logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+
+from b12.adapters.sql.registry import RegistryUnavailable
+from b12.adapters.sql.tables import cds_feedback, cds_jti
+from b12.core.errors import FieldProblem, InputError
+
+OUTCOMES = ("accepted", "overridden")
+MAX_FEEDBACK_ITEMS = 500
+MAX_ID_LENGTH = 100  # ``cds_feedback.card_uuid`` and ``service_id``
+MAX_ISSUER_LENGTH = 300
+MAX_JTI_LENGTH = 200
+MAX_TEXT_LENGTH = 4000  # a userComment, a Coding's system/code/display
+MAX_SUGGESTIONS = 100
+MAX_LIMIT = 1000
+#: How often expired replay-cache rows are deleted (by whichever request comes next).
+PURGE_EVERY = timedelta(minutes=1)
+# RFC 3339 date-time: full date, time, optional fraction, mandatory offset.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def _naive(now: datetime) -> datetime:
+    return now.astimezone().replace(tzinfo=None) if now.tzinfo is not None else now
+
+
+def parse_rfc3339(value: object) -> datetime | None:
+    """An RFC 3339 date-time (offset required) as an aware datetime, else None."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        return None
+    text = value.upper().replace("Z", "+00:00")
+    whole, dot, rest = text.partition(".")
+    if dot:  # Python takes at most 6 fractional digits
+        digits = re.match(r"\d+", rest)
+        assert digits is not None
+        text = f"{whole}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end() :]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class CdsStore:
+    """The replay cache and the feedback log on the registry's database (a SQLAlchemy engine)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._last_purge: datetime | None = None
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE)."""
+        with self._guard(), self.engine.connect() as conn:
+            conn.execution_options(b12_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
+
+    # -- replay cache ---------------------------------------------------------------------------
+
+    def remember_jti(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a token id; False when ``(issuer, jti)`` was already seen (a replay).
+
+        ``expires_at`` is when the row may be forgotten (the token is refused after it anyway).
+        Expired rows are deleted at most once every :data:`PURGE_EVERY` per process.
+        """
+        if not issuer or len(issuer) > MAX_ISSUER_LENGTH or not jti or len(jti) > MAX_JTI_LENGTH:
+            raise ValueError("issuer or jti empty or too long")
+        now = _naive(now)
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=_naive(expires_at))
+                )
+        except IntegrityError:
+            return False
+        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+            self.purge_expired(now)
+        return True
+
+    def purge_expired(self, now: datetime) -> int:
+        """Delete replay-cache rows whose ``expires_at`` has passed; return how many."""
+        now = _naive(now)
+        self._last_purge = now
+        with self._write() as conn:
+            result = conn.execute(delete(cds_jti).where(cds_jti.c.expires_at < now))
+        return int(result.rowcount or 0)
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def record_feedback(
+        self, service_id: str, items: list[dict[str, Any]], issuer: str, now: datetime
+    ) -> int:
+        """Store a ``{"feedback": [...]}`` batch for ``service_id``; return how many items.
+
+        Every item is checked first (CDS Hooks 2.0 feedback; invariants ``cds-fb-1..3``) and
+        every problem is reported at once as ``InputError`` on ``feedback.N.field``; nothing is
+        stored unless all items are valid (one transaction).
+        """
+        if not isinstance(service_id, str) or not 0 < len(service_id) <= MAX_ID_LENGTH:
+            raise InputError([FieldProblem("service_id", "unknown service")])
+        if not isinstance(issuer, str) or not 0 < len(issuer) <= MAX_ISSUER_LENGTH:
+            raise ValueError("issuer empty or too long")
+        rows = feedback_rows(items)
+        received = _naive(now)
+        with self._write() as conn:
+            conn.execute(
+                insert(cds_feedback),
+                [
+                    {**row, "service_id": service_id, "issuer": issuer, "received_at": received}
+                    for row in rows
+                ],
+            )
+        return len(rows)
+
+    def feedback(self, service_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored feedback, newest first (optionally one service's), at most ``limit`` items.
+
+        Each item uses the CDS Hooks names (``card``, ``outcome``, ``acceptedSuggestions``,
+        ``overrideReason``, ``outcomeTimestamp``) plus ``id``, ``serviceId``, ``issuer`` and
+        ``receivedAt``; absent optional members are left out (never ``null``).
+        """
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        query = select(cds_feedback).order_by(cds_feedback.c.id.desc()).limit(limit)
+        if service_id is not None:
+            query = query.where(cds_feedback.c.service_id == service_id)
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_feedback_item(row) for row in rows]
+
+
+def _feedback_item(row: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": row["id"],
+        "serviceId": row["service_id"],
+        "card": row["card_uuid"],
+        "outcome": row["outcome"],
+    }
+    if row["accepted_suggestions"]:
+        item["acceptedSuggestions"] = row["accepted_suggestions"]
+    if row["override_reason"]:
+        item["overrideReason"] = row["override_reason"]
+    stamp: datetime = row["outcome_timestamp"]
+    item["outcomeTimestamp"] = stamp.isoformat(timespec="milliseconds") + "Z"
+    item["issuer"] = row["issuer"]
+    item["receivedAt"] = row["received_at"].isoformat(timespec="seconds")
+    return item
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def feedback_rows(items: object) -> list[dict[str, Any]]:
+    """The ``cds_feedback`` column values for each item, or ``InputError`` naming every problem.
+
+    Per item (``feedback.N``): ``card`` a non-empty string (the card's ``uuid``); ``outcome``
+    ``accepted`` or ``overridden`` (cds-fb-1); ``acceptedSuggestions`` — required when accepted
+    (cds-fb-2) — a non-empty array of ``{"id": suggestion uuid}``; ``overrideReason`` optional,
+    an object with a ``reason`` Coding (``system`` and ``code``, optional ``display``) and/or a
+    ``userComment`` (cds-fb-3); ``outcomeTimestamp`` an RFC 3339 date-time with offset.  Unknown
+    members (e.g. ``extension``) are ignored and not stored; ``null`` counts as absent.
+    """
+    if not isinstance(items, list):
+        raise InputError([FieldProblem("feedback", "expected an array of feedback items")])
+    if not items:
+        raise InputError([FieldProblem("feedback", "expected at least one feedback item")])
+    if len(items) > MAX_FEEDBACK_ITEMS:
+        raise InputError(
+            [FieldProblem("feedback", f"at most {MAX_FEEDBACK_ITEMS} items in one request")]
+        )
+    problems: list[FieldProblem] = []
+    rows = []
+    for n, item in enumerate(items):
+        row = _feedback_row(item, f"feedback.{n}", problems)
+        if row is not None:
+            rows.append(row)
+    if problems:
+        raise InputError(problems)
+    return rows
+
+
+def _text(value: object, limit: int) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= limit
+
+
+def _feedback_row(item: object, where: str, problems: list[FieldProblem]) -> dict[str, Any] | None:
+    if not isinstance(item, dict):
+        problems.append(FieldProblem(where, "expected an object"))
+        return None
+    before = len(problems)
+    card = item.get("card")
+    if card is None:
+        problems.append(FieldProblem(f"{where}.card", "required (the card's uuid)"))
+    elif not _text(card, MAX_ID_LENGTH):
+        problems.append(
+            FieldProblem(f"{where}.card", f"expected a card uuid of 1 to {MAX_ID_LENGTH} chars")
+        )
+    outcome = item.get("outcome")
+    if outcome not in OUTCOMES:
+        problems.append(
+            FieldProblem(f"{where}.outcome", "required: 'accepted' or 'overridden' (cds-fb-1)")
+        )
+    accepted = _accepted_suggestions(item.get("acceptedSuggestions"), where, problems)
+    if outcome == "accepted" and item.get("acceptedSuggestions") is None:
+        problems.append(
+            FieldProblem(
+                f"{where}.acceptedSuggestions", "required when outcome is 'accepted' (cds-fb-2)"
+            )
+        )
+    reason = _override_reason(item.get("overrideReason"), where, problems)
+    stamp = item.get("outcomeTimestamp")
+    when = parse_rfc3339(stamp)
+    if when is None:
+        message = "required" if stamp is None else "expected an RFC 3339 date-time with offset"
+        problems.append(FieldProblem(f"{where}.outcomeTimestamp", message))
+    if len(problems) > before or when is None:
+        return None
+    return {
+        "card_uuid": card,
+        "outcome": outcome,
+        "accepted_suggestions": accepted,
+        "override_reason": reason,
+        "outcome_timestamp": when.astimezone(UTC).replace(tzinfo=None),
+    }
+
+
+def _accepted_suggestions(
+    value: object, where: str, problems: list[FieldProblem]
+) -> list[dict[str, str]] | None:
+    if value is None:
+        return None
+    name = f"{where}.acceptedSuggestions"
+    if not isinstance(value, list) or not value or len(value) > MAX_SUGGESTIONS:
+        problems.append(
+            FieldProblem(name, f'expected 1 to {MAX_SUGGESTIONS} items {{"id": suggestion uuid}}')
+        )
+        return None
+    accepted = []
+    for m, suggestion in enumerate(value):
+        sid = suggestion.get("id") if isinstance(suggestion, dict) else None
+        if not _text(sid, MAX_ID_LENGTH):
+            problems.append(FieldProblem(f"{name}.{m}.id", "required: the suggestion's uuid"))
+            continue
+        accepted.append({"id": str(sid)})
+    return accepted
+
+
+def _override_reason(
+    value: object, where: str, problems: list[FieldProblem]
+) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    name = f"{where}.overrideReason"
+    if not isinstance(value, dict):
+        problems.append(FieldProblem(name, "expected an object with reason and/or userComment"))
+        return None
+    stored: dict[str, Any] = {}
+    reason, comment = value.get("reason"), value.get("userComment")
+    if reason is None and comment is None:
+        problems.append(FieldProblem(name, "needs a reason, a userComment or both (cds-fb-3)"))
+        return None
+    if reason is not None:
+        coding = _coding(reason, f"{name}.reason", problems)
+        if coding is not None:
+            stored["reason"] = coding
+    if comment is not None:
+        if _text(comment, MAX_TEXT_LENGTH):
+            stored["userComment"] = comment
+        else:
+            problems.append(
+                FieldProblem(f"{name}.userComment", f"expected text of 1 to {MAX_TEXT_LENGTH}")
+            )
+    return stored
+
+
+def _coding(value: object, name: str, problems: list[FieldProblem]) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        problems.append(FieldProblem(name, "expected a Coding {system, code, display}"))
+        return None
+    coding: dict[str, str] = {}
+    for member in ("system", "code"):
+        text = value.get(member)
+        if _text(text, MAX_TEXT_LENGTH):
+            coding[member] = str(text)
+        else:
+            problems.append(FieldProblem(f"{name}.{member}", "required in a Coding"))
+    display = value.get("display")
+    if display is not None:
+        if _text(display, MAX_TEXT_LENGTH):
+            coding["display"] = str(display)
+        else:
+            problems.append(FieldProblem(f"{name}.display", "expected text"))
+    return coding if len(coding) >= 2 else None

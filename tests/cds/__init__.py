@@ -1,0 +1,1 @@
+"""CDS Hooks: JWT security, feedback store, services and conformance."""
