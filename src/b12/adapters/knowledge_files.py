@@ -87,6 +87,7 @@ def read_raw(root: Path) -> RawContent:
         regimens=folder("regimens"),
         recommendations={**folder("recommendations"), **folder("safety")},
         content_version=content_hash(root),
+        answering=one("answering.yaml"),
     )
     if problems:
         raise KnowledgeBaseError(problems)

@@ -5,6 +5,8 @@ A condition is a mapping with exactly one key.  Combinators: ``all: [..]``, ``an
 
     cause: [autoimmune_gastritis]            membership of a scalar picture field
     deficiency / diet / sex / guideline / route_preference / drug_preference: [...]
+    stated_deficiency: [...]                 the status as entered (``deficiency`` is the
+                                             status used: entered, or worked out from labs)
     condition: [total_gastrectomy, ...]      the picture lists any of these
     medication: [...] · symptom: [...] | any · flag: pregnant
     number: {field: labs.haemoglobin_g_l, lt: 80}      lt/le/gt/ge; a value or {param: id}
@@ -30,6 +32,7 @@ from typing import Any, Literal
 MEMBERSHIP_FIELDS = (
     "cause",
     "deficiency",
+    "stated_deficiency",
     "diet",
     "sex",
     "guideline",

@@ -203,6 +203,7 @@ def apply_reviews(raw: RawContent, reviews: Mapping[str, ReviewState]) -> RawCon
             regimens=raw.regimens,
             recommendations=recommendations,
             content_version=raw.content_version,
+            answering=raw.answering,
         )
     digest = hashlib.sha256(raw.content_version.encode())
     for triple in sorted(changed):
@@ -214,4 +215,5 @@ def apply_reviews(raw: RawContent, reviews: Mapping[str, ReviewState]) -> RawCon
         regimens=raw.regimens,
         recommendations=recommendations,
         content_version="sha256:" + digest.hexdigest()[:16],
+        answering=raw.answering,
     )

@@ -7,7 +7,7 @@ Input is plain data keyed by file name (the adapter parses YAML); every problem 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +17,7 @@ from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
 from b12.core.knowledge import (
     DRAFT_STATUSES,
     AlertAction,
+    Answering,
     Citation,
     ClassifyAction,
     DecisionAction,
@@ -45,6 +46,7 @@ class RawContent:
     regimens: Mapping[str, Any]
     recommendations: Mapping[str, Any]
     content_version: str
+    answering: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _loc(loc: Iterable[int | str]) -> str:
@@ -136,6 +138,12 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
         recs[rec.id] = rec
         rec_files[rec.id] = file
 
+    answering: Answering | None = None
+    for file, data in raw.answering.items():
+        answering = _validate(Answering, data, file, "", problems)
+    if not raw.answering:
+        check.add("answering.yaml", "", "missing")
+
     if vocab is None:
         if not raw.vocabulary:
             check.add("vocabulary.yaml", "", "missing")
@@ -177,6 +185,13 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
         "medications": set(vocab.medications),
         "neuro_symptoms": set(vocab.neuro_symptoms) | {"any"},
         "deficiency": {"confirmed", "indeterminate", "suspected", "at_risk", "not_deficient"},
+        "stated_deficiency": {
+            "confirmed",
+            "indeterminate",
+            "suspected",
+            "at_risk",
+            "not_deficient",
+        },
         "diet": {"omnivore", "vegetarian", "vegan"},
         "sex": {"female", "male", "other", "unknown"},
         "guideline": {"uk", "us"},
@@ -318,7 +333,9 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
                 "recommendations", "", f"no approved catch-all decision (no 'when') for {juris!r}"
             )
 
-    if problems:
+    _check_answer_phrases(recs, rec_files, check)
+
+    if problems or answering is None:
         raise KnowledgeBaseError(problems)
 
     ordered = sorted(recs.values(), key=lambda r: r.id)
@@ -355,6 +372,7 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
         parameters=dict(sorted(parameters.items())),
         vocabulary=vocab,
         content_version=raw.content_version,
+        answering=answering,
         decisions=decisions,
         classifiers=classifiers,
         others=others,
@@ -376,6 +394,24 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
                     and (r.status == "approved" or (allow and r.status in DRAFT_STATUSES))
                 )
     return kb
+
+
+def _check_answer_phrases(
+    recs: Mapping[str, Recommendation], rec_files: Mapping[str, str], check: _Checker
+) -> None:
+    """Aliases and canonical questions: no repeats within an item; a question names one item."""
+    asked: dict[str, str] = {}
+    for rec in recs.values():
+        file = rec_files[rec.id]
+        for name, phrases in (("aliases", rec.aliases), ("questions", rec.questions)):
+            folded = [p.casefold().strip() for p in phrases]
+            if len(set(folded)) != len(folded):
+                check.add(file, name, "repeated entry")
+        for k, question in enumerate(rec.questions):
+            key = question.casefold().strip()
+            if key in asked and asked[key] != rec.id:
+                check.add(file, f"questions[{k}]", f"same question as {asked[key]}")
+            asked.setdefault(key, rec.id)
 
 
 def _priority(rec: Recommendation) -> int:

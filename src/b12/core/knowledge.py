@@ -362,6 +362,10 @@ class Recommendation(Model):
     review: Review
     note: str | None = None
     changelog: tuple[Change, ...] = ()
+    aliases: tuple[Annotated[str, Field(min_length=2)], ...] = ()
+    """Reviewer-written synonyms (clinician shorthand, lay words) the answer engine indexes."""
+    questions: tuple[Annotated[str, Field(min_length=8, pattern=r"\?$")], ...] = ()
+    """Canonical questions this item answers; shown as "related questions" by the engine."""
 
 
 class Parameter(Model):
@@ -454,6 +458,8 @@ class Vocabulary(Model):
     frequencies: dict[str, FrequencyTerm]
     labs: dict[str, LabTerm]
     alert_codes: dict[str, AlertCode]
+    override_reasons: dict[str, Term] = Field(default_factory=dict)
+    """Reasons a clinician may pick when dismissing a CDS Hooks card (key = stable code)."""
     age: LabTerm
     ileal_resection_cm: LabTerm
     clinic_weekdays: tuple[str, ...]
@@ -475,6 +481,68 @@ class Vocabulary(Model):
         return self
 
 
+ANSWER_AUDIENCES = ("clinician", "patient")
+ANSWER_SECTIONS = ("algorithm", "special_populations", "monitoring", "pitfalls", "alternatives")
+
+
+class Answering(Model):
+    """Content of the answer engine (``answering.yaml``): normaliser, scope lexicon, texts.
+
+    ``version`` is bumped whenever the normaliser table changes, so an answer can say which
+    table produced it.  ``shorthand`` and ``misspellings`` map a lower-case token or phrase to
+    its expansion (whole words only); ``stopwords`` are domain words left out of retrieval
+    because nearly every question contains them.  ``in_scope_anchors`` are words that put a
+    question inside b12's scope; ``out_of_scope`` words name other vitamins, drugs, tests and
+    conditions.  ``section_titles`` gives, per audience (``clinician``, ``patient``), the
+    title of each answer section (``algorithm``, ``special_populations``, ``monitoring``,
+    ``pitfalls``, ``alternatives``).  ``disclaimer`` / ``patient_disclaimer`` override the
+    vocabulary's when set.
+    """
+
+    version: str = Field(min_length=1)
+    shorthand: dict[str, str]
+    misspellings: dict[str, str]
+    stopwords: tuple[str, ...]
+    in_scope_anchors: tuple[str, ...] = Field(min_length=1)
+    out_of_scope: tuple[str, ...]
+    section_titles: dict[str, dict[str, str]]
+    no_answer_text: str
+    patient_no_answer_text: str
+    nearest_topics_title: str
+    related_questions_title: str
+    patient_framing: str
+    disclaimer: str | None = None
+    patient_disclaimer: str | None = None
+
+    @model_validator(mode="after")
+    def _tables(self) -> Answering:
+        for name in ("shorthand", "misspellings"):
+            table: dict[str, str] = getattr(self, name)
+            bad = [k for k, v in table.items() if k != k.lower() or not k.strip() or v.strip() == k]
+            if bad:
+                raise ValueError(f"{name}: keys must be non-empty lower case: {bad}")
+        both = sorted(set(self.shorthand) & set(self.misspellings))
+        if both:
+            raise ValueError(f"in both shorthand and misspellings: {both}")
+        for name in ("stopwords", "in_scope_anchors", "out_of_scope"):
+            words: tuple[str, ...] = getattr(self, name)
+            if any(w != w.lower() or not w.strip() for w in words):
+                raise ValueError(f"{name}: entries must be non-empty lower case")
+            if len(set(words)) != len(words):
+                raise ValueError(f"{name}: duplicate entries")
+        clash = sorted(set(self.in_scope_anchors) & set(self.out_of_scope))
+        if clash:
+            raise ValueError(f"both in scope and out of scope: {clash}")
+        if sorted(self.section_titles) != sorted(ANSWER_AUDIENCES):
+            raise ValueError(f"section_titles needs exactly the audiences {ANSWER_AUDIENCES}")
+        for audience, titles in self.section_titles.items():
+            if sorted(titles) != sorted(ANSWER_SECTIONS):
+                raise ValueError(
+                    f"section_titles.{audience} needs exactly the sections {ANSWER_SECTIONS}"
+                )
+        return self
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """The whole validated content, indexed for the engine.  Built by ``build_knowledge_base``."""
@@ -485,6 +553,7 @@ class KnowledgeBase:
     parameters: dict[str, Parameter]
     vocabulary: Vocabulary
     content_version: str
+    answering: Answering
     decisions: tuple[Recommendation, ...] = field(default=())
     classifiers: tuple[Recommendation, ...] = field(default=())
     others: tuple[Recommendation, ...] = field(default=())

@@ -265,6 +265,7 @@ def picture_facts(
     scalars: dict[str, str | None] = {
         "cause": pic.cause,
         "deficiency": deficiency,
+        "stated_deficiency": pic.deficiency,
         "diet": pic.diet,
         "sex": pic.sex,
         "guideline": pic.guideline,

@@ -1,0 +1,243 @@
+"""The answer engine's evaluation on the labelled question set (issue 7).
+
+Shared by ``bench/answer_eval.py`` (the full report, with latency) and ``test_eval_floor.py``
+(the same evaluation with floors).  See the bench script's docstring for what each metric means.
+
+``questions.yaml`` labels each question with its split (``dev`` for tuning, ``heldout`` never
+tuned on), its kind (``covered``: the knowledge base answers it; ``offtopic``: another vitamin,
+drug or condition; ``uncovered``: about B12 but not in the knowledge base), the audience and
+guideline set to ask with, and the expected result.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from b12.core.knowledge import KnowledgeBase
+
+QUESTIONS = Path(__file__).resolve().with_name("questions.yaml")
+
+#: The floors of issue 7 (fractions).
+FLOOR_TOP1 = 0.90
+CEILING_OFFTOPIC_ANSWERED = 0.05
+CEILING_INSCOPE_REFUSED = 0.05
+
+SPLITS = ("dev", "heldout")
+KINDS = ("covered", "offtopic", "uncovered")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One labelled question."""
+
+    id: str
+    split: str
+    kind: str
+    q: str
+    audience: str
+    guideline: str
+    status: str
+    recs: tuple[str, ...]
+    headline_regimen: str | None
+
+
+def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    """Read and check the labelled set (ids unique, fields in their allowed values)."""
+    raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    out: list[Question] = []
+    seen: set[str] = set()
+    for entry in raw:
+        expect = entry["expect"]
+        item = Question(
+            id=str(entry["id"]),
+            split=str(entry["split"]),
+            kind=str(entry["kind"]),
+            q=str(entry["q"]),
+            audience=str(entry["audience"]),
+            guideline=str(entry["guideline"]),
+            status=str(expect["status"]),
+            recs=tuple(str(r) for r in expect.get("recs") or ()),
+            headline_regimen=expect.get("headline_regimen"),
+        )
+        problems = []
+        if item.id in seen:
+            problems.append("duplicate id")
+        if item.split not in SPLITS:
+            problems.append(f"split {item.split!r}")
+        if item.kind not in KINDS:
+            problems.append(f"kind {item.kind!r}")
+        if item.audience not in ("clinician", "patient"):
+            problems.append(f"audience {item.audience!r}")
+        if item.guideline not in ("uk", "us"):
+            problems.append(f"guideline {item.guideline!r}")
+        if (item.kind == "covered") != (item.status == "answered"):
+            problems.append("covered questions are answered, the others no_answer")
+        if (item.status == "answered") != bool(item.recs):
+            problems.append("recs are given exactly for answered questions")
+        if problems:
+            raise ValueError(f"{path.name} {item.id}: {'; '.join(problems)}")
+        seen.add(item.id)
+        out.append(item)
+    return out
+
+
+AnswerFn = Callable[..., Any]
+
+
+def engine() -> AnswerFn:
+    """The engine's ``answer`` function (imported here so that import time can be measured)."""
+    module = importlib.import_module("b12.core.answer")
+    fn: AnswerFn = module.answer
+    return fn
+
+
+def ask(fn: AnswerFn, kb: KnowledgeBase, item: Question) -> Any:
+    """Ask one labelled question with its audience and guideline set."""
+    return fn(item.q, kb, audience=item.audience, guideline=item.guideline)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine did with one question."""
+
+    question: Question
+    status: str
+    matched: tuple[str, ...]
+    headline_recs: tuple[str, ...]
+    headline_regimen: str | None
+
+    @property
+    def top1(self) -> bool:
+        return self.status == "answered" and bool(self.matched) and self.matched[0] in self.want
+
+    @property
+    def top3(self) -> bool:
+        return self.status == "answered" and any(m in self.want for m in self.matched[:3])
+
+    @property
+    def headline_ok(self) -> bool:
+        return (
+            self.status == "answered"
+            and bool(self.headline_recs)
+            and self.headline_recs[0] in self.want
+        )
+
+    @property
+    def want(self) -> frozenset[str]:
+        return frozenset(self.question.recs)
+
+
+def outcome(item: Question, ans: Any) -> Outcome:
+    """Reduce an Answer to what the metrics need."""
+    headline = ans.headline
+    return Outcome(
+        question=item,
+        status=str(ans.status),
+        matched=tuple(ans.matched),
+        headline_recs=tuple(headline.recs) if headline is not None else (),
+        headline_regimen=headline.regimen if headline is not None else None,
+    )
+
+
+def evaluate(fn: AnswerFn, kb: KnowledgeBase, questions: Iterable[Question]) -> list[Outcome]:
+    """Ask every question once."""
+    return [outcome(item, ask(fn, kb, item)) for item in questions]
+
+
+def _rate(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+@dataclass
+class Metrics:
+    """Counts and rates over a set of outcomes (rates are ``None`` when nothing was counted)."""
+
+    covered: int = 0
+    offtopic: int = 0
+    uncovered: int = 0
+    top1: int = 0
+    top3: int = 0
+    headline: int = 0
+    refused: int = 0
+    wrong: int = 0
+    abstained: int = 0
+    uncovered_answered: int = 0
+    regimen_labelled: int = 0
+    regimen_agree: int = 0
+    misses: list[Outcome] = field(default_factory=list)
+
+    def rates(self) -> dict[str, float | None]:
+        return {
+            "top1": _rate(self.top1, self.covered),
+            "top3": _rate(self.top3, self.covered),
+            "headline": _rate(self.headline, self.covered),
+            "inscope_refused": _rate(self.refused, self.covered),
+            "wrong_answer": _rate(self.wrong, self.covered),
+            "correct_abstention": _rate(self.abstained, self.offtopic),
+            "offtopic_answered": _rate(self.offtopic - self.abstained, self.offtopic),
+            "uncovered_answered": _rate(self.uncovered_answered, self.uncovered),
+            "regimen_agreement": _rate(self.regimen_agree, self.regimen_labelled),
+        }
+
+
+def metrics(outcomes: Iterable[Outcome]) -> Metrics:
+    """Tally the outcomes (see the module docstring for each definition)."""
+    m = Metrics()
+    for o in outcomes:
+        kind = o.question.kind
+        if kind == "covered":
+            m.covered += 1
+            m.top1 += o.top1
+            m.top3 += o.top3
+            m.headline += o.headline_ok
+            if o.status != "answered":
+                m.refused += 1
+            elif not o.top1:
+                m.wrong += 1
+            if not o.top1:
+                m.misses.append(o)
+            if o.question.headline_regimen is not None:
+                m.regimen_labelled += 1
+                m.regimen_agree += o.headline_regimen == o.question.headline_regimen
+        elif kind == "offtopic":
+            m.offtopic += 1
+            if o.status == "no_answer":
+                m.abstained += 1
+            else:
+                m.misses.append(o)
+        else:
+            m.uncovered += 1
+            m.uncovered_answered += o.status == "answered"
+    return m
+
+
+def floor_failures(m: Metrics) -> list[str]:
+    """The floors of issue 7 that ``m`` misses (empty when all pass)."""
+    r = m.rates()
+    out = []
+    if (r["top1"] or 0.0) < FLOOR_TOP1:
+        out.append(f"top-1 {pct(r['top1'])} < {FLOOR_TOP1:.0%}")
+    if (r["offtopic_answered"] or 0.0) > CEILING_OFFTOPIC_ANSWERED:
+        out.append(
+            f"off-topic answered {pct(r['offtopic_answered'])} > {CEILING_OFFTOPIC_ANSWERED:.0%}"
+        )
+    if (r["inscope_refused"] or 0.0) > CEILING_INSCOPE_REFUSED:
+        out.append(f"in-scope refused {pct(r['inscope_refused'])} > {CEILING_INSCOPE_REFUSED:.0%}")
+    return out
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by the nearest-rank method."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
+    return ordered[rank - 1]

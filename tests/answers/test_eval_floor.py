@@ -1,0 +1,162 @@
+"""The answer engine's evaluation as a test (issue 7): floors, citation audit, determinism.
+
+The evaluation itself lives in ``bench/answer_eval.py`` (run it for the full report with
+latency); this test runs the same code on the labelled set ``questions.yaml`` and asserts:
+
+* the set itself: at least 140 questions, at least 25 off-topic, both guideline sets and
+  both audiences, every label a known approved recommendation usable under the question's
+  guideline set, and every approved recommendation the acceptable answer of some question;
+* the floors: top-1 at least 90 %, off-topic answered at most 5 %, in-scope refused at most 5 %;
+* the citation audit: every headline and every section item of every answer in the set (asked
+  for both audiences) names its recommendations and cites at least one source that those
+  recommendations cite, and cites nothing they do not cite;
+* determinism: the same question asked twice, and against a freshly loaded knowledge base,
+  gives byte-identical JSON.
+
+No latency is asserted here (timings belong to the bench script).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.knowledge import DecisionAction, DisagreementAction, KnowledgeBase
+from tests.answers import evaluation as ev
+
+QUESTIONS = ev.load_questions()
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge_base()
+
+
+@pytest.fixture(scope="module")
+def fn() -> ev.AnswerFn:
+    return ev.engine()
+
+
+@pytest.fixture(scope="module")
+def outcomes(fn: ev.AnswerFn, kb: KnowledgeBase) -> list[ev.Outcome]:
+    return ev.evaluate(fn, kb, QUESTIONS)
+
+
+def _approved(kb: KnowledgeBase) -> set[str]:
+    return {r.id for r in kb.recommendations.values() if r.status == "approved"}
+
+
+# --- the question set --------------------------------------------------------------------
+
+
+def test_the_set_is_big_and_varied_enough() -> None:
+    kinds = [q.kind for q in QUESTIONS]
+    assert len(QUESTIONS) >= 140
+    assert kinds.count("offtopic") >= 25
+    assert {q.guideline for q in QUESTIONS if q.kind == "covered"} == {"uk", "us"}
+    assert {q.audience for q in QUESTIONS if q.kind == "covered"} == {"clinician", "patient"}
+    for split in ev.SPLITS:
+        assert sum(q.split == split and q.kind == "covered" for q in QUESTIONS) >= 40
+        assert sum(q.split == split and q.kind == "offtopic" for q in QUESTIONS) >= 8
+
+
+def test_labels_are_usable_recommendations_and_regimens(kb: KnowledgeBase) -> None:
+    approved = _approved(kb)
+    for q in QUESTIONS:
+        for rid in q.recs:
+            assert rid in approved, f"{q.id}: {rid} is not an approved recommendation"
+            assert q.guideline in kb.recommendations[rid].jurisdiction, (
+                f"{q.id}: {rid} is not used under the {q.guideline} set"
+            )
+        if q.headline_regimen is not None:
+            reg = kb.regimens[q.headline_regimen]
+            assert reg.guideline == q.guideline, f"{q.id}: regimen of the other set"
+
+
+def test_every_approved_recommendation_is_the_answer_to_some_question(kb: KnowledgeBase) -> None:
+    labelled = {rid for q in QUESTIONS for rid in q.recs}
+    assert sorted(_approved(kb) - labelled) == []
+
+
+def test_every_approved_recommendation_has_aliases_and_questions(kb: KnowledgeBase) -> None:
+    for rec in kb.recommendations.values():
+        if rec.status == "approved":
+            assert 2 <= len(rec.aliases) <= 6, rec.id
+            assert 1 <= len(rec.questions) <= 3, rec.id
+
+
+# --- the floors ------------------------------------------------------------------------------
+
+
+def test_floors(outcomes: list[ev.Outcome]) -> None:
+    m = ev.metrics(outcomes)
+    misses = "\n".join(
+        f"{o.question.id} {o.question.q!r}: want {o.question.recs or 'no_answer'}, "
+        f"got {o.status} {o.matched[:3]}"
+        for o in m.misses
+    )
+    assert ev.floor_failures(m) == [], misses
+
+
+# --- citation audit --------------------------------------------------------------------------
+
+
+def _sources_of(kb: KnowledgeBase, rid: str) -> set[str]:
+    """Every source a recommendation cites: its citations, disagreement sides, its regimen."""
+    rec = kb.recommendations[rid]
+    out = {c.source for c in rec.citations}
+    if isinstance(rec.action, DisagreementAction):
+        out |= {c.source for p in rec.action.positions for c in p.citations}
+    if isinstance(rec.action, DecisionAction) and rec.action.regimen is not None:
+        out |= {c.source for c in kb.regimens[rec.action.regimen].citations}
+    return out
+
+
+def _statements(ans: Any) -> Iterator[tuple[str, Any]]:
+    if ans.headline is not None:
+        yield "headline", ans.headline
+    for section in ans.sections:
+        for k, item in enumerate(section.items):
+            yield f"{section.key}[{k}]", item
+
+
+def test_citation_audit(fn: ev.AnswerFn, kb: KnowledgeBase) -> None:
+    problems: list[str] = []
+    for q in QUESTIONS:
+        for audience in ("clinician", "patient"):
+            ans = fn(q.q, kb, audience=audience, guideline=q.guideline)
+            by_n = {ref.n: ref.source_id for ref in ans.references}
+            assert sorted(by_n) == list(range(1, len(by_n) + 1)), q.id
+            for where, item in _statements(ans):
+                tag = f"{q.id}/{audience} {where}"
+                if not item.recs or not item.refs:
+                    problems.append(f"{tag}: no recommendation or no reference")
+                    continue
+                unknown = [r for r in item.recs if r not in kb.recommendations]
+                if unknown:
+                    problems.append(f"{tag}: unknown recommendations {unknown}")
+                    continue
+                allowed = set().union(*(_sources_of(kb, r) for r in item.recs))
+                if any(n not in by_n for n in item.refs):
+                    problems.append(f"{tag}: cites a reference number not in the list")
+                cited = {by_n[n] for n in item.refs if n in by_n}
+                if not cited & allowed:
+                    problems.append(f"{tag}: cites none of {sorted(allowed)}")
+                if cited - allowed:
+                    problems.append(f"{tag}: cites {sorted(cited - allowed)} not cited by the rec")
+    assert problems == [], "\n".join(problems[:40])
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+
+def test_asking_twice_gives_byte_identical_json(fn: ev.AnswerFn, kb: KnowledgeBase) -> None:
+    fresh = load_knowledge_base()
+    for q in QUESTIONS:
+        first = fn(q.q, kb, audience=q.audience, guideline=q.guideline).model_dump_json()
+        again = fn(q.q, kb, audience=q.audience, guideline=q.guideline).model_dump_json()
+        other = fn(q.q, fresh, audience=q.audience, guideline=q.guideline).model_dump_json()
+        assert first == again == other, q.id
