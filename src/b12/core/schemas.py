@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from b12.core.answer.models import Answer
 from b12.core.course_input import FollowUpShape, OrderCheckShape
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.picture import ClinicalPicture
@@ -18,6 +19,7 @@ CONTRACT: dict[str, type[BaseModel]] = {
     "OrderCheckResult": OrderCheckResult,
     "FollowUp": FollowUpShape,
     "FollowUpResult": FollowUpResult,
+    "Answer": Answer,
 }
 INPUTS = frozenset({"ClinicalPicture", "OrderCheck", "FollowUp"})
 

@@ -84,6 +84,7 @@ CONTRACT_NAMES = (
     "OrderCheckResult",
     "FollowUp",
     "FollowUpResult",
+    "Answer",
     "Error",
 )
 

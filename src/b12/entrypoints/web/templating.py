@@ -17,6 +17,7 @@ NAV = (
     ("/plan", "New plan", "plan"),
     ("/check", "Order check", "plan"),
     ("/next", "Follow-up", "plan"),
+    ("/ask", "Ask", "plan"),
     ("/patients", "Patients", "registry"),
     ("/recall", "Recall list", "registry"),
     ("/kb", "Knowledge base", "kb"),

@@ -1,0 +1,88 @@
+"""``answer(question, kb)`` — cited answers to free-text questions (PRODUCT.md C6).
+
+Pure and deterministic: the knowledge base is an argument; nothing reads the clock, files,
+environment or network, and the same question gives byte-identical JSON.  Pipeline::
+
+    normalise (answering.yaml tables) → extract slots → retrieve (BM25 over approved content)
+    → scope gate → compose (rules: the slots choose the headline; plan() for a described
+    patient) → Answer
+
+Only approved content answers: drafts, content under review and retired content are never
+indexed and never used by ``plan()`` here.  See ``docs/answers.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+from b12.core.answer.compose import Request, compose, no_answer
+from b12.core.answer.extract import extract
+from b12.core.answer.models import Answer
+from b12.core.answer.normalise import normalise
+from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
+from b12.core.answer.scope import gate
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import KnowledgeBase
+
+MAX_QUESTION_CHARS = 1000
+AUDIENCES = ("clinician", "patient")
+GUIDELINES = ("uk", "us")
+
+__all__ = ["MAX_QUESTION_CHARS", "Answer", "AnswerIndex", "answer", "build_index", "index_for"]
+
+
+def _check(question: Any, audience: Any, guideline: Any) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if not isinstance(question, str):
+        problems.append(FieldProblem("question", "expected text"))
+    elif not question.strip():
+        problems.append(FieldProblem("question", "must not be empty"))
+    elif len(question) > MAX_QUESTION_CHARS:
+        problems.append(
+            FieldProblem("question", f"must be at most {MAX_QUESTION_CHARS} characters")
+        )
+    elif any(ord(c) < 32 and c not in "\t\n\r" for c in question) or "\ufffd" in question:
+        problems.append(FieldProblem("question", "contains control characters"))
+    if audience not in AUDIENCES:
+        problems.append(FieldProblem("audience", f"expected one of {', '.join(AUDIENCES)}"))
+    if guideline not in GUIDELINES:
+        problems.append(FieldProblem("guideline", f"expected one of {', '.join(GUIDELINES)}"))
+    return problems
+
+
+def answer(
+    question: str,
+    kb: KnowledgeBase,
+    *,
+    audience: str = "clinician",
+    guideline: str = "uk",
+    index: AnswerIndex | None = None,
+) -> Answer:
+    """Answer ``question`` from ``kb`` for ``audience`` under the ``guideline`` set.
+
+    A question that names one guideline set ("what does the FDA label say …", "NICE …") is
+    answered under that set; ``answer.guideline`` says which was used.  ``index`` defaults to
+    the one cached for ``kb`` (:func:`index_for`).  Raises :class:`InputError` naming
+    ``question``, ``audience`` or ``guideline`` for bad input; never anything else.
+    """
+    problems = _check(question, audience, guideline)
+    if problems:
+        raise InputError(problems)
+    if index is None or index.content_version != kb.content_version:
+        index = index_for(kb)
+    norm = normalise(question, index.table, index.known)
+    slots = extract(norm, question, kb)
+    used = slots.guideline_cue or guideline
+    terms = index.terms(norm)
+    hits = index.search(terms, used)
+    req = Request(
+        question=question,
+        audience=cast(Literal["clinician", "patient"], audience),
+        guideline=cast(Literal["uk", "us"], used),
+        norm=norm,
+        slots=slots,
+        hits=hits,
+    )
+    if not gate(norm, terms, hits, index).in_scope:
+        return no_answer(kb, req)
+    return compose(kb, index, req)

@@ -1,0 +1,234 @@
+"""Lexical retrieval over the approved recommendations: BM25 (``bm25s``) with English stemming.
+
+Each approved recommendation is one document: its title and reviewer-written ``aliases``
+(counted twice: they are the strongest signal), ``questions``, ``clinician_text``,
+``patient_text``, and the pathway title or disagreement topic and positions.  Documents and
+questions go through the same normaliser, then English and domain stopwords
+(``answering.yaml``) are dropped and words are stemmed (PyStemmer, Snowball English).
+
+The index lives in memory only.  ``build_index(kb)`` builds it; ``index_for(kb)`` returns the
+one cached for that knowledge-base object (built on first use; a new object, such as the web
+app's knowledge base after a review decision, gets its own).  Draft, submitted, in-review and
+retired content is never indexed, so it can never answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s  # type: ignore[import-untyped]
+import Stemmer  # type: ignore[import-not-found]
+from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
+
+from b12.core import criteria
+from b12.core.answer import extract
+from b12.core.answer.normalise import BOUNDARIES, Normalised, Table, fold, normalise, tokenise
+from b12.core.knowledge import (
+    DecisionAction,
+    DisagreementAction,
+    KnowledgeBase,
+    Recommendation,
+)
+
+TITLE_WEIGHT = 2
+ALIAS_WEIGHT = 2
+#: Picture facts that make a recommendation "population-specific" (special populations).
+POPULATION_FIELDS = frozenset({"cause", "diet", "conditions", "medications"})
+POPULATION_FLAGS = frozenset({"pregnant", "breastfeeding"})
+POPULATION_NUMBERS = frozenset({"age", "ileal_resection_cm", "labs.egfr"})
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved recommendation and its BM25 score (rounded, so ties are stable)."""
+
+    id: str
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class AnswerIndex:
+    """Everything the engine precomputes for one knowledge base."""
+
+    content_version: str
+    table: Table
+    known: frozenset[str]
+    ids: tuple[str, ...]
+    jurisdictions: tuple[frozenset[str], ...]
+    stopwords: frozenset[str]
+    stems: frozenset[str]
+    population_recs: frozenset[str]
+    anchors: tuple[tuple[str, ...], ...]
+    off_topic: tuple[tuple[str, ...], ...]
+    bm25: Any
+
+    def terms(self, norm: Normalised) -> list[str]:
+        """The stemmed retrieval terms of a normalised text (stopwords and punctuation out)."""
+        words = [
+            w
+            for w in norm.tokens
+            if w not in BOUNDARIES and w not in self.stopwords and (len(w) > 1 or w.isdigit())
+        ]
+        stemmed: list[str] = Stemmer.Stemmer("english").stemWords(words)
+        return stemmed
+
+    def search(self, terms: list[str], guideline: str) -> tuple[Hit, ...]:
+        """Recommendations usable for ``guideline`` with a positive score, best first."""
+        known = [t for t in terms if t in self.stems]
+        if not known:
+            return ()
+        scores = self.bm25.get_scores(known)
+        hits = [
+            Hit(rec_id, round(float(scores[i]), 6))
+            for i, rec_id in enumerate(self.ids)
+            if guideline in self.jurisdictions[i] and scores[i] > 0
+        ]
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return tuple(hits)
+
+
+def _document(rec: Recommendation) -> list[str]:
+    parts = [rec.title] * TITLE_WEIGHT + list(rec.aliases) * ALIAS_WEIGHT
+    parts += [*rec.questions, rec.clinician_text, rec.patient_text]
+    act = rec.action
+    if isinstance(act, DecisionAction):
+        parts.append(act.pathway_title)
+    elif isinstance(act, DisagreementAction):
+        parts.append(act.topic)
+        parts.extend(p.says for p in act.positions)
+    return parts
+
+
+def _population_specific(rec: Recommendation, kb: KnowledgeBase) -> bool:
+    """True when the recommendation's condition names a population (a cause, condition, …)."""
+    if rec.when is None:
+        return False
+    seen: set[str] = set()
+
+    def visit(cond: criteria.Condition, negated: bool, depth: int) -> bool:
+        if depth > 8:
+            return False
+        match cond:
+            case criteria.All(parts) | criteria.AnyOf(parts):
+                return any(visit(p, negated, depth + 1) for p in parts)
+            case criteria.Not(part):
+                return visit(part, not negated, depth + 1)
+            case criteria.Member(name, values):
+                field = criteria.LIST_FIELDS.get(name, name)
+                return not negated and field in POPULATION_FIELDS and values != ("unknown",)
+            case criteria.Flag(name):
+                return not negated and name in POPULATION_FLAGS
+            case criteria.Compare(name):
+                return not negated and name in POPULATION_NUMBERS
+            case criteria.Ref(name):
+                if name in seen or name not in kb.vocabulary.definitions:
+                    return False
+                seen.add(name)
+                return visit(kb.vocabulary.definitions[name], negated, depth + 1)
+        return False
+
+    return visit(rec.when, False, 0)
+
+
+def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    out = {tuple(t for t in tokenise(fold(w)) if t not in BOUNDARIES) for w in words}
+    return tuple(sorted(p for p in out if p))
+
+
+def _lexicon_words() -> set[str]:
+    out: set[str] = set()
+    tables: list[Any] = [extract.NEURO_WORDS, extract.ROUTE_WORDS, extract.LABS]
+    for table in tables:
+        for phrase in table:
+            out.update(phrase)
+    for pop in extract.POPULATIONS:
+        for phrase in pop.phrases:
+            out.update(phrase)
+    return out
+
+
+def build_index(kb: KnowledgeBase) -> AnswerIndex:
+    """Build the retrieval index and lexicons for ``kb`` (approved content only)."""
+    answering = kb.answering
+    table = Table.from_answering(answering)
+    recs = [r for r in kb.recommendations.values() if r.status == "approved"]
+    recs.sort(key=lambda r: r.id)
+    stopwords = frozenset(STOPWORDS_EN_PLUS) | frozenset(
+        w for s in answering.stopwords for w in tokenise(fold(s))
+    )
+    anchors = _phrases(answering.in_scope_anchors)
+    off_topic = _phrases(answering.out_of_scope)
+    known: set[str] = set(_lexicon_words())
+    for phrases in (anchors, off_topic):
+        for phrase in phrases:
+            known.update(phrase)
+    for value in (*answering.shorthand.values(), *answering.misspellings.values()):
+        known.update(tokenise(fold(value)))
+    known.update(stopwords)
+    provisional = AnswerIndex(
+        content_version=kb.content_version,
+        table=table,
+        known=frozenset(),
+        ids=(),
+        jurisdictions=(),
+        stopwords=stopwords,
+        stems=frozenset(),
+        population_recs=frozenset(),
+        anchors=anchors,
+        off_topic=off_topic,
+        bm25=None,
+    )
+    corpus: list[list[str]] = []
+    for rec in recs:
+        terms: list[str] = []
+        for part in _document(rec):
+            norm = normalise(part, table)
+            known.update(w for w in norm.words if w.isalpha())
+            terms.extend(provisional.terms(norm))
+        corpus.append(terms or ["_empty_"])
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    return AnswerIndex(
+        content_version=kb.content_version,
+        table=table,
+        known=frozenset(known),
+        ids=tuple(r.id for r in recs),
+        jurisdictions=tuple(frozenset(r.jurisdiction) for r in recs),
+        stopwords=stopwords,
+        stems=frozenset(t for doc in corpus for t in doc),
+        population_recs=frozenset(r.id for r in recs if _population_specific(r, kb)),
+        anchors=anchors,
+        off_topic=off_topic,
+        bm25=retriever,
+    )
+
+
+_CACHE: dict[int, tuple[weakref.ref[KnowledgeBase], AnswerIndex]] = {}
+_LOCK = threading.Lock()
+
+
+def _forget(key: int) -> Callable[[weakref.ref[KnowledgeBase]], None]:
+    def drop(_ref: weakref.ref[KnowledgeBase]) -> None:
+        _CACHE.pop(key, None)
+
+    return drop
+
+
+def index_for(kb: KnowledgeBase) -> AnswerIndex:
+    """The index of ``kb``, built once per knowledge-base object and kept while it lives."""
+    key = id(kb)
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is not None and found[0]() is kb:
+            return found[1]
+    built = build_index(kb)
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is not None and found[0]() is kb:
+            return found[1]
+        _CACHE[key] = (weakref.ref(kb, _forget(key)), built)
+    return built
