@@ -29,7 +29,7 @@ from b12.core.requests import (
     plan_request,
 )
 from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints import accounts_cli, registry_cli, serve_cli
+from b12.entrypoints import accounts_cli, ask_cli, export_cli, registry_cli, serve_cli
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -120,8 +120,9 @@ def read_document(source: str) -> Any:
 @app.command("plan")
 def plan_command(
     source: Annotated[
-        str, typer.Argument(metavar="FILE|-", help="ClinicalPicture JSON (or - for stdin).")
-    ],
+        str | None,
+        typer.Argument(metavar="FILE|-", help="ClinicalPicture JSON (or - for stdin)."),
+    ] = None,
     as_json: JsonFlag = False,
     guideline: Annotated[
         str | None, typer.Option(help="Guideline set: uk or us (overrides the input).")
@@ -156,8 +157,23 @@ def plan_command(
         typer.Option(help="Who the .ics / .pdf is for (printed on them; no patient data needed)."),
     ] = None,
     kb_path: KbOption = None,
+    fhir_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            help="Plan from FHIR R4 instead: a Bundle .json, an .ndjson file or a folder of them.",
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option("--patient", help="With --fhir: the Patient id when there are several."),
+    ] = None,
+    fhir_out: Annotated[
+        Path | None,
+        typer.Option("--fhir-out", help="Also write the plan as a FHIR R4 CarePlan Bundle."),
+    ] = None,
 ) -> None:
-    """Print the treatment plan for a clinical picture."""
+    """Print the treatment plan for a clinical picture (or for FHIR data with --fhir)."""
     kb = _load_kb(kb_path)
     try:
         months = parse_horizon(horizon) if horizon is not None else None
@@ -169,7 +185,13 @@ def plan_command(
                 raise InputError(
                     [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {as_of!r}")]
                 ) from None
-        raw = read_document(source)
+        if (source is None) == (fhir_path is None):
+            raise InputError([FieldProblem("input", "give a FILE (or -) or --fhir, not both")])
+        if fhir_path is not None:
+            raw: Any = _picture_from_fhir(fhir_path, patient, default_as_of, kb)
+        else:
+            assert source is not None
+            raw = read_document(source)
         if as_of is not None and isinstance(raw, dict):
             raw = {**raw, "as_of": as_of}
         _, result = plan_request(
@@ -183,10 +205,33 @@ def plan_command(
         _fail_input(err)
     if ics_path is not None or pdf_path is not None:
         _write_plan_exports(result, kb, ics_path, pdf_path, label)
+    if fhir_out is not None:
+        export_cli.write_plan_bundle(result, kb, fhir_out, fhir_path=fhir_path, patient=patient)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
         render_plan(result, Console())
+
+
+def _picture_from_fhir(
+    path: Path, patient: str | None, as_of: date, kb: KnowledgeBase
+) -> dict[str, Any]:
+    """Read FHIR data into a picture; print what was ignored (and notes) on stderr."""
+    from b12.adapters.fhir.codes import load_code_table
+    from b12.adapters.fhir.inbound import load_fhir_path, picture_from_fhir
+
+    if not path.exists():
+        raise InputError([FieldProblem("fhir", f"no such file or folder: {path}")])
+    items, skipped = load_fhir_path(path)
+    result = picture_from_fhir(items, load_code_table(kb=kb), as_of=as_of, patient=patient)
+    for item in (*skipped, *result.ignored):
+        typer.echo(f"ignored: {item.render()}", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    if result.findings:
+        recorded = ", ".join(result.findings)
+        typer.echo(f"note: also recorded (not used by the plan): {recorded}", err=True)
+    return result.picture
 
 
 def _write_plan_exports(
@@ -388,6 +433,8 @@ def _bundled_kb() -> KnowledgeBase:
 registry_cli.register(app, _bundled_kb)
 accounts_cli.register(app, _bundled_kb)
 serve_cli.register(app)
+ask_cli.register(app, _load_kb)
+export_cli.register(app)
 
 
 def main() -> None:

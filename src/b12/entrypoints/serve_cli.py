@@ -31,8 +31,18 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         config = WebConfig(
-            database_url=settings.database_url(), secure_cookies=settings.secure_cookies()
+            database_url=settings.database_url(),
+            secure_cookies=settings.secure_cookies(),
+            cds_trusted_issuers=settings.cds_trusted_issuers(),
+            cds_allowed_origins=settings.cds_allowed_origins(),
+            public_base_url=settings.public_base_url(),
         )
+        if config.cds_trusted_issuers and not config.public_base_url:
+            typer.echo(
+                "warning: B12_PUBLIC_BASE_URL is not set, so CDS Hooks tokens are checked "
+                "against the URL the request names (its Host header); set it in production",
+                err=True,
+            )
         try:
             application = create_app(config)
         except InputError as err:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,14 +22,25 @@ from b12.adapters.sql.registry import RegistryUnavailable
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.entrypoints.web import (
     api,
+    api_ask,
     api_kb,
     api_registry,
+    cds_hooks,
+    fhir_api,
     openapi,
     pages,
+    pages_ask,
     pages_kb,
     pages_registry,
 )
-from b12.entrypoints.web.errors import HttpProblem, LoginRequired, error_response
+from b12.entrypoints.web.cds_auth import install_cors
+from b12.entrypoints.web.errors import (
+    ErrorJSONResponse,
+    HttpProblem,
+    LoginRequired,
+    error_response,
+    input_error_response,
+)
 from b12.entrypoints.web.services import Services, WebConfig
 from b12.entrypoints.web.templating import render
 
@@ -48,7 +59,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-JSON_PREFIXES = ("/api/", "/cds-services")
+JSON_PREFIXES = ("/api/", "/cds-services", "/fhir/")
 
 
 def wants_json(request: Request) -> bool:
@@ -82,7 +93,12 @@ def create_app(config: WebConfig) -> FastAPI:
     app.include_router(api_registry.router)
     app.include_router(pages_kb.router)
     app.include_router(api_kb.router)
+    app.include_router(pages_ask.router)
+    app.include_router(api_ask.router)
+    app.include_router(fhir_api.router)
+    app.include_router(cds_hooks.router)
     _install_middleware(app, secure=config.secure_cookies)
+    install_cors(app, config.cds_allowed_origins)
     _install_handlers(app)
     openapi.install(app)
     return app
@@ -131,7 +147,7 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
         if wants_json(request):
-            return JSONResponse(exc.to_json(), status_code=422)
+            return input_error_response(exc)
         return _problem_page(
             request, 422, "invalid input", "; ".join(p.render() for p in exc.problems)
         )
@@ -161,7 +177,7 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
                 "error": {"code": "refused", "message": str(exc), "fields": []},
                 "check": dump(mode="json") if callable(dump) else detail,
             }
-            return JSONResponse(body, status_code=409)
+            return ErrorJSONResponse(body, status_code=409)
         return _problem_page(request, 409, "refused", str(exc))
 
     @app.exception_handler(TooManyAttempts)

@@ -7,5 +7,11 @@ from b12.entrypoints.web.app import create_app
 from b12.entrypoints.web.services import WebConfig
 
 app = create_app(
-    WebConfig(database_url=settings.database_url(), secure_cookies=settings.secure_cookies())
+    WebConfig(
+        database_url=settings.database_url(),
+        secure_cookies=settings.secure_cookies(),
+        cds_trusted_issuers=settings.cds_trusted_issuers(),
+        cds_allowed_origins=settings.cds_allowed_origins(),
+        public_base_url=settings.public_base_url(),
+    )
 )

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from b12.adapters.cds.jwt_verify import TrustedIssuers
 from b12.adapters.knowledge_files import default_knowledge_dir, read_raw
 from b12.adapters.sql.accounts import Accounts
+from b12.adapters.sql.cds_store import CdsStore
 from b12.adapters.sql.content_review import ContentReviews
 from b12.adapters.sql.registry import Registry
 from b12.core.kb_build import build_knowledge_base
@@ -34,6 +36,11 @@ class WebConfig:
     secure_cookies: bool = False
     session_hours: int = 12
     clock: Callable[[], datetime] = field(default=local_now)
+    #: CDS Hooks: trusted JWT issuers file (None: every CDS call is 401), CORS origins, and the
+    #: external base URL used for the ``aud`` check (None: the request's own URL).
+    cds_trusted_issuers: Path | None = None
+    cds_allowed_origins: tuple[str, ...] = ()
+    public_base_url: str | None = None
 
 
 class Services:
@@ -47,6 +54,10 @@ class Services:
         self.registry.upgrade()
         self.accounts = Accounts(self.registry.engine, session_hours=config.session_hours)
         self.reviews = ContentReviews(self.registry.engine, self.raw)
+        self.cds_store = CdsStore(self.registry.engine)
+        self.trusted_issuers: TrustedIssuers | None = (
+            TrustedIssuers.load(config.cds_trusted_issuers) if config.cds_trusted_issuers else None
+        )
 
     def now(self) -> datetime:
         """The current time from the configured clock."""

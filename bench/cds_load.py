@@ -1,0 +1,425 @@
+"""Load benchmark of the CDS Hooks ``order-sign`` service: 32 concurrent EHR clients (issue #6).
+
+Run: ``.venv/bin/python bench/cds_load.py [--seconds 20] [--clients 32] [--workers 1]
+[--single-seconds 5]``
+
+One run makes a P-384 signing key and its JWK Set in a temporary folder, writes the trusted
+issuers file (``B12_CDS_TRUSTED_ISSUERS``) and starts the real ``b12 serve`` on a free loopback
+port (``tests/live_server.py``) on a new SQLite file.  Each request is
+``POST /cds-services/b12-order-sign`` (``--database-url`` for PostgreSQL) with a realistic
+body: ``draftOrders`` holding
+hydroxocobalamin 1 mg IM three times a week into the dorsogluteal site, folic acid 5 mg daily
+and an unrelated antibiotic, and the full prefetch (Patient, serum B12 and blood count results,
+pernicious anaemia and type 2 diabetes, metformin).  Each answer holds a few cited cards
+(GLUTEAL_SITE, POTASSIUM_48H …), so the whole path runs: JWT check and replay cache, FHIR
+reading, two order checks, the guideline plan and the cards.
+
+Every request carries a fresh JWT (its own ``jti``, ``aud`` = the service URL).  Signing costs
+the client about 0.7 ms, so the tokens are signed before the clock starts: a warm-up of a few
+seconds (signing on the fly, not counted) measures the rate, then enough tokens for the timed
+run are signed, then ``--clients`` clients (asyncio tasks, one keep-alive httpx connection
+each) send back to back for ``--seconds``.  Printed: requests, errors (non-2xx or transport
+errors), requests/second, p50 / p90 / p99 latency in ms as the client saw it, the same for one
+client alone (``--single-seconds``), how busy the load generator was, and whether the target
+(p99 ≤ 50 ms at 32 clients) was met.  The exit code is 1 only if the server could not be
+started or answered the first request wrongly; timings never change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.live_server import LiveServer  # noqa: E402
+
+PATH = "/cds-services/b12-order-sign"
+ISSUER = "https://ehr.load-test.example"
+KID = "load-p384-1"
+TARGET_P99_MS = 50.0
+WARMUP_SECONDS = 3.0
+TOKEN_LIFETIME = 900
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+PATIENT = "load-patient-1"
+
+
+# --- the request -------------------------------------------------------------------------------
+
+
+def _observation(oid: str, code: str, value: float, unit: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        "effectiveDateTime": "2026-02-20",
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
+
+
+def _searchset(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
+
+
+def _condition(cid: str, system: str, code: str, text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": cid,
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": system, "code": code}], "text": text},
+        "subject": {"reference": f"Patient/{PATIENT}"},
+    }
+
+
+def _order(
+    mid: str, medication: dict[str, Any], dosage: dict[str, Any], text: str
+) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": mid,
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": medication,
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        "encounter": {"reference": "Encounter/load-enc-1"},
+        "requester": {"reference": "Practitioner/load-doc-1"},
+        "authoredOn": "2026-03-02",
+        "dosageInstruction": [{"text": text, **dosage}],
+    }
+
+
+def order_sign_body() -> dict[str, Any]:
+    """A realistic order-sign request (hookInstance filled per request)."""
+    b12 = _order(
+        "draft-b12",
+        {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "B03BA03"}],
+            "text": "Hydroxocobalamin 1mg/1ml solution for injection ampoules",
+        },
+        {
+            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "wk"}},
+            "route": {"coding": [{"system": SNOMED, "code": "78421000"}]},
+            "site": {"text": "dorsogluteal"},
+            "doseAndRate": [
+                {"doseQuantity": {"value": 1, "unit": "mg", "system": UCUM, "code": "mg"}}
+            ],
+        },
+        "1 mg IM three times a week for 2 weeks",
+    )
+    folate = _order(
+        "draft-folate",
+        {"text": "Folic acid 5mg tablets"},
+        {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "route": {"coding": [{"system": SNOMED, "code": "26643006"}]},
+            "doseAndRate": [
+                {"doseQuantity": {"value": 5, "unit": "mg", "system": UCUM, "code": "mg"}}
+            ],
+        },
+        "5 mg once daily",
+    )
+    other = _order(
+        "draft-abx",
+        {"text": "Amoxicillin 500mg capsules"},
+        {
+            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+            "route": {"coding": [{"system": SNOMED, "code": "26643006"}]},
+            "doseAndRate": [{"doseQuantity": {"value": 500, "unit": "mg"}}],
+        },
+        "500 mg three times a day for 5 days",
+    )
+    metformin = {
+        "resourceType": "MedicationRequest",
+        "id": "active-met",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975"}]
+        },
+        "subject": {"reference": f"Patient/{PATIENT}"},
+    }
+    return {
+        "hook": "order-sign",
+        "hookInstance": "",
+        "context": {
+            "userId": "Practitioner/load-doc-1",
+            "patientId": PATIENT,
+            "encounterId": "load-enc-1",
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "entry": [{"resource": b12}, {"resource": folate}, {"resource": other}],
+            },
+        },
+        "prefetch": {
+            "patient": {
+                "resourceType": "Patient",
+                "id": PATIENT,
+                "gender": "female",
+                "birthDate": "1957-06-14",
+            },
+            "b12": _searchset(_observation("obs-b12", "2132-9", 118, "pg/mL")),
+            "labs": _searchset(
+                _observation("obs-hb", "718-7", 104, "g/L"),
+                _observation("obs-mcv", "787-2", 109, "fL"),
+            ),
+            "conditions": _searchset(
+                _condition("cond-pa", SNOMED, "84027009", "Pernicious anaemia"),
+                _condition("cond-dm", SNOMED, "44054006", "Type 2 diabetes"),
+            ),
+            "medicationRequests": _searchset(metformin),
+            "medicationStatements": None,
+            "procedures": None,
+        },
+    }
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Signer:
+    """The load-test EHR: a P-384 key, its JWK Set, and fresh tokens for one audience."""
+
+    audience: str
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP384R1())
+    )
+
+    def jwks(self) -> dict[str, Any]:
+        public = ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return {"keys": [{**public, "kid": KID, "use": "sig", "alg": "ES384"}]}
+
+    def token(self) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME,
+            "jti": secrets.token_urlsafe(18),
+        }
+        return jwt.encode(claims, self.key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"})
+
+
+def write_trust(folder: Path, signer: Signer) -> Path:
+    """The JWK Set file and the trusted-issuers file naming it; returns the latter."""
+    (folder / "ehr-jwks.json").write_text(json.dumps(signer.jwks()), "utf-8")
+    path = folder / "trusted-issuers.json"
+    path.write_text(json.dumps({ISSUER: "ehr-jwks.json"}), "utf-8")
+    return path
+
+
+# --- driving -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One timed run."""
+
+    label: str
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    client_cpu: float = 0.0
+    ran_out: bool = False
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def drive(
+    base_url: str,
+    body: dict[str, Any],
+    tokens: deque[str] | Signer,
+    clients: int,
+    seconds: float,
+    label: str,
+) -> Result:
+    """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token."""
+    result = Result(label, seconds)
+    template = json.dumps(body)
+
+    def next_token() -> str | None:
+        if isinstance(tokens, Signer):
+            return tokens.token()
+        return tokens.popleft() if tokens else None
+
+    async def one_client(deadline: float) -> None:
+        async with httpx.AsyncClient(
+            base_url=base_url,
+            timeout=60,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        ) as client:
+            while time.perf_counter() < deadline:
+                token = next_token()
+                if token is None:
+                    result.ran_out = True
+                    return
+                content = template.replace(
+                    '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
+                )
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                sent = time.perf_counter()
+                try:
+                    response = await client.post(PATH, content=content, headers=headers)
+                    status, ok = str(response.status_code), response.status_code == 200
+                except httpx.HTTPError as exc:
+                    status, ok = type(exc).__name__, False
+                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                result.statuses[status] += 1
+                result.errors += 0 if ok else 1
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(one_client(wall + seconds) for _ in range(clients)))
+    result.seconds = time.perf_counter() - wall
+    result.client_cpu = (time.process_time() - cpu) / result.seconds
+    return result
+
+
+def print_table(results: list[Result]) -> None:
+    width = max(len(r.label) for r in results)
+    print(
+        f"{'run':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'client CPU':>10}"
+    )
+    for r in results:
+        print(
+            f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
+            f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
+            f"{r.percentile(0.99):>7.1f}  {r.client_cpu:>9.0%}"
+        )
+    for r in results:
+        if r.errors:
+            print(f"  {r.label}: answers {dict(r.statuses)}")
+        if r.ran_out:
+            print(f"  {r.label}: the pre-signed tokens ran out before the time was up")
+
+
+def check_first(base_url: str, body: dict[str, Any], signer: Signer) -> str | None:
+    """The first answer must be 200 with cards; returns a problem or None."""
+    content = json.dumps({**body, "hookInstance": secrets.token_hex(16)})
+    headers = {"Authorization": f"Bearer {signer.token()}", "Content-Type": "application/json"}
+    response = httpx.post(base_url + PATH, content=content, headers=headers, timeout=30)
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    cards = response.json().get("cards", [])
+    codes = sorted(c["source"]["topic"]["code"] for c in cards)
+    print(f"first answer: {len(cards)} cards {codes}")
+    return None if cards else "no cards"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds (20)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
+    parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
+    parser.add_argument(
+        "--single-seconds", type=float, default=5.0, help="one client alone (5; 0: skip)"
+    )
+    parser.add_argument(
+        "--database-url", help="database to use, e.g. postgresql+psycopg://… (default: SQLite)"
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="b12-cds-load-") as tmp:
+        folder = Path(tmp)
+        url = args.database_url or f"sqlite:///{folder / 'load.sqlite3'}"
+        server = LiveServer(url, workers=args.workers)
+        signer = Signer(audience=server.url + PATH)
+        server.extra_env = {"B12_CDS_TRUSTED_ISSUERS": str(write_trust(folder, signer))}
+        try:
+            server.start(log_path=folder / "serve.log", timeout=60)
+        except RuntimeError as exc:
+            print(f"could not start b12 serve: {exc}")
+            return 1
+        try:
+            return _bench(server, signer, args, url)
+        finally:
+            server.stop()
+
+
+def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: str) -> int:
+    database = url.split(":", 1)[0].split("+", 1)[0]
+    print(
+        f"b12 CDS Hooks load benchmark: Python {sys.version.split()[0]}, {platform.system()}, "
+        f"{os.cpu_count()} CPUs; server b12 serve on {server.url}, {args.workers} worker(s), "
+        f"{database}"
+    )
+    body = order_sign_body()
+    problem = check_first(server.url, body, signer)
+    if problem is not None:
+        print(f"the service did not answer as expected: {problem}")
+        return 1
+    warm = asyncio.run(drive(server.url, body, signer, args.clients, WARMUP_SECONDS, "warm-up"))
+    needed = int(warm.per_second * args.seconds * 3) + args.clients * 50
+    started = time.perf_counter()
+    pool = deque(signer.token() for _ in range(needed))
+    print(
+        f"warm-up: {warm.per_second:,.0f} req/s signing on the fly; pre-signed {needed:,} tokens "
+        f"in {time.perf_counter() - started:.1f} s (each request gets its own jti)"
+    )
+    label = f"POST {PATH} x{args.clients}"
+    results = [asyncio.run(drive(server.url, body, pool, args.clients, args.seconds, label))]
+    if args.single_seconds > 0:
+        single = deque(signer.token() for _ in range(int(args.single_seconds * 2000)))
+        results.append(
+            asyncio.run(drive(server.url, body, single, 1, args.single_seconds, f"{PATH} x1"))
+        )
+    print_table(results)
+    p99 = results[0].percentile(0.99)
+    verdict = "MET" if p99 <= TARGET_P99_MS and results[0].errors == 0 else "NOT MET"
+    print(
+        f"target: p99 <= {TARGET_P99_MS:.0f} ms at {args.clients} clients, no errors: {verdict} "
+        f"(p99 {p99:.1f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
