@@ -9,26 +9,20 @@ is about the real parameters; every write uses a fixed ``now``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from b12.adapters.sql.accounts import Accounts
 from b12.adapters.sql.registry import Registry
 from b12.core.knowledge import KnowledgeBase
 from tests.registry.conftest import (
-    DEFAULT_ADMIN_URL,
-    POSTGRES_ADMIN_ENV,
-    POSTGRES_URL_ENV,
-    _engine,
-    _unreachable,
     reset_postgres,
+    throwaway_postgres,
 )
 
 NOW = datetime(2026, 3, 2, 9, 30)  # noqa: DTZ001 - naive local wall-clock time, like the registry
@@ -40,30 +34,7 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(scope="session")
 def accounts_postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL database for this session (skip or fail if unreachable)."""
-    given = os.environ.get(POSTGRES_URL_ENV)
-    if given:
-        try:
-            reset_postgres(given)
-        except (ImportError, SQLAlchemyError) as exc:
-            _unreachable(given.rsplit("@", 1)[-1], exc)
-        yield given
-        return
-    admin_url = os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_ADMIN_URL)
-    name = f"b12_accounts_{os.getpid()}"
-    try:
-        admin = _engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (ImportError, SQLAlchemyError) as exc:
-        _unreachable(admin_url.rsplit("@", 1)[-1], exc)
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_postgres("b12_accounts")
 
 
 @pytest.fixture(

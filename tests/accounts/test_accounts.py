@@ -11,8 +11,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, select, update
 
 from b12.adapters.sql.accounts import Accounts, Session, User, csrf_matches
-from b12.adapters.sql.registry import RegistryUnavailable, make_engine
+from b12.adapters.sql.registry import make_engine
 from b12.adapters.sql.tables import api_tokens, users, web_sessions
+from b12.adapters.sql.transactions import RegistryUnavailable
 from b12.core.errors import FieldProblem, InputError, NotFound
 from tests.accounts.conftest import FAST, GOOD_PASSWORD, NOW
 

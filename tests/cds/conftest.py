@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,8 +37,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm, get_default_algorithms
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from b12.adapters.cds.jwt_verify import TrustedIssuers
 from b12.core.kb_build import RawContent
@@ -48,12 +45,7 @@ from b12.entrypoints.web.app import create_app
 from b12.entrypoints.web.cds_auth import CdsCallerDep
 from b12.entrypoints.web.services import Services, WebConfig
 from tests.registry.conftest import (
-    DEFAULT_ADMIN_URL,
-    POSTGRES_ADMIN_ENV,
-    POSTGRES_URL_ENV,
-    _engine,
-    _unreachable,
-    reset_postgres,
+    throwaway_postgres,
 )
 from tests.web import conftest as web_fixtures
 from tests.web.conftest import BACKENDS, NOW, Clock
@@ -172,30 +164,7 @@ class FakeJwksServer:
 @pytest.fixture(scope="session")
 def web_postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL database ``b12_cds_<pid>`` (or ``B12_TEST_POSTGRES_URL``)."""
-    given = os.environ.get(POSTGRES_URL_ENV)
-    if given:
-        try:
-            reset_postgres(given)
-        except (ImportError, SQLAlchemyError) as exc:
-            _unreachable(given.rsplit("@", 1)[-1], exc)
-        yield given
-        return
-    admin_url = os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_ADMIN_URL)
-    name = f"b12_cds_{os.getpid()}"
-    try:
-        admin = _engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (ImportError, SQLAlchemyError) as exc:
-        _unreachable(admin_url.rsplit("@", 1)[-1], exc)
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_postgres("b12_cds")
 
 
 # -- keys and configuration --------------------------------------------------------------------

@@ -155,9 +155,12 @@ def reset_postgres(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of a throw-away PostgreSQL database for this session (skip or fail if unreachable)."""
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """Yield the URL of a throw-away PostgreSQL database (skip or fail if unreachable).
+
+    ``B12_TEST_POSTGRES_URL`` names one to use (reset first); otherwise ``<prefix>_<pid>`` is
+    created on the local server and dropped afterwards.  Session fixtures ``yield from`` this.
+    """
     given = os.environ.get(POSTGRES_URL_ENV)
     if given:
         try:
@@ -167,7 +170,7 @@ def postgres_url() -> Iterator[str]:
         yield given
         return
     admin_url = os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_ADMIN_URL)
-    name = f"b12_test_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     try:
         admin = _engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -182,6 +185,12 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a throw-away PostgreSQL database for this session (skip or fail if unreachable)."""
+    yield from throwaway_postgres("b12_test")
 
 
 # -- the registry under test -------------------------------------------------------------------

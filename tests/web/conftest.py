@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
@@ -33,8 +32,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select
 
 from b12.adapters.knowledge_files import default_knowledge_dir, read_raw
 from b12.adapters.sql.registry import Registry
@@ -45,12 +43,8 @@ from b12.entrypoints.web.app import create_app
 from b12.entrypoints.web.auth import SESSION_COOKIE
 from b12.entrypoints.web.services import Services, WebConfig
 from tests.registry.conftest import (
-    DEFAULT_ADMIN_URL,
-    POSTGRES_ADMIN_ENV,
-    POSTGRES_URL_ENV,
-    _engine,
-    _unreachable,
     reset_postgres,
+    throwaway_postgres,
 )
 
 NOW = datetime(2026, 3, 2, 9, 0)  # noqa: DTZ001 - the app's clock is naive local time
@@ -126,30 +120,7 @@ def knowledge_raw() -> RawContent:
 @pytest.fixture(scope="session")
 def web_postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL database for this session (skip or fail if unreachable)."""
-    given = os.environ.get(POSTGRES_URL_ENV)
-    if given:
-        try:
-            reset_postgres(given)
-        except (ImportError, SQLAlchemyError) as exc:
-            _unreachable(given.rsplit("@", 1)[-1], exc)
-        yield given
-        return
-    admin_url = os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_ADMIN_URL)
-    name = f"b12_web_{os.getpid()}"
-    try:
-        admin = _engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (ImportError, SQLAlchemyError) as exc:
-        _unreachable(admin_url.rsplit("@", 1)[-1], exc)
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_postgres("b12_web")
 
 
 @pytest.fixture

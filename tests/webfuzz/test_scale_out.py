@@ -15,26 +15,18 @@ the server cannot be reached, unless ``B12_REQUIRE_POSTGRES=1``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from tests.live_server import LiveServer, add_user, create_token
 from tests.registry.conftest import (
-    DEFAULT_ADMIN_URL,
-    POSTGRES_ADMIN_ENV,
-    POSTGRES_URL_ENV,
-    REQUIRE_POSTGRES_ENV,
-    reset_postgres,
+    throwaway_postgres,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -53,44 +45,10 @@ PICTURE: dict[str, Any] = {
 HIDDEN = r'name="{name}" value="([^"]+)"'
 
 
-def _unreachable(where: str, exc: BaseException) -> NoReturn:
-    reason = f"PostgreSQL at {where} cannot be reached: {type(exc).__name__}: {exc}"
-    if os.environ.get(REQUIRE_POSTGRES_ENV, "") not in ("", "0"):
-        pytest.fail(f"{reason} ({REQUIRE_POSTGRES_ENV}=1, so this is a failure)", pytrace=False)
-    pytest.skip(f"{reason}; start it or set {POSTGRES_URL_ENV}")
-
-
 @pytest.fixture(scope="module")
 def shared_db() -> Iterator[str]:
     """An empty PostgreSQL database (no schema yet) for both processes."""
-    given = os.environ.get(POSTGRES_URL_ENV)
-    if given:
-        try:
-            reset_postgres(given)
-        except (ImportError, SQLAlchemyError) as exc:
-            _unreachable(given.rsplit("@", 1)[-1], exc)
-        yield given
-        return
-    admin_url = os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_ADMIN_URL)
-    name = f"b12_scaleout_{os.getpid()}"
-    try:
-        admin = create_engine(
-            admin_url,
-            poolclass=NullPool,
-            connect_args={"connect_timeout": 5},
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (ImportError, SQLAlchemyError) as exc:
-        _unreachable(admin_url.rsplit("@", 1)[-1], exc)
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_postgres("b12_scaleout")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from b12.adapters.sql.registry import DoseInput, RecallRow, Registry, RegistryUnavailable
+from b12.adapters.sql.registry import DoseInput, RecallRow, Registry
+from b12.adapters.sql.transactions import RegistryUnavailable
 from b12.core.course_models import OrderCheckResult
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.entrypoints import settings

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """Serve the web app and API on B12_DATABASE_URL (default: SQLite in the data folder)."""
         import uvicorn
 
-        from b12.adapters.sql.registry import RegistryUnavailable
+        from b12.adapters.sql.transactions import RegistryUnavailable
         from b12.entrypoints.web.app import create_app
         from b12.entrypoints.web.services import WebConfig
 

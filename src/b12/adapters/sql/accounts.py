@@ -29,8 +29,6 @@ import math
 import re
 import secrets
 import string
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -39,11 +37,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from b12.adapters.sql.registry import RegistryUnavailable
 from b12.adapters.sql.tables import api_tokens, login_attempts, users, web_sessions
+from b12.adapters.sql.transactions import EngineStore
 from b12.core.errors import B12Error, FieldProblem, InputError, NotFound
 
 ROLES = ("clinician", "nurse", "reviewer", "admin")
@@ -182,7 +180,7 @@ def _naive(now: datetime) -> datetime:
 # -- accounts ----------------------------------------------------------------------------------
 
 
-class Accounts:
+class Accounts(EngineStore):
     """Users, sessions, API tokens and login throttling on the registry's database."""
 
     def __init__(
@@ -204,28 +202,6 @@ class Accounts:
         self._dummy: str | None = None
 
     # -- transactions ---------------------------------------------------------------------------
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, DatabaseError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE)."""
-        with self._guard(), self.engine.connect() as conn:
-            conn.execution_options(b12_write=True)
-            with conn.begin():
-                yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._guard(), self.engine.connect() as conn:
-            yield conn
 
     # -- users ----------------------------------------------------------------------------------
 

@@ -16,16 +16,14 @@ errors become ``RegistryUnavailable``.  Nothing here logs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from b12.adapters.sql.registry import RegistryUnavailable
 from b12.adapters.sql.tables import cds_feedback, cds_jti
+from b12.adapters.sql.transactions import EngineStore
 from b12.core.errors import FieldProblem, InputError
 
 OUTCOMES = ("accepted", "overridden")
@@ -64,7 +62,7 @@ def parse_rfc3339(value: object) -> datetime | None:
         return None
 
 
-class CdsStore:
+class CdsStore(EngineStore):
     """The replay cache and the feedback log on the registry's database (a SQLAlchemy engine)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -72,28 +70,6 @@ class CdsStore:
         self._last_purge: datetime | None = None
 
     # -- transactions ---------------------------------------------------------------------------
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, DatabaseError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE)."""
-        with self._guard(), self.engine.connect() as conn:
-            conn.execution_options(b12_write=True)
-            with conn.begin():
-                yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._guard(), self.engine.connect() as conn:
-            yield conn
 
     # -- replay cache ---------------------------------------------------------------------------
 

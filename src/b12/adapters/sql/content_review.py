@@ -29,10 +29,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
-from b12.adapters.sql.registry import RegistryUnavailable
 from b12.adapters.sql.tables import audit, content_reviews
+from b12.adapters.sql.transactions import EngineStore
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError, NotFound
 from b12.core.governance import (
     STATUSES,
@@ -100,7 +99,7 @@ def _state(row: Any) -> ReviewState:
     )
 
 
-class ContentReviews:
+class ContentReviews(EngineStore):
     """Review decisions over one set of content files, stored in the registry database."""
 
     def __init__(self, engine: Engine, raw: RawContent) -> None:
@@ -237,25 +236,9 @@ class ContentReviews:
     # -- internals ----------------------------------------------------------------------------
 
     @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, DatabaseError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
-
-    @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self._guard(), self.engine.connect() as conn, conn.begin():
             yield conn
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._guard(), self.engine.connect() as conn:
-            conn.execution_options(b12_write=True)  # SQLite: BEGIN IMMEDIATE (make_engine)
-            with conn.begin():
-                yield conn
 
     def _effective(
         self, conn: Connection, *, newest: int | None = None, cache: bool = True

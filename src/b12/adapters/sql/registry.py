@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -40,16 +38,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
-    DatabaseError,
     IntegrityError,
     NoSuchModuleError,
-    OperationalError,
 )
 
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
+from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
 from b12.core.course_input import DoseIn, parse_dose_text
 from b12.core.course_models import FollowUpResult, OrderCheckResult
-from b12.core.errors import B12Error, FieldProblem, InputError, NotFound, Refused
+from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
@@ -59,10 +56,6 @@ RECALL_STATUSES = ("overdue", "due", "upcoming")
 GUIDELINES = ("uk", "us")
 MIGRATION_LOCK = 0xB12
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-class RegistryUnavailable(B12Error):
-    """The database cannot be reached or used; wraps the driver's error."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +147,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-class Registry:
+class Registry(EngineStore):
     """The practice registry.  ``today`` and ``actor`` always come from the caller."""
 
     def __init__(self, url: str, kb: KnowledgeBase) -> None:
@@ -205,23 +198,6 @@ class Registry:
         """Roll migrations back to ``revision``."""
         with self._write() as conn:
             command.downgrade(self._alembic(conn), revision)
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, DatabaseError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise RegistryUnavailable(f"database unavailable: {exc.orig}") from exc
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock at BEGIN (IMMEDIATE)."""
-        with self._guard(), self.engine.connect() as conn:
-            conn.execution_options(b12_write=True)
-            with conn.begin():
-                yield conn
 
     # -- writes -------------------------------------------------------------------------------
 

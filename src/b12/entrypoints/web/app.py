@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from b12.adapters.sql.accounts import TooManyAttempts
-from b12.adapters.sql.registry import RegistryUnavailable
+from b12.adapters.sql.transactions import RegistryUnavailable
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.entrypoints.web import (
     api,
