@@ -29,7 +29,7 @@ from b12.adapters.cds.cards import empty_paths
 from b12.adapters.cds.prefetch import FetchFailed
 from b12.entrypoints.web import cds_hooks
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared/data/fhir-samples/cds-hooks-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir-samples" / "cds-hooks-examples"
 FHIR_SERVER = "https://fhir.example.test/r4"
 ACCESS_TOKEN = "fhir-access-token-5c1b9e0d7a"
 PATIENT_ID = "pat-1"

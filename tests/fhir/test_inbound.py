@@ -30,7 +30,7 @@ from b12.core.errors import InputError
 from b12.core.knowledge import KnowledgeBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = Path("/work/shared/data/fhir-samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir-samples"
 SYNTHEA = SAMPLES / "synthea-bulk-10-patients"
 CDS = SAMPLES / "cds-hooks-examples"
 AS_OF = date(2026, 3, 2)

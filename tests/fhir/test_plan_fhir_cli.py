@@ -13,7 +13,9 @@ from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.knowledge import KnowledgeBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SYNTHEA = Path("/work/shared/data/fhir-samples/synthea-bulk-10-patients")
+SYNTHEA = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "fhir-samples" / "synthea-bulk-10-patients"
+)
 
 
 @pytest.fixture
