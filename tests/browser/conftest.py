@@ -113,7 +113,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def sites(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Sites]:
     """Both live servers, started first (autouse) so they boot while Chromium launches."""
     started = Sites(tmp_path_factory.mktemp("sites"))
@@ -123,9 +123,10 @@ def sites(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[
         started.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: Path) -> Iterator[Browser]:
-    """One Chromium for the session; Playwright never downloads a browser."""
+    """One Chromium for the browser tests (package scope: Playwright's event loop must be gone
+    before later tests use asyncio); Playwright never downloads a browser."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
@@ -134,13 +135,13 @@ def browser(chromium: Path) -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(sites: Sites) -> Site:
     """The shared live server: one user per role."""
     return sites.get("shared")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def review_site(sites: Sites) -> Site:
     """The review journey's own live server (a reviewer only)."""
     return sites.get("review")
@@ -204,7 +205,7 @@ def log_in(page: Page, site: Site, role: str) -> None:
 SignIn = Callable[[Page, Site, str], None]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sign_in() -> SignIn:
     """``sign_in(page, site, role)``: the form once per user, then that session's cookie.
 
