@@ -29,7 +29,7 @@ from b12.core.requests import (
     plan_request,
 )
 from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints import accounts_cli, ask_cli, export_cli, registry_cli, serve_cli
+from b12.entrypoints import accounts_cli, ask_cli, cds_cli, export_cli, registry_cli, serve_cli
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -435,6 +435,7 @@ accounts_cli.register(app, _bundled_kb)
 serve_cli.register(app)
 ask_cli.register(app, _load_kb)
 export_cli.register(app)
+cds_cli.register(app)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import typer
 
 from b12.core.errors import InputError, KnowledgeBaseError
 from b12.entrypoints import settings
+from b12.entrypoints.cds_cli import is_loopback, is_sandbox_config
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +38,13 @@ def register(app: typer.Typer) -> None:
             cds_allowed_origins=settings.cds_allowed_origins(),
             public_base_url=settings.public_base_url(),
         )
+        if is_sandbox_config(config.cds_trusted_issuers) and not is_loopback(host):
+            typer.echo(
+                "error: B12_CDS_TRUSTED_ISSUERS trusts the development sandbox issuer, which is "
+                "for local use only: serve on a loopback address (127.0.0.1) or remove it",
+                err=True,
+            )
+            raise typer.Exit(2)
         if config.cds_trusted_issuers and not config.public_base_url:
             typer.echo(
                 "warning: B12_PUBLIC_BASE_URL is not set, so CDS Hooks tokens are checked "

@@ -22,10 +22,14 @@ from pathlib import Path
 import platformdirs
 
 
+def data_dir() -> Path:
+    """The user's b12 data folder (e.g. ``~/.local/share/b12``)."""
+    return Path(platformdirs.user_data_dir("b12", appauthor=False))
+
+
 def default_database_url() -> str:
     """A SQLite file in the user's data folder (the same for the CLI and ``b12 serve``)."""
-    folder = Path(platformdirs.user_data_dir("b12", appauthor=False))
-    return f"sqlite:///{folder / 'b12.sqlite3'}"
+    return f"sqlite:///{data_dir() / 'b12.sqlite3'}"
 
 
 def database_url() -> str:
