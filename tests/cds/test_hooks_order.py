@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from b12.adapters.cds.cards import ALERT_SYSTEM, OVERRIDE_SYSTEM
+from b12.adapters.cds.hooks import matches_regimen
 from b12.adapters.fhir.codes import load_code_table
 from b12.core.plan_models import Plan
-from b12.adapters.cds.hooks import matches_regimen
 from tests.cds.hooks_support import (
     ACCESS_TOKEN,
     FHIR_SERVER,

@@ -493,7 +493,7 @@ def _suggestions(ctx: _OrderContext, draft: Draft) -> list[dict[str, Any]]:
             ctx.call.hook_instance,
             draft.ref,
             label=f"Use the guideline regimen: {plan.regimen.title}",
-            description=f"Replace {draft.ref} with {plan.regimen.title}",
+            description=f"Replace the draft order with {plan.regimen.title}",
             resource=resource,
         )
     ]
