@@ -434,6 +434,29 @@ def test_a_change_that_still_warns_is_checked_again_not_saved(
     assert (str(last["date"]), last["batch"]) == ("2026-02-28", "ZZ9")
 
 
+def test_save_anyway_after_the_record_changed_underneath_checks_again(
+    client: Client, registry: Registry
+) -> None:
+    """The fingerprint covers what the check said too: an allergy recorded meanwhile changes
+    the check of the same values, so they are shown again, not saved."""
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    page = nurse.get("/patients/P-001").text
+    warned = nurse.form(
+        "/patients/P-001/doses", submission(page, "record-dose", {"date": "2026-03-01"})
+    )
+    picture = {**UK_PA, "as_of": "2026-03-02", "conditions": ["cobalt_allergy"]}
+    registry.update_picture("P-001", picture, actor="clinician", now=at(date(2026, 3, 2)))
+    before = counts(registry, "doses")
+
+    again = nurse.form("/patients/P-001/doses", submission(warned.text, "save-anyway"))
+
+    assert 'data-code="COBALT_ALLERGY"' in again.text
+    assert again.status_code == 200
+    assert 'id="rechecked"' in again.text
+    assert counts(registry, "doses") == before
+
+
 @pytest.mark.parametrize("checked", ["", "0" * 32, "not-a-fingerprint"])
 def test_save_anyway_without_the_checked_fingerprint_checks_again(
     client: Client, registry: Registry, checked: str

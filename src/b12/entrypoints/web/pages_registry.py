@@ -203,7 +203,7 @@ def _patient_page(
         "problems": list(problems),
         "check": check,
         "confirming": check is not None,
-        "checked": checked_fingerprint(dose) if check is not None else "",
+        "checked": checked_fingerprint(dose, check) if check is not None else "",
         "changed": changed,
         "products": forms.picture_choices(kb)["products"],
         "event_kinds": forms.choices(kb.vocabulary.events),
@@ -229,13 +229,16 @@ def patient_page(request: Request, patient_id: str, principal: PagePrincipal) ->
 CHECKED_FIELDS = ("date", "drug", "dose", "route", "site", "batch")
 
 
-def checked_fingerprint(values: dict[str, str]) -> str:
-    """A short fingerprint of the dose values an order check judged (not a secret).
+def checked_fingerprint(values: dict[str, str], check: OrderCheckResult) -> str:
+    """A short fingerprint of the dose values an order check judged and what it said (not a
+    secret).
 
-    "Save anyway" saves only when the values submitted have the fingerprint of the values that
-    were checked; anything changed on screen since is checked again first.
+    "Save anyway" saves only when the values submitted, checked again now, give the fingerprint
+    the user saw: a value changed on screen since, or a check that now says something else
+    (another dose was recorded meanwhile), is shown again instead of being saved.
     """
-    canonical = json.dumps([values.get(name, "") for name in CHECKED_FIELDS])
+    said = [check.verdict, sorted(a.code for a in check.alerts)]
+    canonical = json.dumps([[values.get(name, "") for name in CHECKED_FIELDS], said])
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -253,7 +256,6 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
     form = await request.form()
     values = {name: _str(form, name).strip() for name in DOSE_FIELDS}
     asked = _str(form, "confirm") == "1"
-    confirmed = asked and _str(form, "checked") == checked_fingerprint(values)
     given, problems = dose_input(values, today=svc.today(), given_by=principal.user.username)
     if given is None:
         return _patient_page(
@@ -270,7 +272,8 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
             problems=_dose_problems(err),
             status=422,
         )
-    if check is not None and check.verdict != "ok" and not confirmed:
+    confirmed = check is not None and _str(form, "checked") == checked_fingerprint(values, check)
+    if check is not None and check.verdict != "ok" and not (asked and confirmed):
         return _patient_page(
             request,
             principal,
