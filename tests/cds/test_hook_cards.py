@@ -116,6 +116,15 @@ def _dose_range() -> dict[str, Any]:
     return res
 
 
+def _contained_medication_no_dose() -> dict[str, Any]:
+    """The product only in a contained Medication, and no dose."""
+    res = _b12(dose=None)
+    concept = res.pop("medicationCodeableConcept")
+    res["contained"] = [{"resourceType": "Medication", "id": "med", "code": concept}]
+    res["medicationReference"] = {"reference": "#med"}
+    return res
+
+
 def _twice_daily() -> dict[str, Any]:
     return _b12(frequency=2, period=1, period_unit="d")  # read, but no B12 schedule
 
@@ -131,6 +140,8 @@ UNREADABLE_B12 = {
     "dose range": _dose_range,
     "route unknown": lambda: _b12(route="nose"),
     "unknown schedule": _twice_daily,
+    "contained medication, no dose": _contained_medication_no_dose,
+    "text only, dose 0": lambda: med_request("Hydroxocobalamin 1mg/1ml", coded=False, dose=0),
 }
 
 
