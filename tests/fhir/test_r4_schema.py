@@ -162,3 +162,20 @@ def test_other_api_routes_keep_the_one_megabyte_limit(
         headers={**bearer("clinician"), "Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_a_chunked_body_without_content_length_is_cut_off_at_the_limit(
+    anonymous: TestClient, bearer: Bearer
+) -> None:
+    def chunks() -> Any:  # sent with Transfer-Encoding: chunked, no Content-Length
+        yield b'{"resourceType": "Bundle", "pad": "'
+        for _ in range(MAX_APPLY_BYTES // 1_000_000 + 5):
+            yield b"x" * 1_000_000
+
+    response = anonymous.post(
+        f"/fhir/PlanDefinition/{PROTOCOL_ID}/$apply",
+        content=chunks(),
+        headers={**bearer("clinician"), "Content-Type": FHIR_JSON},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
