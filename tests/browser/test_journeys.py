@@ -521,3 +521,46 @@ def test_phone_width_plan_form_has_no_sideways_scroll(
         assert scroll_width(page) <= PHONE["width"] + 1, "the plan form scrolls sideways"
     finally:
         phone.close()
+
+
+# -- 5b. "Save anyway" saves what is on screen (issue 12, item 3) ------------------------------
+
+
+def test_save_anyway_saves_the_values_on_screen_after_an_edit(
+    sign_in: SignIn, page: Page, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-EDIT-SAVE-1"
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/patients/new")
+    start = form_today(page) - timedelta(days=6)
+    enrol(page, site, patient_id, start=start)
+    record_dose(page, shot, "1", given=start)
+    history = page.locator("#dose-history tbody tr")
+    expect(history).to_have_count(1)
+
+    # A dose one day after the first: the check warns (early) and the form stays editable.
+    form = page.locator("#dose-form")
+    form.get_by_label("Date given").fill((start + timedelta(days=1)).isoformat())
+    form.get_by_role("button", name="Record dose").click()
+    expect(page.locator("#dose-check")).to_contain_text("not saved yet")
+    shot(page, "2-warned", show=page.locator("#dose-check"))
+
+    # The user changes the date to one that still needs a look, then presses "Save anyway":
+    # nothing is saved on the stale check; the new date is checked instead.
+    form.get_by_label("Date given").fill(start.isoformat())
+    page.get_by_role("button", name="Save anyway").click()
+    expect(page.locator("#rechecked")).to_be_visible()
+    expect(form.get_by_label("Date given")).to_have_value(start.isoformat())
+    expect(history).to_have_count(1)
+    shot(page, "3-checked-again", show=page.locator("#dose-check"))
+
+    # Then to the due date (on time): "Save anyway" saves exactly what is on screen.
+    due = start + timedelta(days=2)
+    form.get_by_label("Date given").fill(due.isoformat())
+    page.get_by_role("button", name="Save anyway").click()
+    expect(page.locator("#recorded")).to_contain_text("recorded")
+    expect(history).to_have_count(2)
+    table = page.locator("#dose-history")
+    expect(table).to_contain_text(due.isoformat())
+    expect(table).not_to_contain_text((start + timedelta(days=1)).isoformat())
+    shot(page, "4-saved", show=page.locator("#dose-history"))

@@ -3,8 +3,9 @@
 Both carry a ``fhirServer`` (``https://example/r4``) and a bearer but no prefetch, and their
 draft orders are a NutritionOrder and an amoxicillin MedicationRequest (``doseAndRate`` an
 object, Bundle without ``type``).  b12 has nothing to check in them, so it answers
-``{"cards": []}`` without asking for data.  With a B12 product put in, the data is needed: the
-server is unreachable, so the answer is 412 (never 500).
+``{"cards": []}`` without asking for data.  With a B12 product put in, the data is asked for;
+the server is unreachable, so the order is checked on its own and a card says which data was
+missing and why (never 412 for an order that can be read, never 500).
 """
 
 from __future__ import annotations
@@ -65,14 +66,23 @@ def test_the_examples_are_answered_with_no_cards(hooks: Hooks, name: str) -> Non
 
 
 @pytest.mark.parametrize("name", [SIGN_EXAMPLE, SELECT_EXAMPLE])
-def test_with_a_b12_order_the_unreachable_server_means_412(
+def test_with_a_b12_order_the_unreachable_server_gives_order_level_cards(
     hooks: Hooks, unreachable: list[httpx.Request], name: str
 ) -> None:
-    response = hooks.call(SERVICES[name], with_b12(example(name)))
-    assert response.status_code == 412, response.text
-    error = response.json()["error"]
-    assert error["code"] == "precondition_failed"
-    assert "prefetch.patient" in {f["field"] for f in error["fields"]}
+    body = with_b12(example(name))
+    for entry in body["context"]["draftOrders"]["entry"]:
+        if entry["resource"]["resourceType"] == "MedicationRequest":
+            dosage = entry["resource"]["dosageInstruction"][0]
+            dosage["route"] = {"text": "intravenous"}
+            dosage["timing"] = {"repeat": {"frequency": 1, "period": 3, "periodUnit": "mo"}}
+    response = hooks.call(SERVICES[name], body)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    topics = {c["source"]["topic"]["code"]: c for c in cards}
+    assert topics["IV_ROUTE"]["indicator"] == "critical"  # needs the order alone
+    partial = topics["partly-checked"]
+    assert "no usable Patient" in partial["detail"]
+    assert "ConnectError" in partial["detail"]  # why: the fhirServer did not answer
     assert "SAMPLE_TOKEN" not in response.text
     # the bearer went to the example's own fhirServer only
     assert unreachable
@@ -112,6 +122,6 @@ def test_an_unknown_schedule_is_reported_as_not_checked(hooks: Hooks) -> None:
     body = with_b12(example(SIGN_EXAMPLE))  # "5 mL bid": twice a day is no B12 schedule
     body["prefetch"] = full_prefetch()
     (card,) = hooks.cards("b12-order-sign", body)
-    assert card["indicator"] == "info"
+    assert card["indicator"] == "warning"
     assert card["source"]["topic"]["code"] == "order-not-checked"
     assert "schedule" in card["detail"]

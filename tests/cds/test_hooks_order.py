@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from b12.adapters.cds.cards import ALERT_SYSTEM, OVERRIDE_SYSTEM
+from b12.adapters.cds.hooks import matches_regimen
 from b12.adapters.fhir.codes import load_code_table
 from b12.core.plan_models import Plan
-from b12.entrypoints.web.cds_hooks import matches_regimen
 from tests.cds.hooks_support import (
     ACCESS_TOKEN,
     FHIR_SERVER,
@@ -165,13 +165,17 @@ def test_orders_without_b12_or_folate_need_no_data(hooks: Hooks) -> None:
     assert hooks.fhir.calls == []
 
 
-def test_missing_data_without_a_server_is_412(hooks: Hooks) -> None:
-    order = med_request("hydroxocobalamin")
+def test_missing_data_without_a_server_checks_the_order_alone_and_says_why(hooks: Hooks) -> None:
+    order = med_request("hydroxocobalamin", route="intravenous")
     response = hooks.call(SIGN, order_sign(order))
-    assert response.status_code == 412
-    error = response.json()["error"]
-    assert error["code"] == "precondition_failed"
-    assert {f["field"] for f in error["fields"]} >= {"prefetch.patient", "prefetch.b12"}
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert codes(cards)["IV_ROUTE"] == "critical"
+    partial = next(c for c in cards if c["source"]["topic"]["code"] == "partly-checked")
+    assert partial["indicator"] == "info"
+    assert "no usable Patient" in partial["detail"]
+    assert "not provided" in partial["detail"]
+    assert "no usable fhirServer" in partial["detail"]
 
 
 def test_missing_prefetch_is_fetched_from_the_fhir_server_with_the_bearer(hooks: Hooks) -> None:
@@ -194,25 +198,33 @@ def test_only_the_keys_not_prefetched_are_fetched(hooks: Hooks) -> None:
     assert [url.split("?")[0] for url, _ in hooks.fhir.calls] == [f"{FHIR_SERVER}/Condition"]
 
 
-def test_an_unreachable_fhir_server_is_412(hooks: Hooks) -> None:
+def test_an_unreachable_fhir_server_still_checks_the_order(hooks: Hooks) -> None:
     hooks.fhir.failing = True
-    response = hooks.call(SIGN, with_server(order_sign(med_request("hydroxocobalamin"))))
-    assert response.status_code == 412
+    order = med_request("hydroxocobalamin", site="dorsogluteal")
+    response = hooks.call(SIGN, with_server(order_sign(order)))
+    assert response.status_code == 200
     assert ACCESS_TOKEN not in response.text
+    found = codes(response.json()["cards"])
+    assert found["GLUTEAL_SITE"] == "warning"
+    assert found["partly-checked"] == "info"
 
 
-def test_an_operation_outcome_in_prefetch_is_missing_data(hooks: Hooks) -> None:
+def test_an_operation_outcome_in_prefetch_is_named_on_the_partial_card(hooks: Hooks) -> None:
     prefetch = deficient()
     prefetch["conditions"] = {"resourceType": "OperationOutcome", "issue": []}
     response = hooks.call(SIGN, order_sign(med_request("hydroxocobalamin"), prefetch=prefetch))
-    assert response.status_code == 412
-    assert [f["field"] for f in response.json()["error"]["fields"]] == ["prefetch.conditions"]
+    assert response.status_code == 200
+    cards = response.json()["cards"]
+    partial = next(c for c in cards if c["source"]["topic"]["code"] == "partly-checked")
+    assert "conditions" in partial["detail"]
+    assert "OperationOutcome" in partial["detail"]
+    assert "no usable Patient" not in partial["detail"]  # the patient was given: full check
 
 
 def test_an_order_sign_that_cannot_be_checked_says_so(hooks: Hooks) -> None:
     no_dose = med_request("hydroxocobalamin", dose=None)
     cards = hooks.cards(SIGN, order_sign(no_dose, prefetch=deficient()))
-    assert [c["indicator"] for c in cards] == ["info"]
+    assert [c["indicator"] for c in cards] == ["warning"]
     assert "dose" in cards[0]["detail"]
     select = order_select(no_dose, selections=["MedicationRequest/mr-1"], prefetch=deficient())
     assert hooks.cards(SELECT, select) == []  # details may be missing while selecting

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from tests.cds.conftest import NOW
+from b12.adapters.sql.tables import audit
+from tests.cds.conftest import ISSUER, NOW
 from tests.cds.hooks_support import (
     ATC,
     PATIENT_ID,
@@ -133,3 +135,52 @@ def metformin() -> dict[str, Any]:
         },
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
     }
+
+
+# -- audit: every read of registry data through CDS writes one row (issue 12, item 11) ---------
+
+
+def cds_views(app: FastAPI) -> list[dict[str, Any]]:
+    registry = app.state.services.registry
+    query = select(audit).where(audit.c.action == "view", audit.c.table_name == "cds")
+    with registry.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query.order_by(audit.c.id)).mappings()]
+
+
+def test_each_patient_view_of_registry_data_writes_one_audit_row(
+    hooks: Hooks, app: FastAPI
+) -> None:
+    enrol(app, days_ago=60)
+    first, second = patient_view(), patient_view()
+    hooks.cards(VIEW, first)
+    hooks.cards(VIEW, second)
+    rows = cds_views(app)
+    assert len(rows) == 2  # one per call, not per card
+    assert {r["record_id"] for r in rows} == {PATIENT_ID}
+    assert {r["actor"] for r in rows} == {f"cds:{ISSUER}"}
+    assert [r["detail"]["hookInstance"] for r in rows] == [
+        first["hookInstance"],
+        second["hookInstance"],
+    ]
+    assert rows[0]["detail"]["service"] == VIEW
+    assert rows[0]["detail"]["user"] == "Practitioner/doc-1"
+    assert rows[0]["detail"]["cards"] >= 1
+
+
+def test_a_patient_not_in_the_registry_reads_no_registry_data_and_writes_no_row(
+    hooks: Hooks, app: FastAPI
+) -> None:
+    hooks.cards(VIEW, patient_view(full_prefetch(conditions=(pernicious_anaemia(),))))
+    assert cds_views(app) == []
+
+
+def test_registry_data_is_not_returned_when_the_audit_row_cannot_be_written(
+    hooks: Hooks, app: FastAPI
+) -> None:
+    enrol(app, days_ago=60)
+    registry = app.state.services.registry
+    with registry.engine.begin() as conn:  # the audit log refuses writes
+        conn.exec_driver_sql("DROP TABLE audit")
+    response = hooks.call(VIEW, patient_view())
+    assert response.status_code >= 500
+    assert "overdue" not in response.text

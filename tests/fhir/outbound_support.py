@@ -12,16 +12,23 @@ from b12.adapters.fhir.codes import CodeTable
 from b12.adapters.vignettes import load_vignettes, run_vignette
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan_models import Plan
+from tests.fhir.r4_schema import assert_r4_valid
 
 CASES = Path(__file__).parents[1] / "vignettes" / "cases"
 
 
 def validate(resource: dict[str, Any]) -> None:
-    """Validate one resource (and, for a Bundle, every entry) with the R4B model."""
+    """Validate one resource (and, for a Bundle, every entry) with HL7's official R4 JSON
+    Schema and with the R4B model."""
+    assert_r4_valid(resource)
+    _validate_model(resource)
+
+
+def _validate_model(resource: dict[str, Any]) -> None:
     model = get_fhir_model_class(resource["resourceType"])
     model.model_validate(resource)
     for entry in resource.get("entry", ()):
-        validate(entry["resource"])
+        _validate_model(entry["resource"])
 
 
 def codings(node: Any, path: str = "") -> Iterator[tuple[str, str, str]]:

@@ -11,9 +11,10 @@ from fhirpathpy import evaluate
 
 from b12.adapters.fhir.codes import CodeTable, load_code_table
 from b12.adapters.fhir.definitions import (
-    CONDITION_LANGUAGE,
+    EXT_CONDITION,
     PROTOCOL_ID,
     apply_plan_definition,
+    condition_of,
     condition_raw,
     find_resource,
     knowledge_base_resources,
@@ -164,10 +165,14 @@ def test_conditions_round_trip_and_are_self_contained(
             continue
         (condition,) = action["condition"]
         assert condition["kind"] == "applicability"
-        expression = condition["expression"]
-        assert expression["language"] == CONDITION_LANGUAGE
-        assert expression["description"]
-        document = json.loads(expression["expression"])
+        assert "expression" not in condition  # b12's language is neither CQL nor FHIRPath
+        (ext,) = condition["modifierExtension"]
+        assert ext["url"] == EXT_CONDITION
+        parts = {e["url"]: e["valueString"] for e in ext["extension"]}
+        assert parts["description"]
+        document = condition_of(condition)
+        assert document is not None
+        assert document == json.loads(parts["expression"])
         assert criteria.parse_condition(document["when"]) == rec.when
         named = {n.name for n in criteria.walk(rec.when) if isinstance(n, criteria.Ref)}
         assert named <= set(document.get("definitions", {}))

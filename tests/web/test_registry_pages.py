@@ -23,6 +23,7 @@ from tests.web.conftest import (
     counts,
     enrol,
 )
+from tests.web.html_forms import submission
 
 Client = Callable[[str], SignedIn]
 PATIENT_TABLES = ("patients", "pictures", "courses", "doses", "events")
@@ -54,6 +55,13 @@ DOSE_FORM: dict[str, str] = {
 def _key(page: str) -> str:
     found = re.search(r'name="key" value="([^"]+)"', page)
     assert found, "the dose form has no idempotency key"
+    return found.group(1)
+
+
+def _checked(page: str) -> str:
+    """The fingerprint of the values the order check on ``page`` judged."""
+    found = re.search(r'name="checked" value="([^"]+)"', page)
+    assert found, "the dose form has no fingerprint of the checked values"
     return found.group(1)
 
 
@@ -306,7 +314,9 @@ def test_an_early_dose_warns_and_saves_nothing_until_confirmed(
     assert counts(registry, "doses") == before
     assert _next_due(warned.text).startswith("2026-03-02")
 
-    saved = nurse.form("/patients/P-001/doses", {**early, "confirm": "1"})
+    saved = nurse.form(
+        "/patients/P-001/doses", {**early, "confirm": "1", "checked": _checked(warned.text)}
+    )
 
     assert saved.status_code == 303
     assert counts(registry, "doses")["doses"] == before["doses"] + 1
@@ -321,7 +331,8 @@ def test_a_stop_needs_a_reason_even_when_confirmed(client: Client, registry: Reg
     iv = {**DOSE_FORM, "route": "iv", "site": "", "key": "k-iv"}
 
     warned = nurse.form("/patients/P-001/doses", iv)
-    refused = nurse.form("/patients/P-001/doses", {**iv, "confirm": "1"})
+    checked = _checked(warned.text)
+    refused = nurse.form("/patients/P-001/doses", {**iv, "confirm": "1", "checked": checked})
 
     assert warned.status_code == 200
     assert 'data-code="IV_ROUTE"' in warned.text
@@ -332,7 +343,7 @@ def test_a_stop_needs_a_reason_even_when_confirmed(client: Client, registry: Reg
 
     saved = nurse.form(
         "/patients/P-001/doses",
-        {**iv, "confirm": "1", "override_reason": "specialist advice"},
+        {**iv, "confirm": "1", "checked": checked, "override_reason": "specialist advice"},
     )
 
     assert saved.status_code == 303
@@ -342,6 +353,138 @@ def test_a_stop_needs_a_reason_even_when_confirmed(client: Client, registry: Reg
         "stop",
         "specialist advice",
     )
+
+
+# -- "Save anyway" saves what is on screen (issue 12, item 3) -----------------------------------
+
+
+def _dates(registry: Registry) -> list[str]:
+    return [str(d["date"]) for d in registry.dose_history("P-001")]
+
+
+def test_save_anyway_after_changing_the_date_saves_the_date_on_screen(
+    client: Client, registry: Registry
+) -> None:
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    page = nurse.get("/patients/P-001").text
+    warned = nurse.form(
+        "/patients/P-001/doses", submission(page, "record-dose", {"date": "2026-03-01"})
+    )
+    assert 'data-code="INTERVAL_EARLY"' in warned.text
+
+    # The user corrects the date in the still-editable form, then presses "Save anyway".
+    saved = nurse.form(
+        "/patients/P-001/doses", submission(warned.text, "save-anyway", {"date": "2026-03-02"})
+    )
+
+    assert saved.status_code == 303  # the new date is on time: its check is clear
+    assert _dates(registry) == ["2026-02-28", "2026-03-02"]
+
+
+def test_save_anyway_after_changing_the_route_checks_the_new_route(
+    client: Client, registry: Registry
+) -> None:
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    page = nurse.get("/patients/P-001").text
+    stop = nurse.form(
+        "/patients/P-001/doses", submission(page, "record-dose", {"route": "iv", "site": ""})
+    )
+    assert 'data-code="IV_ROUTE"' in stop.text
+
+    saved = nurse.form(
+        "/patients/P-001/doses",
+        submission(stop.text, "save-anyway", {"route": "im", "site": "deltoid"}),
+    )
+
+    assert saved.status_code == 303
+    last = registry.dose_history("P-001")[-1]
+    assert (last["route"], last["verdict"], last["override_reason"]) == ("im", "ok", None)
+
+
+def test_a_change_that_still_warns_is_checked_again_not_saved(
+    client: Client, registry: Registry
+) -> None:
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    page = nurse.get("/patients/P-001").text
+    warned = nurse.form(
+        "/patients/P-001/doses", submission(page, "record-dose", {"date": "2026-03-01"})
+    )
+    before = counts(registry, "doses")
+
+    again = nurse.form(
+        "/patients/P-001/doses",
+        submission(warned.text, "save-anyway", {"date": "2026-02-28", "batch": "ZZ9"}),
+    )
+
+    assert again.status_code == 200
+    assert 'id="rechecked"' in again.text
+    assert counts(registry, "doses") == before  # nothing saved on a stale check
+    assert 'value="2026-02-28"' in again.text
+    assert 'value="ZZ9"' in again.text
+    # Now the check on screen is of these values: "Save anyway" saves them (with a reason).
+    saved = nurse.form(
+        "/patients/P-001/doses",
+        submission(again.text, "save-anyway", {"override_reason": "second site, same day"}),
+    )
+    assert saved.status_code == 303
+    last = registry.dose_history("P-001")[-1]
+    assert (str(last["date"]), last["batch"]) == ("2026-02-28", "ZZ9")
+
+
+def test_save_anyway_after_the_record_changed_underneath_checks_again(
+    client: Client, registry: Registry
+) -> None:
+    """The fingerprint covers what the check said too: an allergy recorded meanwhile changes
+    the check of the same values, so they are shown again, not saved."""
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    page = nurse.get("/patients/P-001").text
+    warned = nurse.form(
+        "/patients/P-001/doses", submission(page, "record-dose", {"date": "2026-03-01"})
+    )
+    picture = {**UK_PA, "as_of": "2026-03-02", "conditions": ["cobalt_allergy"]}
+    registry.update_picture("P-001", picture, actor="clinician", now=at(date(2026, 3, 2)))
+    before = counts(registry, "doses")
+
+    again = nurse.form("/patients/P-001/doses", submission(warned.text, "save-anyway"))
+
+    assert 'data-code="COBALT_ALLERGY"' in again.text
+    assert again.status_code == 200
+    assert 'id="rechecked"' in again.text
+    assert counts(registry, "doses") == before
+
+
+@pytest.mark.parametrize("checked", ["", "0" * 32, "not-a-fingerprint"])
+def test_save_anyway_without_the_checked_fingerprint_checks_again(
+    client: Client, registry: Registry, checked: str
+) -> None:
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    early = {**DOSE_FORM, "date": "2026-03-01", "key": "k-early"}
+    before = counts(registry, "doses")
+
+    response = nurse.form("/patients/P-001/doses", {**early, "confirm": "1", "checked": checked})
+
+    assert response.status_code == 200
+    assert 'data-code="INTERVAL_EARLY"' in response.text
+    assert 'id="rechecked"' in response.text
+    assert counts(registry, "doses") == before
+
+
+def test_enter_in_the_dose_form_checks_again_rather_than_saving(
+    client: Client, registry: Registry
+) -> None:
+    """The first submit button of the dose form (the one Enter presses) is "Check again"."""
+    _dosed_on_feb_28(registry)
+    nurse = client("nurse")
+    early = {**DOSE_FORM, "date": "2026-03-01", "key": "k-enter"}
+    warned = nurse.form("/patients/P-001/doses", early).text
+    form = warned[warned.index('id="dose-form"') :]
+    assert form.index('id="record-dose"') < form.index('id="save-anyway"')
+    assert 'name="confirm"' not in warned[: warned.index('id="record-dose"')]
 
 
 def test_a_double_submit_records_one_dose(client: Client, registry: Registry) -> None:

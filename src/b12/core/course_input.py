@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from datetime import date as Date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -104,6 +104,9 @@ class OrderCheckShape(_Strict):
     picture: dict[str, Any]
     order: OrderIn
     other_orders: tuple[OrderIn, ...] = ()
+    #: Products of other orders placed with this one whose dose or route could not be read:
+    #: they still count as ordered (a B12 product is B12 cover) but are not judged.
+    other_products: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
     history: tuple[GivenDose, ...] = ()
     as_of: date | None = None
 
@@ -169,6 +172,7 @@ class OrderCheckRequest:
     other_orders: tuple[Order, ...]
     history: tuple[Dose, ...]
     as_of: date
+    other_products: tuple[Product, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,7 +261,15 @@ def parse_order_check(
     others = tuple(
         _order(o, kb, as_of, f"other_orders[{i}]") for i, o in enumerate(shape.other_orders)
     )
-    return OrderCheckRequest(picture, order, others, _history(shape.history, kb, as_of), as_of)
+    products = tuple(resolve_product(name, kb) for name in shape.other_products)
+    history = _history(shape.history, kb, as_of)
+    return OrderCheckRequest(picture, order, others, history, as_of, products)
+
+
+def parse_order_alone(raw: Any, kb: KnowledgeBase, as_of: date) -> Order:
+    """Validate an OrderCheck ``order`` document on its own (no picture); errors name ``order``."""
+    shape: OrderCheckShape = _shape(OrderCheckShape, {"picture": {}, "order": raw})
+    return _order(shape.order, kb, as_of, "order")
 
 
 def parse_follow_up(

@@ -6,6 +6,11 @@ alongside the picture and its pathway; every alert rule whose contexts include `
 whose condition holds raises its alert.  The verdict is ``stop`` if any alert is a stop,
 ``warn`` if any is a warning, else ``ok``.  Timing is judged against the due window worked
 out from the doses actually given (:mod:`b12.core.course`): early doses are a warning only.
+
+``check_order_alone(order, kb, …)`` judges an order when nothing is known about the patient
+(a CDS client that sent the draft order but no patient data): only the rules whose condition
+reads nothing but the order's own facts (``order_*``, ``order.*``: route, site, dose, product,
+interval) are evaluated, so no alert depends on a guess about the patient.
 """
 
 from __future__ import annotations
@@ -15,14 +20,27 @@ from datetime import date
 from b12.core.alerts import collect_alerts, collect_disagreements
 from b12.core.citing import ReferenceBook
 from b12.core.course import due_after, locate
-from b12.core.course_input import Order, OrderCheckRequest
+from b12.core.course_input import Order, OrderCheckRequest, parse_order_alone
 from b12.core.course_models import NextDue, OrderCheckResult, Timing
+from b12.core.criteria import (
+    Compare,
+    Condition,
+    Definitions,
+    Facts,
+    Flag,
+    Member,
+    Present,
+    Ref,
+    walk,
+)
 from b12.core.follow_up import route_family
-from b12.core.knowledge import DecisionAction, KnowledgeBase, Regimen
+from b12.core.knowledge import DecisionAction, KnowledgeBase, Recommendation, Regimen
 from b12.core.picture import ClinicalPicture, picture_facts, with_facts
 from b12.core.plan import PlanOptions, Selection, select_pathway
 
 ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
+#: The facts of the order itself (see :func:`check_order`); nothing about the patient.
+ORDER_FACT_PREFIXES = ("order_", "order.")
 
 
 def _timing(
@@ -111,6 +129,7 @@ def check_order(
     cover = (
         bool(b12_given)
         or any(o.product.kind == "b12" for o in req.other_orders)
+        or any(p.kind == "b12" for p in req.other_products)
         or not ON_TREATMENT_MEDS.isdisjoint(picture.medications)
     )
     scalars: dict[str, str | None] = {
@@ -138,6 +157,18 @@ def check_order(
         for r in kb.usable("others", picture.guideline, opts.allow_draft)
         if r.when is None or kb.predicates[r.id](facts)
     ]
+    return _result(rules, kb, req.as_of, picture.guideline, order, timing)
+
+
+def _result(
+    rules: list[Recommendation],
+    kb: KnowledgeBase,
+    as_of: date,
+    guideline: str,
+    order: Order,
+    timing: Timing,
+) -> OrderCheckResult:
+    """The verdict from the rules that fired: alerts, disagreements and their references."""
     book = ReferenceBook(kb)
     alerts = collect_alerts(book, kb, rules, "order")
     disagreements = collect_disagreements(book, rules, "order")
@@ -146,9 +177,9 @@ def check_order(
     pending = not book.all_approved
     return OrderCheckResult(
         verdict=verdict,
-        guideline=picture.guideline,
+        guideline=guideline,
         content_version=kb.content_version,
-        as_of=req.as_of,
+        as_of=as_of,
         product=order.product.name,
         timing=timing,
         alerts=alerts,
@@ -159,3 +190,58 @@ def check_order(
         review_banner=kb.vocabulary.pending_review_banner if pending else None,
         disclaimer=kb.vocabulary.disclaimer,
     )
+
+
+def order_only(cond: Condition | None, defs: Definitions) -> bool:
+    """Whether ``cond`` reads nothing but the order's own facts (definitions expanded)."""
+    if cond is None:
+        return False
+    for node in walk(cond):
+        if isinstance(node, Member | Compare | Present):
+            known = node.field.startswith(ORDER_FACT_PREFIXES)
+        elif isinstance(node, Ref):
+            known = order_only(defs.get(node.name), defs)
+        else:
+            known = not isinstance(node, Flag)
+        if not known:
+            return False
+    return True
+
+
+def order_facts(order: Order) -> Facts:
+    """The order's own facts, and nothing about the patient."""
+    numbers = {"order.dose_ug": order.dose.micrograms}
+    if order.interval_days is not None:
+        numbers["order.interval_days"] = order.interval_days
+    scalars: dict[str, str | None] = {
+        "order_drug": order.product.name,
+        "order_kind": order.product.kind,
+        "order_route": order.route,
+        "order_site": order.site,
+    }
+    return Facts(scalars, {}, frozenset(), numbers, frozenset())
+
+
+def check_order_alone(
+    raw_order: object,
+    kb: KnowledgeBase,
+    *,
+    as_of: date,
+    guideline: str = "uk",
+    options: PlanOptions | None = None,
+) -> OrderCheckResult:
+    """Judge an order (an OrderCheck ``order`` document) knowing nothing about the patient.
+
+    Only the rules that read the order's own facts alone are evaluated; the timing is not
+    applicable (no dose history).  :class:`InputError` when the order is not valid.
+    """
+    opts = options or PlanOptions()
+    order = parse_order_alone(raw_order, kb, as_of)
+    facts = order_facts(order)
+    defs = kb.vocabulary.definitions
+    rules = [
+        r
+        for r in kb.usable("others", guideline, opts.allow_draft)
+        if order_only(r.when, defs) and kb.predicates[r.id](facts)
+    ]
+    return _result(rules, kb, as_of, guideline, order, Timing(status="not_applicable"))

@@ -11,10 +11,16 @@ warning → warning, info → info; ``source`` labelled with b12 and the primary
 ``url`` when the knowledge base has an https one, and a ``topic`` Coding for the alert code;
 ``overrideReasons`` from ``vocabulary.yaml`` → ``override_reasons``; ``suggestions`` (an
 ``update`` of the draft order to the guideline regimen) always with ``selectionBehavior``.
+
+Text from the request (an EHR's dose unit, medication or route text, a reason quoting it) is
+never Markdown: it goes into ``detail`` only through :func:`untrusted`, which shows it as an
+inline code span, where CommonMark and GFM interpret nothing (no link, image, HTML or
+autolink).  Summaries and labels hold knowledge-base words and valid FHIR ids only.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -34,6 +40,31 @@ ELLIPSIS = "…"
 GENERIC_LABEL = "b12 clinical decision support"
 #: Namespace of every card and suggestion uuid (uuid5 over the hook instance and a key).
 UUID_NAMESPACE = uuid.UUID("6f1c2b8e-4d0a-5e7b-9a3c-b12cd5ca4d00")
+#: Longest request-supplied text shown on a card (the rest is cut with an ellipsis).
+MAX_UNTRUSTED = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BACKTICKS = re.compile(r"`+")
+
+
+# -- request text --------------------------------------------------------------------------------
+
+
+def untrusted(text: str, limit: int = MAX_UNTRUSTED) -> str:
+    """Request-supplied ``text`` made safe for a Markdown ``detail``: an inline code span.
+
+    Control characters and line breaks become spaces (a code span cannot hold a block), the
+    text is cut at ``limit`` characters, and the fence is one backtick longer than the longest
+    run inside, padded with spaces, so nothing in ``text`` can close the span.  Inside a code
+    span CommonMark renders every character literally.
+    """
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    if len(line) > limit:
+        line = line[: limit - 1] + ELLIPSIS
+    if not line:
+        return "` `"
+    longest = max((len(run) for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {line} {fence}"
 
 
 # -- JSON hygiene --------------------------------------------------------------------------------
@@ -281,16 +312,48 @@ def unchecked_card(
     reasons: str,
     title: str,
 ) -> dict[str, Any]:
-    """An info card: a B12 or folic acid order b12 could not check (``title``), and why."""
+    """A warning card: a B12 or folic acid order b12 could not check (``title``), and why.
+
+    ``reasons`` may quote the request (a unit, a route text): it is shown as :func:`untrusted`.
+    """
+    return notice_card(
+        kb,
+        hook_instance=hook_instance,
+        key=f"{order_ref}|unchecked",
+        title=f"{title} ({product_label})",
+        detail=[untrusted(reasons)],
+        indicator="warning",
+        topic="order-not-checked",
+        display=title,
+    )
+
+
+def notice_card(
+    kb: KnowledgeBase,
+    *,
+    hook_instance: str,
+    key: str,
+    title: str,
+    detail: Sequence[str],
+    indicator: str,
+    topic: str,
+    display: str | None = None,
+) -> dict[str, Any]:
+    """A card about the check itself (not a clinical alert): what b12 could not do, and why.
+
+    ``detail`` blocks are Markdown written by b12; request text in them must be
+    :func:`untrusted` already.  Warnings carry the override reasons, like every other card.
+    """
     return {
-        "uuid": card_uuid(hook_instance, order_ref, "unchecked"),
-        "summary": summary(f"{title} ({product_label})"),
-        "indicator": "info",
-        "detail": _detail([reasons], (), (), None, kb.vocabulary.disclaimer),
+        "uuid": card_uuid(hook_instance, *key.split("|")),
+        "summary": summary(title),
+        "indicator": indicator,
+        "detail": _detail(detail, (), (), None, kb.vocabulary.disclaimer),
         "source": {
             "label": GENERIC_LABEL,
-            "topic": {"system": TOPIC_SYSTEM, "code": "order-not-checked", "display": title},
+            "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": display or title},
         },
+        "overrideReasons": override_reasons(kb) if indicator != "info" else None,
     }
 
 

@@ -7,10 +7,12 @@ The client MAY satisfy any prefetch template (CDS Hooks 2.0 "Providing FHIR Reso
 * a key whose query failed holds an ``OperationOutcome``;
 * a key it did not satisfy is **omitted**.
 
-:func:`gather` takes what was prefetched and, for omitted or failed keys, queries the client's
-``fhirServer`` itself (bearer ``fhirAuthorization.access_token``, a short total deadline, HTTPS
-only).  When the data still cannot be had it answers :class:`Missing`, and the caller answers
-HTTP 412.  The access token is never logged, never put in an error message and never sent to any
+:func:`gather_available` takes what was prefetched and, for omitted or failed keys, queries the
+client's ``fhirServer`` itself (bearer ``fhirAuthorization.access_token``, a short total
+deadline, HTTPS only).  What still cannot be had is listed in :attr:`Gathered.missing` with a
+reason for each key: the caller answers what it can from the rest (an EHR may fulfil some
+templates and not others).  :func:`gather` is the strict form: :class:`Missing` unless every
+key was had.  The access token is never logged, never put in an error message and never sent to any
 other origin than ``fhirServer`` (``next`` links to other hosts are not followed).
 """
 
@@ -88,6 +90,8 @@ class Gathered:
     by_key: Mapping[str, tuple[dict[str, Any], ...]]
     fetched: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: Keys whose data could not be had, each with a reason (no secrets in it).
+    missing: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def resources(self) -> tuple[dict[str, Any], ...]:
@@ -259,7 +263,29 @@ async def gather(
     deadline: float = DEADLINE_SECONDS,
     only: Iterable[str] | None = None,
 ) -> Gathered | Missing:
-    """The resources for every template key (or only those in ``only``), else what is missing.
+    """The resources for every template key (or only those in ``only``), else what is missing."""
+    got = await gather_available(
+        body,
+        templates,
+        fetch,
+        allow_http_loopback=allow_http_loopback,
+        deadline=deadline,
+        only=only,
+    )
+    return Missing(got.missing) if got.missing else got
+
+
+async def gather_available(
+    body: Mapping[str, Any],
+    templates: Mapping[str, str],
+    fetch: Fetch | None,
+    *,
+    allow_http_loopback: bool = False,
+    deadline: float = DEADLINE_SECONDS,
+    only: Iterable[str] | None = None,
+) -> Gathered:
+    """The resources of every template key (or only those in ``only``) that could be had, and
+    in ``missing`` the keys that could not, each with its reason.
 
     ``fetch`` is None when the service must not query the FHIR server (then omitted keys are
     missing).  Every fallback query of the call shares one ``deadline``.
@@ -290,10 +316,11 @@ async def gather(
     elif reasons and access is None:
         for key in reasons:
             reasons[key] += "; no usable fhirServer to query"
-    if reasons:
-        return Missing(reasons)
-    ordered = {k: by_key[k] for k in keys}
-    return Gathered(ordered, fetched=tuple(k for k in keys if k in to_fetch), notes=tuple(notes))
+    ordered = {k: by_key[k] for k in keys if k in by_key}
+    fetched = tuple(k for k in keys if k in to_fetch and k in by_key)
+    return Gathered(
+        ordered, fetched=fetched, notes=tuple(notes), missing=dict(sorted(reasons.items()))
+    )
 
 
 def _from_prefetch(

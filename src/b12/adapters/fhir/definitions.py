@@ -14,17 +14,22 @@
   engine's order (priority), ``selectionBehavior`` ``exactly-one``: the first whose condition
   holds is chosen.  ``$apply`` on it never disagrees with the engine.
 
-Conditions use the expression language :data:`CONDITION_LANGUAGE` (``text/x-b12-condition``):
-``expression`` is JSON ``{"when": <condition in the knowledge-base YAML form>, "definitions":
-{name: condition}, "parameters": {id: {"value", "unit"}}}`` — the condition plus every named
-definition and threshold it uses, so it is self-contained; ``description`` is the same
-condition as readable text.  A decision with no condition (a catch-all) has no ``condition``.
+Conditions are b12's own condition language, which is neither CQL nor FHIRPath (it reads a
+ClinicalPicture, not FHIR resources), so it is not put in an ``Expression`` (R4's JSON schema
+allows only ``text/cql``, ``text/fhirpath`` and ``application/x-fhir-query`` there).  Each
+``action.condition`` carries it in the **modifier** extension :data:`EXT_CONDITION` (a
+consumer that does not know it must not treat the action as unconditional), with two parts:
+``description``, the condition as readable text, and ``expression``, JSON ``{"when":
+<condition in the knowledge-base YAML form>, "definitions": {name: condition}, "parameters":
+{id: {"value", "unit"}}}`` — the condition plus every named definition and threshold it uses,
+so it is self-contained.  A decision with no condition (a catch-all) has no ``condition``.
 A pathway's condition alone does not decide: a higher-priority decision that also holds wins
 (the protocol PlanDefinition carries the order).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any
@@ -34,6 +39,7 @@ from b12.adapters.fhir.inbound import picture_from_fhir
 from b12.adapters.fhir.outbound import (
     BASE,
     EXT_CONTENT_VERSION,
+    SD,
     Json,
     activity_definition_url,
     canonical_json,
@@ -57,8 +63,8 @@ from b12.core.knowledge import (
 )
 from b12.core.requests import plan_request
 
-#: The expression language of b12 applicability conditions.
-CONDITION_LANGUAGE = "text/x-b12-condition"
+#: The modifier extension carrying a b12 applicability condition (see the module docstring).
+EXT_CONDITION = f"{SD}/b12-condition"
 #: The id of the protocol PlanDefinition (all pathways, engine order).
 PROTOCOL_ID = "b12-treatment"
 #: identifier.system of recommendation ids.
@@ -154,8 +160,8 @@ def _uses(
                 params[node.param] = {"value": _num(p.value), "unit": p.unit}
 
 
-def condition_expression(cond: criteria.Condition, kb: KnowledgeBase) -> Json:
-    """An Expression in :data:`CONDITION_LANGUAGE` (self-contained JSON + readable text)."""
+def condition_document(cond: criteria.Condition, kb: KnowledgeBase) -> Json:
+    """The self-contained JSON of a condition: ``when``, ``definitions`` and ``parameters``."""
     defs: dict[str, Any] = {}
     params: dict[str, Any] = {}
     _uses(cond, kb, defs, params)
@@ -164,11 +170,36 @@ def condition_expression(cond: criteria.Condition, kb: KnowledgeBase) -> Json:
         document["definitions"] = dict(sorted(defs.items()))
     if params:
         document["parameters"] = dict(sorted(params.items()))
+    return document
+
+
+def applicability(cond: criteria.Condition, kb: KnowledgeBase) -> Json:
+    """An ``action.condition`` (applicability) carrying ``cond`` in :data:`EXT_CONDITION`."""
     return {
-        "description": condition_text(cond, kb),
-        "language": CONDITION_LANGUAGE,
-        "expression": canonical_json(document),
+        "modifierExtension": [
+            {
+                "url": EXT_CONDITION,
+                "extension": [
+                    {"url": "description", "valueString": condition_text(cond, kb)},
+                    {
+                        "url": "expression",
+                        "valueString": canonical_json(condition_document(cond, kb)),
+                    },
+                ],
+            }
+        ],
+        "kind": "applicability",
     }
+
+
+def condition_of(element: Json) -> Json | None:
+    """The condition JSON an ``action.condition`` carries (None if it carries none)."""
+    for ext in element.get("modifierExtension", []):
+        if ext.get("url") == EXT_CONDITION:
+            parts = {e["url"]: e.get("valueString") for e in ext.get("extension", [])}
+            raw = parts.get("expression")
+            return json.loads(raw) if isinstance(raw, str) else None
+    return None
 
 
 # -- shared pieces ----------------------------------------------------------------------------
@@ -262,11 +293,7 @@ def _pathway_action(rec: Recommendation, kb: KnowledgeBase) -> Json:
             "description": rec.clinician_text,
             "textEquivalent": rec.patient_text,
             "documentation": related_artifacts(kb, rec.citations),
-            "condition": [
-                {"kind": "applicability", "expression": condition_expression(rec.when, kb)}
-            ]
-            if rec.when is not None
-            else None,
+            "condition": [applicability(rec.when, kb)] if rec.when is not None else None,
             "definitionCanonical": activity_definition_url(act.regimen) if act.regimen else None,
             "action": [{"title": m.field, "description": m.why} for m in act.missing],
         }
@@ -309,14 +336,7 @@ def protocol_definition(kb: KnowledgeBase) -> Json:
                 {
                     "id": act.pathway,
                     "title": act.pathway_title,
-                    "condition": [
-                        {
-                            "kind": "applicability",
-                            "expression": condition_expression(rec.when, kb),
-                        }
-                    ]
-                    if rec.when is not None
-                    else None,
+                    "condition": [applicability(rec.when, kb)] if rec.when is not None else None,
                     "definitionCanonical": plan_definition_url(act.pathway),
                 }
             )

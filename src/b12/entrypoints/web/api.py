@@ -38,11 +38,27 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-async def json_body(request: Request) -> Any:
-    """The request's JSON document; anything else is a 422 naming ``body``."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise HttpProblem(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with 413 as soon as it is over ``max_bytes`` (a declared
+    ``Content-Length`` over the limit is refused before anything is read)."""
+    too_large = HttpProblem(413, "too_large", f"the body is over {max_bytes} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The request's JSON document (at most ``max_bytes``); anything else is a 422 naming
+    ``body``."""
+    raw = await read_body(request, max_bytes)
     try:
         return json.loads(raw, object_pairs_hook=_reject_duplicates)
     except UnicodeDecodeError:

@@ -1,15 +1,18 @@
 """CDS Hooks 2.0 services: discovery, ``patient-view``, ``order-select``, ``order-sign``, feedback.
 
 * ``GET /cds-services`` lists the three services with their prefetch templates.
-* ``POST /cds-services/{id}`` answers ``{"cards": [...]}``; 412 when the FHIR data the service
-  needs was neither prefetched nor obtainable from ``fhirServer``; 422 (canonical error body)
-  when the request is unusable; 404 for an unknown service.
+* ``POST /cds-services/{id}`` answers ``{"cards": [...]}`` from whatever FHIR data it could
+  have (a card says what was missing and why); 412 only when nothing useful can be said
+  without the missing data (``patient-view`` with no Patient); 422 (canonical error body) when
+  the request is unusable; 404 for an unknown service.
 * ``POST /cds-services/{id}/feedback`` stores the feedback items and answers
   ``{"received": N}``.
 
 Every route requires the CDS Client's signed JWT (:func:`b12.entrypoints.web.cds_auth.cds_caller`).
-Cards come from :mod:`b12.adapters.cds.cards`; the FHIR data from
-:mod:`b12.adapters.cds.prefetch` and :mod:`b12.adapters.fhir.inbound`.  Nothing here logs the
+The route is thin: it validates the request, reads the registry for ``patient-view`` (writing
+one ``view`` audit row whenever registry data is returned), gathers what FHIR data it can
+(:mod:`b12.adapters.cds.prefetch`) and asks :func:`b12.adapters.cds.hooks.hook_cards` for the
+cards; :class:`~b12.adapters.cds.hooks.Unanswerable` becomes 412.  Nothing here logs the
 request body, the access token or the JWT.
 """
 
@@ -28,23 +31,28 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from b12.adapters.cds import cards as cardlib
-from b12.adapters.cds.prefetch import Fetch, Gathered, gather, httpx_fetch, prefetch_templates
-from b12.adapters.fhir.codes import CodeTable, load_code_table
-from b12.adapters.fhir.inbound import (
-    medication_product,
-    order_from_medication_request,
-    picture_from_fhir,
+from b12.adapters.cds.hooks import (
+    HookCall,
+    Unanswerable,
+    hook_cards,
+    needs_fhir,
+    registry_cards,
 )
-from b12.adapters.fhir.outbound import medication_request
-from b12.core.course_input import resolve_product
+from b12.adapters.cds.prefetch import (
+    Fetch,
+    Gathered,
+    gather_available,
+    httpx_fetch,
+    prefetch_templates,
+)
+from b12.adapters.fhir.codes import CodeTable, load_code_table
 from b12.core.errors import FieldProblem, InputError, NotFound
-from b12.core.follow_up import route_family
 from b12.core.knowledge import KnowledgeBase
-from b12.core.plan_models import PhaseOut, Plan
-from b12.core.requests import order_check_request, plan_request
+from b12.core.plan_models import Plan
+from b12.core.requests import plan_request
 from b12.entrypoints.web.api import json_body
 from b12.entrypoints.web.auth import services
-from b12.entrypoints.web.cds_auth import CdsCallerDep
+from b12.entrypoints.web.cds_auth import CdsCaller, CdsCallerDep
 from b12.entrypoints.web.errors import HttpProblem, error_response
 
 router = APIRouter(tags=["cds-hooks"])
@@ -54,21 +62,8 @@ router = APIRouter(tags=["cds-hooks"])
 SPEC_VERSION = "2.0"
 HOOK_VERSION = "1.0"
 MAX_ID_LENGTH = 200
-MAX_ORDERS = 100
 #: Guideline plans kept for recent pictures (see :meth:`CdsRuntime.plan`).
 PLAN_CACHE_SIZE = 256
-#: Fixed words of the cards (not clinical statements: those come from the knowledge base).
-LABELS = {
-    "status": "B12",
-    "next_due": "Next B12 dose due",
-    "overdue": "B12 dose overdue by",
-    "continuous": "daily treatment",
-    "missing": "Needed:",
-    "monitoring": "Monitoring (from the start of treatment)",
-    "after_start": "day {days}",
-    "unchecked": "Order not checked by b12",
-}
-CHECKED_KINDS = ("b12", "folate")
 
 
 @dataclass(frozen=True)
@@ -98,7 +93,8 @@ class CdsService:
 
 _USAGE = (
     "Send a JWT signed by a trusted issuer. Prefetch the templates listed, or send fhirServer "
-    "(https) with fhirAuthorization so b12 can query them; otherwise the call answers 412."
+    "(https) with fhirAuthorization so b12 can query them. Data that cannot be had is named on "
+    "a card; patient-view without the Patient answers 412."
 )
 SERVICES: dict[str, CdsService] = {
     s.id: s
@@ -310,13 +306,57 @@ async def call_service(request: Request, service_id: str, caller: CdsCallerDep) 
     """A hook call: cards for the patient or the draft orders."""
     service = _service(service_id)
     body = validate_request(await json_body(request), service)
+    call = HookCall.from_request(body)
     rt = runtime(request)
     svc = services(request)
     kb = svc.kb()
     today = svc.today()
     if service.hook == "patient-view":
-        return await _patient_view(request, body, rt, kb, today)
-    return await _orders(body, service, rt, kb, today)
+        found = _from_registry(request, call, service, caller, kb, today)
+        if found is not None:
+            return _json(cardlib.response(found))
+    if needs_fhir(call, kb, rt.table, today):
+        got = await gather_available(
+            body, rt.templates, rt.fetch, allow_http_loopback=rt.allow_http_loopback
+        )
+    else:
+        got = Gathered({})
+    answer = hook_cards(call, got, kb, rt.table, today, rt.plan)
+    if isinstance(answer, Unanswerable):
+        return _precondition_failed(answer.missing)
+    return _json(cardlib.response(answer))
+
+
+def _from_registry(
+    request: Request,
+    call: HookCall,
+    service: CdsService,
+    caller: CdsCaller,
+    kb: KnowledgeBase,
+    today: date,
+) -> list[dict[str, Any]] | None:
+    """``patient-view`` cards from the registry (audited), or None if the patient is not in it."""
+    svc = services(request)
+    registry = svc.registry_for(kb)
+    try:
+        result = registry.follow_up(call.patient_id, today)
+    except (NotFound, InputError):
+        return None
+    cards = registry_cards(call, result, kb)
+    context = request_context(call)
+    registry.record_view(
+        "cds",
+        call.patient_id,
+        actor=f"cds:{caller.issuer}",
+        now=svc.now(),
+        detail={"service": service.id, **context, "cards": len(cards)},
+    )
+    return cards
+
+
+def request_context(call: HookCall) -> dict[str, str]:
+    """What the audit row keeps of a hook call: the hook, ``hookInstance`` and the EHR user."""
+    return {"hook": call.hook, "hookInstance": call.hook_instance, "user": call.user_id}
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")
@@ -338,354 +378,3 @@ def _precondition_failed(missing: Mapping[str, str]) -> Response:
         "the FHIR data this service needs was not prefetched and could not be fetched",
         [FieldProblem(f"prefetch.{key}", why) for key, why in sorted(missing.items())],
     )
-
-
-async def _gather(body: Mapping[str, Any], rt: CdsRuntime) -> Gathered | Response:
-    got = await gather(body, rt.templates, rt.fetch, allow_http_loopback=rt.allow_http_loopback)
-    return got if isinstance(got, Gathered) else _precondition_failed(got.reasons)
-
-
-# -- patient-view ---------------------------------------------------------------------------------
-
-
-async def _patient_view(
-    request: Request, body: Mapping[str, Any], rt: CdsRuntime, kb: KnowledgeBase, today: date
-) -> Response:
-    context = body["context"]
-    hook_instance = str(body["hookInstance"])
-    registry = services(request).registry_for(kb)
-    try:
-        result = registry.follow_up(str(context["patientId"]), today)
-    except (NotFound, InputError):
-        result = None
-    if result is not None:
-        status = cardlib.follow_up_card(result, kb, hook_instance=hook_instance, labels=LABELS)
-        alerts = cardlib.alert_cards(
-            result.alerts,
-            result.references,
-            kb,
-            hook_instance=hook_instance,
-            key="status",
-            banner=result.review_banner,
-            disclaimer=result.disclaimer,
-        )
-        return _json(cardlib.response([status, *alerts]))
-    got = await _gather(body, rt)
-    if isinstance(got, Response):
-        return got
-    try:
-        fhir = picture_from_fhir(list(got.resources), rt.table, as_of=today)
-    except InputError:  # no usable Patient (e.g. no birthDate): nothing can be said
-        return _json(cardlib.response([]))
-    if not _relevant(fhir.picture):
-        return _json(cardlib.response([]))
-    plan = rt.plan(fhir.picture, kb, today)
-    if plan is None:
-        return _json(cardlib.response([]))
-    observed = _observed(fhir.picture, fhir.observed, kb)
-    status = cardlib.plan_card(
-        plan, kb, hook_instance=hook_instance, observed=observed, labels=LABELS
-    )
-    alerts = cardlib.alert_cards(
-        plan.alerts,
-        plan.references,
-        kb,
-        hook_instance=hook_instance,
-        key="status",
-        banner=plan.review_banner,
-        disclaimer=plan.disclaimer,
-    )
-    return _json(cardlib.response([status, *alerts]))
-
-
-def _relevant(picture: Mapping[str, Any]) -> bool:
-    """Whether the record holds anything about B12 (else patient-view stays silent)."""
-    labs = picture.get("labs")
-    b12_labs = isinstance(labs, dict) and any(
-        labs.get(k) is not None for k in ("serum_b12_ng_l", "active_b12_pmol_l", "mma_nmol_l")
-    )
-    return bool(
-        b12_labs
-        or picture.get("medications")
-        or picture.get("conditions")
-        or picture.get("deficiency")
-        or picture.get("cause")
-        or picture.get("neuro_symptoms")
-    )
-
-
-def _observed(
-    picture: Mapping[str, Any], observed: Mapping[str, date], kb: KnowledgeBase
-) -> list[str]:
-    labs = picture.get("labs")
-    out = []
-    for name, when in sorted(observed.items()):
-        term = kb.vocabulary.labs.get(name)
-        value = labs.get(name) if isinstance(labs, dict) else None
-        if term is not None and value is not None and not isinstance(value, bool):
-            out.append(f"{term.label}: {value:g} {term.unit} ({when.isoformat()})")
-    return out
-
-
-# -- order-select / order-sign --------------------------------------------------------------------
-
-
-@dataclass
-class _Draft:
-    """One draft MedicationRequest and what b12 made of it."""
-
-    ref: str
-    resource: dict[str, Any]
-    kind: str | None
-    order: dict[str, Any] | None
-    reason: str | None
-
-
-def draft_medication_requests(draft_orders: Any) -> list[dict[str, Any]]:
-    """The MedicationRequests of ``draftOrders`` (a Bundle; ``type`` not required)."""
-    entries = draft_orders.get("entry") if isinstance(draft_orders, dict) else None
-    if not isinstance(entries, list):
-        return []
-    out = []
-    for entry in entries[:MAX_ORDERS]:
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(res, dict) and res.get("resourceType") == "MedicationRequest":
-            out.append(res)
-    return out
-
-
-def _draft_medications(draft_orders: Any) -> dict[str, Any]:
-    """Medication resources in ``draftOrders``, by ``Medication/id`` and by ``fullUrl``."""
-    entries = draft_orders.get("entry") if isinstance(draft_orders, dict) else None
-    found: dict[str, Any] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(res, dict) and res.get("resourceType") == "Medication":
-            if isinstance(res.get("id"), str):
-                found[f"Medication/{res['id']}"] = res
-            if isinstance(entry.get("fullUrl"), str):
-                found[entry["fullUrl"]] = res
-    return found
-
-
-def _drafts(body: Mapping[str, Any], rt: CdsRuntime, kb: KnowledgeBase) -> list[_Draft]:
-    """Every draft MedicationRequest, with its product kind (``b12``/``folate``) and order."""
-    draft_orders = body["context"].get("draftOrders")
-    medications = _draft_medications(draft_orders)
-    out = []
-    for i, res in enumerate(draft_medication_requests(draft_orders)):
-        rid = res.get("id")
-        ref = f"MedicationRequest/{rid}" if isinstance(rid, str) and rid else f"#draft{i}"
-        drug, _text = medication_product(res, rt.table, medications)
-        kind: str | None = resolve_product(drug, kb).kind if drug else None
-        order, reason = order_from_medication_request(res, rt.table, medications)
-        if kind is None and order is not None:
-            kind = resolve_product(str(order.get("drug", "")), kb).kind
-        out.append(_Draft(ref, res, kind if kind in CHECKED_KINDS else None, order, reason))
-    return out
-
-
-async def _orders(
-    body: Mapping[str, Any], service: CdsService, rt: CdsRuntime, kb: KnowledgeBase, today: date
-) -> Response:
-    context = body["context"]
-    hook_instance = str(body["hookInstance"])
-    drafts = _drafts(body, rt, kb)
-    targets = [d for d in drafts if d.kind is not None]
-    if service.hook == "order-select":
-        chosen = {str(s) for s in context.get("selections", [])}
-        targets = [d for d in targets if d.ref in chosen]
-    if not targets:
-        return _json(cardlib.response([]))
-    got = await _gather(body, rt)
-    if isinstance(got, Response):
-        return got
-    unusable: str | None = None
-    try:
-        picture: dict[str, Any] = picture_from_fhir(
-            list(got.resources), rt.table, as_of=today
-        ).picture
-    except InputError as err:  # no usable Patient: every order is reported as not checked
-        picture = {}
-        unusable = "; ".join(p.render() for p in err.problems)
-    patient_ref = f"Patient/{context['patientId']}"
-    cards: list[dict[str, Any]] = []
-    plan_cache: list[Plan | None] = []
-    for draft in targets:
-        label = _product_label(draft, kb)
-        if draft.order is None:
-            if service.hook == "order-sign":
-                cards.append(
-                    cardlib.unchecked_card(
-                        kb,
-                        hook_instance=hook_instance,
-                        order_ref=draft.ref,
-                        product_label=label,
-                        title=LABELS["unchecked"],
-                        reasons=draft.reason or "the order could not be read",
-                    )
-                )
-            continue
-        if unusable is not None:
-            cards.append(
-                cardlib.unchecked_card(
-                    kb,
-                    hook_instance=hook_instance,
-                    order_ref=draft.ref,
-                    product_label=label,
-                    title=LABELS["unchecked"],
-                    reasons=unusable,
-                )
-            )
-            continue
-        others = [d.order for d in drafts if d is not draft and d.order is not None]
-        document = {"picture": picture, "order": draft.order, "other_orders": others}
-        try:
-            result = order_check_request(document, kb, default_as_of=today)
-        except InputError as err:
-            cards.append(
-                cardlib.unchecked_card(
-                    kb,
-                    hook_instance=hook_instance,
-                    order_ref=draft.ref,
-                    product_label=label,
-                    title=LABELS["unchecked"],
-                    reasons="; ".join(p.render() for p in err.problems),
-                )
-            )
-            continue
-        suggestions = _suggestions(
-            draft, picture, kb, rt, today, hook_instance, patient_ref, plan_cache
-        )
-        found = cardlib.order_cards(
-            result,
-            kb,
-            hook_instance=hook_instance,
-            order_ref=draft.ref,
-            product_label=label,
-            suggestions=suggestions,
-        )
-        if not found and suggestions and plan_cache and plan_cache[0] is not None:
-            extra = cardlib.regimen_card(
-                plan_cache[0],
-                kb,
-                hook_instance=hook_instance,
-                order_ref=draft.ref,
-                product_label=label,
-                suggestions=suggestions,
-            )
-            found = [extra] if extra is not None else []
-        cards.extend(found)
-    return _json(cardlib.response(cards))
-
-
-def _product_label(draft: _Draft, kb: KnowledgeBase) -> str:
-    if draft.order is not None:
-        product = resolve_product(str(draft.order.get("drug", "")), kb)
-        term = kb.vocabulary.products.get(product.name)
-        if term is not None:
-            return term.label
-    return "B12" if draft.kind == "b12" else "folic acid"
-
-
-def _plan_for(
-    picture: Mapping[str, Any],
-    kb: KnowledgeBase,
-    today: date,
-    rt: CdsRuntime,
-    cache: list[Plan | None],
-) -> Plan | None:
-    if not cache:
-        cache.append(rt.plan(picture, kb, today))
-    return cache[0]
-
-
-def _suggestions(
-    draft: _Draft,
-    picture: Mapping[str, Any],
-    kb: KnowledgeBase,
-    rt: CdsRuntime,
-    today: date,
-    hook_instance: str,
-    patient_ref: str,
-    cache: list[Plan | None],
-) -> list[dict[str, Any]]:
-    """The guideline regimen as an ``update`` of the draft, when the order matches no phase."""
-    if draft.kind != "b12" or draft.order is None:
-        return []
-    plan = _plan_for(picture, kb, today, rt, cache)
-    if plan is None or plan.regimen is None or plan.status != "plan":
-        return []
-    if matches_regimen(draft.order, plan, kb):
-        return []
-    rid = draft.resource.get("id")
-    status = draft.resource.get("status")
-    resource = medication_request(
-        plan,
-        kb,
-        rt.table,
-        patient_ref=patient_ref,
-        request_id=rid if isinstance(rid, str) and rid else None,
-        status=status if isinstance(status, str) and status else "draft",
-    )
-    if resource is None:
-        return []
-    for name in ("subject", "encounter", "requester", "identifier", "authoredOn"):
-        if draft.resource.get(name):
-            resource[name] = draft.resource[name]
-    return [
-        cardlib.suggestion(
-            hook_instance,
-            draft.ref,
-            label=f"Use the guideline regimen: {plan.regimen.title}",
-            description=f"Replace {draft.ref} with {plan.regimen.title}",
-            resource=resource,
-        )
-    ]
-
-
-def _interval(order: Mapping[str, Any], kb: KnowledgeBase) -> float | None:
-    every = order.get("every_days")
-    if isinstance(every, int | float) and not isinstance(every, bool):
-        return float(every)
-    freq = order.get("frequency")
-    term = kb.vocabulary.frequencies.get(freq) if isinstance(freq, str) else None
-    return term.interval_days if term is not None else None
-
-
-def _phase_matches(phase: PhaseOut, micrograms: float, interval: float | None) -> bool:
-    top = phase.dose.max if phase.dose.max is not None else phase.dose.value
-    top_ug = top * (1000 if phase.dose.unit == "mg" else 1)
-    if not phase.dose.micrograms - 0.5 <= micrograms <= top_ug + 0.5:
-        return False
-    if interval is None:
-        return True
-    if phase.every_days is not None:
-        return phase.every_days.min - 0.5 <= interval <= phase.every_days.max + 0.5
-    if phase.every_months is not None:
-        return phase.every_months.min * 28 <= interval <= phase.every_months.max * 31
-    if phase.times_per_week is not None:
-        return abs(interval - 7 / phase.times_per_week) <= 1.0
-    return True
-
-
-def matches_regimen(order: Mapping[str, Any], plan: Plan, kb: KnowledgeBase) -> bool:
-    """True when the order is the plan's drug, by its route, at the dose and interval of a phase."""
-    regimen = plan.regimen
-    if regimen is None:
-        return True
-    product = resolve_product(str(order.get("drug", "")), kb)
-    route = order.get("route")
-    if product.name != regimen.drug or not isinstance(route, str):
-        return False
-    if route != regimen.route and not (
-        route_family(route) == route_family(regimen.route) == "injection"
-        and "iv" not in (route, regimen.route)
-    ):
-        return False
-    dose = order.get("dose")
-    if not isinstance(dose, dict) or not isinstance(dose.get("value"), int | float):
-        return False
-    micrograms = float(dose["value"]) * (1000 if str(dose.get("unit")).lower() == "mg" else 1)
-    interval = _interval(order, kb)
-    return any(_phase_matches(p, micrograms, interval) for p in regimen.phases)

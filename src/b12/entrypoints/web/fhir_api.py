@@ -41,6 +41,9 @@ FHIR_JSON = "application/fhir+json"
 _lock = threading.Lock()
 #: Per content version: the code table and the definitions (a few versions at most).
 MAX_CACHED = 8
+#: Largest ``$apply`` body: a patient's whole record as a Bundle (a Synthea patient with years
+#: of history is 1–5 MB), still bounded.  Every other route keeps the API's 1 MB.
+MAX_APPLY_BYTES = 20_000_000
 _tables: dict[str, CodeTable] = {}
 _definitions: dict[str, list[Json]] = {}
 
@@ -254,7 +257,7 @@ async def apply(
     if resource_id not in kb.pathways and resource_id != PROTOCOL_ID:
         raise NotFound(f"no PlanDefinition with id {resource_id!r}")
     day = _parse_as_of(as_of, svc.today())
-    document = await json_body(request)
+    document = await json_body(request, MAX_APPLY_BYTES)
     data, subject, guideline = apply_input(document)
     bundle = apply_plan_definition(
         resource_id, data, kb, code_table(kb), as_of=day, subject=subject, guideline=guideline

@@ -1,13 +1,18 @@
 """Registry pages: patient list, enrolment, patient page (record a dose or an event), recall list.
 
 A dose is order-checked before it is saved: an early, late or otherwise questionable dose
-shows the check's alerts and waits for "Save anyway" (a stop also needs a reason).  The dose
+shows the check's alerts and waits for "Save anyway" (a stop also needs a reason).  "Save
+anyway" submits the dose form itself, so what is saved is what is on screen; the form carries
+a fingerprint of the values that were checked, and when they differ (the user changed the date
+after the check) the values on screen are checked again instead of being saved.  The dose
 form carries a random idempotency key made when the form is drawn, so a double submit records
 one dose.  Every page showing patient data writes a ``view`` row to the audit log.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from datetime import date
@@ -164,6 +169,7 @@ def _patient_page(
     check: OrderCheckResult | None = None,
     step: str = "view",
     status: int = 200,
+    changed: bool = False,
 ) -> Response:
     svc = services(request)
     kb, registry = _bound(request)
@@ -197,6 +203,8 @@ def _patient_page(
         "problems": list(problems),
         "check": check,
         "confirming": check is not None,
+        "checked": checked_fingerprint(dose, check) if check is not None else "",
+        "changed": changed,
         "products": forms.picture_choices(kb)["products"],
         "event_kinds": forms.choices(kb.vocabulary.events),
         "event_labels": {k: t.label for k, t in kb.vocabulary.events.items()},
@@ -217,6 +225,23 @@ def patient_page(request: Request, patient_id: str, principal: PagePrincipal) ->
     return _patient_page(request, principal, patient_id)
 
 
+#: The dose fields the order check judges (the fingerprint of a check covers exactly these).
+CHECKED_FIELDS = ("date", "drug", "dose", "route", "site", "batch")
+
+
+def checked_fingerprint(values: dict[str, str], check: OrderCheckResult) -> str:
+    """A short fingerprint of the dose values an order check judged and what it said (not a
+    secret).
+
+    "Save anyway" saves only when the values submitted, checked again now, give the fingerprint
+    the user saw: a value changed on screen since, or a check that now says something else
+    (another dose was recorded meanwhile), is shown again instead of being saved.
+    """
+    said = [check.verdict, sorted(a.code for a in check.alerts)]
+    canonical = json.dumps([[values.get(name, "") for name in CHECKED_FIELDS], said])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 def _dose_problems(err: InputError) -> list[FieldProblem]:
     return [FieldProblem(order_field(p.field), p.message) for p in err.problems]
 
@@ -230,7 +255,7 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
     _, registry = _bound(request)
     form = await request.form()
     values = {name: _str(form, name).strip() for name in DOSE_FIELDS}
-    confirmed = _str(form, "confirm") == "1"
+    asked = _str(form, "confirm") == "1"
     given, problems = dose_input(values, today=svc.today(), given_by=principal.user.username)
     if given is None:
         return _patient_page(
@@ -247,9 +272,16 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
             problems=_dose_problems(err),
             status=422,
         )
-    if check is not None and check.verdict != "ok" and not confirmed:
+    confirmed = check is not None and _str(form, "checked") == checked_fingerprint(values, check)
+    if check is not None and check.verdict != "ok" and not (asked and confirmed):
         return _patient_page(
-            request, principal, patient_id, dose_values=values, check=check, step="dose_check"
+            request,
+            principal,
+            patient_id,
+            dose_values=values,
+            check=check,
+            step="dose_check",
+            changed=asked,
         )
     try:
         outcome = registry.record_dose(
