@@ -452,10 +452,19 @@ def test_missing_file(runner: CliRunner, tmp_path: Path, command: str) -> None:
     assert line.startswith("error: input: cannot read ")
 
 
-def test_a_follow_up_is_not_an_order_check(runner: CliRunner) -> None:
-    lines = _errors(runner.invoke(cli.app, ["check", str(FOLLOW_UP)]))
-    assert "order" in _fields(lines)
-    assert "events" in _fields(lines)
+def test_a_follow_up_is_not_an_order_check_until_it_names_an_order(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """``b12 check`` takes the same history, events and course as ``b12 next``, plus the order."""
+    (line,) = _errors(runner.invoke(cli.app, ["check", str(FOLLOW_UP)]))
+    assert line == "error: order: Field required"
+    doc = json.loads(FOLLOW_UP.read_text(encoding="utf-8"))
+    assert doc["events"], "the follow-up example records events"
+    doc["order"] = {"drug": "hydroxocobalamin", "dose": {"value": 1, "unit": "mg"}, "route": "im"}
+    path = tmp_path / "check.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = runner.invoke(cli.app, ["check", str(path), "--json"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("name", ["OrderChecks", "followup", ""])
