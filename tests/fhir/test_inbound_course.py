@@ -107,7 +107,7 @@ def test_a_request_repeating_every_few_weeks_or_months_gives_the_interval(
             **_request(_every(3, "mo", start="2024-01-10")),
             "medicationCodeableConcept": {"text": "Folic acid 5mg"},
         },
-    ],  # fmt: skip
+    ],
     ids=["completed", "alternate-days", "oral-monthly", "future-start", "no-start", "folic-acid"],
 )
 def test_no_course_is_declared_from_what_is_not_a_current_maintenance_course(
