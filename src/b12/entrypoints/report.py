@@ -197,7 +197,7 @@ def course_text(course: CourseReadingOut | None) -> str | None:
     if course is None or course.basis == "recorded":
         return None
     parts = [BASIS_TEXT[course.basis]]
-    if course.basis == "declared":
+    if course.basis == "declared" and course.pattern != "declared_maintenance":
         parts.append(course.pattern.removeprefix("declared_").replace("_", " "))
     elif course.basis == "inferred":
         plural = "dose" if course.doses_read == 1 else "doses"
