@@ -308,13 +308,13 @@ def _inferred(
     run, rest = spacing[:first], spacing[first + 1 :]
     if any(g > gaps.loading_max for g in run):
         return position, Reading("ambiguous", "irregular_spacing", doses_read=n)
-    if any(g <= gaps.loading_max for g in rest):
-        return position, Reading("ambiguous", "loading_after_spaced", doses_read=n)
     is_run = first > 0
     if is_run and regimen.phases[phases[first]].until is None:
         # A fixed-length loading course would have been walked through in full: this run was
         # cut short, and whether the later doses restart it or maintain is not on record.
         return position, Reading("ambiguous", "incomplete_loading_run", doses_read=n)
+    if any(g <= gaps.loading_max for g in rest):
+        return position, Reading("ambiguous", "loading_after_spaced", doses_read=n)
     inside = list(doses[first + 1 :]) if is_run else list(doses)
     last_pause = pauses[-1]
     reading = Reading(
