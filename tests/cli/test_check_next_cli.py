@@ -452,10 +452,19 @@ def test_missing_file(runner: CliRunner, tmp_path: Path, command: str) -> None:
     assert line.startswith("error: input: cannot read ")
 
 
-def test_a_follow_up_is_not_an_order_check(runner: CliRunner) -> None:
-    lines = _errors(runner.invoke(cli.app, ["check", str(FOLLOW_UP)]))
-    assert "order" in _fields(lines)
-    assert "events" in _fields(lines)
+def test_a_follow_up_is_not_an_order_check_until_it_names_an_order(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """``b12 check`` takes the same history, events and course as ``b12 next``, plus the order."""
+    (line,) = _errors(runner.invoke(cli.app, ["check", str(FOLLOW_UP)]))
+    assert line == "error: order: Field required"
+    doc = json.loads(FOLLOW_UP.read_text(encoding="utf-8"))
+    assert doc["events"], "the follow-up example records events"
+    doc["order"] = {"drug": "hydroxocobalamin", "dose": {"value": 1, "unit": "mg"}, "route": "im"}
+    path = tmp_path / "check.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = runner.invoke(cli.app, ["check", str(path), "--json"])
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("name", ["OrderChecks", "followup", ""])
@@ -464,3 +473,60 @@ def test_unknown_schema_name(runner: CliRunner, name: str) -> None:
     assert line.startswith("error: name: unknown schema")
     assert "OrderCheck" in line
     assert "FollowUpResult" in line
+
+
+# --- courses that begin part-way: the course vignettes through the CLI ------------------------
+
+COURSE_CASES = sorted(
+    (Path(__file__).resolve().parents[1] / "vignettes" / "cases").glob("V-2[0-9][0-9]-*.yaml")
+)
+
+
+@pytest.mark.parametrize("path", COURSE_CASES, ids=[p.stem[:5] for p in COURSE_CASES])
+def test_course_vignettes_give_the_same_answer_through_the_cli(
+    runner: CliRunner, tmp_path: Path, path: Path
+) -> None:
+    """Declared, inferred and ambiguous courses: ``b12 next`` / ``b12 check --json`` equal the
+    vignette, and the readable report says how the phase was read."""
+    from b12.adapters.vignettes import load_vignette, summarize_result
+
+    v = load_vignette(path)
+    command = "check" if v.kind == "order" else "next"
+    doc = _write(tmp_path, v.request)
+    out = _ok(runner.invoke(cli.app, [command, doc, "--json", "--as-of", v.as_of.isoformat()]))
+    model = OrderCheckResult if v.kind == "order" else FollowUpResult
+    assert summarize_result(model.model_validate_json(out)) == v.expect
+    report = _flat(_ok(runner.invoke(cli.app, [command, doc, "--as-of", v.as_of.isoformat()])))
+    assert v.expect is not None
+    if "course" in v.expect:
+        basis = v.expect["course"].split(" ", 1)[0]
+        assert "Course: " + {"declared": "as declared", "inferred": "inferred", "ambiguous":
+                             "UNCLEAR"}[basis] in report  # fmt: skip
+    for alert in v.expect["alerts"]:
+        assert alert.split(" ", 1)[0] in report
+
+
+@pytest.mark.parametrize(
+    ("course", "field"),
+    [
+        ({"stage": "maintenance"}, "course.since"),
+        ({"stage": "loading", "since": "2026-01-01"}, "course.stage"),
+        (
+            {"stage": "maintenance", "since": "2026-01-01", "every_months": 13},
+            "course.every_months",
+        ),
+        ({"stage": "maintenance", "since": "2026-08-01"}, "course.since"),
+        ({"stage": "maintenance", "since": "2026-01-01", "every_weeks": 4}, "course.every_weeks"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "next"])
+def test_a_bad_declared_course_is_a_field_error(
+    runner: CliRunner, tmp_path: Path, command: str, course: dict[str, Any], field: str
+) -> None:
+    doc = _example(ORDER_CHECK if command == "check" else FOLLOW_UP)
+    doc["course"] = course
+    doc["as_of"] = "2026-07-20"
+    result = runner.invoke(cli.app, [command, _write(tmp_path, doc)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert any(line.startswith(f"error: {field}: ") for line in result.stderr.splitlines())

@@ -6,6 +6,9 @@ vocabulary's names and aliases (in any letter case); doses given are plausible B
 strictly increasing dates no later than ``as_of``; events are dated no later than ``as_of``.
 Orders are free: any product (including free text), route, site, dose, unit and frequency.
 
+A quarter of the documents declare the course (a stage since a date, with or without the
+patient's interval); order checks carry events as follow-ups do.
+
 Dose histories follow one of a few patterns so that every phase of every regimen is reached:
 a loading course (daily, alternate-day or Mon/Wed/Fri doses), maintenance doses every 1–3
 months, a mix of the two, or irregular gaps (doses given late, long breaks).
@@ -266,9 +269,33 @@ def _last_b12(vocab: Vocabulary, history: list[dict[str, Any]]) -> tuple[date, s
     return (date.fromisoformat(given[-1]["date"]), given[-1]["route"]) if given else None
 
 
+STAGES = ("maintenance", "loading_completed", "neuro_course_completed")
+
+
+@st.composite
+def course_declarations(
+    draw: st.DrawFn, as_of: date, history: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A declared course: a stage since a date before, among or after the doses on record,
+    never after ``as_of``; with or without the patient's interval."""
+    first = date.fromisoformat(history[0]["date"]) if history else as_of
+    span = max(0, (as_of - first).days)
+    since = draw(
+        st.one_of(
+            st.integers(1, 2000).map(lambda d: first - timedelta(days=d)),
+            st.integers(0, span).map(lambda d: first + timedelta(days=d)),
+        )
+    )
+    doc: dict[str, Any] = {"stage": draw(st.sampled_from(STAGES)), "since": since.isoformat()}
+    every = draw(st.one_of(st.just(OMIT), st.integers(1, 6), st.sampled_from([2, 3, 12])))
+    if every is not OMIT:
+        doc["every_months"] = every
+    return doc
+
+
 @st.composite
 def order_check_docs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
-    """A valid OrderCheck document."""
+    """A valid OrderCheck document (with the follow-up's events and declared course)."""
     picture, as_of, own = draw(_picture_and_as_of(vocab))
     history = draw(history_docs(vocab, as_of))
     doc: dict[str, Any] = {
@@ -278,6 +305,11 @@ def order_check_docs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
     keep_empty: bool = draw(st.booleans())  # an empty history may be given or left out
     if history or keep_empty:
         doc["history"] = history
+    events = draw(event_docs(as_of, history))
+    if events and draw(st.booleans()):
+        doc["events"] = events
+    if draw(st.integers(0, 3)) == 0:
+        doc["course"] = draw(course_declarations(as_of, history))
     others = draw(st.lists(order_docs(vocab, as_of, None), max_size=2))
     if others:
         doc["other_orders"] = others
@@ -298,6 +330,8 @@ def follow_up_docs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
         doc["history"] = history
     if events:
         doc["events"] = events
+    if draw(st.integers(0, 3)) == 0:
+        doc["course"] = draw(course_declarations(as_of, history))
     if own is not OMIT:
         doc["as_of"] = own
     return doc
@@ -342,11 +376,16 @@ COURSE_KEYS = (
     "start",
     "date",
     "kind",
+    "course",
+    "stage",
+    "since",
+    "every_months",
 )
 course_scalars: st.SearchStrategy[Any] = st.one_of(
     json_scalars,
     st.sampled_from(["hydroxocobalamin", "folate", "mg", "µg", "tablets", "monthly", "deltoid"]),
     st.sampled_from(["no_further_improvement", "stable", "2026-03-02", "2199-12-31", "1900-01-01"]),
+    st.sampled_from(["maintenance", "loading_completed", "neuro_course_completed", 13]),
     st.sampled_from([0, -1, 1e-300, 1e308, 366, 367]),
 )
 
@@ -371,7 +410,9 @@ def mutated_course_docs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
     """A valid order check or follow-up with one field, anywhere in it, replaced by junk."""
     doc: dict[str, Any] = draw(st.one_of(order_check_docs(vocab), follow_up_docs(vocab)))
     junk = draw(course_junk())
-    targets: list[tuple[dict[str, Any], list[str]]] = [(doc, list(COURSE_KEYS[:6]))]
+    targets: list[tuple[dict[str, Any], list[str]]] = [(doc, [*COURSE_KEYS[:6], "course"])]
+    if isinstance(doc.get("course"), dict):
+        targets.append((doc["course"], ["stage", "since", "every_months"]))
     if isinstance(doc.get("order"), dict):
         targets.append((doc["order"], list(COURSE_KEYS[6:15])))
         targets.append((doc["order"]["dose"], ["value", "unit"]))

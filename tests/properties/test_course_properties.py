@@ -26,6 +26,7 @@ from b12.core.course_input import (
     parse_order_check,
 )
 from b12.core.course_models import FollowUpResult, OrderCheckResult
+from b12.core.dates import add_months
 from b12.core.errors import InputError
 from b12.core.follow_up import follow_up
 from b12.core.knowledge import KnowledgeBase
@@ -197,6 +198,10 @@ def _order_timing_agrees_with_its_due_window(req: OrderCheckRequest, r: OrderChe
     last = _last_b12_dose(req, req.order.route)
     if req.order.product.kind != "b12":
         assert t.status == "not_applicable"
+    if t.status == "not_judged":
+        assert t.days_off == 0
+        assert r.verdict != "ok"
+        return
     if t.status in ("not_applicable", "first_dose"):
         assert t.due is None
         assert t.days_off == 0
@@ -263,6 +268,143 @@ def test_an_early_dose_is_a_warning_never_a_stop(engine: Engine, doc: dict[str, 
     )
     others = {a.code: a.severity for a in r.alerts if a.code != "INTERVAL_EARLY"}
     assert others == {a.code: a.severity for a in on_time.alerts}
+
+
+# --- courses that begin part-way: one course model, never ok unjudged --------------------------
+
+SCHEDULED_DRUGS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
+JUDGED = frozenset({"first_dose", "early", "on_time", "late"})
+
+
+@settings(max_examples=300)
+@given(doc=CHECKS)
+@example(  # issue 11 §3: 6 days after a maintenance dose, B12 110, no stated status
+    doc={
+        "picture": {"age": 64, "as_of": "2026-03-09", "labs": {"serum_b12_ng_l": 110}},
+        "order": {
+            **{"drug": "hydroxocobalamin", "dose": {"value": 1, "unit": "mg"}},
+            "route": "im",
+        },
+        "history": [
+            {
+                "date": "2025-12-03",
+                "drug": "hydroxocobalamin",
+                "dose": {"value": 1, "unit": "mg"},
+                "route": "im",
+            },
+            {
+                "date": "2026-03-03",
+                "drug": "hydroxocobalamin",
+                "dose": {"value": 1, "unit": "mg"},
+                "route": "im",
+            },
+        ],
+    }
+)
+@example(  # no status and no result: no regimen, so the timing cannot be judged
+    doc={
+        "picture": {"age": 64, "as_of": "2026-03-09"},
+        "order": {"drug": "hydroxocobalamin", "dose": {"value": 1, "unit": "mg"}, "route": "im"},
+        "history": [
+            {
+                "date": "2026-03-03",
+                "drug": "hydroxocobalamin",
+                "dose": {"value": 1, "unit": "mg"},
+                "route": "im",
+            },
+        ],
+    }
+)
+def test_order_check_with_history_never_says_ok_with_timing_not_judged(
+    engine: Engine, doc: dict[str, Any]
+) -> None:
+    """An order for a scheduled B12 product with B12 doses on record is either timed (first
+    dose, early, on time, late) or ``not_judged`` with the TIMING_NOT_JUDGED warning, so never
+    ``ok`` for a timing nobody checked."""
+    req, r = engine.check(doc)
+    history = any(d.product.kind == "b12" for d in req.history)
+    if not (history and req.order.product.name in SCHEDULED_DRUGS):
+        return
+    assert r.timing.status != "not_applicable", "a scheduled B12 order with history untimed"
+    if r.timing.status not in JUDGED:
+        assert r.timing.status == "not_judged"
+        codes = {a.code: a.severity for a in r.alerts}
+        assert codes.get("TIMING_NOT_JUDGED") == "warning", codes
+        assert r.verdict != "ok"
+
+
+def _as_follow_up(doc: dict[str, Any], start: date) -> dict[str, Any]:
+    """The follow-up of the order check's course on the order's start date."""
+    day = start.isoformat()
+    follow: dict[str, Any] = {
+        "picture": doc["picture"],
+        "history": [h for h in doc.get("history", []) if h["date"] <= day],
+        "events": [e for e in doc.get("events", []) if e["date"] <= day],
+        "as_of": day,
+    }
+    if "course" in doc:
+        follow["course"] = doc["course"]
+    return follow
+
+
+@settings(max_examples=300)
+@given(doc=CHECKS)
+def test_the_order_check_and_the_follow_up_read_the_same_course(
+    engine: Engine, doc: dict[str, Any]
+) -> None:
+    """One course model: an order timed against the course gives the phase, reading and due
+    window the follow-up gives for the same picture, doses, events and declared course on the
+    order's start date (when the order is by the kind of route of the last dose)."""
+    req, r = engine.check(doc)
+    start = req.order.start
+    if r.timing.status not in ("early", "on_time", "late") or start < max(
+        (d.date for d in req.history), default=start
+    ):
+        return
+    given = [d for d in req.history if d.product.kind == "b12"]
+    if not given or _family(given[-1].route) != _family(req.order.route):
+        return
+    try:
+        _, f = engine.follow(_as_follow_up(doc, start))
+    except InputError:  # the order starts before an event or the declared date
+        return
+    assert f.next_due is not None
+    if f.next_due.continuous:
+        return
+    assert r.timing.due is not None
+    assert (r.timing.due.earliest, r.timing.due.date, r.timing.due.latest) == (
+        f.next_due.earliest,
+        f.next_due.date,
+        f.next_due.latest,
+    )
+    assert r.timing.phase == f.phase
+    assert r.course == f.course
+
+
+@settings(max_examples=300)
+@given(doc=FOLLOW_UPS)
+def test_a_declared_or_inferred_interval_never_dates_a_dose_later_than_the_regimen(
+    engine: Engine, doc: dict[str, Any]
+) -> None:
+    """The patient's own interval sets the date inside the regimen's window, or earlier; never
+    later than the regimen's longest interval after the last dose.  A declared course (not
+    restarted by an event) is in the phase after loading; an inferred one read the doses."""
+    _, r = engine.follow(doc)
+    if r.course is None or r.regimen is None or r.next_due is None:
+        return
+    regimen = engine.kb.regimens[r.regimen.id]
+    phase = next(p for p in regimen.phases if p.name == r.phase)
+    if r.course.basis == "declared":
+        assert phase.kind != "loading" or len(regimen.phases) == 1, (r.phase, r.course)
+    if r.course.basis == "inferred":
+        assert r.course.every_months is not None
+        assert r.course.every_months >= 1
+        assert r.course.doses_read >= 2
+        assert phase.kind != "loading"
+    last = r.course.last_dose
+    if r.course.basis in ("declared", "inferred") and last and phase.every_months is not None:
+        assert r.next_due.latest <= add_months(last, phase.every_months.max)
+        assert r.next_due.date <= r.next_due.latest
 
 
 # --- citations -------------------------------------------------------------------------------
@@ -416,8 +558,13 @@ def test_strategies_reach_every_timing_verdict_and_course_state(engine: Engine) 
         _, r = engine.check(check)
         timings[r.timing.status] += 1
         verdicts[r.verdict] += 1
+        if r.course is not None:
+            course[f"check_basis:{r.course.basis}"] += 1
         _, f = engine.follow(follow)
         course[f"phase_kind:{f.phase_kind}"] += 1
+        if f.course is not None:
+            course[f"basis:{f.course.basis}"] += 1
+            course[f"pattern:{f.course.pattern}"] += 1
         course["overdue" if f.overdue_days else "not_overdue"] += 1
         if (
             f.doses_in_phase
@@ -433,7 +580,14 @@ def test_strategies_reach_every_timing_verdict_and_course_state(engine: Engine) 
             course["window"] += 1
 
     collect()
-    assert set(timings) == {"first_dose", "early", "on_time", "late", "not_applicable"}, timings
+    assert set(timings) == {
+        "first_dose",
+        "early",
+        "on_time",
+        "late",
+        "not_judged",
+        "not_applicable",
+    }, timings
     assert set(verdicts) == {"ok", "warn", "stop"}, verdicts
     wanted = {
         "phase_kind:loading",
@@ -446,5 +600,13 @@ def test_strategies_reach_every_timing_verdict_and_course_state(engine: Engine) 
         "restart",
         "continuous",
         "window",
+        "basis:recorded",
+        "basis:declared",
+        "basis:inferred",
+        "basis:ambiguous",
+        "pattern:spaced_doses",
+        "check_basis:declared",
+        "check_basis:inferred",
+        "check_basis:ambiguous",
     }
-    assert wanted <= set(course), sorted(wanted - set(course))
+    assert wanted <= set(course), (sorted(wanted - set(course)), course)

@@ -1,6 +1,8 @@
 """Property: after every write the course's stored next-due window is the follow-up engine's answer.
 
-A course is enrolled from one of a few picture templates, then a generated sequence of plausible
+A course is enrolled from one of a few picture templates, with or without a declared course
+(on maintenance since, loading completed on, neurological course ended on a date before
+enrolment, with or without the patient's interval), then a generated sequence of plausible
 doses and events on non-decreasing dates is recorded.  After each write the stored ``next_due``,
 ``due_earliest`` and ``due_latest`` (and phase, regimen, continuous flag) must equal what
 ``follow_up_request`` says for the same picture, doses and events as of the write's date; a
@@ -76,6 +78,36 @@ EVENTS = (
     "oral_not_improving",
 )
 ENROLMENT_DAYS = (date(2026, 3, 2), date(2026, 1, 31), date(2026, 3, 7), date(2027, 2, 28))
+STAGES = ("maintenance", "loading_completed", "neuro_course_completed")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A declared course: ``stage`` since ``days_before`` enrolment, every ``every_months``."""
+
+    stage: str
+    days_before: int
+    every_months: int | None
+
+    def document(self, enrolled: date) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "stage": self.stage,
+            "since": (enrolled - timedelta(days=self.days_before)).isoformat(),
+        }
+        if self.every_months is not None:
+            doc["every_months"] = self.every_months
+        return doc
+
+
+declarations = st.one_of(
+    st.none(),
+    st.builds(
+        Declared,
+        stage=st.sampled_from(STAGES),
+        days_before=st.one_of(st.integers(0, 120), st.integers(121, 3000)),
+        every_months=st.one_of(st.none(), st.integers(1, 4)),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -152,67 +184,109 @@ def _event(gap: int, kind: str, lag: int = 0) -> Step:
     enrolled=date(2026, 3, 2),
     scheduled=8,
     plan=[_event(40, "symptoms_returned_before_due", lag=1), _dose(5), _event(30, "stable")],
+    declared=None,
+)
+# An established patient: on 3-monthly maintenance for years, loading not on record.
+@example(
+    template="uk-pernicious-anaemia",
+    enrolled=date(2026, 3, 2),
+    scheduled=0,
+    plan=[_dose(0), _dose(91), _event(30, "symptoms_returned_before_due"), _dose(31)],
+    declared=Declared("maintenance", 2400, 3),
+)
+# No declaration: doses three months apart are read as maintenance (inferred).
+@example(
+    template="uk-pernicious-anaemia",
+    enrolled=date(2026, 3, 2),
+    scheduled=0,
+    plan=[_dose(0), _dose(91), _dose(92), _event(10, "stable")],
+    declared=None,
+)
+# A neurological course ended before enrolment, declared 3-monthly (dated 2-monthly).
+@example(
+    template="uk-pernicious-anaemia",
+    enrolled=date(2026, 3, 2),
+    scheduled=0,
+    plan=[_dose(10), _dose(62), _event(5, "new_neuro_symptoms"), _dose(1)],
+    declared=Declared("neuro_course_completed", 40, 3),
 )
 @example(
     template="uk-neuro",
     enrolled=date(2026, 3, 7),
     scheduled=10,
     plan=[_event(0, "no_further_improvement"), _dose(61, product=1), _dose(60, lag=6)],
+    declared=None,
 )
 @example(
     template="us-cyanocobalamin-label",
     enrolled=date(2026, 1, 31),
     scheduled=16,
     plan=[_dose(30, product=1), _event(10, "new_neuro_symptoms"), _dose(2)],
+    declared=None,
 )
 @example(
     template="uk-bariatric-prophylaxis",
     enrolled=date(2027, 2, 28),
     scheduled=3,
     plan=[_event(20, "symptoms_returned_before_due", lag=6), _dose(3, product=1)],
+    declared=None,
 )
 @example(
     template="uk-oral-dietary",
     enrolled=date(2026, 3, 2),
     scheduled=1,
     plan=[_dose(30), _event(60, "oral_not_improving", lag=1), _dose(1, product=2)],
+    declared=None,
 )
 @given(
     template=st.sampled_from(sorted(TEMPLATES)),
     enrolled=st.sampled_from(ENROLMENT_DAYS),
     scheduled=st.integers(0, 16),
     plan=st.lists(steps, min_size=1, max_size=8),
+    declared=declarations,
 )
 def test_the_stored_window_is_the_follow_up_answer_after_every_write(
-    registry: Registry, template: str, enrolled: date, scheduled: int, plan: list[Step]
+    registry: Registry,
+    template: str,
+    enrolled: date,
+    scheduled: int,
+    plan: list[Step],
+    declared: Declared | None,
 ) -> None:
-    """Enrol, give the first ``scheduled`` doses of the plan on time, then the ``plan`` steps."""
+    """Enrol (with the declared course), give the first ``scheduled`` doses of the plan on time,
+    then the ``plan`` steps."""
     kb = registry.kb  # not a test argument: Hypothesis would print the whole knowledge base
     base, products = TEMPLATES[template]
     patient_id = f"prop-{next(_ids)}"
+    course = declared.document(enrolled) if declared else None
     enrolment = registry.add_patient(
         patient_id,
         {**base, "as_of": enrolled.isoformat()},
         name=None,
         actor=ACTOR,
         now=at(enrolled),
+        course=course,
     )
     document: dict[str, Any] = {**base, "as_of": enrolled.isoformat()}
     document["start"] = enrolled.isoformat()
     if "deficiency" not in base and enrolment.deficiency.status is not None:
         document["deficiency"] = enrolment.deficiency.status
-    assert registry.show_patient(patient_id)["picture"] == document
+    shown = registry.show_patient(patient_id)
+    assert shown["picture"] == document
+    assert shown["course"]["declaration"] == course
 
     history: list[dict[str, Any]] = []
     events: list[dict[str, str]] = []
 
     def check(now: datetime) -> None:
-        request = {
+        request: dict[str, Any] = {
             "picture": document,
             "history": history,
             "events": events,
             "as_of": now.date().isoformat(),
         }
+        if course is not None:
+            request["course"] = course
         expected = _expected_course(kb, request)
         assert _stored_course(registry, patient_id) == expected, (template, history, events)
         if expected["continuous"]:
@@ -261,3 +335,6 @@ def test_the_stored_window_is_the_follow_up_answer_after_every_write(
     event(f"writes: {len(history) + len(events)}")
     phases = course_row(registry, patient_id)["phase"]
     event(f"final phase: {phases}")
+    final = {"picture": document, "history": history, "events": events, "as_of": day.isoformat()}
+    reading = follow_up_request({**final, **({"course": course} if course else {})}, kb).course
+    event(f"course read as: {reading.basis if reading else None}")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ruamel.yaml import YAML
 
-from b12.core.course_models import FollowUpResult, NextDue, OrderCheckResult
+from b12.core.course_models import CourseReadingOut, FollowUpResult, NextDue, OrderCheckResult
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
 from b12.core.plan_models import Plan, ReferenceOut
@@ -116,8 +116,23 @@ def _due(due: NextDue | None) -> str | None:
     return f"{due.date} window {due.earliest}..{due.latest}"
 
 
+def _course(reading: CourseReadingOut | None) -> dict[str, Any]:
+    """How the phase was read, when it was not simply counted from the first recorded dose."""
+    if reading is None or reading.basis == "recorded":
+        return {}
+    text = f"{reading.basis} {reading.pattern}"
+    if reading.loading_ended:
+        text += f" loading ended {reading.loading_ended}"
+    if reading.maintenance_since:
+        text += f" maintenance since {reading.maintenance_since}"
+    if reading.every_months:
+        text += f" every {reading.every_months} months"
+    return {"course": text}
+
+
 def summarize_order(result: OrderCheckResult) -> dict[str, Any]:
-    """The ``expect`` form of an order check."""
+    """The ``expect`` form of an order check (``course`` only when declared, inferred or
+    ambiguous)."""
     t = result.timing
     return {
         "verdict": result.verdict,
@@ -126,6 +141,7 @@ def summarize_order(result: OrderCheckResult) -> dict[str, Any]:
         + (f" {t.phase}" if t.phase else "")
         + (f" due {_due(t.due)}" if t.due else "")
         + (f" by {t.days_off} days" if t.days_off else ""),
+        **_course(result.course),
         "alerts": [f"{a.code} {a.severity}" for a in result.alerts],
         "disagreements": [d.recs[0] for d in result.disagreements],
         "recommendations": [r.id for r in result.recommendations],
@@ -135,12 +151,14 @@ def summarize_order(result: OrderCheckResult) -> dict[str, Any]:
 
 
 def summarize_follow_up(result: FollowUpResult) -> dict[str, Any]:
-    """The ``expect`` form of a follow-up."""
+    """The ``expect`` form of a follow-up (``course`` only when declared, inferred or
+    ambiguous)."""
     return {
         "status": result.status,
         "pathway": result.pathway.id,
         "regimen": result.regimen.id if result.regimen else None,
         "phase": result.phase,
+        **_course(result.course),
         "doses_in_phase": result.doses_in_phase,
         "next_due": _due(result.next_due),
         "overdue_days": result.overdue_days,

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from b12.core.course import Declaration
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase, Route, Site
 from b12.core.picture import (
@@ -96,6 +97,36 @@ class EventIn(_Strict):
         return iso_date(raw)
 
 
+class CourseIn(_Strict):
+    """What is known of a course that began before the doses on record (a declared course).
+
+    ``stage`` says where the course stands and ``since`` when that began:
+
+    * ``maintenance`` — on maintenance since ``since`` (loading, if any, was before it);
+    * ``loading_completed`` — the last loading dose was given on ``since``;
+    * ``neuro_course_completed`` — a course for neurological involvement (alternate-day doses
+      until no further improvement) ended on ``since``; maintenance follows the neurological
+      regimen.
+
+    ``every_months`` is the patient's established maintenance interval, when known.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="CourseDeclaration")
+
+    stage: Literal["maintenance", "loading_completed", "neuro_course_completed"]
+    since: date
+    every_months: WholeNumber | None = Field(default=None, ge=1, le=12)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _date(cls, raw: Any) -> Any:
+        return iso_date(raw)
+
+    def declaration(self) -> Declaration:
+        """The core's form of the declaration."""
+        return Declaration(self.stage, self.since, self.every_months)
+
+
 class OrderCheckShape(_Strict):
     """The OrderCheck document; ``picture`` is a ClinicalPicture (see its own schema)."""
 
@@ -108,6 +139,8 @@ class OrderCheckShape(_Strict):
     #: they still count as ordered (a B12 product is B12 cover) but are not judged.
     other_products: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
     history: tuple[GivenDose, ...] = ()
+    events: tuple[EventIn, ...] = ()
+    course: CourseIn | None = None
     as_of: date | None = None
 
     @field_validator("as_of", mode="before")
@@ -124,6 +157,7 @@ class FollowUpShape(_Strict):
     picture: dict[str, Any]
     history: tuple[GivenDose, ...] = ()
     events: tuple[EventIn, ...] = ()
+    course: CourseIn | None = None
     as_of: date | None = None
 
     @field_validator("as_of", mode="before")
@@ -172,6 +206,8 @@ class OrderCheckRequest:
     other_orders: tuple[Order, ...]
     history: tuple[Dose, ...]
     as_of: date
+    events: tuple[EventIn, ...] = ()
+    declared: Declaration | None = None
     other_products: tuple[Product, ...] = ()
 
 
@@ -183,6 +219,7 @@ class FollowUpRequest:
     history: tuple[Dose, ...]
     events: tuple[EventIn, ...]
     as_of: date
+    declared: Declaration | None = None
 
 
 def resolve_product(name: str, kb: KnowledgeBase) -> Product:
@@ -263,7 +300,11 @@ def parse_order_check(
     )
     products = tuple(resolve_product(name, kb) for name in shape.other_products)
     history = _history(shape.history, kb, as_of)
-    return OrderCheckRequest(picture, order, others, history, as_of, products)
+    events = _events(shape.events, kb, as_of)
+    declared = _declared(shape.course, as_of)
+    return OrderCheckRequest(
+        picture, order, others, history, as_of, events, declared, other_products=products
+    )
 
 
 def parse_order_alone(raw: Any, kb: KnowledgeBase, as_of: date) -> Order:
@@ -280,9 +321,15 @@ def parse_follow_up(
     picture = parse_picture(shape.picture, kb, "picture")
     as_of = _as_of(shape.as_of, picture, default_as_of)
     history = _history(shape.history, kb, as_of)
+    events = _events(shape.events, kb, as_of)
+    return FollowUpRequest(picture, history, events, as_of, _declared(shape.course, as_of))
+
+
+def _events(items: tuple[EventIn, ...], kb: KnowledgeBase, as_of: date) -> tuple[EventIn, ...]:
+    """Events in date order; each must be a known kind on or before ``as_of``."""
     late = [
         FieldProblem(f"events[{i}].date", f"after as_of ({as_of})")
-        for i, e in enumerate(shape.events)
+        for i, e in enumerate(items)
         if e.date > as_of
     ]
     known = kb.vocabulary.events
@@ -290,13 +337,20 @@ def parse_follow_up(
         FieldProblem(
             f"events[{i}].kind", f"unknown event {e.kind!r}; known: {', '.join(sorted(known))}"
         )
-        for i, e in enumerate(shape.events)
+        for i, e in enumerate(items)
         if e.kind not in known
     ]
     if late:
         raise InputError(late)
-    events = tuple(sorted(shape.events, key=lambda e: (e.date, e.kind)))
-    return FollowUpRequest(picture, history, events, as_of)
+    return tuple(sorted(items, key=lambda e: (e.date, e.kind)))
+
+
+def _declared(course: CourseIn | None, as_of: date) -> Declaration | None:
+    if course is None:
+        return None
+    if course.since > as_of:
+        raise InputError([FieldProblem("course.since", f"after as_of ({as_of})")])
+    return course.declaration()
 
 
 def parse_dose_text(text: str, field: str = "dose") -> DoseIn:

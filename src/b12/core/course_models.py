@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date as Date
 from typing import Literal
 
+from b12.core.course import Position, Reading
 from b12.core.plan_models import (
     AlertOut,
     DisagreementOut,
@@ -50,10 +51,33 @@ class AdviceOut(Out):
     recs: tuple[str, ...]
 
 
-class Timing(Out):
-    """How a proposed dose falls against the due window from the dose history."""
+class CourseReadingOut(Out):
+    """How the course's phase was read, and from what (PRODUCT.md §9: courses begin part-way).
 
-    status: Literal["first_dose", "early", "on_time", "late", "not_applicable"]
+    ``basis``: ``declared`` (stated by the caller), ``recorded`` (walked from the first recorded
+    dose), ``inferred`` (from the spacing of the doses) or ``ambiguous`` (the record fits more
+    than one reading: an alert asks for the missing fact).  ``pattern`` names what was read
+    (see :class:`b12.core.course.Reading`).
+    """
+
+    basis: Literal["recorded", "declared", "inferred", "ambiguous"]
+    pattern: str
+    loading_ended: Date | None
+    maintenance_since: Date | None
+    every_months: int | None
+    doses_read: int
+    last_dose: Date | None
+
+
+class Timing(Out):
+    """How a proposed dose falls against the due window from the dose history.
+
+    ``not_judged``: a B12 order with doses on record whose timing could not be checked (no
+    regimen could be chosen, the phase is ambiguous, or the last dose is unknown); an alert
+    says why and what to enter.  ``not_applicable``: the product has no dosing schedule here.
+    """
+
+    status: Literal["first_dose", "early", "on_time", "late", "not_judged", "not_applicable"]
     phase: str | None = None
     due: NextDue | None = None
     days_off: int = 0
@@ -71,6 +95,7 @@ class FollowUpResult(Out):
     phase: str | None
     phase_kind: str | None
     doses_in_phase: int
+    course: CourseReadingOut | None
     next_due: NextDue | None
     overdue_days: int
     advice: tuple[AdviceOut, ...]
@@ -92,6 +117,7 @@ class OrderCheckResult(Out):
     as_of: Date
     product: str
     timing: Timing
+    course: CourseReadingOut | None
     alerts: tuple[AlertOut, ...]
     disagreements: tuple[DisagreementOut, ...]
     references: tuple[ReferenceOut, ...]
@@ -99,3 +125,18 @@ class OrderCheckResult(Out):
     review_status: Literal["approved", "pending_review"]
     review_banner: str | None
     disclaimer: str
+
+
+def reading_out(reading: Reading | None, position: Position | None) -> CourseReadingOut | None:
+    """The output form of a course reading."""
+    if reading is None:
+        return None
+    return CourseReadingOut(
+        basis=reading.basis,
+        pattern=reading.pattern,
+        loading_ended=reading.loading_ended,
+        maintenance_since=reading.maintenance_since,
+        every_months=reading.every_months,
+        doses_read=reading.doses_read,
+        last_dose=position.last_dose if position else None,
+    )

@@ -17,7 +17,9 @@ A condition is a mapping with exactly one key.  Combinators: ``all: [..]``, ``an
     order_drug / order_kind / order_route / order_site / order_timing: [..] · flag: b12_cover
     number: {field: order.dose_ug | order.interval_days, ...}   facts about a proposed order
     event: [..] · timing: [overdue, ...] · regimen_until: [event] · history_route: [oral|injection]
-                                             facts about a course under follow-up
+    course_basis: [recorded|declared|inferred|ambiguous] · number: {field: course.interval_days}
+    flag: last_dose_unknown | interval_beyond_regimen
+                                             facts about a course under follow-up or order check
 
 Conditions are parsed once at knowledge-base load (so a typo is a load error naming the file
 and field) and evaluated against :class:`Facts`.  A number leaf whose field is missing is false.
@@ -50,12 +52,20 @@ FLAGS = (
     "ifab_positive",
     "b12_cover",
     "first_dose_due",
+    "last_dose_unknown",
+    "interval_beyond_regimen",
 )
 PLAN_FIELDS = ("pathway", "regimen_drug", "regimen_route", "phase_kind")
 #: Facts about a proposed order (order checks) and about a course (follow-up).
 ORDER_FIELDS = ("order_drug", "order_kind", "order_route", "order_site", "order_timing")
-COURSE_FIELDS = ("event", "timing", "regimen_until", "history_route")
-NUMBER_FIELDS = ("age", "ileal_resection_cm", "order.dose_ug", "order.interval_days")
+COURSE_FIELDS = ("event", "timing", "regimen_until", "history_route", "course_basis")
+NUMBER_FIELDS = (
+    "age",
+    "ileal_resection_cm",
+    "order.dose_ug",
+    "order.interval_days",
+    "course.interval_days",
+)
 COMPARATORS = ("lt", "le", "gt", "ge")
 
 Op = Literal["lt", "le", "gt", "ge"]

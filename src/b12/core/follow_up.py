@@ -1,189 +1,51 @@
 """``follow_up(request, kb)`` — where a course stands and what to do next (PRODUCT.md C4).
 
-Pure.  Steps:
-1. Choose the pathway and regimen from the picture.  With doses on record, B12 levels reflect
-   treatment, so the status is not re-classified from them.
+Pure.  The course is built by :func:`b12.core.course.build_course`, the one course model the
+order check and the registry's stored due window share.  Steps:
+1. Choose the pathway and regimen from the picture.  With doses on record a stated status is
+   kept; when none is stated it is worked out from the picture's results exactly as ``plan``
+   does.  A declared neurological course follows the neurological pathway.
 2. Replay the recorded events in date order.  The advice rules that hold for an event declare
    its effect on the course (content, not code): ``restart_neuro``, ``switch_to_injection`` or
    ``shorten_interval``; ``no_further_improvement`` ends an open-ended phase through the
    phase's ``until``.
-3. Walk the doses given through the regimen (:mod:`b12.core.course`) and date the next dose
-   from the last dose actually given; ``overdue_days`` counts from the latest acceptable date.
+3. Read the course (declared, recorded from the first dose, inferred from the spacing of the
+   doses, or ambiguous) and date the next dose from the last dose actually given, at the
+   patient's own interval where declared or inferred; ``overdue_days`` counts from the latest
+   acceptable date.  ``course`` in the result says how the phase was read.
 4. Collect the advice and alerts that hold for the course as it now stands, each cited.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date
 
-from b12.core import criteria
 from b12.core.alerts import collect_alerts
 from b12.core.citing import ReferenceBook
-from b12.core.course import Due, Position, due_after, locate
-from b12.core.course_input import Dose, FollowUpRequest
+from b12.core.course import (
+    Due,
+    build_course,
+    course_facts,
+    reading_facts,
+    route_family,
+)
+from b12.core.course_input import FollowUpRequest
 from b12.core.course_models import (
     AdviceOut,
     FollowUpResult,
     NextDue,
     PathwayRef,
     RegimenRef,
+    reading_out,
 )
-from b12.core.knowledge import AdviceAction, DecisionAction, KnowledgeBase, Recommendation, Regimen
-from b12.core.picture import ClinicalPicture, picture_facts, with_facts
-from b12.core.plan import PlanOptions, Selection, select_pathway
+from b12.core.knowledge import AdviceAction, DecisionAction, KnowledgeBase, Recommendation
+from b12.core.picture import with_facts
+from b12.core.plan import PlanOptions
 from b12.core.plan_models import MissingOut
 
-TREATABLE = ("confirmed", "suspected", "indeterminate")
-INJECTION_ROUTES = frozenset({"im", "deep_sc", "sc", "iv"})
+__all__ = ["follow_up", "route_family"]
 
-
-def route_family(route: str) -> str:
-    """``injection`` or ``oral`` (sublingual and intranasal count with oral)."""
-    return "injection" if route in INJECTION_ROUTES else "oral"
-
-
-ON_TREATMENT_MEDS = ("hydroxocobalamin", "cyanocobalamin")
-NEURO_PLACEHOLDER = "unspecified_neurological"
 OUTCOME_STATUS = {"plan": "ok", "needs_more_data": "needs_more_data", "refer": "refer"}
-
-
-@dataclass(frozen=True)
-class Course:
-    """The regimen being followed, from when, and with which adjustments."""
-
-    picture: ClinicalPicture
-    selection: Selection
-    since: date | None = None
-    shortened: bool = False
-
-
-def _advice_rules(kb: KnowledgeBase, guideline: str, allow_draft: bool) -> list[Recommendation]:
-    return [
-        r for r in kb.usable("others", guideline, allow_draft) if isinstance(r.action, AdviceAction)
-    ]
-
-
-def _facts(
-    course: Course,
-    kb: KnowledgeBase,
-    regimen: Regimen | None,
-    phase_kind: str | None,
-    events: frozenset[str],
-    timing: str | None,
-    history_route: str | None,
-) -> criteria.Facts:
-    sel = course.selection
-    decision = sel.decision.action
-    assert isinstance(decision, DecisionAction)
-    scalars: dict[str, str | None] = {
-        "pathway": decision.pathway,
-        "timing": timing,
-        "history_route": history_route,
-    }
-    until: frozenset[str] = frozenset()
-    if regimen is not None:
-        scalars.update(regimen_drug=regimen.drug, regimen_route=regimen.route)
-        until = frozenset(p.until for p in regimen.phases if p.until)
-    lists = {
-        "event": events,
-        "phase_kind": frozenset({phase_kind} if phase_kind else ()),
-        "regimen_until": until,
-    }
-    return with_facts(picture_facts(course.picture, sel.deficiency), scalars, lists)
-
-
-def _with_neuro(picture: ClinicalPicture) -> ClinicalPicture:
-    symptoms = picture.neuro_symptoms or (NEURO_PLACEHOLDER,)
-    deficiency = picture.deficiency if picture.deficiency in TREATABLE else "suspected"
-    return picture.model_copy(update={"neuro_symptoms": symptoms, "deficiency": deficiency})
-
-
-def _replay(
-    course: Course, req: FollowUpRequest, kb: KnowledgeBase, opts: PlanOptions
-) -> tuple[Course, list[Recommendation]]:
-    """Apply each event's declared effect in date order; return the course and the rules used."""
-    rules = _advice_rules(kb, req.picture.guideline, opts.allow_draft)
-    applied: list[Recommendation] = []
-    given = [d for d in req.history if d.product.kind == "b12"]
-    history = [(e.date, e.kind) for e in req.events]
-    for event in req.events:
-        regimen = _regimen(course, kb)
-        before = [d for d in given if d.date <= event.date]
-        phase_kind = None
-        if regimen is not None:
-            doses = _course_doses(course, regimen, before)
-            phase_kind = locate(regimen, doses, history, event.date).phase(regimen).kind
-        last_route = route_family(before[-1].route) if before else None
-        facts = _facts(course, kb, regimen, phase_kind, frozenset({event.kind}), None, last_route)
-        for rule in rules:
-            assert isinstance(rule.action, AdviceAction)
-            if rule.action.effect == "none" or not kb.predicates[rule.id](facts):
-                continue
-            applied.append(rule)
-            course = _apply(course, rule.action.effect, event.date, kb, opts)
-    return course, applied
-
-
-def _course_doses(course: Course, regimen: Regimen, given: list[Dose]) -> list[date]:
-    """Doses that belong to the course: since its start, by the regimen's kind of route."""
-    family = route_family(regimen.route)
-    return [
-        d.date
-        for d in given
-        if (course.since is None or d.date >= course.since) and route_family(d.route) == family
-    ]
-
-
-def _match_history(
-    course: Course, given: list[Dose], kb: KnowledgeBase, opts: PlanOptions
-) -> Course:
-    """If the doses given are by another kind of route than the regimen, follow what was given
-    (a patient on tablets without a stated preference is on the oral regimen) where the
-    pathway allows it."""
-    regimen = _regimen(course, kb)
-    if not given or regimen is None:
-        return course
-    family = route_family(given[-1].route)
-    if route_family(regimen.route) == family:
-        return course
-    prefs = course.picture.preferences.model_copy(
-        update={"route": "oral" if family == "oral" else "im"}
-    )
-    picture = course.picture.model_copy(update={"preferences": prefs})
-    selection = select_pathway(picture, kb, opts, classify=False)
-    candidate = Course(picture, selection)
-    matched = _regimen(candidate, kb)
-    return candidate if matched is not None and route_family(matched.route) == family else course
-
-
-def _apply(course: Course, effect: str, day: date, kb: KnowledgeBase, opts: PlanOptions) -> Course:
-    if effect == "shorten_interval":
-        return replace(course, shortened=True)
-    picture = course.picture
-    if effect == "switch_to_injection" and not (picture.neuro_symptoms or picture.severe_neuro):
-        prefs = picture.preferences.model_copy(update={"route": "im"})
-        picture = picture.model_copy(update={"preferences": prefs})
-    else:
-        picture = _with_neuro(picture)
-    selection = select_pathway(picture, kb, opts, classify=False)
-    return Course(picture, selection, since=day, shortened=False)
-
-
-def _regimen(course: Course, kb: KnowledgeBase) -> Regimen | None:
-    act = course.selection.decision.action
-    assert isinstance(act, DecisionAction)
-    return kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
-
-
-def _due(
-    regimen: Regimen, pos: Position, course: Course, start: date, weekdays: tuple[str, ...]
-) -> Due:
-    phase = pos.phase(regimen)
-    if pos.last_dose is None:
-        return Due(start, start, start, continuous=not phase.list_each_dose)
-    shortest = course.shortened and phase.kind in ("maintenance", "prophylaxis")
-    return due_after(phase, pos.last_dose, weekdays, shortest=shortest)
 
 
 def _timing(due: Due | None, as_of: date) -> str | None:
@@ -202,22 +64,9 @@ def follow_up(
     """Infer the phase, date the next dose, and give cited advice for a course."""
     opts = options or PlanOptions()
     given = [d for d in req.history if d.product.kind == "b12"]
-    base = req.picture
-    if given:
-        base = base.model_copy(
-            update={"medications": tuple(m for m in base.medications if m not in ON_TREATMENT_MEDS)}
-        )
-    course = Course(base, select_pathway(base, kb, opts, classify=not given))
-    course = _match_history(course, given, kb, opts)
-    course, applied = _replay(course, req, kb, opts)
-
-    regimen = _regimen(course, kb)
-    doses = _course_doses(course, regimen, given) if regimen else []
-    end_events = [(e.date, e.kind) for e in req.events]
-    pos = locate(regimen, doses, end_events, req.as_of) if regimen else None
-    start = course.since or req.picture.start or req.as_of
-    weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
-    due = _due(regimen, pos, course, start, weekdays) if regimen and pos else None
+    state = build_course(req.picture, given, req.events, req.declared, req.as_of, kb, opts)
+    course, regimen, pos = state.course, state.regimen, state.position
+    due = state.due
     if due is not None and due.continuous and due.date < req.as_of:
         due = Due(req.as_of, req.as_of, req.as_of, continuous=True)
     timing = _timing(due, req.as_of)
@@ -227,15 +76,17 @@ def follow_up(
     open_events = frozenset(e.kind for e in req.events if last is None or e.date >= last)
     phase = pos.phase(regimen) if regimen and pos else None
     history_route = route_family(given[-1].route) if given else None
-    facts = _facts(
-        course, kb, regimen, phase.kind if phase else None, open_events, timing, history_route
-    )
+    # An ambiguous reading names no phase to the rules: no advice assumes loading or maintenance.
+    ambiguous = state.reading is not None and state.reading.basis == "ambiguous"
+    phase_kind = phase.kind if phase is not None and not ambiguous else None
+    facts = course_facts(course, regimen, phase_kind, open_events, timing, history_route)
+    facts = reading_facts(facts, state)
     if given:
         on_treatment = frozenset(d.product.name for d in given) | frozenset(
             course.picture.medications
         )
         facts = with_facts(facts, lists={"medications": on_treatment})
-    if regimen is not None and last is None:
+    if regimen is not None and last is None and state.declared is None:
         facts = with_facts(facts, flags=frozenset({"first_dose_due"}))
 
     book = ReferenceBook(kb)
@@ -245,7 +96,9 @@ def follow_up(
         for r in kb.usable("others", req.picture.guideline, opts.allow_draft)
         if r.when is None or kb.predicates[r.id](facts)
     ]
-    advice = _advice(book, [r for r in rules if isinstance(r.action, AdviceAction)], applied)
+    advice = _advice(
+        book, [r for r in rules if isinstance(r.action, AdviceAction)], list(state.applied)
+    )
     alerts = collect_alerts(book, kb, rules, "follow_up")
     act = course.selection.decision.action
     assert isinstance(act, DecisionAction)
@@ -274,6 +127,7 @@ def follow_up(
         phase=phase.name if phase else None,
         phase_kind=phase.kind if phase else None,
         doses_in_phase=pos.doses_in_phase if pos else 0,
+        course=reading_out(state.reading, state.position),
         next_due=NextDue(
             date=due.date, earliest=due.earliest, latest=due.latest, continuous=due.continuous
         )

@@ -1,11 +1,15 @@
 """``check_order(request, kb)`` — judge a proposed order (PRODUCT.md C3).
 
-Pure.  The order becomes facts (``order_drug``, ``order_kind``, ``order_route``,
+Pure.  The course is the follow-up's (:func:`b12.core.course.build_course`: the same picture,
+doses, events and declared course give the same phase and due window).  The order becomes
+facts (``order_drug``, ``order_kind``, ``order_route``,
 ``order_site``, ``order_timing``, ``order.dose_ug``, ``order.interval_days``, ``b12_cover``)
 alongside the picture and its pathway; every alert rule whose contexts include ``order`` and
 whose condition holds raises its alert.  The verdict is ``stop`` if any alert is a stop,
 ``warn`` if any is a warning, else ``ok``.  Timing is judged against the due window worked
-out from the doses actually given (:mod:`b12.core.course`): early doses are a warning only.
+out from the doses actually given: early doses are a warning only.  A B12 order with doses on
+record whose timing cannot be judged is ``not_judged`` (never a silent ``ok``: a warning says
+why and what to enter).
 
 ``check_order_alone(order, kb, …)`` judges an order when nothing is known about the patient
 (a CDS client that sent the draft order but no patient data): only the rules whose condition
@@ -19,9 +23,21 @@ from datetime import date
 
 from b12.core.alerts import collect_alerts, collect_disagreements
 from b12.core.citing import ReferenceBook
-from b12.core.course import due_after, locate
+from b12.core.course import (
+    ON_TREATMENT_MEDS,
+    CourseState,
+    build_course,
+    reading_facts,
+    route_family,
+)
 from b12.core.course_input import Order, OrderCheckRequest, parse_order_alone
-from b12.core.course_models import NextDue, OrderCheckResult, Timing
+from b12.core.course_models import (
+    CourseReadingOut,
+    NextDue,
+    OrderCheckResult,
+    Timing,
+    reading_out,
+)
 from b12.core.criteria import (
     Compare,
     Condition,
@@ -33,30 +49,45 @@ from b12.core.criteria import (
     Ref,
     walk,
 )
-from b12.core.follow_up import route_family
-from b12.core.knowledge import DecisionAction, KnowledgeBase, Recommendation, Regimen
-from b12.core.picture import ClinicalPicture, picture_facts, with_facts
-from b12.core.plan import PlanOptions, Selection, select_pathway
+from b12.core.knowledge import DecisionAction, KnowledgeBase, Recommendation
+from b12.core.picture import picture_facts, with_facts
+from b12.core.plan import PlanOptions
 
-ON_TREATMENT_MEDS = frozenset({"hydroxocobalamin", "cyanocobalamin"})
 #: The facts of the order itself (see :func:`check_order`); nothing about the patient.
 ORDER_FACT_PREFIXES = ("order_", "order.")
 
 
-def _timing(
-    order: Order, regimen: Regimen | None, doses: list[date], weekdays: tuple[str, ...]
-) -> Timing:
-    if regimen is None:
-        return Timing(status="not_applicable")
-    if not doses:
-        return Timing(status="first_dose", phase=regimen.phases[0].name)
-    pos = locate(regimen, doses, [], order.start)
+def _scheduled(order: Order, kb: KnowledgeBase, guideline: str) -> bool:
+    """Is the ordered product one a regimen of the guideline set uses?"""
+    drugs = {r.drug for r in kb.regimens.values() if r.guideline == guideline}
+    return order.product.kind == "b12" and order.product.name in drugs
+
+
+def _judgeable(order: Order, state: CourseState, kb: KnowledgeBase, guideline: str) -> bool:
+    """Is the order a scheduled product, by the course's kind of route?"""
+    if not _scheduled(order, kb, guideline):
+        return False
+    return state.regimen is not None and route_family(state.regimen.route) == route_family(
+        order.route
+    )
+
+
+def _timing(order: Order, state: CourseState, judgeable: bool, on_record: bool) -> Timing:
+    """Timing of the order against the course; ``not_judged`` when doses are on record but the
+    course cannot say when the next dose is due (``on_record``: doses of a scheduled product)."""
+    regimen, pos, reading, due = state.regimen, state.position, state.reading, state.due
+    if not judgeable or regimen is None or pos is None or reading is None or due is None:
+        return Timing(status="not_judged" if on_record else "not_applicable")
     phase = pos.phase(regimen)
-    assert pos.last_dose is not None
-    due = due_after(phase, pos.last_dose, weekdays)
+    if pos.last_dose is None:
+        if reading.basis == "declared":
+            return Timing(status="not_judged", phase=phase.name)
+        return Timing(status="first_dose", phase=phase.name)
     nxt = NextDue(
         date=due.date, earliest=due.earliest, latest=due.latest, continuous=due.continuous
     )
+    if reading.basis == "ambiguous":
+        return Timing(status="not_judged", phase=phase.name, due=nxt)
     if due.continuous:
         return Timing(status="on_time", phase=phase.name, due=nxt)
     if order.start < due.earliest:
@@ -70,59 +101,29 @@ def _timing(
     return Timing(status="on_time", phase=phase.name, due=nxt)
 
 
-def _regimen_of(selection: Selection, kb: KnowledgeBase) -> Regimen | None:
-    act = selection.decision.action
-    assert isinstance(act, DecisionAction)
-    return kb.regimens[act.regimen] if act.regimen and act.outcome == "plan" else None
-
-
-def _timing_regimen(
-    req: OrderCheckRequest,
-    chooser: ClinicalPicture,
-    selection: Selection,
-    kb: KnowledgeBase,
-    opts: PlanOptions,
-) -> Regimen | None:
-    """The regimen an order's timing is judged against: the pathway's, or the one the ordered
-    kind of route leads to; none for a product no regimen of the set uses."""
-    order = req.order
-    drugs = {r.drug for r in kb.regimens.values() if r.guideline == req.picture.guideline}
-    if order.product.kind != "b12" or order.product.name not in drugs:
-        return None
-    regimen = _regimen_of(selection, kb)
-    family = route_family(order.route)
-    if regimen is None or route_family(regimen.route) == family:
-        return regimen
-    prefs = chooser.preferences.model_copy(update={"route": "oral" if family == "oral" else "im"})
-    picture = chooser.model_copy(update={"preferences": prefs})
-    other = _regimen_of(select_pathway(picture, kb, opts, classify=False), kb)
-    return other if other is not None and route_family(other.route) == family else None
-
-
 def check_order(
     req: OrderCheckRequest, kb: KnowledgeBase, options: PlanOptions | None = None
 ) -> OrderCheckResult:
     """Judge ``req.order`` against the picture, its guideline set, the history and other orders."""
     opts = options or PlanOptions()
     picture = req.picture
+    order = req.order
     b12_given = [d for d in req.history if d.product.kind == "b12"]
-    chooser = picture
-    if b12_given:  # the dose history shows the treatment, as in follow-up
-        meds = tuple(m for m in picture.medications if m not in ON_TREATMENT_MEDS)
-        chooser = picture.model_copy(update={"medications": meds})
-    selection = select_pathway(chooser, kb, opts, classify=not b12_given)
+    family = route_family(order.route)
+    day = order.start
+    events = tuple(e for e in req.events if e.date <= day)
+    state = build_course(picture, b12_given, events, req.declared, day, kb, opts, family=family)
+    selection = state.course.selection
     act = selection.decision.action
     assert isinstance(act, DecisionAction)
-    order = req.order
-    regimen = _timing_regimen(req, chooser, selection, kb, opts)
-    weekdays = opts.clinic_weekdays or kb.vocabulary.clinic_weekdays
-    family = route_family(order.route)
-    doses = [d.date for d in b12_given if route_family(d.route) == family]
-    timing = _timing(order, regimen, doses, weekdays)
+    judgeable = _judgeable(order, state, kb, picture.guideline)
+    on_record = bool(b12_given) and _scheduled(order, kb, picture.guideline)
+    timing = _timing(order, state, judgeable, on_record)
+    regimen = state.regimen if judgeable else None
 
     is_b12 = order.product.kind == "b12"
     phase_kinds: frozenset[str] = frozenset()
-    if is_b12 and regimen is not None:
+    if is_b12 and regimen is not None and timing.status != "not_judged":
         phase_kinds = frozenset(
             p.kind for p in regimen.phases if p.name == (timing.phase or regimen.phases[0].name)
         )
@@ -145,6 +146,9 @@ def check_order(
     numbers = {"order.dose_ug": order.dose.micrograms}
     if order.interval_days is not None:
         numbers["order.interval_days"] = order.interval_days
+    course_picture = state.course.picture
+    if course_picture.neuro_symptoms != picture.neuro_symptoms:  # a declared neurological course
+        picture = picture.model_copy(update={"neuro_symptoms": course_picture.neuro_symptoms})
     facts = with_facts(
         picture_facts(picture, selection.deficiency),
         scalars,
@@ -152,12 +156,15 @@ def check_order(
         numbers,
         frozenset({"b12_cover"}) if cover else frozenset(),
     )
+    if judgeable:
+        facts = reading_facts(facts, state)
     rules = [
         r
         for r in kb.usable("others", picture.guideline, opts.allow_draft)
         if r.when is None or kb.predicates[r.id](facts)
     ]
-    return _result(rules, kb, req.as_of, picture.guideline, order, timing)
+    course = reading_out(state.reading, state.position) if judgeable else None
+    return _result(rules, kb, req.as_of, picture.guideline, order, timing, course)
 
 
 def _result(
@@ -167,6 +174,7 @@ def _result(
     guideline: str,
     order: Order,
     timing: Timing,
+    course: CourseReadingOut | None = None,
 ) -> OrderCheckResult:
     """The verdict from the rules that fired: alerts, disagreements and their references."""
     book = ReferenceBook(kb)
@@ -182,6 +190,7 @@ def _result(
         as_of=as_of,
         product=order.product.name,
         timing=timing,
+        course=course,
         alerts=alerts,
         disagreements=disagreements,
         references=book.references,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from b12.core.answer.models import Answer
-from b12.core.course_input import FollowUpShape, OrderCheckShape
+from b12.core.course_input import CourseIn, FollowUpShape, OrderCheckShape
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.picture import ClinicalPicture
 from b12.core.plan_models import Plan
@@ -19,9 +19,10 @@ CONTRACT: dict[str, type[BaseModel]] = {
     "OrderCheckResult": OrderCheckResult,
     "FollowUp": FollowUpShape,
     "FollowUpResult": FollowUpResult,
+    "CourseDeclaration": CourseIn,
     "Answer": Answer,
 }
-INPUTS = frozenset({"ClinicalPicture", "OrderCheck", "FollowUp"})
+INPUTS = frozenset({"ClinicalPicture", "OrderCheck", "FollowUp", "CourseDeclaration"})
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",

@@ -114,6 +114,13 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
         picture: Annotated[Path, typer.Option(help="ClinicalPicture JSON file.")],
         name: Annotated[str | None, typer.Option(help="Optional display name.")] = None,
         dob: Annotated[str | None, typer.Option("--dob", help="Date of birth, YYYY-MM-DD.")] = None,
+        course: Annotated[
+            Path | None,
+            typer.Option(
+                help="CourseDeclaration JSON file: a course that began before the doses on "
+                "record (see `b12 schema CourseDeclaration`)."
+            ),
+        ] = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Enrol a patient with a clinical picture; a course is created from its plan."""
@@ -123,6 +130,7 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
             document = read_document(str(picture))
             if not isinstance(document, dict):
                 raise InputError([FieldProblem("picture", "expected a JSON object")])
+            declared = read_document(str(course)) if course is not None else None
             born = _date(dob, "dob") if dob else None
             plan = _registry(load_kb).add_patient(
                 patient_id,
@@ -131,6 +139,7 @@ def register(app: typer.Typer, load_kb: Callable[[], Any]) -> None:  # noqa: C90
                 actor=settings.actor(),
                 now=_now(),
                 date_of_birth=born,
+                course=declared,
             )
         if as_json:
             typer.echo(

@@ -7,7 +7,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from b12.core.course_models import FollowUpResult, NextDue, OrderCheckResult
+from b12.core.course_models import (
+    CourseReadingOut,
+    FollowUpResult,
+    NextDue,
+    OrderCheckResult,
+)
 from b12.core.plan_models import AlertOut, DoseOut, PhaseOut, Plan, ReferenceOut, SpanOut
 
 SEVERITY_STYLE = {"stop": "bold white on red", "warning": "bold yellow", "info": "cyan"}
@@ -180,6 +185,34 @@ def _due_text(due: NextDue | None) -> str:
     return f"{due.date}{window}"
 
 
+BASIS_TEXT = {
+    "declared": "as declared",
+    "inferred": "inferred from the spacing of the doses",
+    "ambiguous": "UNCLEAR from the record (counted from the first recorded dose)",
+}
+
+
+def course_text(course: CourseReadingOut | None) -> str | None:
+    """How the phase was read, in words; ``None`` when simply counted from the first dose."""
+    if course is None or course.basis == "recorded":
+        return None
+    parts = [BASIS_TEXT[course.basis]]
+    if course.basis == "declared" and course.pattern != "declared_maintenance":
+        parts.append(course.pattern.removeprefix("declared_").replace("_", " "))
+    elif course.basis == "inferred":
+        plural = "dose" if course.doses_read == 1 else "doses"
+        parts.append(f"{course.doses_read} {plural} read")
+    else:
+        parts.append(course.pattern.replace("_", " "))
+    if course.loading_ended:
+        parts.append(f"loading ended {course.loading_ended}")
+    if course.maintenance_since:
+        parts.append(f"maintenance since {course.maintenance_since}")
+    if course.every_months:
+        parts.append(f"patient's interval every {course.every_months} months")
+    return "; ".join(parts)
+
+
 def render_order_check(result: OrderCheckResult, console: Console) -> None:
     """Print an order check: verdict, timing, alerts, disagreements, references."""
     verdict = Text(f" {result.verdict.upper()} ", style=VERDICT_STYLE[result.verdict])
@@ -195,6 +228,9 @@ def render_order_check(result: OrderCheckResult, console: Console) -> None:
         + (f" — phase {t.phase}, due {_due_text(t.due)}" if t.due else "")
         + (f" ({t.days_off} days)" if t.days_off else "")
     )
+    reading = course_text(result.course)
+    if reading:
+        console.print(f"[bold]Course:[/bold] {reading}")
     if result.alerts:
         console.print("\n[bold]Alerts[/bold]")
         _alert_lines(result.alerts, console)
@@ -222,6 +258,9 @@ def render_follow_up(result: FollowUpResult, console: Console) -> None:
         console.print(
             f"[bold]Phase:[/bold] {result.phase} ({result.doses_in_phase} {plural} given in it)"
         )
+        reading = course_text(result.course)
+        if reading:
+            console.print(f"[bold]Course:[/bold] {reading}")
     console.print(f"[bold]Next dose:[/bold] {_due_text(result.next_due)}")
     if result.overdue_days:
         console.print(Text(f"OVERDUE by {result.overdue_days} days", style="bold white on red"))

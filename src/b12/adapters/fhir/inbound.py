@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from b12.adapters.fhir.codes import CodeTable
+from b12.core.course import route_family
 from b12.core.errors import FieldProblem, InputError
 from b12.core.picture import EARLIEST_DATE, LATEST_DATE
 
@@ -104,6 +105,7 @@ CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
 VERIFICATION_EXCLUDED = frozenset({"refuted", "entered-in-error"})
 VERIFICATION_SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
 REQUEST_CURRENT = frozenset({"active", "on-hold"})
+B12_DRUGS = frozenset({"hydroxocobalamin", "cyanocobalamin"})  # products a regimen schedules
 STATEMENT_CURRENT = frozenset({"active", "intended", "on-hold"})
 DEFICIENCY_RANK = {"confirmed": 3, "suspected": 2, "indeterminate": 1}
 STAGE_RANK = {"1": 1, "2": 2, "3": 3, "3a": 3, "3b": 4, "4": 5, "5": 6}
@@ -141,6 +143,10 @@ class FhirPicture:
     findings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     not_relevant: int = 0
+    #: A declared course (``CourseDeclaration``) read from a current B12 injection
+    #: MedicationStatement/MedicationRequest whose dosage repeats every N months: on
+    #: maintenance since the statement's (or dosage bounds') start, every N months.
+    course: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- small readers
@@ -386,6 +392,7 @@ class _Acc:
     ignored: list[Ignored] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     not_relevant: int = 0
+    courses: list[tuple[date, int, str]] = field(default_factory=list)
 
 
 def _meaning(concept: _Concept, table: CodeTable, kinds: Iterable[str]) -> dict[str, str]:
@@ -657,6 +664,26 @@ class _Reader:
             self._apply(label, {"condition": cond["medication_condition"]})
         if combined:
             self._apply(label, combined)
+        if status in current and _meaning(concept, self.table, ("drug",)).get("drug") in B12_DRUGS:
+            self._course(label, res, start)
+
+    def _course(self, label: str, res: dict[str, Any], start: date | None) -> None:
+        """A current B12 injection course given every N months is maintenance since its start."""
+        key = "dosageInstruction" if res["resourceType"] == "MedicationRequest" else "dosage"
+        for i, raw in enumerate(_list(res.get(key), key)):
+            dosage = _obj(raw, f"{key}[{i}]") or {}
+            route_cc = _concept(dosage.get("route"), f"{key}[{i}].route")
+            route = _meaning(route_cc, self.table, ("route",)).get("route")
+            interval, _, bounds_start = _timing(dosage, self.table)
+            months = _months(interval, self.table)
+            since = bounds_start or start
+            if months is None or since is None or since > self.as_of:
+                continue
+            if route is not None and route_family(route) != "injection":
+                continue
+            self.acc.courses.append((since, months, label))
+            self.acc.used.append(label)
+            return
 
     def _request_end(self, res: dict[str, Any]) -> date | None:
         dispense = _obj(res.get("dispenseRequest"), "dispenseRequest") or {}
@@ -959,6 +986,7 @@ def _assemble(
         picture["labs"] = labs
     picture["as_of"] = as_of.isoformat()
     _merge(picture, base, observed)
+    course = _declared_course(acc, notes)
     return FhirPicture(
         picture=picture,
         ignored=tuple(acc.ignored),
@@ -968,7 +996,32 @@ def _assemble(
         findings=tuple(_findings(acc)),
         notes=tuple(notes),
         not_relevant=acc.not_relevant,
+        course=course,
     )
+
+
+def _months(interval: Mapping[str, Any], table: CodeTable) -> int | None:
+    """Whole months between doses for a maintenance-like interval (four weeks or more)."""
+    if "frequency" in interval:
+        kind, n = table.frequencies[interval["frequency"]]
+        return n if kind == "months" else None
+    days = interval.get("every_days")
+    if isinstance(days, int) and days >= MAINTENANCE_MIN_DAYS:
+        return max(1, round(days / MONTH_DAYS))
+    return None
+
+
+def _declared_course(acc: _Acc, notes: list[str]) -> dict[str, Any] | None:
+    """The course in force: the most recently started maintenance statement or request."""
+    if not acc.courses:
+        return None
+    since, months, label = max(acc.courses)
+    if len({m for _, m, _ in acc.courses}) > 1:
+        notes.append(
+            f"several B12 maintenance intervals recorded: used every {months} months ({label})"
+        )
+    notes.append(f"course from {label}: on maintenance since {since}, every {months} months")
+    return {"stage": "maintenance", "since": since.isoformat(), "every_months": months}
 
 
 # --------------------------------------------------------------------------- orders
@@ -986,6 +1039,7 @@ DOSE_UNITS = {
 }
 PERIOD_DAYS = {"d": 1, "wk": 7, "a": 365}
 MONTH_DAYS = 30.44
+MAINTENANCE_MIN_DAYS = 28  # doses four weeks or more apart: maintenance (the KB's parameter)
 
 
 def medication_product(

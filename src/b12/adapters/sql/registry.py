@@ -23,6 +23,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 from sqlalchemy import (
     Connection,
     Engine,
@@ -44,10 +45,11 @@ from sqlalchemy.exc import (
 
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
 from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
-from b12.core.course_input import DoseIn, parse_dose_text
+from b12.core.course_input import CourseIn, DoseIn, parse_dose_text
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.errors import FieldProblem, InputError, NotFound, Refused
 from b12.core.knowledge import KnowledgeBase
+from b12.core.picture import field_problems
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
 
@@ -210,8 +212,15 @@ class Registry(EngineStore):
         actor: str,
         now: datetime,
         date_of_birth: date | None = None,
+        course: dict[str, Any] | None = None,
     ) -> Plan:
-        """Enrol a patient: picture version 1 and a course from its plan, in one transaction."""
+        """Enrol a patient: picture version 1 and a course from its plan, in one transaction.
+
+        ``course`` declares a course that began before the doses on record (a ``CourseIn``
+        document: on maintenance since a date every N months, loading completed on a date, or a
+        neurological course ended on a date); it is stored with the course and read by every
+        follow-up and order check of the course.
+        """
         today = now.date()
         if not PATIENT_ID.fullmatch(patient_id):
             raise InputError(
@@ -219,6 +228,7 @@ class Registry(EngineStore):
             )
         document = {**picture, "as_of": picture.get("as_of") or today.isoformat()}
         document.setdefault("start", document["as_of"])
+        declaration = parse_declaration(course, today)
         parsed, plan = plan_request(document, self.kb)
         if "deficiency" not in document and plan.deficiency.status is not None:
             # Record the status worked out from the pre-treatment results: later B12 levels
@@ -226,7 +236,13 @@ class Registry(EngineStore):
             document["deficiency"] = plan.deficiency.status
         try:
             return self._enrol(
-                patient_id, document, (name, date_of_birth), parsed.guideline, plan, actor, now
+                patient_id,
+                document,
+                (name, date_of_birth),
+                (parsed.guideline, declaration),
+                plan,
+                actor,
+                now,
             )
         except IntegrityError:
             raise InputError(
@@ -238,12 +254,13 @@ class Registry(EngineStore):
         patient_id: str,
         document: dict[str, Any],
         who: tuple[str | None, date | None],
-        guideline: str,
+        how: tuple[str, dict[str, Any] | None],
         plan: Plan,
         actor: str,
         now: datetime,
     ) -> Plan:
         today = now.date()
+        guideline, declaration = how
         with self._write() as conn:
             if conn.execute(select(patients.c.id).where(patients.c.id == patient_id)).first():
                 raise InputError(
@@ -275,10 +292,14 @@ class Registry(EngineStore):
                     status="active" if plan.regimen else "no_regimen",
                     continuous=0,
                     created_at=now,
+                    declaration=declaration,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             self._refresh(conn, course_id, today)
-            self._audit(conn, actor, "enrol", "patients", patient_id, {"course": course_id}, now)
+            detail: dict[str, Any] = {"course": course_id}
+            if declaration is not None:
+                detail["declaration"] = declaration
+            self._audit(conn, actor, "enrol", "patients", patient_id, detail, now)
         return plan
 
     def record_dose(
@@ -379,6 +400,7 @@ class Registry(EngineStore):
                     status="active" if plan.regimen else "no_regimen",
                     continuous=0,
                     created_at=now,
+                    declaration=course["declaration"],  # the course's history carries over
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             self._refresh(conn, course_id, today)
@@ -688,7 +710,9 @@ class Registry(EngineStore):
                 "start": day,
             },
             "history": history,
+            "events": [e for e in self._events(conn, course["patient_id"]) if e["date"] <= day],
             "as_of": day,
+            **_declared(course, day),
         }
         return order_check_request(request, self.kb)
 
@@ -789,6 +813,7 @@ class Registry(EngineStore):
             "history": [d for d in self._doses(conn, course["patient_id"]) if d["date"] <= day],
             "events": [e for e in self._events(conn, course["patient_id"]) if e["date"] <= day],
             "as_of": day,
+            **_declared(course, day),
         }
         return follow_up_request(request, self.kb)
 
@@ -835,6 +860,28 @@ class Registry(EngineStore):
                 at=at, actor=actor, action=action, table_name=table, record_id=record, detail=detail
             )
         )
+
+
+def parse_declaration(raw: Any, today: date) -> dict[str, Any] | None:
+    """Validate a declared course (``CourseIn``) for storage; field errors name ``course.*``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InputError([FieldProblem("course", "expected a JSON object")])
+    try:
+        parsed = CourseIn.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(field_problems(exc, "course")) from None
+    if parsed.since > today:
+        raise InputError([FieldProblem("course.since", f"{parsed.since} is in the future")])
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def _declared(course: dict[str, Any], day: str) -> dict[str, Any]:
+    """The ``course`` key of a follow-up or order-check request on ``day`` for a stored course
+    (none before the declared date: a dose recorded with an earlier date is judged without it)."""
+    declaration = course.get("declaration")
+    return {"course": declaration} if declaration and declaration["since"] <= day else {}
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,8 @@ courses = Table(
     Column("due_latest", Date),
     Column("continuous", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=False), nullable=False),
+    # A declared course (stage, since, every_months), or NULL; migration 0006.
+    Column("declaration", JSON),
 )
 Index("ix_courses_recall", courses.c.status, courses.c.next_due)
 Index(

@@ -57,6 +57,7 @@ PATIENT_BODY: dict[str, Any] = {
         "name": {"type": ["string", "null"], "maxLength": MAX_NAME},
         "date_of_birth": {"anyOf": [_DATE, {"type": "null"}]},
         "picture": ref("ClinicalPicture"),
+        "course": {"anyOf": [ref("CourseDeclaration"), {"type": "null"}]},
     },
 }
 DOSE_BODY: dict[str, Any] = {
@@ -218,11 +219,13 @@ def api_patients(request: Request, principal: ApiPrincipal) -> Response:
     responses=responses(None, {201: _json("Enrolled: the new course's plan summary")}),
 )
 async def api_enrol(request: Request, principal: ApiPrincipal) -> Response:
-    """``{"id", "name"?, "date_of_birth"?, "picture"}`` → 201 with the plan summary."""
+    """``{"id", "name"?, "date_of_birth"?, "picture", "course"?}`` → 201 with the plan summary.
+
+    ``course`` declares a course that began before the doses on record (CourseDeclaration)."""
     _access(request, principal, "enrol", write=True)
     svc = services(request)
     registry = _registry(request)
-    body = _object(await json_body(request), ("id", "name", "date_of_birth", "picture"))
+    body = _object(await json_body(request), ("id", "name", "date_of_birth", "picture", "course"))
     patient_id, name, born, problems = patient_fields(body, today=svc.today())
     picture = body.get("picture")
     if not isinstance(picture, dict):
@@ -242,11 +245,12 @@ async def api_enrol(request: Request, principal: ApiPrincipal) -> Response:
             actor=principal.user.username,
             now=svc.now(),
             date_of_birth=born,
+            course=body.get("course"),
         )
     except InputError as err:
-        mine = [p for p in err.problems if p.field == "id"]
+        mine = [p for p in err.problems if p.field == "id" or p.field.startswith("course")]
         raise InputError(
-            mine + _picture_problems(tuple(p for p in err.problems if p.field != "id"))
+            mine + _picture_problems(tuple(p for p in err.problems if p not in mine))
         ) from None
     location = f"/api/patients/{patient_id}"
     return JSONResponse(
