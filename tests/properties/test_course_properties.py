@@ -91,6 +91,9 @@ def _last_b12_dose(req: FollowUpRequest | OrderCheckRequest, route: str) -> date
         for d in req.history
         if d.product.kind == "b12" and _family(d.route) == _family(route)
     ]
+    declared = getattr(req, "declared", None)
+    if declared is not None and declared.stage != "maintenance":
+        days.append(declared.since)  # a declared course end is the date of its last dose
     return max(days) if days else None
 
 
