@@ -249,20 +249,20 @@ def _pin(draw: st.DrawFn, doc: dict[str, Any], vocab: Vocabulary, scenario: str)
             for key in ("cause", "causes", "conditions", "medications", "diet"):
                 doc.pop(key, None)
             doc["labs"] = {"serum_b12_ng_l": draw(st.sampled_from([350.1, 400, 1000]))}
-            doc["deficiency"] = draw(
-                st.sampled_from(["not_deficient", "not_deficient", "confirmed"])
-            )
-            if doc["deficiency"] == "confirmed":
-                doc.pop("deficiency")
+            doc.pop("deficiency", None)
+            if draw(st.booleans()):
+                doc["deficiency"] = "not_deficient"
         return
-    if scenario == "discordant":  # a stated suspicion with normal results, no neuro features
+    if scenario == "discordant":  # a stated status the results do not support, no neuro
         for key in ("neuro_symptoms", "severe_neuro", "cause", "causes", "diet"):
             doc.pop(key, None)
         doc["conditions"] = []
         doc["medications"] = []
-        doc["deficiency"] = "suspected"
-        doc["labs"] = {"serum_b12_ng_l": draw(st.sampled_from([350.1, 400, 1000]))}
-        if draw(st.booleans()):
+        variant = draw(st.sampled_from(["normal", "normal_mma", "interpret", "borderline"]))
+        doc["deficiency"] = "indeterminate" if variant == "interpret" else "suspected"
+        b12 = 250 if variant == "borderline" else draw(st.sampled_from([350.1, 400, 1000]))
+        doc["labs"] = {"serum_b12_ng_l": b12}
+        if variant in ("normal_mma", "interpret"):
             doc["labs"]["mma_nmol_l"] = draw(st.sampled_from([200, 450]))
         return
     if scenario == "neuro":
@@ -346,8 +346,8 @@ def picture_docs(
     confirmed deficiency; ``special`` adds Leber's disease, tobacco amblyopia, cobalt allergy or
     injection hypersensitivity; ``treated`` is already on B12; ``neuro`` has neurological
     symptoms and a treatable deficiency; ``neuro_any`` has neurological features with any status
-    and any results; ``discordant`` states a suspicion that normal results do not support;
-    ``child`` is under 16; ``risk`` is at risk or not
+    and any results; ``discordant`` states a suspicion (or an indeterminate status) that the
+    results do not support; ``child`` is under 16; ``risk`` is at risk or not
     deficient with no other indication.
     """
     scenario = draw(scenarios if scenarios is not None else st.sampled_from(SCENARIOS))

@@ -427,7 +427,16 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
             or (s.has("critical_illness") and s.deficiency in ("suspected", "indeterminate"))
         ),
     ),
-    "B12-SAFE-006": ("TREATMENT_DELAY", "warning", lambda s: s.neuro and s.treatable),
+    "B12-SAFE-006": (
+        "TREATMENT_DELAY",
+        "warning",
+        lambda s: (
+            s.neuro
+            and s.treatable
+            and s.pathway != "us-cobalt-contraindication"
+            and s.route != "oral"
+        ),
+    ),
     "B12-SAFE-007": (
         "CONFIRM_DIAGNOSIS",
         "info",
