@@ -796,3 +796,49 @@ def test_strategy_reaches_every_decision_pathway(engine: Engine, guideline: str)
         and r.status == "approved"
     }
     assert sorted(reachable - seen) == [], "the picture strategy never reaches these pathways"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"surgery_date": "2027-01-01"}, "surgery_date"),
+        ({"surgery_date": "2026-02-30"}, "surgery_date"),
+        ({"causes": ["metformin"]}, "causes[0]"),
+        ({"causes": "dietary"}, "causes"),
+        ({"diet": "keto"}, "diet"),
+    ],
+)
+def test_new_picture_fields_refuse_bad_input_naming_the_field(
+    kb: KnowledgeBase, extra: dict[str, Any], field: str
+) -> None:
+    doc = {"age": 60, "as_of": "2026-03-02", **extra}
+    with pytest.raises(InputError) as err:
+        plan_request(doc, kb)
+    assert field in {p.field for p in err.value.problems}
+
+
+def test_causes_and_clinician_words_reach_the_rules(kb: KnowledgeBase) -> None:
+    """Two causes, a condition alias and medicines by name are all read (issue 11 §4)."""
+    doc = {
+        "age": 63,
+        "deficiency": "confirmed",
+        "causes": ["medication", "pernicious_anaemia"],
+        "conditions": ["haemodialysis"],
+        "medications": ["warfarin", "omeprazole", "metformin"],
+        "labs": {"serum_b12_ng_l": 100},
+        "as_of": "2026-03-02",
+    }
+    picture, p = plan_request(doc, kb)
+    assert picture.cause == "medication"
+    assert picture.causes == ("autoimmune_gastritis", "medication")
+    assert picture.conditions == ("dialysis",)
+    assert picture.medications == ("anticoagulant", "metformin", "ppi")
+    codes = {a.code for a in p.alerts}
+    assert {
+        "GASTRIC_CANCER_RISK",
+        "METFORMIN_B12",
+        "IM_BLEEDING_RISK",
+        "RENAL_EVIDENCE_NOTE",
+    } <= codes
+    assert p.regimen is not None
+    assert any(ph.lifelong for ph in p.regimen.phases)
