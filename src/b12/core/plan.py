@@ -3,9 +3,11 @@
 Pure: the knowledge base and ``as_of`` are arguments; nothing reads the clock, files or
 environment.  The same input gives an equal plan and byte-identical JSON.
 
-Steps: work out the deficiency status (if not given) → pick the first matching decision (by
-priority) → date its regimen → add the monitoring, alerts and disagreements whose conditions
-hold for the picture and the chosen regimen → number the references in order of use.
+Steps: work out the deficiency status (the safer of the stated status and the results; made
+``suspected`` by neurological features with a reason to suspect deficiency) → pick the first
+matching decision (by priority) → date its regimen → add the monitoring, alerts and
+disagreements whose conditions hold for the picture and the chosen regimen → number the
+references in order of use.
 """
 
 from __future__ import annotations
