@@ -164,6 +164,52 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
         "62 year old man, status entered as indeterminate, B12 300 pg/mL, MMA 600 nmol/L: "
         "what regimen?",
     ),
+    (
+        "uk",
+        "V-217",
+        "52 year old man, status entered as indeterminate, B12 250 ng"
+        "/L, MMA 300 nmol/L, no neuro symptoms: what next?",
+    ),
+    (
+        "uk",
+        "V-215",
+        "40 year old woman with suspected B12 deficiency, B12 420 ng/"
+        "L, no neuro symptoms: what next?",
+    ),
+    (
+        "uk",
+        "V-216",
+        "35 year old man with suspected B12 deficiency, B12 400 ng/L,"
+        " MMA 300 nmol/L, no neuro symptoms: what next?",
+    ),
+    (
+        "uk",
+        "V-211",
+        "55 year old woman with paraesthesia, B12 520 ng/L: what regimen?",
+    ),
+    (
+        "us",
+        "V-217",
+        "52 year old man, status entered as indeterminate, B12 250 pg"
+        "/mL, MMA 300 nmol/L, no neuro symptoms: what next?",
+    ),
+    (
+        "us",
+        "V-215",
+        "40 year old woman with suspected B12 deficiency, B12 420 pg/"
+        "mL, no neuro symptoms: what next?",
+    ),
+    (
+        "us",
+        "V-216",
+        "35 year old man with suspected B12 deficiency, B12 400 pg/mL"
+        ", MMA 300 nmol/L, no neuro symptoms: what next?",
+    ),
+    (
+        "us",
+        "V-211",
+        "55 year old woman with paraesthesia, B12 520 pg/mL: what regimen?",
+    ),
 )
 
 

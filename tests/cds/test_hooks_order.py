@@ -71,10 +71,15 @@ def test_folic_acid_alone_with_b12_deficiency_is_flagged(hooks: Hooks) -> None:
     assert codes(cards)["FOLATE_ALONE"] == "critical"  # B12-SAFE-053: a stop
 
 
-def test_folic_acid_with_unknown_b12_status_is_a_warning(hooks: Hooks) -> None:
+def test_folic_acid_with_unknown_b12_and_nothing_pointing_to_deficiency_is_not_flagged(
+    hooks: Hooks,
+) -> None:
+    """Issue 11 §3: routine folic acid (for example antenatal) with an unknown B12 is standard
+    care; FOLATE_ALONE is for folate deficiency or macrocytosis without B12 cover (B12-SAFE-054,
+    and vignettes V-255/V-256)."""
     folate = med_request("folic_acid", dose=5, unit="mg", route="oral", period=1, period_unit="d")
     cards = hooks.cards(SIGN, order_sign(folate, prefetch=full_prefetch(b12=None)))
-    assert codes(cards).get("FOLATE_ALONE") == "warning"
+    assert "FOLATE_ALONE" not in codes(cards)
 
 
 def test_folic_acid_ordered_with_b12_is_not_alone(hooks: Hooks) -> None:

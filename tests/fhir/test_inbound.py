@@ -441,7 +441,7 @@ def test_medication_statuses(table: CodeTable, kb: KnowledgeBase) -> None:
         _med("MedicationRequest", "Hydroxocobalamin 1mg/1ml", "active", authoredOn="2027-01-01"),
     ]
     result = _read(res, table, kb)
-    assert result.picture["medications"] == ["h2ra", "metformin", "topiramate"]
+    assert result.picture["medications"] == ["anticoagulant", "h2ra", "metformin", "topiramate"]
     assert result.picture["conditions"] == ["anticoagulated"]
 
 

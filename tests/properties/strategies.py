@@ -21,7 +21,10 @@ from b12.core.knowledge import LabTerm, Term, Vocabulary
 LAB_CUTOFFS: dict[str, tuple[float, ...]] = {
     "serum_b12_ng_l": (100, 179.9, 180, 200, 350, 350.1, 400, 1000, 1000.5, 1500),
     "active_b12_pmol_l": (10, 24.9, 25, 40, 70, 70.1, 100),
-    "haemoglobin_g_l": (60, 79.9, 80, 120),
+    "haemoglobin_g_l": (55, 69.9, 70, 79.9, 80, 120),
+    "platelets_10e9_l": (20, 49.9, 50, 150, 250),
+    "potassium_mmol_l": (3.1, 3.49, 3.5, 4.2),
+    "mcv_fl": (85, 100, 100.1, 112),
     "folate_ug_l": (1, 2.9, 3, 8),
     "egfr": (15, 59.9, 60, 90),
     "mma_nmol_l": (200, 450, 450.1, 1000),
@@ -44,6 +47,15 @@ PLAIN_CONDITIONS = frozenset(
         "injection_hypersensitivity",
         "anticoagulated",
         "dementia",
+        "frailty",
+        "autoimmune_gastritis",
+        "short_bowel_syndrome",
+        "pancreatic_insufficiency",
+        "small_intestinal_bacterial_overgrowth",
+        "thrombocytopenia",
+        "bleeding_disorder",
+        "alcohol_excess",
+        "needle_phobia",
     }
 )
 
@@ -159,6 +171,8 @@ SCENARIOS = (
     "special",
     "treated",
     "neuro",
+    "neuro_any",
+    "discordant",
     "child",
     "risk",
 )
@@ -176,13 +190,14 @@ def _optional_fields(vocab: Vocabulary) -> list[tuple[str, st.SearchStrategy[Any
         ("breastfeeding", st.booleans()),
         ("deficiency", st.sampled_from(DEFICIENCIES)),
         ("cause", st.sampled_from(_names(vocab.causes))),
+        ("causes", _coded_list(vocab.causes, 2)),
         ("conditions", _coded_list(vocab.conditions)),
         (
             "ileal_resection_cm",
             st.one_of(st.sampled_from(ILEAL_CUTOFFS), st.floats(rc.min, rc.max, allow_nan=False)),
         ),
         ("medications", _coded_list(vocab.medications)),
-        ("diet", st.sampled_from(["omnivore", "vegetarian", "vegan"])),
+        ("diet", st.sampled_from(["omnivore", "pescatarian", "vegetarian", "vegan"])),
         ("neuro_symptoms", _coded_list(vocab.neuro_symptoms, 2)),
         ("severe_neuro", st.booleans()),
         ("labs", labs_docs(vocab)),
@@ -221,6 +236,34 @@ def _pin(draw: st.DrawFn, doc: dict[str, Any], vocab: Vocabulary, scenario: str)
         return
     if scenario == "child":
         doc["age"] = draw(st.integers(int(vocab.age.min), 15))
+        return
+    if scenario == "neuro_any":  # neurological features with any status and any results
+        symptoms = sorted(vocab.neuro_symptoms)
+        doc["neuro_symptoms"] = draw(st.lists(st.sampled_from(symptoms), max_size=2))
+        if not doc["neuro_symptoms"]:
+            doc["severe_neuro"] = True
+        doc["medications"] = [m for m in doc.get("medications", []) if m not in ON_TREATMENT]
+        if draw(st.booleans()):
+            doc["labs"] = {**draw(_b12_labs(vocab)), **draw(labs_docs(vocab))}
+        if draw(st.integers(0, 3)) == 0:  # nothing that points to B12: a normal result alone
+            for key in ("cause", "causes", "conditions", "medications", "diet"):
+                doc.pop(key, None)
+            doc["labs"] = {"serum_b12_ng_l": draw(st.sampled_from([350.1, 400, 1000]))}
+            doc.pop("deficiency", None)
+            if draw(st.booleans()):
+                doc["deficiency"] = "not_deficient"
+        return
+    if scenario == "discordant":  # a stated status the results do not support, no neuro
+        for key in ("neuro_symptoms", "severe_neuro", "cause", "causes", "diet"):
+            doc.pop(key, None)
+        doc["conditions"] = []
+        doc["medications"] = []
+        variant = draw(st.sampled_from(["normal", "normal_mma", "interpret", "borderline"]))
+        doc["deficiency"] = "indeterminate" if variant == "interpret" else "suspected"
+        b12 = 250 if variant == "borderline" else draw(st.sampled_from([350.1, 400, 1000]))
+        doc["labs"] = {"serum_b12_ng_l": b12}
+        if variant in ("normal_mma", "interpret"):
+            doc["labs"]["mma_nmol_l"] = draw(st.sampled_from([200, 450]))
         return
     if scenario == "neuro":
         doc["deficiency"] = draw(st.sampled_from(["confirmed", "suspected", "indeterminate"]))
@@ -290,6 +333,7 @@ def picture_docs(
     *,
     ages: st.SearchStrategy[int] | None = None,
     guidelines: st.SearchStrategy[str] | None = None,
+    scenarios: st.SearchStrategy[str] | None = None,
 ) -> dict[str, Any]:
     """A valid ClinicalPicture JSON document (``as_of`` always given, as the library needs).
 
@@ -301,10 +345,12 @@ def picture_docs(
     ``surgery`` and ``ileal`` add a gastrectomy, bariatric operation or ileal resection without a
     confirmed deficiency; ``special`` adds Leber's disease, tobacco amblyopia, cobalt allergy or
     injection hypersensitivity; ``treated`` is already on B12; ``neuro`` has neurological
-    symptoms and a treatable deficiency; ``child`` is under 16; ``risk`` is at risk or not
+    symptoms and a treatable deficiency; ``neuro_any`` has neurological features with any status
+    and any results; ``discordant`` states a suspicion (or an indeterminate status) that the
+    results do not support; ``child`` is under 16; ``risk`` is at risk or not
     deficient with no other indication.
     """
-    scenario = draw(st.sampled_from(SCENARIOS))
+    scenario = draw(scenarios if scenarios is not None else st.sampled_from(SCENARIOS))
     doc: dict[str, Any] = {"age": draw(ages if ages is not None else _age(vocab))}
     for key, strategy in _optional_fields(vocab):
         value = draw(_maybe(strategy))
@@ -331,6 +377,9 @@ def picture_docs(
     )
     if start is not OMIT:
         doc["start"] = start.isoformat()
+    surgery = draw(_maybe(st.integers(0, 4000).map(lambda d: as_of - timedelta(days=d))))
+    if surgery is not OMIT and surgery >= FIRST_DAY:
+        doc["surgery_date"] = surgery.isoformat()
     return doc
 
 
@@ -364,6 +413,8 @@ PICTURE_KEYS = (
     "guideline",
     "start",
     "as_of",
+    "causes",
+    "surgery_date",
     "serum_b12_ng_l",
     "egfr",
     "route",

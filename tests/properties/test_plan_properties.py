@@ -333,6 +333,48 @@ class _Seen:
     def has(self, condition: str) -> bool:
         return condition in self.pic.conditions
 
+    @property
+    def ag(self) -> bool:
+        return AG in self.pic.causes or self.pic.cause == AG or self.has(AG)
+
+    @property
+    def stated(self) -> str | None:
+        return self.pic.deficiency
+
+    @property
+    def cover(self) -> bool:
+        return self.on_b12 or self.drug in ("hydroxocobalamin", "cyanocobalamin")
+
+    def lab_below(self, name: str, limit: float) -> bool:
+        value = getattr(self.pic.labs, name)
+        return value is not None and value < limit
+
+    @property
+    def macrocytosis(self) -> bool:
+        mcv = self.pic.labs.mcv_fl
+        return mcv is not None and mcv > 100
+
+    @property
+    def bleeding(self) -> bool:
+        return (
+            bool(
+                {"anticoagulated", "thrombocytopenia", "bleeding_disorder"}
+                & set(self.pic.conditions)
+            )
+            or "anticoagulant" in self.pic.medications
+            or self.lab_below("platelets_10e9_l", 50)
+        )
+
+    @property
+    def nitrous(self) -> bool:
+        return "nitrous_oxide" in self.pic.causes or "nitrous_oxide" in self.pic.medications
+
+    @property
+    def has_b12_result(self) -> bool:
+        return (
+            self.pic.labs.serum_b12_ng_l is not None or self.pic.labs.active_b12_pmol_l is not None
+        )
+
 
 HIGHER_DOSE_PATHWAYS = {
     "uk-im-no-neuro",
@@ -347,18 +389,36 @@ HIGHER_DOSE_PATHWAYS = {
 AG = "autoimmune_gastritis"
 
 SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
-    "B12-SAFE-001": ("NEURO_URGENT_ADVICE", "warning", lambda s: s.neuro and s.treatable),
+    "B12-SAFE-001": (
+        "NEURO_URGENT_ADVICE",
+        "warning",
+        lambda s: s.neuro and s.treatable and s.route != "oral",
+    ),
     "B12-SAFE-002": (
         "POTASSIUM_48H",
         "warning",
-        lambda s: "loading" in s.kinds and s.injection and (s.pic.cause == AG or s.severe_anaemia),
+        lambda s: "loading" in s.kinds and s.injection and (s.ag or s.severe_anaemia),
     ),
     "B12-SAFE-003": (
         "RETIC_RESPONSE_CHECK",
         "info",
         lambda s: "loading" in s.kinds and s.injection,
     ),
-    "B12-SAFE-004": ("FOLATE_ALONE", "warning", lambda s: "folic_acid" in s.pic.medications),
+    "B12-SAFE-004": (
+        "FOLATE_ALONE",
+        "warning",
+        lambda s: (
+            "folic_acid" in s.pic.medications
+            and not s.cover
+            and (
+                s.treatable
+                or (
+                    s.deficiency != "not_deficient"
+                    and (s.macrocytosis or s.lab_below("folate_ug_l", 3))
+                )
+            )
+        ),
+    ),
     "B12-SAFE-005": (
         "FOLATE_SEQUENCING",
         "info",
@@ -367,7 +427,16 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
             or (s.has("critical_illness") and s.deficiency in ("suspected", "indeterminate"))
         ),
     ),
-    "B12-SAFE-006": ("TREATMENT_DELAY", "warning", lambda s: s.neuro and s.treatable),
+    "B12-SAFE-006": (
+        "TREATMENT_DELAY",
+        "warning",
+        lambda s: (
+            s.neuro
+            and s.treatable
+            and s.pathway != "us-cobalt-contraindication"
+            and s.route != "oral"
+        ),
+    ),
     "B12-SAFE-007": (
         "CONFIRM_DIAGNOSIS",
         "info",
@@ -391,7 +460,7 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
         "warning",
         lambda s: s.renal and s.drug == "cyanocobalamin" and s.injection,
     ),
-    "B12-SAFE-014": ("GASTRIC_CANCER_RISK", "info", lambda s: s.pic.cause == AG),
+    "B12-SAFE-014": ("GASTRIC_CANCER_RISK", "info", lambda s: s.ag),
     "B12-SAFE-015": ("HIGH_B12_ON_TREATMENT", "info", lambda s: s.on_b12 and s.high_b12),
     "B12-SAFE-016": ("HIGH_B12_UNEXPLAINED", "info", lambda s: not s.on_b12 and s.high_b12),
     "B12-SAFE-017": (
@@ -425,7 +494,7 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
     "B12-SAFE-023": (
         "ORAL_NOT_DEPENDABLE_PA",
         "warning",
-        lambda s: s.pic.cause == AG and s.route == "oral",
+        lambda s: s.ag and s.route == "oral",
     ),
     "B12-SAFE-024": ("RENAL_EVIDENCE_NOTE", "info", lambda s: s.renal),
     "B12-SAFE-025": (
@@ -437,19 +506,98 @@ SAFETY_ORACLE: dict[str, tuple[str, str, Callable[[_Seen], bool]]] = {
     "B12-SAFE-028": (
         "NITROUS_OXIDE",
         "warning",
-        lambda s: s.pic.cause == "nitrous_oxide" or "nitrous_oxide" in s.pic.medications,
+        lambda s: s.nitrous,
     ),
     "B12-SAFE-029": (
         "STATUS_CONFLICTS_WITH_LABS",
         "warning",
-        lambda s: s.pic.deficiency == "not_deficient" and not s.on_b12 and s.labs_say_low,
+        lambda s: s.stated in ("not_deficient", "at_risk") and s.treatable and not s.on_b12,
     ),
     "B12-SAFE-030": (
         "STATUS_CONFLICTS_WITH_LABS",
         "info",
         lambda s: s.pic.deficiency == "confirmed" and not s.on_b12 and s.labs_say_unlikely,
     ),
-    "B12-SAFE-058": ("NEURO_URGENT_ADVICE", "warning", lambda s: s.neuro and s.treatable),
+    "B12-SAFE-058": (
+        "NEURO_URGENT_ADVICE",
+        "warning",
+        lambda s: (
+            s.neuro
+            and s.treatable
+            and s.pathway != "us-cobalt-contraindication"
+            and s.route != "oral"
+        ),
+    ),
+    "B12-SAFE-059": (
+        "STATUS_CONFLICTS_WITH_LABS",
+        "info",
+        lambda s: (
+            not s.on_b12
+            and (
+                (s.stated == "suspected" and s.deficiency in ("confirmed", "indeterminate"))
+                or (s.stated == "indeterminate" and s.deficiency == "confirmed")
+            )
+        ),
+    ),
+    "B12-SAFE-060": (
+        "STATUS_CONFLICTS_WITH_LABS",
+        "warning",
+        lambda s: s.stated == s.deficiency == "suspected" and not s.on_b12 and s.has_b12_result,
+    ),
+    "B12-SAFE-061": (
+        "TAKE_BLOOD_FIRST",
+        "warning",
+        lambda s: (
+            s.neuro
+            and s.deficiency in ("suspected", "indeterminate")
+            and not s.on_b12
+            and s.pic.age >= 16
+        ),
+    ),
+    "B12-SAFE-062": ("NITROUS_OXIDE", "warning", lambda s: s.nitrous and s.neuro and not s.on_b12),
+    "B12-SAFE-064": (
+        "NEURO_URGENT_ADVICE",
+        "warning",
+        lambda s: s.neuro and s.treatable and s.route == "oral",
+    ),
+    "B12-SAFE-065": (
+        "NEURO_URGENT_ADVICE",
+        "warning",
+        lambda s: s.pathway == "us-cobalt-contraindication" and s.neuro and s.treatable,
+    ),
+    "B12-SAFE-066": (
+        "URGENT_ASSESSMENT",
+        "warning",
+        lambda s: (
+            (s.lab_below("haemoglobin_g_l", 70) or s.lab_below("platelets_10e9_l", 50))
+            and not s.on_b12
+            and s.pic.age >= 16
+        ),
+    ),
+    "B12-SAFE-067": (
+        "POTASSIUM_LOW",
+        "warning",
+        lambda s: s.lab_below("potassium_mmol_l", 3.5) and s.drug is not None and not s.on_b12,
+    ),
+    "B12-SAFE-068": ("IM_BLEEDING_RISK", "warning", lambda s: s.bleeding and s.route == "im"),
+    "B12-SAFE-069": ("IM_BLEEDING_RISK", "warning", lambda s: s.bleeding and s.route == "im"),
+    "B12-SAFE-070": (
+        "ADHERENCE_ORAL",
+        "warning",
+        lambda s: (
+            bool({"dementia", "frailty"} & set(s.pic.conditions))
+            and s.route in ("oral", "sublingual")
+        ),
+    ),
+    "B12-SAFE-071": ("NEEDLE_PHOBIA", "info", lambda s: s.has("needle_phobia") and s.injection),
+    "B12-SAFE-072": (
+        "SURGERY_DATE_NEEDED",
+        "info",
+        lambda s: (
+            bool({"rygb", "sleeve_gastrectomy", "bpd_ds"} & set(s.pic.conditions))
+            and s.pic.surgery_date is None
+        ),
+    ),
 }
 
 
@@ -487,6 +635,56 @@ def test_safety_oracle_covers_every_plan_safety_rule(kb: KnowledgeBase) -> None:
             action = kb.recommendations[rule_id].action
             assert isinstance(action, AlertAction)
             assert (action.code, action.severity) == (code, severity), rule_id
+
+
+NO_REPLACEMENT = frozenset(
+    {"no-replacement-indicated", "at-risk-no-prophylaxis", "ileal-short-monitor"}
+)
+
+
+@settings(max_examples=300)
+@given(doc=picture_docs(VOCAB, scenarios=st.just("neuro_any")))
+@example(  # issue 11: nitrous oxide, paraesthesia and ataxia, B12 420 ng/L
+    doc={
+        "age": 22,
+        "cause": "nitrous_oxide",
+        "neuro_symptoms": ["paraesthesia", "ataxia"],
+        "labs": {"serum_b12_ng_l": 420},
+        "as_of": "2026-12-07",
+    }
+)
+@example(  # issue 11: B12 250 ng/L, MMA 400 nmol/L, paraesthesia and ataxia
+    doc={
+        "age": 67,
+        "neuro_symptoms": ["paraesthesia", "ataxia"],
+        "labs": {"serum_b12_ng_l": 250, "mma_nmol_l": 400},
+        "as_of": "2026-12-07",
+    }
+)
+@example(  # stated not deficient, normal B12, nothing else: still not "no replacement"
+    doc={
+        "age": 50,
+        "deficiency": "not_deficient",
+        "severe_neuro": True,
+        "labs": {"serum_b12_ng_l": 900},
+        "as_of": "2026-12-07",
+    }
+)
+def test_neurological_features_never_get_no_replacement(
+    engine: Engine, doc: dict[str, Any]
+) -> None:
+    """Neurological features ⇒ never "no replacement": a plan without a regimen is only the
+    course already under way; otherwise b12 treats, asks for more data, refers or is out of
+    scope."""
+    picture, p = engine.run(doc)
+    assert picture.neuro_symptoms or picture.severe_neuro
+    assert p.pathway.id not in NO_REPLACEMENT, p.pathway.id
+    if p.status == "plan" and p.regimen is None:
+        assert p.pathway.id == "continue-current-treatment", p.pathway.id
+    if p.regimen is not None and p.deficiency.status in ("suspected", "indeterminate"):
+        on_b12 = {"hydroxocobalamin", "cyanocobalamin"} & set(picture.medications)
+        if not on_b12:
+            assert "TAKE_BLOOD_FIRST" in {a.code for a in p.alerts}
 
 
 @given(doc=picture_docs(VOCAB, ages=st.integers(0, 15)))
@@ -598,3 +796,49 @@ def test_strategy_reaches_every_decision_pathway(engine: Engine, guideline: str)
         and r.status == "approved"
     }
     assert sorted(reachable - seen) == [], "the picture strategy never reaches these pathways"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"surgery_date": "2027-01-01"}, "surgery_date"),
+        ({"surgery_date": "2026-02-30"}, "surgery_date"),
+        ({"causes": ["metformin"]}, "causes[0]"),
+        ({"causes": "dietary"}, "causes"),
+        ({"diet": "keto"}, "diet"),
+    ],
+)
+def test_new_picture_fields_refuse_bad_input_naming_the_field(
+    kb: KnowledgeBase, extra: dict[str, Any], field: str
+) -> None:
+    doc = {"age": 60, "as_of": "2026-03-02", **extra}
+    with pytest.raises(InputError) as err:
+        plan_request(doc, kb)
+    assert field in {p.field for p in err.value.problems}
+
+
+def test_causes_and_clinician_words_reach_the_rules(kb: KnowledgeBase) -> None:
+    """Two causes, a condition alias and medicines by name are all read (issue 11 §4)."""
+    doc = {
+        "age": 63,
+        "deficiency": "confirmed",
+        "causes": ["medication", "pernicious_anaemia"],
+        "conditions": ["haemodialysis"],
+        "medications": ["warfarin", "omeprazole", "metformin"],
+        "labs": {"serum_b12_ng_l": 100},
+        "as_of": "2026-03-02",
+    }
+    picture, p = plan_request(doc, kb)
+    assert picture.cause == "medication"
+    assert picture.causes == ("autoimmune_gastritis", "medication")
+    assert picture.conditions == ("dialysis",)
+    assert picture.medications == ("anticoagulant", "metformin", "ppi")
+    codes = {a.code for a in p.alerts}
+    assert {
+        "GASTRIC_CANCER_RISK",
+        "METFORMIN_B12",
+        "IM_BLEEDING_RISK",
+        "RENAL_EVIDENCE_NOTE",
+    } <= codes
+    assert p.regimen is not None
+    assert any(ph.lifelong for ph in p.regimen.phases)

@@ -3,7 +3,7 @@
 A condition is a mapping with exactly one key.  Combinators: ``all: [..]``, ``any: [..]``,
 ``not: {..}``.  Leaves (no expressions, no ``eval``)::
 
-    cause: [autoimmune_gastritis]            membership of a scalar picture field
+    cause: [autoimmune_gastritis]            any of the picture's causes (``cause`` and ``causes``)
     deficiency / diet / sex / guideline / route_preference / drug_preference: [...]
     stated_deficiency: [...]                 the status as entered (``deficiency`` is the
                                              status used: entered, or worked out from labs)
@@ -43,7 +43,7 @@ MEMBERSHIP_FIELDS = (
 )
 LIST_FIELDS = {"condition": "conditions", "medication": "medications", "symptom": "neuro_symptoms"}
 #: Fields that hold a set of values (membership means "any of").
-SET_FIELDS = frozenset({*LIST_FIELDS.values(), "phase_kind", "event", "regimen_until"})
+SET_FIELDS = frozenset({*LIST_FIELDS.values(), "cause", "phase_kind", "event", "regimen_until"})
 FLAGS = (
     "pregnant",
     "breastfeeding",

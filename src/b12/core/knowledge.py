@@ -280,10 +280,15 @@ class Offset(Model):
 
 
 class MonitorItem(Model):
-    """A dated test or review (``at``), or an undated one (``after`` text)."""
+    """A dated test or review (``at``), or an undated one (``after`` text).
+
+    ``at`` counts from the first dose of the plan, or from the operation date when ``anchor`` is
+    ``surgery_date`` and the picture gives one (dates before the plan start are left out).
+    """
 
     kind: Literal["test", "review"]
     at: Offset | None = None
+    anchor: Literal["start", "surgery_date"] = "start"
     repeat_every_months: int | None = Field(default=None, ge=1)
     after: str | None = None
     tests: tuple[str, ...] = Field(min_length=1)
@@ -381,11 +386,23 @@ class Parameter(Model):
 
 
 class Term(Model):
-    """A vocabulary entry: a label, aliases and codes."""
+    """A vocabulary entry: a label, aliases and codes.
+
+    ``informational: true`` (with a short ``why``) marks a term the picture accepts and records
+    but that no rule reads on purpose; every other term must be read by at least one rule.
+    """
 
     label: str
     aliases: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()
+    informational: bool = False
+    why: str | None = None
+
+    @model_validator(mode="after")
+    def _why_informational(self) -> Term:
+        if self.informational and not self.why:
+            raise ValueError("an informational term needs a short why")
+        return self
 
 
 class ProductTerm(Term):

@@ -30,8 +30,20 @@ Cause = str  # validated against vocabulary.causes (aliases accepted)
 
 #: Picture fields (besides ``labs.<name>``) whose presence conditions can test.
 PRESENCE_FIELDS = frozenset(
-    {"cause", "deficiency", "diet", "ileal_resection_cm", "preferences.route", "preferences.drug"}
+    {
+        "cause",
+        "deficiency",
+        "diet",
+        "ileal_resection_cm",
+        "surgery_date",
+        "preferences.route",
+        "preferences.drug",
+    }
 )
+#: Diets the picture accepts.  ``pescatarian`` is recorded but read by no rule on purpose: fish
+#: and dairy supply B12, so no source read treats it as a dietary risk (vegan and vegetarian are
+#: read by the ``risk_factor`` definition in the vocabulary).
+Diet = Literal["omnivore", "pescatarian", "vegetarian", "vegan"]
 
 
 def _strict_number(raw: Any) -> Any:
@@ -85,10 +97,25 @@ class ClinicalPicture(_Strict):
     breastfeeding: StrictBool = False
     deficiency: Deficiency | None = None
     cause: Cause | None = None
+    causes: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Every cause when there is more than one (for example autoimmune gastritis and "
+            "metformin); rules see the union of cause and causes. When only causes is given, "
+            "cause is set to its first entry."
+        ),
+    )
     conditions: tuple[str, ...] = ()
     ileal_resection_cm: Number | None = Field(default=None, ge=0)
+    surgery_date: date | None = Field(
+        default=None,
+        description=(
+            "Date of the gastric or bariatric operation; post-operative monitoring is dated "
+            "from it."
+        ),
+    )
     medications: tuple[str, ...] = ()
-    diet: Literal["omnivore", "vegetarian", "vegan"] | None = None
+    diet: Diet | None = None
     neuro_symptoms: tuple[str, ...] = ()
     severe_neuro: StrictBool = False
     labs: Labs = Labs()
@@ -97,7 +124,7 @@ class ClinicalPicture(_Strict):
     start: date | None = None
     as_of: date | None = None
 
-    @field_validator("start", "as_of", mode="before")
+    @field_validator("start", "as_of", "surgery_date", mode="before")
     @classmethod
     def _iso_date(cls, raw: Any) -> Any:
         return iso_date(raw)
@@ -196,6 +223,9 @@ def normalise(pic: ClinicalPicture, kb: KnowledgeBase, prefix: str = "") -> Clin
         return tuple(sorted(set(out)))
 
     cause = pic.cause and _canonical(pic.cause, vocab.causes, f"{p}cause", problems)
+    causes = listed(pic.causes, vocab.causes, "causes")
+    if cause is None and pic.causes:
+        cause = _canonical(pic.causes[0], vocab.causes, f"{p}causes[0]", [])
     conditions = listed(pic.conditions, vocab.conditions, "conditions")
     medications = listed(pic.medications, vocab.medications, "medications")
     symptoms = listed(pic.neuro_symptoms, vocab.neuro_symptoms, "neuro_symptoms")
@@ -218,11 +248,14 @@ def normalise(pic: ClinicalPicture, kb: KnowledgeBase, prefix: str = "") -> Clin
         problems.append(FieldProblem(f"{p}pregnant", "conflicts with sex 'male'"))
     if pic.as_of is not None and pic.start is not None and pic.start.year < pic.as_of.year - 100:
         problems.append(FieldProblem(f"{p}start", "implausibly far before as_of"))
+    if pic.as_of is not None and pic.surgery_date is not None and pic.surgery_date > pic.as_of:
+        problems.append(FieldProblem(f"{p}surgery_date", "is after as_of"))
     if problems:
         raise InputError(problems)
     return pic.model_copy(
         update={
             "cause": cause,
+            "causes": tuple(sorted({*causes, *([cause] if cause else [])})),
             "conditions": conditions,
             "medications": medications,
             "neuro_symptoms": symptoms,
@@ -256,14 +289,13 @@ def picture_facts(
         if on
     }
     present = {f"labs.{k}" for k in labs}
-    for name in ("cause", "deficiency", "diet", "ileal_resection_cm"):
+    for name in ("cause", "deficiency", "diet", "ileal_resection_cm", "surgery_date"):
         if getattr(pic, name) is not None:
             present.add(name)
     for name in ("route", "drug"):
         if getattr(pic.preferences, name) is not None:
             present.add(f"preferences.{name}")
     scalars: dict[str, str | None] = {
-        "cause": pic.cause,
         "deficiency": deficiency,
         "stated_deficiency": pic.deficiency,
         "diet": pic.diet,
@@ -275,6 +307,7 @@ def picture_facts(
     if plan:
         scalars.update(plan)
     lists = {
+        "cause": frozenset(pic.causes) | ({pic.cause} if pic.cause else frozenset()),
         "conditions": frozenset(pic.conditions),
         "medications": frozenset(pic.medications),
         "neuro_symptoms": frozenset(pic.neuro_symptoms),

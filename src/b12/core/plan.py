@@ -3,9 +3,11 @@
 Pure: the knowledge base and ``as_of`` are arguments; nothing reads the clock, files or
 environment.  The same input gives an equal plan and byte-identical JSON.
 
-Steps: work out the deficiency status (if not given) → pick the first matching decision (by
-priority) → date its regimen → add the monitoring, alerts and disagreements whose conditions
-hold for the picture and the chosen regimen → number the references in order of use.
+Steps: work out the deficiency status (the safer of the stated status and the results; made
+``suspected`` by neurological features with a reason to suspect deficiency) → pick the first
+matching decision (by priority) → date its regimen → add the monitoring, alerts and
+disagreements whose conditions hold for the picture and the chosen regimen → number the
+references in order of use.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ USABLE_DRAFT = DRAFT_STATUSES
 SEVERITY_ORDER = {"stop": 0, "warning": 1, "info": 2}
 KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
 IRREVERSIBLE = "irreversible_cause"
+#: Vocabulary definition: neurological features together with a reason to suspect deficiency.
+CLINICAL_SUSPICION = "clinical_suspicion"
+#: Deficiency statuses from the one that leads to most treatment to the one that leads to least.
+#: When the stated status and the B12 result disagree, b12 follows the earlier of the two (and
+#: content rules on ``stated_deficiency`` show the conflict); a borderline result refines a
+#: stated suspicion.
+SAFER_FIRST = ("confirmed", "indeterminate", "suspected", "at_risk", "not_deficient")
+TREATABLE = frozenset({"confirmed", "indeterminate", "suspected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +141,40 @@ def _offset_date(start: date, at: Offset) -> date:
     return add_days(start, at.days)
 
 
-def _classify(
-    ctx: _Context, facts: criteria.Facts
-) -> tuple[str | None, bool, Recommendation | None]:
-    """The stated status wins, except ``suspected``: a B12 result that classifies replaces it."""
-    pic = ctx.picture
-    if pic.deficiency is not None and pic.deficiency != "suspected":
-        return pic.deficiency, False, None
+def _lab_status(ctx: _Context, facts: criteria.Facts) -> tuple[str | None, Recommendation | None]:
+    """What the results say (the first matching classifier), or nothing."""
     for rec in ctx.usable_list("classifiers"):
         if ctx.holds(rec, facts):
             assert isinstance(rec.action, ClassifyAction)
-            return rec.action.deficiency, True, rec
-    return pic.deficiency, False, None
+            return rec.action.deficiency, rec
+    return None, None
+
+
+def safer(first: str | None, second: str | None) -> str | None:
+    """The status of the two that leads to more treatment (``None`` when both are unknown)."""
+    known = [s for s in (first, second) if s is not None]
+    return min(known, key=SAFER_FIRST.index) if known else None
+
+
+def _classify(
+    ctx: _Context, facts: criteria.Facts
+) -> tuple[str | None, bool, Recommendation | None]:
+    """The status used: the safer of the stated status and the results, then the clinical picture.
+
+    A stated status is never silently replaced: when the result points to more treatment than
+    the stated status, b12 follows the result; when it points to less, the stated status stays.
+    Either way content rules on ``stated_deficiency`` show the conflict.  Neurological features
+    with any reason to suspect deficiency (the vocabulary's ``clinical_suspicion``) make a
+    status that would not be treated ``suspected``: a normal or indeterminate result never
+    overrules them.
+    """
+    stated = ctx.picture.deficiency
+    lab, classifier = _lab_status(ctx, facts)
+    status = safer(stated, lab)
+    used = classifier if status == lab and lab is not None else None
+    if status not in TREATABLE and ctx.kb.predicates[f"def:{CLINICAL_SUSPICION}"](facts):
+        status, used = "suspected", None
+    return status, status != stated, used
 
 
 def _decide(ctx: _Context, facts: criteria.Facts) -> Recommendation:
@@ -394,9 +426,18 @@ def _monitoring(
                     )
                 )
                 continue
-            day = _offset_date(start, item.at)
-            step = 0
+            anchor = start
+            if item.anchor == "surgery_date" and ctx.picture.surgery_date is not None:
+                anchor = ctx.picture.surgery_date
+            first = _offset_date(anchor, item.at)
+            day, step = first, 0
             while day <= horizon_end:
+                if day < start:  # before the plan starts (dated from an earlier operation)
+                    if item.repeat_every_months is None:
+                        break
+                    step += item.repeat_every_months
+                    day = add_months(first, step)
+                    continue
                 items.append(
                     MonitoringOut(
                         date=day,
@@ -420,6 +461,6 @@ def _monitoring(
                 if item.repeat_every_months is None:
                     break
                 step += item.repeat_every_months
-                day = add_months(_offset_date(start, item.at), step)
+                day = add_months(first, step)
     items.sort(key=lambda m: (m.date is None, m.date or date.min, m.recs, m.tests))
     return tuple(items), entries

@@ -12,10 +12,11 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
+from b12.core.picture import Diet
 
 Form = Mapping[str, Any]
 
@@ -34,7 +35,7 @@ LAB_FIELDS = (
 )
 SEXES = ("female", "male", "other", "unknown")
 DEFICIENCY = ("confirmed", "indeterminate", "suspected", "at_risk", "not_deficient")
-DIETS = ("omnivore", "vegetarian", "vegan")
+DIETS: tuple[str, ...] = get_args(Diet)
 ROUTES = ("im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal")
 SITES = ("deltoid", "vastus_lateralis", "ventrogluteal", "dorsogluteal")
 UNITS = ("mg", "mcg")
