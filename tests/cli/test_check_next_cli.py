@@ -478,7 +478,7 @@ def test_unknown_schema_name(runner: CliRunner, name: str) -> None:
 # --- courses that begin part-way: the course vignettes through the CLI ------------------------
 
 COURSE_CASES = sorted(
-    (Path(__file__).resolve().parents[1] / "vignettes" / "cases").glob("V-2[0-9][0-9]-*.yaml")
+    (Path(__file__).resolve().parents[1] / "vignettes" / "cases").glob("V-3[0-9][0-9]-*.yaml")
 )
 
 

@@ -19,7 +19,7 @@ from b12.adapters.sql.registry import DoseInput, Registry
 from b12.adapters.vignettes import Vignette, load_vignette, summarize_follow_up
 from tests.registry.conftest import ACTOR, at, stored_window
 
-CASES = sorted((Path(__file__).parents[1] / "vignettes" / "cases").glob("V-2[0-9][0-9]-*.yaml"))
+CASES = sorted((Path(__file__).parents[1] / "vignettes" / "cases").glob("V-3[0-9][0-9]-*.yaml"))
 FOLLOW_UPS = [p for p in CASES if load_vignette(p).kind == "follow_up"]
 ORDERS = [p for p in CASES if load_vignette(p).kind == "order"]
 
