@@ -156,6 +156,7 @@ def check_order(
         references=book.references,
         recommendations=book.used,
         review_status="pending_review" if pending else "approved",
+        **book.review_fields(picture.guideline),
         review_banner=kb.vocabulary.pending_review_banner if pending else None,
         disclaimer=kb.vocabulary.disclaimer,
     )
