@@ -220,8 +220,7 @@ def test_two_people_approve_and_a_safety_officer_signs_off(
     assert again == review
     with engine.connect() as conn:
         details = [
-            r.detail
-            for r in conn.execute(select(audit.c.detail).order_by(audit.c.id)).all()
+            r.detail for r in conn.execute(select(audit.c.detail).order_by(audit.c.id)).all()
         ]
     assert [d["author"] for d in details] == ["dr.author"] * 4
 

@@ -140,7 +140,9 @@ def test_allowed_transitions_offer_what_the_role_may_do() -> None:
 def test_the_author_may_not_approve_their_own_submission() -> None:
     people = People(author="dr.author")
     with pytest.raises(Refused, match="second person"):
-        check_transition("in-review", "approved", "reviewer", None, actor="dr.author", people=people)
+        check_transition(
+            "in-review", "approved", "reviewer", None, actor="dr.author", people=people
+        )
     move = check_transition(
         "in-review", "approved", "reviewer", None, actor="dr.reviewer", people=people
     )
@@ -156,7 +158,9 @@ def test_the_author_may_not_approve_their_own_submission() -> None:
 def test_the_signer_is_neither_the_author_nor_the_approver(signer: str) -> None:
     people = People(author="dr.author", approvers=("dr.reviewer",))
     with pytest.raises(Refused, match="sign it off"):
-        check_transition("approved", "signed-off", "safety_officer", None, actor=signer, people=people)
+        check_transition(
+            "approved", "signed-off", "safety_officer", None, actor=signer, people=people
+        )
     move = check_transition(
         "approved", "signed-off", "safety_officer", None, actor="dr.cso", people=people
     )

@@ -4,9 +4,9 @@ The machine tries random moves (any item, any stage, any role, with or without a
 against a real database and checks every outcome against the specification: a move succeeds
 only when the state machine allows it for the role and no person reviews their own work (the
 author never approves, the signer is neither author nor approver), failures are only
-``InputError`` or ``Refused`` and write nothing, and after every step the knowledge base builds, shows the
-modelled statuses, and after every move a second reader on the same database agrees on the
-content version.
+``InputError`` or ``Refused`` and write nothing, and after every step the knowledge base
+builds, shows the modelled stages, and after every move a second reader on the same database
+agrees on the content version.
 """
 
 from __future__ import annotations

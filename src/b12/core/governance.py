@@ -65,7 +65,10 @@ _SAFETY = frozenset({"safety_officer"})
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
-        "draft", "submitted", "submit", frozenset({"clinician", "reviewer", "safety_officer", "admin"})
+        "draft",
+        "submitted",
+        "submit",
+        frozenset({"clinician", "reviewer", "safety_officer", "admin"}),
     ),
     Transition("submitted", "in-review", "start review", _REVIEWERS),
     Transition("in-review", "approved", "approve", _REVIEWERS),

@@ -75,7 +75,9 @@ def check_citations(parsed: Parsed, check: Checker) -> None:
     """Every citation names a known source; approved content cites no superseded source."""
     pars = parsed.parameters
     for par in pars.items.values():
-        _cites(parsed, check, (pars.files[par.id], f"{par.id}.citations"), par.citations, par.status)
+        _cites(
+            parsed, check, (pars.files[par.id], f"{par.id}.citations"), par.citations, par.status
+        )
     for reg in parsed.regimens.items.values():
         where = (parsed.regimens.files[reg.id], "citations")
         _cites(parsed, check, where, reg.citations, reg.status)
@@ -306,9 +308,7 @@ def check_review_levels(parsed: Parsed, check: Checker) -> None:
     located: list[tuple[str, str, Review]] = [
         (parsed.regimens.files[r.id], r.status, r.review) for r in parsed.regimens.items.values()
     ]
-    located += [
-        (parsed.recs.files[r.id], r.status, r.review) for r in parsed.recs.items.values()
-    ]
+    located += [(parsed.recs.files[r.id], r.status, r.review) for r in parsed.recs.items.values()]
     for file, status, review in located:
         problem = _review_problem(status, review)
         if problem is not None:

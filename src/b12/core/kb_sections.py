@@ -113,9 +113,7 @@ def parse_vocabulary(raw: Mapping[str, Any], check: Checker) -> Vocabulary | Non
     if vocab is None:
         return None
     if "irreversible_cause" not in vocab.definitions:
-        check.add(
-            VOCABULARY_FILE, "definitions", "the 'irreversible_cause' definition is required"
-        )
+        check.add(VOCABULARY_FILE, "definitions", "the 'irreversible_cause' definition is required")
     for name in vocab.labs:
         if name not in Labs.model_fields:
             check.add(VOCABULARY_FILE, f"labs.{name}", "no such field in the picture's labs")
@@ -178,9 +176,7 @@ def parse_regimens(raw: Mapping[str, Any], check: Checker) -> Located[Regimen]:
     return out
 
 
-def check_regimen_vocabulary(
-    regimens: Located[Regimen], vocab: Vocabulary, check: Checker
-) -> None:
+def check_regimen_vocabulary(regimens: Located[Regimen], vocab: Vocabulary, check: Checker) -> None:
     """Phases end at known events, and name weekdays when the clinic's do not fit."""
     clinic_days = len(set(vocab.clinic_weekdays))
     for reg in regimens.items.values():

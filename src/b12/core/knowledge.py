@@ -129,11 +129,9 @@ class Review(Model):
             raise ValueError("a clinical sign-off needs signed_off_by and signed_off_on")
         if self.level != "clinical" and signed:
             raise ValueError("signed_off_by and signed_off_on belong to level: clinical only")
-        if self.level != "none" and self.author is not None:
-            if self.author in self.reviewed_by or self.author in self.signed_off_by:
-                raise ValueError(
-                    f"the author {self.author!r} may not also review or sign off the item"
-                )
+        reviewers = {*self.reviewed_by, *self.signed_off_by}
+        if self.level != "none" and self.author is not None and self.author in reviewers:
+            raise ValueError(f"the author {self.author!r} may not also review or sign off the item")
         return self
 
 

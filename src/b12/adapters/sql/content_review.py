@@ -205,9 +205,7 @@ class ContentReviews(EngineStore):
             from_status = stage_of(rec.status, rec.review.level)
             approvers = rec.review.reviewed_by if rec.status == "approved" else ()
             people = People(rec.review.author, approvers)
-            move = check_transition(
-                from_status, to_status, role, note, actor=actor, people=people
-            )
+            move = check_transition(from_status, to_status, role, note, actor=actor, people=people)
             decided = _decision(
                 current.applied.get(item_id),
                 (from_status, to_status, move.name),
