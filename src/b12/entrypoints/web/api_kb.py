@@ -107,6 +107,6 @@ async def transition(request: Request, item_id: str, principal: ApiPrincipal) ->
         )
     except Refused as err:  # the role may not make this move
         raise HttpProblem(403, "forbidden", str(err)) from None
-    if item.status != to_status:  # pragma: no cover - transition raises instead
+    if item.stage != to_status:  # pragma: no cover - transition raises instead
         raise HttpProblem(409, "conflict", "the item did not move")
     return JSONResponse(_item_json(item))
