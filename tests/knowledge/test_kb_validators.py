@@ -362,3 +362,18 @@ def test_an_informational_term_needs_a_why(raw: RawContent) -> None:
         and "needs a why" in p.render()
         for p in err.value.problems
     )
+
+
+def test_the_composed_knowledge_base_is_indexed_for_the_engine(raw: RawContent) -> None:
+    kb = build_knowledge_base(raw)
+    assert list(kb.recommendations) == sorted(kb.recommendations)
+    assert kb.decisions
+    assert kb.classifiers
+    assert kb.others
+    assert len(kb.decisions) + len(kb.classifiers) + len(kb.others) == len(kb.recommendations)
+    keys = [(d.action.priority, d.id) for d in kb.decisions if hasattr(d.action, "priority")]
+    assert keys == sorted(keys)
+    assert set(kb.pathways) == {getattr(d.action, "pathway", None) for d in kb.decisions}
+    assert set(kb.predicates) >= {r.id for r in kb.recommendations.values() if r.when is not None}
+    assert all(r.status == "approved" for r in kb.usable("others", "uk", False))
+    assert kb.review_floor == {"uk": "engineering_reviewed", "us": "engineering_reviewed"}

@@ -93,23 +93,30 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:
     check_answer_phrases(recs, check)
     if check.problems or answering is None:
         raise KnowledgeBaseError(check.problems)
+    ordered, decisions, classifiers, others = _rule_lists(recs.items.values())
     kb = KnowledgeBase(
         sources=dict(sorted(sources.items())),
-        recommendations={},
+        recommendations={r.id: r for r in ordered},
         regimens=dict(sorted(regimens.items.items())),
         parameters=dict(sorted(parameters.items.items())),
         vocabulary=vocab,
         content_version=raw.content_version,
         answering=answering,
+        decisions=decisions,
+        classifiers=classifiers,
+        others=others,
+        pathways={r.action.pathway: r for r in decisions if isinstance(r.action, DecisionAction)},
     )
-    _index(kb, recs.items.values())
+    _index(kb)
     return kb
 
 
-def _index(kb: KnowledgeBase, recs: Iterable[Recommendation]) -> None:
-    """Order the rules for the engine, compile their conditions and precompute lookups."""
-    ordered = sorted(recs, key=lambda r: r.id)
-    kb.recommendations.update({r.id: r for r in ordered})
+Rules = tuple[Recommendation, ...]
+
+
+def _rule_lists(recs: Iterable[Recommendation]) -> tuple[Rules, Rules, Rules, Rules]:
+    """All rules by id; decisions and classifiers by (priority, id); the others by id."""
+    ordered = tuple(sorted(recs, key=lambda r: r.id))
     decisions = tuple(
         sorted(
             (r for r in ordered if isinstance(r.action, DecisionAction)),
@@ -123,15 +130,17 @@ def _index(kb: KnowledgeBase, recs: Iterable[Recommendation]) -> None:
         )
     )
     others = tuple(r for r in ordered if not isinstance(r.action, DecisionAction | ClassifyAction))
-    kb.pathways.update(
-        {r.action.pathway: r for r in decisions if isinstance(r.action, DecisionAction)}
-    )
+    return ordered, decisions, classifiers, others
+
+
+def _index(kb: KnowledgeBase) -> None:
+    """Compile the rules' conditions and precompute the engine's lookups."""
     definitions = kb.vocabulary.definitions
     resolve = {p.id: p.value for p in kb.parameters.values()}.__getitem__
     kb.predicates.update(
         {
             r.id: criteria.compile_condition(r.when, resolve, definitions)
-            for r in ordered
+            for r in kb.recommendations.values()
             if r.when is not None
         }
     )
@@ -141,10 +150,10 @@ def _index(kb: KnowledgeBase, recs: Iterable[Recommendation]) -> None:
             for name, cond in definitions.items()
         }
     )
-    lists: dict[RuleKind, tuple[Recommendation, ...]] = {
-        "decisions": decisions,
-        "classifiers": classifiers,
-        "others": others,
+    lists: dict[RuleKind, Rules] = {
+        "decisions": kb.decisions,
+        "classifiers": kb.classifiers,
+        "others": kb.others,
     }
     for kind, recs_list in lists.items():
         for juris in ("uk", "us"):
