@@ -59,7 +59,7 @@ def test_bad_new_users_are_refused_field_by_field(accounts: Accounts) -> None:
         accounts.add_user("a b", "short", "surgeon", now=NOW)
     assert _fields(err) == ["username", "role", "password", "password"]
     assert err.value.problems[1] == FieldProblem(
-        "role", "expected one of clinician, nurse, reviewer, admin"
+        "role", "expected one of clinician, nurse, reviewer, safety_officer, admin"
     )
     accounts.add_user("alice", GOOD_PASSWORD, "nurse", now=NOW)
     for name in ("alice", "ALICE"):

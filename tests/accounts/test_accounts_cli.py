@@ -119,7 +119,7 @@ def test_unknown_role_and_bad_username_exit_2_before_asking_for_a_password(db: P
     assert "Password" not in result.stdout
     assert result.stderr.splitlines() == [
         "error: username: expected 3 to 64 letters, digits, '.', '_' or '-'",
-        "error: role: expected one of clinician, nurse, reviewer, admin",
+        "error: role: expected one of clinician, nurse, reviewer, safety_officer, admin",
     ]
 
 
@@ -186,6 +186,6 @@ def test_with_password_stdin_every_problem_is_reported_at_once(db: Path) -> None
     result = _add("x", "surgeon", "Password123!", code=2)
     assert result.stderr.splitlines() == [
         "error: username: expected 3 to 64 letters, digits, '.', '_' or '-'",
-        "error: role: expected one of clinician, nurse, reviewer, admin",
+        "error: role: expected one of clinician, nurse, reviewer, safety_officer, admin",
         "error: password: is one of the most common passwords",
     ]

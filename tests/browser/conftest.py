@@ -87,7 +87,7 @@ class Sites:
         self._pool = ThreadPoolExecutor(2)
         self._futures: dict[str, Future[tuple[LiveServer, Site]]] = {
             "shared": self._pool.submit(launch_site, tmp, "shared"),
-            "review": self._pool.submit(launch_site, tmp, "review", ("reviewer",)),
+            "review": self._pool.submit(launch_site, tmp, "review", ("clinician", "reviewer")),
         }
 
     def get(self, name: str) -> Site:
@@ -143,7 +143,7 @@ def site(sites: Sites) -> Site:
 
 @pytest.fixture(scope="package")
 def review_site(sites: Sites) -> Site:
-    """The review journey's own live server (a reviewer only)."""
+    """The review journey's own live server (a clinician who submits, a reviewer who approves)."""
     return sites.get("review")
 
 

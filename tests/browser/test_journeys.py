@@ -384,6 +384,12 @@ def submit_plan(page: Page, *, allow_draft: bool) -> None:
     expect(page.get_by_role("heading", name="Treatment plan", exact=True, level=1)).to_be_visible()
 
 
+def switch_user(sign_in: SignIn, page: Page, site: Site, role: str) -> None:
+    """Sign in as another user in the same page (the author and the approver differ)."""
+    page.context.clear_cookies()
+    sign_in(page, site, role)
+
+
 def move(page: Page, shot: Shot, step: str, button_id: str, name: str, to_status: str) -> None:
     """Press the review button ``name`` (which must have ``button_id``) on a /kb item page."""
     button = page.get_by_role("button", name=name, exact=True)
@@ -410,12 +416,18 @@ def test_reviewer_approves_draft_and_banner_goes(
     expect(banner).to_have_count(0)
     expect(coeliac).to_have_count(0)
 
+    switch_user(sign_in, page, site, "clinician")  # the author submits ...
     page.goto(f"{site.url}/kb/{COELIAC_RULE}")
     expect(page.locator("#item-status")).to_have_text("draft")
     move(page, shot, "2", "move-submitted", "Submit", "submitted")
+    switch_user(sign_in, page, site, "reviewer")  # ... and a second person approves
+    page.goto(f"{site.url}/kb/{COELIAC_RULE}")
     move(page, shot, "3", "move-in-review", "Start review", "in-review")
     move(page, shot, "4", "move-approved", "Approve", "approved")
     expect(page.get_by_role("table")).to_contain_text("in-review → approved")
+    expect(page.locator("#item-level")).to_have_text(
+        "Engineering-reviewed; not clinically signed off"
+    )
 
     make_no_cause_plan(page, site, allow_draft=False)
     expect(banner).to_have_count(0)
@@ -441,9 +453,12 @@ def test_reviewer_cannot_approve_draft_citing_superseded_source(
     expect(nitrous).to_contain_text(rule.clinician_text)
     shot(page, "1-draft-plan")
 
+    switch_user(sign_in, page, site, "clinician")
     page.goto(f"{site.url}/kb/{NITROUS_RULE}")
     expect(page.locator("#item-status")).to_have_text("draft")
     move(page, shot, "2", "move-submitted", "Submit", "submitted")
+    switch_user(sign_in, page, site, "reviewer")
+    page.goto(f"{site.url}/kb/{NITROUS_RULE}")
     move(page, shot, "3", "move-in-review", "Start review", "in-review")
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("superseded source")

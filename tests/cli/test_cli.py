@@ -178,6 +178,10 @@ def test_kb_check_passes_on_the_bundled_knowledge_base(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("knowledge base OK:")
     assert "content version sha256:" in result.stdout
+    approved = sum(
+        1 for r in load_knowledge_base().recommendations.values() if r.status == "approved"
+    )
+    assert f"'engineering': {approved}, 'clinical': 0}}" in result.stdout
 
 
 def test_kb_list_shows_every_recommendation(kb: KnowledgeBase) -> None:
@@ -186,6 +190,7 @@ def test_kb_list_shows_every_recommendation(kb: KnowledgeBase) -> None:
     for rec_id in kb.recommendations:
         assert rec_id in result.stdout
     assert "approved" in result.stdout
+    assert "engineering" in result.stdout  # the review level of the bundled content
 
 
 def test_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:

@@ -55,6 +55,9 @@ def test_pdf_has_dates_patient_text_and_disclaimer(
     assert _flat(kb.vocabulary.patient_disclaimer) in text
     assert _flat(kb.vocabulary.patient_dosing_note) in text
     assert view.content_version in text
+    assert view.review_level == "engineering_reviewed"
+    assert _flat(f"Review level: {view.review_label}") in text
+    assert "not clinically signed off" in text
     for ref in view.references:
         assert f"[{ref.n}] {_flat(ref.citation)}" in text
     pages = len(reader.pages)

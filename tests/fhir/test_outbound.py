@@ -236,6 +236,8 @@ def test_care_plan_references_its_activities_and_the_pathway(
             "active" if plan.status == "plan" and plan.review_status == "approved" else "draft"
         )
         assert care["status"] == expected_status, vid
+        levels = [e["valueCode"] for e in care["extension"] if e["url"].endswith("/review-level")]
+        assert levels == [plan.review_level], vid
         urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
         targets = [urls[a["reference"]["reference"]] for a in care.get("activity", ())]
         kinds = sorted({t["resourceType"] for t in targets})

@@ -169,6 +169,88 @@ def test_roles_and_impossible_moves_write_nothing(engine: Engine, fixed_raw: Raw
         assert conn.execute(select(func.count()).select_from(audit)).scalar_one() == 1
 
 
+def test_two_people_approve_and_a_safety_officer_signs_off(
+    engine: Engine, fixed_raw: RawContent
+) -> None:
+    reviews = ContentReviews(engine, fixed_raw)
+    move = reviews.transition
+    move(DRAFT, "submitted", actor="dr.author", role="reviewer", comment=None, now=NOW)
+    move(DRAFT, "in-review", actor="dr.author", role="reviewer", comment=None, now=NOW)
+    with pytest.raises(Refused, match="second person"):
+        move(DRAFT, "approved", actor="dr.author", role="reviewer", comment=None, now=NOW)
+    assert review_rows(engine) == 2
+    item = reviews.item(DRAFT)
+    assert (item.stage, item.author, item.review_level) == ("in-review", "dr.author", "unreviewed")
+
+    move(DRAFT, "approved", actor=REVIEWER, role="reviewer", comment=None, now=NOW)
+    item = reviews.item(DRAFT)
+    assert (item.status, item.stage, item.review_level) == (
+        "approved",
+        "approved",
+        "engineering_reviewed",
+    )
+    assert item.review_label == "Engineering-reviewed; not clinically signed off"
+    # A reviewer may not sign off; nor may the author or the approver, even as safety officer.
+    with pytest.raises(Refused):
+        move(DRAFT, "signed-off", actor="dr.other", role="reviewer", comment=None, now=NOW)
+    for who in ("dr.author", REVIEWER):
+        with pytest.raises(Refused, match="sign it off"):
+            move(DRAFT, "signed-off", actor=who, role="safety_officer", comment=None, now=NOW)
+    assert review_rows(engine) == 3
+
+    later = NOW + timedelta(days=3)
+    move(DRAFT, "signed-off", actor="dr.cso", role="safety_officer", comment="ok", now=later)
+    item = reviews.item(DRAFT)
+    assert (item.status, item.stage, item.review_level) == (
+        "approved",
+        "signed-off",
+        "clinically_signed_off",
+    )
+    assert [i.id for i in reviews.items(status="signed-off")] == [DRAFT]
+    kb = reviews.knowledge_base()
+    review = kb.recommendations[DRAFT].review
+    assert (review.author, review.reviewed_by, review.signed_off_by) == (
+        "dr.author",
+        (REVIEWER,),
+        ("dr.cso",),
+    )
+    assert review.signed_off_on == later.date()
+    # A second reader (another process) agrees.
+    again = ContentReviews(engine, fixed_raw).knowledge_base().recommendations[DRAFT].review
+    assert again == review
+    with engine.connect() as conn:
+        details = [
+            r.detail for r in conn.execute(select(audit.c.detail).order_by(audit.c.id)).all()
+        ]
+    assert [d["author"] for d in details] == ["dr.author"] * 4
+
+    # Withdrawing the sign-off needs a reason and keeps the engineering reviewer.
+    with pytest.raises(InputError):
+        move(DRAFT, "approved", actor="dr.cso", role="safety_officer", comment=None, now=later)
+    move(DRAFT, "approved", actor="dr.cso", role="safety_officer", comment="recheck", now=later)
+    review = reviews.knowledge_base().recommendations[DRAFT].review
+    assert (review.level, review.reviewed_by, review.signed_off_by) == (
+        "engineering",
+        (REVIEWER,),
+        (),
+    )
+
+
+def test_a_safety_officer_signs_off_bundled_content(engine: Engine, fixed_raw: RawContent) -> None:
+    reviews = ContentReviews(engine, fixed_raw)
+    _, before = plan_request(PICTURE, reviews.knowledge_base())
+    assert before.review_level == "engineering_reviewed"
+    item = reviews.item("B12-SAFE-001")
+    assert (item.stage, item.review_level) == ("approved", "engineering_reviewed")
+    reviews.transition(
+        "B12-SAFE-001", "signed-off", actor="dr.cso", role="safety_officer", comment=None, now=NOW
+    )
+    kb = reviews.knowledge_base()
+    assert kb.content_version != fixed_raw.content_version
+    assert kb.recommendations["B12-SAFE-001"].review.level == "clinical"
+    assert reviews.item("B12-SAFE-001").review_level == "clinically_signed_off"
+
+
 def test_a_move_that_breaks_the_knowledge_base_is_refused_with_its_reasons(
     engine: Engine, raw: RawContent, fixed_raw: RawContent
 ) -> None:

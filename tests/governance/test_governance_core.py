@@ -14,7 +14,8 @@ from b12.adapters.vignettes import load_vignette, run_vignette, summarize
 from b12.core.errors import InputError, KnowledgeBaseError, NotFound, Refused
 from b12.core.governance import (
     ROLES,
-    STATUSES,
+    STAGES,
+    People,
     ReviewState,
     allowed_transitions,
     apply_reviews,
@@ -33,15 +34,19 @@ DAY = date(2026, 6, 1)
 
 # The specification, written out independently of ``TRANSITIONS``:
 # (from, to) -> (roles allowed, comment required).
+REVIEWERS = {"reviewer", "safety_officer", "admin"}
 SPEC: dict[tuple[str, str], tuple[set[str], bool]] = {
-    ("draft", "submitted"): ({"clinician", "reviewer", "admin"}, False),
-    ("submitted", "in-review"): ({"reviewer", "admin"}, False),
-    ("in-review", "approved"): ({"reviewer", "admin"}, False),
-    ("submitted", "draft"): ({"reviewer", "admin"}, True),
-    ("in-review", "draft"): ({"reviewer", "admin"}, True),
+    ("draft", "submitted"): ({"clinician"} | REVIEWERS, False),
+    ("submitted", "in-review"): (REVIEWERS, False),
+    ("in-review", "approved"): (REVIEWERS, False),
+    ("submitted", "draft"): (REVIEWERS, True),
+    ("in-review", "draft"): (REVIEWERS, True),
+    ("approved", "signed-off"): ({"safety_officer"}, False),
+    ("signed-off", "approved"): ({"safety_officer"}, True),
     ("approved", "retired"): ({"admin"}, True),
+    ("signed-off", "retired"): ({"admin"}, True),
 }
-PAIRS = [(a, b) for a in STATUSES for b in STATUSES]
+PAIRS = [(a, b) for a in STAGES for b in STAGES]
 
 
 def with_item(raw: RawContent, item_id: str, **changes: Any) -> RawContent:
@@ -85,7 +90,7 @@ def test_every_move_for_every_role_follows_the_table(
 def test_send_back_and_retire_need_a_comment(
     pair: tuple[str, str], spec: tuple[set[str], bool], comment: str | None
 ) -> None:
-    role = "admin"
+    role = sorted(spec[0])[0]
     if spec[1]:
         with pytest.raises(InputError) as err:
             check_transition(*pair, role, comment)
@@ -120,7 +125,46 @@ def test_allowed_transitions_offer_what_the_role_may_do() -> None:
     ]
     assert [t.to_status for t in allowed_transitions("approved", "reviewer")] == []
     assert [t.to_status for t in allowed_transitions("approved", "admin")] == ["retired"]
+    assert [t.to_status for t in allowed_transitions("approved", "safety_officer")] == [
+        "signed-off"
+    ]
+    assert [t.to_status for t in allowed_transitions("signed-off", "safety_officer")] == [
+        "approved"
+    ]
     assert allowed_transitions("draft", "nurse") == ()
+
+
+# -- two people --------------------------------------------------------------------------------
+
+
+def test_the_author_may_not_approve_their_own_submission() -> None:
+    people = People(author="dr.author")
+    with pytest.raises(Refused, match="second person"):
+        check_transition(
+            "in-review", "approved", "reviewer", None, actor="dr.author", people=people
+        )
+    move = check_transition(
+        "in-review", "approved", "reviewer", None, actor="dr.reviewer", people=people
+    )
+    assert move.name == "approve"
+    # Without a recorded author nobody can be shown to be a second person.
+    with pytest.raises(Refused, match="not recorded"):
+        check_transition(
+            "in-review", "approved", "admin", None, actor="dr.reviewer", people=People(None)
+        )
+
+
+@pytest.mark.parametrize("signer", ["dr.author", "dr.reviewer"])
+def test_the_signer_is_neither_the_author_nor_the_approver(signer: str) -> None:
+    people = People(author="dr.author", approvers=("dr.reviewer",))
+    with pytest.raises(Refused, match="sign it off"):
+        check_transition(
+            "approved", "signed-off", "safety_officer", None, actor=signer, people=people
+        )
+    move = check_transition(
+        "approved", "signed-off", "safety_officer", None, actor="dr.cso", people=people
+    )
+    assert move.name == "sign off"
 
 
 # -- fingerprints ------------------------------------------------------------------------------
@@ -186,10 +230,61 @@ def test_each_effective_status_has_its_own_version(raw: RawContent) -> None:
         status: apply_reviews(
             raw, {DRAFT: ReviewState(status, "r", DAY, fingerprint)}
         ).content_version
-        for status in ("draft", "submitted", "in-review", "approved")
+        for status in ("draft", "submitted", "in-review", "approved", "signed-off")
     }
     assert versions["draft"] == raw.content_version  # sent back: the files' own status
-    assert len(set(versions.values())) == 4
+    assert len(set(versions.values())) == 5
+
+
+def test_overlays_record_the_review_level_author_approver_and_signer(
+    fixed_raw: RawContent,
+) -> None:
+    raw = fixed_raw
+    fingerprint = item_fingerprint(raw, DRAFT)
+    approved = ReviewState("approved", "dr.reviewer", DAY, fingerprint, author="dr.author")
+    kb = build_knowledge_base(apply_reviews(raw, {DRAFT: approved}))
+    review = kb.recommendations[DRAFT].review
+    assert (review.level, review.author, review.reviewed_by) == (
+        "engineering",
+        "dr.author",
+        ("dr.reviewer",),
+    )
+    assert review.signed_off_by == ()
+    later = date(2026, 7, 1)
+    signed = ReviewState(
+        "signed-off",
+        "dr.cso",
+        later,
+        fingerprint,
+        author="dr.author",
+        approved_by="dr.reviewer",
+        approved_on=DAY,
+    )
+    effective = apply_reviews(raw, {DRAFT: signed})
+    kb = build_knowledge_base(effective)
+    rec = kb.recommendations[DRAFT]
+    assert rec.status == "approved"
+    assert (rec.review.level, rec.review.reviewed_by, rec.review.reviewed_on) == (
+        "clinical",
+        ("dr.reviewer",),
+        DAY,
+    )
+    assert (rec.review.signed_off_by, rec.review.signed_off_on) == (("dr.cso",), later)
+    # Signing off a file-approved item changes its stage, so the content version changes.
+    other = "B12-SAFE-001"
+    on_file = ReviewState("signed-off", "dr.cso", later, item_fingerprint(raw, other))
+    signed_file = apply_reviews(raw, {other: on_file})
+    assert signed_file.content_version != raw.content_version
+    kb = build_knowledge_base(signed_file)
+    assert kb.recommendations[other].review.level == "clinical"
+    assert kb.recommendations[other].review.reviewed_by == ("b12-founding-engineers",)
+    # Withdrawing the sign-off keeps the engineering reviewer, not the safety officer.
+    withdrawn = ReviewState(
+        "approved", "dr.cso", later, item_fingerprint(raw, other), from_status="signed-off"
+    )
+    kb = build_knowledge_base(apply_reviews(raw, {other: withdrawn}))
+    assert kb.recommendations[other].review.level == "engineering"
+    assert kb.recommendations[other].review.reviewed_by == ("b12-founding-engineers",)
 
 
 def test_stale_review_is_ignored(raw: RawContent) -> None:

@@ -50,7 +50,7 @@ from tests.registry.conftest import (
 NOW = datetime(2026, 3, 2, 9, 0)  # noqa: DTZ001 - the app's clock is naive local time
 TODAY = NOW.date()
 PASSWORD = "Tea-kettle Orbit 42"
-ROLES = ("clinician", "nurse", "reviewer", "admin")
+ROLES = ("clinician", "nurse", "reviewer", "safety_officer", "admin")
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),

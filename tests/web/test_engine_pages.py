@@ -61,6 +61,8 @@ def test_a_neuro_plan_shows_alternate_days_and_the_urgent_alert(
     assert 'role="img"' in page.text
     assert 'id="ref-1"' in page.text
     assert "review-banner" not in page.text
+    level = 'id="review-level">Engineering-reviewed; not clinically signed off</strong>'
+    assert level in page.text
 
 
 def test_alerts_are_ordered_by_severity(client: Callable[[str], SignedIn]) -> None:
@@ -171,6 +173,8 @@ def test_order_check_page_warns_about_a_gluteal_site(client: Callable[[str], Sig
     assert page.status_code == 200, page.text
     assert 'data-code="GLUTEAL_SITE"' in page.text
     assert "verdict-" in page.text
+    assert "review level <strong" in page.text
+    assert "Engineering-reviewed; not clinically signed off" in page.text
 
 
 def test_order_check_history_lines_are_validated(client: Callable[[str], SignedIn]) -> None:

@@ -48,18 +48,25 @@ def test_approval_through_the_pages_removes_the_banner(
     client: Callable[[str], SignedIn], anonymous: TestClient, bearer: Bearer, services: Services
 ) -> None:
     reviewer = client("reviewer")
+    author = client("clinician")
     headers = bearer("reviewer")
     before = anonymous.post("/api/plan?allow_draft=true", json=NO_CAUSE, headers=headers).json()
     assert before["review_status"] == "pending_review"
+    assert before["review_level"] == "unreviewed"
     version = services.kb().content_version
-    for to in ("submitted", "in-review", "approved"):
+    submitted = author.form(f"/kb/{DRAFT}/transition", {"to_status": "submitted"})
+    assert submitted.status_code == 303, submitted.text
+    for to in ("in-review", "approved"):
         response = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to})
         assert response.status_code == 303, response.text
     page = reviewer.get(f"/kb/{DRAFT}").text
     assert 'id="item-status">approved' in page
-    assert "reviewer.test" in page
+    assert 'id="item-level">Engineering-reviewed; not clinically signed off' in page
+    assert "Written by clinician.test" in page
+    assert "Engineering review by reviewer.test" in page
     after = anonymous.post("/api/plan", json=NO_CAUSE, headers=headers).json()
     assert after["review_status"] == "approved"
+    assert after["review_level"] == "engineering_reviewed"
     assert after["review_banner"] is None
     assert "COELIAC_TESTING" in {a["code"] for a in after["alerts"]}
     assert after["content_version"] != version
@@ -93,8 +100,11 @@ def test_content_citing_a_superseded_source_cannot_be_approved(
     client: Callable[[str], SignedIn],
 ) -> None:
     reviewer = client("reviewer")
-    for to in ("submitted", "in-review"):
-        assert reviewer.form("/kb/B12-SAFE-027/transition", {"to_status": to}).status_code == 303
+    submit = {"to_status": "submitted"}
+    assert client("clinician").form("/kb/B12-SAFE-027/transition", submit).status_code == 303
+    assert (
+        reviewer.form("/kb/B12-SAFE-027/transition", {"to_status": "in-review"}).status_code == 303
+    )
     refused = reviewer.form("/kb/B12-SAFE-027/transition", {"to_status": "approved"})
     assert refused.status_code == 422
     assert "superseded" in refused.text
@@ -117,3 +127,47 @@ def test_the_api_lists_and_filters(anonymous: TestClient, bearer: Bearer) -> Non
         headers=bearer("reviewer"),
     )
     assert junk.status_code == 422
+
+
+def test_the_author_cannot_approve_and_the_safety_officer_signs_off(
+    client: Callable[[str], SignedIn], anonymous: TestClient, bearer: Bearer
+) -> None:
+    reviewer = client("reviewer")
+    for to in ("submitted", "in-review"):
+        assert reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to}).status_code == 303
+    own = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": "approved"})
+    assert own.status_code == 403
+    assert "second person" in own.text
+    assert 'id="item-status">in-review' in own.text
+    officer = client("safety_officer")
+    page = officer.get(f"/kb/{DRAFT}").text
+    assert 'id="move-approved"' in page
+    assert officer.form(f"/kb/{DRAFT}/transition", {"to_status": "approved"}).status_code == 303
+    # The approver may not also sign off; a reviewer has no sign-off button or right.
+    assert 'id="move-signed-off"' not in reviewer.get(f"/kb/{DRAFT}").text
+    refused = move(anonymous, bearer("safety_officer"), "signed-off")
+    assert refused.status_code == 403
+    assert "sign it off" in refused.json()["error"]["message"]
+
+    # Bundled content, signed off by the safety officer: the item, the list and plans show it.
+    item = "B12-DX-040"
+    page = officer.get(f"/kb/{item}").text
+    assert 'id="item-level">Engineering-reviewed; not clinically signed off' in page
+    assert "Not clinically signed off." in page
+    body = {"to_status": "signed-off", "comment": "Read against the sources."}
+    signed = anonymous.post(
+        f"/api/kb/recommendations/{item}/transition", json=body, headers=bearer("safety_officer")
+    )
+    assert signed.status_code == 200, signed.text
+    doc = signed.json()
+    assert (doc["status"], doc["stage"], doc["review_level"]) == (
+        "approved",
+        "signed-off",
+        "clinically_signed_off",
+    )
+    page = officer.get(f"/kb/{item}").text
+    assert 'id="item-level">Clinically signed off' in page
+    assert "Clinically signed off by safety_officer.test" in page
+    listed = officer.get("/kb?status=signed-off").text
+    assert f'href="/kb/{item}"' in listed
+    assert 'id="h-signed-off"' in listed

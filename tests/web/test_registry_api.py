@@ -84,6 +84,11 @@ def test_enrol_returns_201_with_the_plan_summary(
     assert summary["regimen"]["id"] == "UK-HYDROXO-STANDARD"
     assert summary["start"] == "2026-03-02"
     assert summary["content_version"].startswith("sha256:")
+    assert (summary["review_status"], summary["review_level"]) == (
+        "approved",
+        "engineering_reviewed",
+    )
+    assert summary["review_label"] == "Engineering-reviewed; not clinically signed off"
     assert registry.show_patient("P-100")["patient"]["display_name"] == "Ann"
     (enrolled,) = audit_rows(registry, "enrol")
     assert enrolled["actor"] == "clinician.test"

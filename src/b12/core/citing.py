@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict
 
-from b12.core.knowledge import Citation, KnowledgeBase, Recommendation
+from b12.core.knowledge import (
+    REVIEW_LEVEL_LABELS,
+    Citation,
+    KnowledgeBase,
+    OutputReviewLevel,
+    Recommendation,
+    Regimen,
+    lowest_review_level,
+    review_level_of,
+)
 from b12.core.plan_models import ReferenceOut, UsedRecommendation
+
+
+class ReviewFields(TypedDict):
+    """The review-level fields every output carries."""
+
+    review_level: OutputReviewLevel
+    review_label: str
 
 
 class ReferenceBook:
@@ -65,3 +82,20 @@ class ReferenceBook:
     def all_approved(self) -> bool:
         """True when every contributing recommendation is approved."""
         return all(r.status == "approved" for r in self._recs.values())
+
+    def review_level(self, guideline: str, regimen: Regimen | None = None) -> OutputReviewLevel:
+        """The lowest review level of the contributing items and ``regimen``.
+
+        With nothing contributing, the lowest level of the guideline set's approved content
+        (the rules that were consulted and stayed silent).
+        """
+        items: list[Recommendation | Regimen] = [*self._recs.values()]
+        if regimen is not None:
+            items.append(regimen)
+        found = lowest_review_level(review_level_of(i.status, i.review) for i in items)
+        return found or self._kb.review_floor.get(guideline, "unreviewed")
+
+    def review_fields(self, guideline: str, regimen: Regimen | None = None) -> ReviewFields:
+        """``review_level`` and ``review_label`` for an output model."""
+        level = self.review_level(guideline, regimen)
+        return {"review_level": level, "review_label": REVIEW_LEVEL_LABELS[level]}

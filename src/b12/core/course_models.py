@@ -6,6 +6,7 @@ from datetime import date as Date
 from typing import Literal
 
 from b12.core.course import Position, Reading
+from b12.core.knowledge import OutputReviewLevel
 from b12.core.plan_models import (
     AlertOut,
     DisagreementOut,
@@ -104,6 +105,9 @@ class FollowUpResult(Out):
     references: tuple[ReferenceOut, ...]
     recommendations: tuple[UsedRecommendation, ...]
     review_status: Literal["approved", "pending_review"]
+    review_level: OutputReviewLevel
+    """How far the content behind this output was reviewed (lowest of the items used)."""
+    review_label: str
     review_banner: str | None
     disclaimer: str
 
@@ -123,6 +127,9 @@ class OrderCheckResult(Out):
     references: tuple[ReferenceOut, ...]
     recommendations: tuple[UsedRecommendation, ...]
     review_status: Literal["approved", "pending_review"]
+    review_level: OutputReviewLevel
+    """How far the content behind this output was reviewed (lowest of the items used)."""
+    review_label: str
     review_banner: str | None
     disclaimer: str
 

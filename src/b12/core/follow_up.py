@@ -140,6 +140,7 @@ def follow_up(
         references=book.references,
         recommendations=book.used,
         review_status="pending_review" if pending else "approved",
+        **book.review_fields(req.picture.guideline, regimen),
         review_banner=kb.vocabulary.pending_review_banner if pending else None,
         disclaimer=kb.vocabulary.disclaimer,
     )

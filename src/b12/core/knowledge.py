@@ -7,6 +7,7 @@ explains each field for clinical authors.  Loading files is the adapters' job
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Annotated, Any, Literal
@@ -85,12 +86,66 @@ class Citation(Model):
     note: str | None = None
 
 
-class Review(Model):
-    """Who reviewed the item, when, and when it is next due."""
+ReviewLevelName = Literal["none", "engineering", "clinical"]
+"""How far an item's review went: ``none`` (not reviewed yet), ``engineering`` (checked
+against its sources by the engineering/content team), ``clinical`` (signed off by the
+deployment's clinical safety officer)."""
 
+OutputReviewLevel = Literal["unreviewed", "engineering_reviewed", "clinically_signed_off"]
+#: The review levels an output can report, lowest first.
+OUTPUT_REVIEW_LEVELS: tuple[OutputReviewLevel, ...] = (
+    "unreviewed",
+    "engineering_reviewed",
+    "clinically_signed_off",
+)
+#: How each output review level is shown to people (plan, report, pages, PDF).
+REVIEW_LEVEL_LABELS: dict[OutputReviewLevel, str] = {
+    "unreviewed": "Not reviewed: uses draft content",
+    "engineering_reviewed": "Engineering-reviewed; not clinically signed off",
+    "clinically_signed_off": "Clinically signed off",
+}
+
+
+class Review(Model):
+    """Who reviewed the item, to which level, when, and when it is next due.
+
+    ``level`` says how far the review went (see :data:`ReviewLevelName`); ``author`` is who
+    wrote the current version, and may not also be its reviewer or signer; a ``clinical``
+    level needs ``signed_off_by`` and ``signed_off_on``.
+    """
+
+    level: ReviewLevelName = "none"
+    author: str | None = None
     reviewed_by: tuple[str, ...] = Field(min_length=1)
     reviewed_on: Date
+    signed_off_by: tuple[str, ...] = ()
+    signed_off_on: Date | None = None
     next_review_due: Date
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Review:
+        signed = bool(self.signed_off_by) or self.signed_off_on is not None
+        if self.level == "clinical" and not (self.signed_off_by and self.signed_off_on):
+            raise ValueError("a clinical sign-off needs signed_off_by and signed_off_on")
+        if self.level != "clinical" and signed:
+            raise ValueError("signed_off_by and signed_off_on belong to level: clinical only")
+        reviewers = {*self.reviewed_by, *self.signed_off_by}
+        if self.level != "none" and self.author is not None and self.author in reviewers:
+            raise ValueError(f"the author {self.author!r} may not also review or sign off the item")
+        return self
+
+
+def review_level_of(status: str, review: Review) -> OutputReviewLevel:
+    """The output level one item gives: drafts are unreviewed; approved items by their level."""
+    if status != "approved" or review.level == "none":
+        return "unreviewed"
+    return "clinically_signed_off" if review.level == "clinical" else "engineering_reviewed"
+
+
+def lowest_review_level(levels: Iterable[OutputReviewLevel]) -> OutputReviewLevel | None:
+    """The lowest of ``levels`` (``None`` when there are none)."""
+    ranked = [OUTPUT_REVIEW_LEVELS.index(v) for v in levels]
+    return OUTPUT_REVIEW_LEVELS[min(ranked)] if ranked else None
 
 
 class Change(Model):
@@ -388,8 +443,8 @@ class Parameter(Model):
 class Term(Model):
     """A vocabulary entry: a label, aliases and codes.
 
-    ``informational: true`` (with a short ``why``) marks a term the picture accepts and records
-    but that no rule reads on purpose; every other term must be read by at least one rule.
+    A term a picture can state must be read by some rule; ``informational: true`` (with a
+    ``why``) marks one that is accepted on purpose although no rule reads it yet.
     """
 
     label: str
@@ -399,9 +454,11 @@ class Term(Model):
     why: str | None = None
 
     @model_validator(mode="after")
-    def _why_informational(self) -> Term:
-        if self.informational and not self.why:
-            raise ValueError("an informational term needs a short why")
+    def _why(self) -> Term:
+        if self.informational and not (self.why or "").strip():
+            raise ValueError("an informational term needs a why")
+        if self.why is not None and not self.informational:
+            raise ValueError("why is only for an informational term")
         return self
 
 
@@ -579,6 +636,9 @@ class KnowledgeBase:
     usable_index: dict[tuple[RuleKind, str, bool], tuple[Recommendation, ...]] = field(
         default_factory=dict
     )
+    review_floor: dict[str, OutputReviewLevel] = field(default_factory=dict)
+    """Per guideline set, the lowest review level of its approved content (for an output
+    that used no item, such as an order check with nothing to say)."""
 
     def usable(
         self, kind: RuleKind, guideline: str, allow_draft: bool

@@ -196,6 +196,7 @@ def _result(
         references=book.references,
         recommendations=book.used,
         review_status="pending_review" if pending else "approved",
+        **book.review_fields(guideline),
         review_banner=kb.vocabulary.pending_review_banner if pending else None,
         disclaimer=kb.vocabulary.disclaimer,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date as Date
 from typing import Literal
 
-from b12.core.knowledge import KnowledgeBase, Phase, Severity
+from b12.core.knowledge import KnowledgeBase, OutputReviewLevel, Phase, Severity
 from b12.core.plan_models import (
     Cited,
     DoseOut,
@@ -115,6 +115,9 @@ class PatientPlan(Out):
     monitoring: tuple[PatientMonitoring, ...]
     references: tuple[ReferenceOut, ...]
     review_status: Literal["approved", "pending_review"]
+    review_level: OutputReviewLevel
+    """How far the content behind this output was reviewed (lowest of the items used)."""
+    review_label: str
     review_banner: str | None
     disclaimer: str
 
@@ -277,6 +280,8 @@ def patient_view(plan: Plan, kb: KnowledgeBase) -> PatientPlan:
         monitoring=_monitoring(plan, kb),
         references=plan.references,
         review_status=plan.review_status,
+        review_level=plan.review_level,
+        review_label=plan.review_label,
         review_banner=plan.review_banner,
         disclaimer=vocab.patient_disclaimer,
     )

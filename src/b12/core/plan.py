@@ -318,6 +318,7 @@ def plan(
         references=ctx.book.references,
         recommendations=ctx.book.used,
         review_status="pending_review" if pending else "approved",
+        **ctx.book.review_fields(picture.guideline, regimen),
         review_banner=vocab.pending_review_banner if pending else None,
         disclaimer=vocab.disclaimer,
     )

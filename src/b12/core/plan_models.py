@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from b12.core.knowledge import Outcome, Severity
+from b12.core.knowledge import Outcome, OutputReviewLevel, Severity
 
 
 class Out(BaseModel):
@@ -206,5 +206,8 @@ class Plan(Out):
     references: tuple[ReferenceOut, ...]
     recommendations: tuple[UsedRecommendation, ...]
     review_status: Literal["approved", "pending_review"]
+    review_level: OutputReviewLevel
+    """How far the content behind this output was reviewed (lowest of the items used)."""
+    review_label: str
     review_banner: str | None
     disclaimer: str

@@ -33,6 +33,7 @@ LABELS = {
     "guideline": "Guideline set",
     "audience": "Audience",
     "review": "Review status",
+    "review_level": "Review level",
     "content": "Content version",
     "normaliser": "Normaliser",
     "not_covered": "Not covered",
@@ -68,6 +69,7 @@ def render_answer(ans: Answer, console: Console) -> None:
     meta.append(f"{LABELS['guideline']}: {ans.guideline.upper()}   ")
     meta.append(f"{LABELS['audience']}: {ans.audience}   ")
     meta.append(f"{LABELS['review']}: {ans.review_status}\n")
+    meta.append(f"{LABELS['review_level']}: {ans.review_label}\n")
     meta.append(f"{LABELS['content']}: {ans.content_version}   ")
     meta.append(f"{LABELS['normaliser']}: v{ans.normaliser_version}", style="dim")
     console.print(Panel(meta, title=escape(ans.question), title_align="left", expand=True))

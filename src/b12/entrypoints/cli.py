@@ -399,11 +399,16 @@ def kb_check(
         s: sum(1 for r in kb.recommendations.values() if r.status == s)
         for s in ("approved", "draft", "submitted", "in-review", "retired")
     }
+    levels = {
+        v: sum(1 for r in kb.recommendations.values() if r.review.level == v)
+        for v in ("none", "engineering", "clinical")
+    }
     typer.echo(
         f"knowledge base OK: {len(kb.recommendations)} recommendations {counts}, "
         f"{len(kb.regimens)} regimens, {len(kb.sources)} sources; "
         f"content version {kb.content_version}"
     )
+    typer.echo(f"review levels: {levels}")
     for rid in overdue:
         typer.echo(f"warning: {rid} is past its next review date", err=True)
     if folder.is_dir():
@@ -416,13 +421,14 @@ def kb_check(
 
 @kb_app.command("list")
 def kb_list(kb_path: KbOption = None) -> None:
-    """List recommendations with status, evidence and jurisdiction."""
+    """List recommendations with status, review level, evidence and jurisdiction."""
     kb = _load_kb(kb_path)
     table = Table()
-    for col in ("id", "status", "evidence", "jurisdiction", "kind", "title"):
+    for col in ("id", "status", "review", "evidence", "jurisdiction", "kind", "title"):
         table.add_column(col)
     for r in kb.recommendations.values():
-        table.add_row(r.id, r.status, r.evidence, "+".join(r.jurisdiction), r.action.type, r.title)
+        row = (r.id, r.status, r.review.level, r.evidence, "+".join(r.jurisdiction))
+        table.add_row(*row, r.action.type, r.title)
     Console(width=200).print(table)
 
 

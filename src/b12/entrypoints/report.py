@@ -45,11 +45,17 @@ def _frequency(phase: PhaseOut) -> str:
     return "daily" if phase.every_days.max == 1 else "every " + _span(phase.every_days, "days")
 
 
+def _review_line(label: str) -> str:
+    """How far the content behind an output was reviewed (every output shows it)."""
+    return f"Review level: {label}"
+
+
 def _header(plan: Plan, console: Console) -> None:
     head = Text()
     head.append(f"Status: {plan.status}", style="bold")
     head.append(f"   Guideline set: {plan.guideline}   As of: {plan.as_of}   Start: {plan.start}\n")
-    head.append(f"Content version: {plan.content_version}   Review status: {plan.review_status}")
+    head.append(f"Content version: {plan.content_version}   Review status: {plan.review_status}\n")
+    head.append(_review_line(plan.review_label))
     parts: list[RenderableType] = [head]
     if plan.review_banner:
         parts.append(Text(plan.review_banner, style="bold white on red"))
@@ -219,8 +225,9 @@ def render_order_check(result: OrderCheckResult, console: Console) -> None:
     head = Text.assemble("Verdict: ", verdict, f"   Product: {result.product}")
     head.append(f"   Guideline set: {result.guideline}   As of: {result.as_of}\n")
     head.append(
-        f"Content version: {result.content_version}   Review status: {result.review_status}"
+        f"Content version: {result.content_version}   Review status: {result.review_status}\n"
     )
+    head.append(_review_line(result.review_label))
     console.print(Panel(head, title="b12 order check", expand=True))
     t = result.timing
     console.print(
@@ -248,8 +255,9 @@ def render_follow_up(result: FollowUpResult, console: Console) -> None:
     head = Text(f"Status: {result.status}", style="bold")
     head.append(f"   Guideline set: {result.guideline}   As of: {result.as_of}\n")
     head.append(
-        f"Content version: {result.content_version}   Review status: {result.review_status}"
+        f"Content version: {result.content_version}   Review status: {result.review_status}\n"
     )
+    head.append(_review_line(result.review_label))
     console.print(Panel(head, title="b12 follow-up", expand=True))
     console.print(f"[bold]Pathway:[/bold] {result.pathway.title} [dim]({result.pathway.id})[/dim]")
     if result.regimen:

@@ -291,6 +291,7 @@ def plan_to_pdf(plan: Plan, view: PatientPlan, *, label: str | None = None) -> b
     _references(pdf, view)
     _heading(pdf, "About this plan")
     _para(pdf, f"Content version: {view.content_version}", size=9)
+    _para(pdf, f"Review level: {view.review_label}", size=9)
     pdf.ln(1)
     _para(pdf, view.disclaimer, style="I")
     return bytes(pdf.output())

@@ -18,7 +18,9 @@ emittable (verified or corroborated) code for the concept; otherwise the Codeabl
 Provenance travels in extensions (all under :data:`SD`):
 ``content-version`` (valueString, the knowledge base's content version),
 ``recommendation`` (valueString, repeated: the recommendation ids behind the resource) and
-``review-status`` (valueCode ``approved`` | ``pending_review``, CarePlan only).
+``review-status`` (valueCode ``approved`` | ``pending_review``, CarePlan only) and
+``review-level`` (valueCode ``unreviewed`` | ``engineering_reviewed`` |
+``clinically_signed_off``, CarePlan only: how far the content behind the plan was reviewed).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ SD = f"{BASE}/StructureDefinition"
 EXT_CONTENT_VERSION = f"{SD}/content-version"
 EXT_RECOMMENDATION = f"{SD}/recommendation"
 EXT_REVIEW_STATUS = f"{SD}/review-status"
+EXT_REVIEW_LEVEL = f"{SD}/review-level"
 UCUM = "http://unitsofmeasure.org"
 UCUM_DOSE = {"mg": "mg", "mcg": "ug"}
 SEVERITY = {"stop": "high", "warning": "moderate", "info": "low"}
@@ -479,6 +482,7 @@ def plan_bundle(
         "extension": [
             *provenance(plan.content_version, recs),
             {"url": EXT_REVIEW_STATUS, "valueCode": plan.review_status},
+            {"url": EXT_REVIEW_LEVEL, "valueCode": plan.review_level},
         ],
         "instantiatesCanonical": [plan_definition_url(plan.pathway.id)],
         "status": care_plan_status(plan),

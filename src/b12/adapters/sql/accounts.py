@@ -44,7 +44,7 @@ from b12.adapters.sql.tables import api_tokens, login_attempts, users, web_sessi
 from b12.adapters.sql.transactions import EngineStore
 from b12.core.errors import B12Error, FieldProblem, InputError, NotFound
 
-ROLES = ("clinician", "nurse", "reviewer", "admin")
+ROLES = ("clinician", "nurse", "reviewer", "safety_officer", "admin")
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 USERNAME_RULE = "expected 3 to 64 letters, digits, '.', '_' or '-'"
 TOKEN_PREFIX = "b12_"

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
@@ -34,15 +34,24 @@ from b12.adapters.sql.tables import audit, content_reviews
 from b12.adapters.sql.transactions import EngineStore
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError, NotFound
 from b12.core.governance import (
-    STATUSES,
+    STAGES,
+    People,
     ReviewState,
     apply_reviews,
     check_transition,
     item_files,
     item_fingerprints,
+    stage_of,
 )
 from b12.core.kb_build import RawContent, build_knowledge_base
-from b12.core.knowledge import DisagreementAction, KnowledgeBase, Recommendation
+from b12.core.knowledge import (
+    REVIEW_LEVEL_LABELS,
+    DisagreementAction,
+    KnowledgeBase,
+    OutputReviewLevel,
+    Recommendation,
+    review_level_of,
+)
 
 # Key of the PostgreSQL advisory lock that serialises review decisions ("b12-cr" in ASCII).
 ADVISORY_LOCK_KEY = 0x6231322D6372
@@ -68,8 +77,11 @@ class ReviewItem:
     """A knowledge-base item as the review pages show it.
 
     ``file_status`` is the status written in the file, ``status`` the effective one (after the
-    web app's decisions).  ``stale_reviews`` is True when the item has decisions but the newest
-    one does not apply (its text was edited since, or it no longer fits the files).
+    web app's decisions) and ``stage`` the effective review stage (``signed-off`` for approved
+    content with a clinical sign-off); ``review_level`` and ``review_label`` say how far the
+    review went, ``author`` who submitted the current text (when recorded).  ``stale_reviews``
+    is True when the item has decisions but the newest one does not apply (its text was
+    edited since, or it no longer fits the files).
     """
 
     id: str
@@ -77,6 +89,10 @@ class ReviewItem:
     kind: str
     file_status: str
     status: str
+    stage: str
+    review_level: OutputReviewLevel
+    review_label: str
+    author: str | None
     evidence: str
     jurisdiction: tuple[str, ...]
     sources: tuple[str, ...]
@@ -93,9 +109,18 @@ class _Effective:
     set_aside: frozenset[str]  # items whose matching approval no longer fits the files
 
 
-def _state(row: Any) -> ReviewState:
+def _state(row: Any, people: Mapping[str, Any]) -> ReviewState:
+    """The decision in ``row``, with the author and approver of its text (``people``)."""
+    submitted, approved = people.get("submitted"), people.get("approved")
     return ReviewState(
-        to_status=row.to_status, actor=row.actor, at=row.at.date(), fingerprint=row.item_fingerprint
+        to_status=row.to_status,
+        actor=row.actor,
+        at=row.at.date(),
+        fingerprint=row.item_fingerprint,
+        author=submitted.actor if submitted is not None else None,
+        approved_by=approved.actor if approved is not None else None,
+        approved_on=approved.at.date() if approved is not None else None,
+        from_status=row.from_status,
     )
 
 
@@ -120,9 +145,9 @@ class ContentReviews(EngineStore):
 
     def items(self, *, status: str | None = None) -> list[ReviewItem]:
         """Every reviewable item (optionally only those with effective ``status``), by id."""
-        if status is not None and status not in STATUSES:
+        if status is not None and status not in STAGES:
             raise InputError(
-                [FieldProblem("status", f"unknown status {status!r}; expected one of {STATUSES}")]
+                [FieldProblem("status", f"unknown status {status!r}; expected one of {STAGES}")]
             )
         with self._read() as conn:
             rows = conn.execute(select(content_reviews).order_by(content_reviews.c.id)).all()
@@ -131,7 +156,7 @@ class ContentReviews(EngineStore):
         for row in rows:
             history.setdefault(row.item_id, []).append(row)
         out = [self._item(eff, i, history.get(i, [])) for i in sorted(self._files)]
-        return [it for it in out if status is None or it.status == status]
+        return [it for it in out if status is None or status in (it.status, it.stage)]
 
     def item(self, item_id: str) -> ReviewItem:
         """One item with its history; :class:`NotFound` for an unknown id."""
@@ -176,9 +201,18 @@ class ContentReviews(EngineStore):
             if not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
             current = self._effective(conn)
-            from_status = current.kb.recommendations[item_id].status
-            check_transition(from_status, to_status, role, note)
-            decided = ReviewState(to_status, actor, now.date(), fingerprint)
+            rec = current.kb.recommendations[item_id]
+            from_status = stage_of(rec.status, rec.review.level)
+            approvers = rec.review.reviewed_by if rec.status == "approved" else ()
+            people = People(rec.review.author, approvers)
+            move = check_transition(from_status, to_status, role, note, actor=actor, people=people)
+            decided = _decision(
+                current.applied.get(item_id),
+                (from_status, to_status, move.name),
+                actor,
+                now,
+                fingerprint,
+            )
             applied = {**current.applied, item_id: decided}
             try:
                 kb = build_knowledge_base(apply_reviews(self.raw, applied))
@@ -217,6 +251,7 @@ class ContentReviews(EngineStore):
                         "from_status": from_status,
                         "to_status": to_status,
                         "role": role,
+                        "author": decided.author,
                         "fingerprint": fingerprint,
                         "comment": note,
                     },
@@ -226,7 +261,8 @@ class ContentReviews(EngineStore):
                 after = self._effective(conn, newest=new_id, cache=False)
             else:
                 after = _Effective(new_id, kb, applied, frozenset())
-            if after.kb.recommendations[item_id].status != to_status:  # pragma: no cover
+            moved = after.kb.recommendations[item_id]
+            if stage_of(moved.status, moved.review.level) != to_status:  # pragma: no cover
                 raise InputError(
                     [FieldProblem("to_status", f"{item_id} cannot become {to_status}")]
                 )
@@ -257,8 +293,9 @@ class ContentReviews(EngineStore):
             .group_by(content_reviews.c.item_id)
         )
         rows = conn.execute(select(content_reviews).where(content_reviews.c.id.in_(latest))).all()
+        people = self._people(conn, newest)
         reviews = {
-            r.item_id: _state(r)
+            r.item_id: _state(r, people.get(r.item_id, {}))
             for r in rows
             if r.item_id in self._files and r.item_fingerprint == self._fingerprints[r.item_id]
         }
@@ -266,6 +303,27 @@ class ContentReviews(EngineStore):
         if cache:
             self._remember(eff)
         return eff
+
+    def _people(self, conn: Connection, newest: int) -> dict[str, dict[str, Any]]:
+        """Per item, the newest submission and approval rows of its current text."""
+        moves = content_reviews.c.from_status.in_(("draft", "in-review"))
+        newest_moves = (
+            select(func.max(content_reviews.c.id))
+            .where(
+                content_reviews.c.id <= newest,
+                content_reviews.c.to_status.in_(("submitted", "approved")),
+                moves,
+            )
+            .group_by(content_reviews.c.item_id, content_reviews.c.to_status)
+        )
+        rows = conn.execute(
+            select(content_reviews).where(content_reviews.c.id.in_(newest_moves))
+        ).all()
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            if r.item_id in self._files and r.item_fingerprint == self._fingerprints[r.item_id]:
+                out.setdefault(r.item_id, {})[r.to_status] = r
+        return out
 
     def _remember(self, eff: _Effective) -> None:
         with self._lock:
@@ -288,7 +346,7 @@ class ContentReviews(EngineStore):
                     for p in exc.problems
                     if p.file in by_file
                     and by_file[p.file] in reviews
-                    and reviews[by_file[p.file]].to_status == "approved"
+                    and reviews[by_file[p.file]].to_status in ("approved", "signed-off")
                 }
                 if not culprits:
                     raise
@@ -312,12 +370,17 @@ class ContentReviews(EngineStore):
             )
             for r in rows
         )
+        level = review_level_of(rec.status, rec.review)
         return ReviewItem(
             id=item_id,
             title=rec.title,
             kind="recommendation",
             file_status=str(data.get("status")),
             status=rec.status,
+            stage=stage_of(rec.status, rec.review.level),
+            review_level=level,
+            review_label=REVIEW_LEVEL_LABELS[level],
+            author=rec.review.author,
             evidence=rec.evidence,
             jurisdiction=tuple(rec.jurisdiction),
             sources=_sources(rec),
@@ -325,6 +388,35 @@ class ContentReviews(EngineStore):
             fingerprint=fingerprint,
             stale_reviews=bool(rows) and item_id not in eff.applied,
         )
+
+
+def _decision(
+    current: ReviewState | None,
+    move: tuple[str, str, str],
+    actor: str,
+    now: datetime,
+    fingerprint: str,
+) -> ReviewState:
+    """The decision ``move`` (from, to, name), carrying forward its text's author and approver.
+
+    A submission records its actor as the author, an approval as the approver.
+    """
+    from_status, to_status, name = move
+    author = actor if name == "submit" else (current.author if current else None)
+    approved_by: str | None = current.approved_by if current else None
+    approved_on: date | None = current.approved_on if current else None
+    if name == "approve":
+        approved_by, approved_on = actor, now.date()
+    return ReviewState(
+        to_status=to_status,
+        actor=actor,
+        at=now.date(),
+        fingerprint=fingerprint,
+        author=author,
+        approved_by=approved_by,
+        approved_on=approved_on,
+        from_status=from_status,
+    )
 
 
 def _sources(rec: Recommendation) -> tuple[str, ...]:

@@ -496,6 +496,7 @@ def no_answer(kb: KnowledgeBase, req: Request) -> Answer:
         nearest_topics=nearest_topics(kb, req.hits, req.guideline),
         nearest_topics_title=answering.nearest_topics_title,
         review_status="approved",
+        **ReferenceBook(kb).review_fields(req.guideline),
         content_version=kb.content_version,
         normaliser_version=req.norm.version,
         disclaimer=_disclaimer(kb, req.audience),
@@ -554,6 +555,9 @@ def compose(kb: KnowledgeBase, index: AnswerIndex, req: Request) -> Answer:
         related_questions=_related(kb, req.question, draft, req.hits),
         related_questions_title=answering.related_questions_title,
         review_status="pending_review" if pending else "approved",
+        **writer.book.review_fields(
+            req.guideline, kb.regimens[draft.regimen] if draft.regimen else None
+        ),
         content_version=kb.content_version,
         normaliser_version=req.norm.version,
         disclaimer=_disclaimer(kb, req.audience),

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from b12.core.knowledge import OutputReviewLevel
 from b12.core.plan_models import Out, ReferenceOut
 
 Audience = Literal["clinician", "patient"]
@@ -118,6 +119,9 @@ class Answer(Out):
     nearest_topics: tuple[Topic, ...] = ()
     nearest_topics_title: str | None = None
     review_status: Literal["approved", "pending_review"]
+    review_level: OutputReviewLevel
+    """How far the content behind this answer was reviewed (lowest of the items used)."""
+    review_label: str
     content_version: str
     normaliser_version: str
     disclaimer: str

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from b12.adapters.sql.content_review import ReviewItem
 from b12.core.errors import FieldProblem, InputError, Refused
-from b12.core.governance import STATUSES
+from b12.core.governance import STAGES
 from b12.entrypoints.web.api import json_body
 from b12.entrypoints.web.auth import ApiPrincipal, header_csrf, require, services
 from b12.entrypoints.web.errors import HttpProblem
@@ -28,7 +28,7 @@ TRANSITION_BODY: dict[str, Any] = {
                     "required": ["to_status"],
                     "additionalProperties": False,
                     "properties": {
-                        "to_status": {"type": "string", "enum": list(STATUSES)},
+                        "to_status": {"type": "string", "enum": list(STAGES)},
                         "comment": {"type": "string", "maxLength": 4000},
                     },
                 }
@@ -50,10 +50,10 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 def list_recommendations(
     request: Request, principal: ApiPrincipal, status: str | None = None
 ) -> Response:
-    """Every recommendation with its effective status (optionally one status)."""
+    """Every recommendation with its effective status and review level (optionally one stage)."""
     require(principal, "kb")
-    if status is not None and status not in STATUSES:
-        raise InputError([FieldProblem("status", f"expected one of {', '.join(STATUSES)}")])
+    if status is not None and status not in STAGES:
+        raise InputError([FieldProblem("status", f"expected one of {', '.join(STAGES)}")])
     svc = services(request)
     kb = svc.kb()
     items = svc.reviews.items(status=status)
@@ -76,7 +76,11 @@ def get_recommendation(request: Request, item_id: str, principal: ApiPrincipal) 
     responses=responses(None),
 )
 async def transition(request: Request, item_id: str, principal: ApiPrincipal) -> Response:
-    """submit / start review / approve / send back / retire (role rules in docs/security.md)."""
+    """submit / start review / approve / send back / sign off / withdraw sign-off / retire.
+
+    ``to_status`` is a review stage (``signed-off``: clinical sign-off of approved content, by
+    a safety officer).  Role rules and the two-person rule are in docs/knowledge-authoring.md.
+    """
     require(principal, "kb")
     if principal.via == "session":
         header_csrf(request, principal)
@@ -103,6 +107,6 @@ async def transition(request: Request, item_id: str, principal: ApiPrincipal) ->
         )
     except Refused as err:  # the role may not make this move
         raise HttpProblem(403, "forbidden", str(err)) from None
-    if item.status != to_status:  # pragma: no cover - transition raises instead
+    if item.stage != to_status:  # pragma: no cover - transition raises instead
         raise HttpProblem(409, "conflict", "the item did not move")
     return JSONResponse(_item_json(item))

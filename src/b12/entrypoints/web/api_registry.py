@@ -191,6 +191,8 @@ def plan_summary(patient_id: str, plan: Plan) -> dict[str, Any]:
         "start": plan.start.isoformat(),
         "content_version": plan.content_version,
         "review_status": plan.review_status,
+        "review_level": plan.review_level,
+        "review_label": plan.review_label,
         "alerts": [{"code": a.code, "severity": a.severity, "title": a.title} for a in plan.alerts],
     }
 

@@ -22,11 +22,15 @@ from b12.entrypoints.web.services import Services
 SESSION_COOKIE = "b12_session"
 LOGIN_CSRF_COOKIE = "b12_login_csrf"
 
-#: What each role may do.  Reviewers have clinicians' rights plus content review.
+#: What each role may do.  Reviewers have clinicians' rights plus content review; the
+#: clinical safety officer has a reviewer's rights plus clinical sign-off of content.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "clinician": frozenset({"plan", "registry", "enrol", "record", "kb", "submit"}),
     "nurse": frozenset({"plan", "registry", "record", "kb"}),
     "reviewer": frozenset({"plan", "registry", "enrol", "record", "kb", "submit", "review"}),
+    "safety_officer": frozenset(
+        {"plan", "registry", "enrol", "record", "kb", "submit", "review", "sign_off"}
+    ),
     "admin": frozenset(
         {"plan", "registry", "enrol", "record", "kb", "submit", "review", "retire", "admin"}
     ),

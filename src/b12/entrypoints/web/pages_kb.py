@@ -1,8 +1,9 @@
 """Knowledge-base pages: recommendations by status with their sources, and the review workflow.
 
-Reviewers move content through submitted → in review → approved (or send it back); the
-decision, the reviewer and the date are stored in the database and applied to the knowledge
-base every request uses.
+Reviewers move content through submitted → in review → approved (engineering review, by
+someone other than the author; or send it back), and a clinical safety officer signs approved
+content off; the decision, who made it and the date are stored in the database and applied to
+the knowledge base every request uses.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from b12.core.errors import InputError, Refused
-from b12.core.governance import STATUSES, allowed_transitions
+from b12.core.governance import STAGES, allowed_transitions
 from b12.entrypoints.web.auth import PagePrincipal, Principal, form_csrf, require, services
 from b12.entrypoints.web.templating import render
 
@@ -23,16 +24,16 @@ def kb_list(request: Request, principal: PagePrincipal, status: str = "") -> Res
     """Every recommendation, grouped by effective status, filterable by status."""
     require(principal, "kb")
     svc = services(request)
-    chosen = status if status in STATUSES else ""
+    chosen = status if status in STAGES else ""
     items = svc.reviews.items(status=chosen or None)
-    groups = {s: [i for i in items if i.status == s] for s in STATUSES}
+    groups = {s: [i for i in items if i.stage == s] for s in STAGES}
     kb = svc.kb()
     return render(
         request,
         "kb.html",
         {
             "groups": groups,
-            "statuses": STATUSES,
+            "statuses": STAGES,
             "chosen": chosen,
             "content_version": kb.content_version,
             "total": len(items),
@@ -55,7 +56,7 @@ def _item_page(
             "item": item,
             "rec": rec,
             "sources": sources,
-            "moves": allowed_transitions(item.status, principal.user.role),
+            "moves": allowed_transitions(item.stage, principal.user.role),
             "error": error,
         },
         status=status,
