@@ -353,6 +353,7 @@ def test_a_term_a_rule_reads_may_not_stay_informational(raw: RawContent) -> None
 
 def test_an_informational_term_needs_a_why(raw: RawContent) -> None:
     def mark(data: dict[str, Any]) -> None:
+        data["conditions"]["dementia"]["informational"] = True
         data["conditions"]["dementia"].pop("why", None)
 
     with pytest.raises(KnowledgeBaseError) as err:

@@ -80,7 +80,9 @@ def _family(route: str) -> str:
     return "injection" if route in INJECTION_ROUTES else "oral"
 
 
-def _last_b12_dose(req: FollowUpRequest | OrderCheckRequest, route: str) -> date | None:
+def _last_b12_dose(
+    req: FollowUpRequest | OrderCheckRequest, route: str, reading: Any = None
+) -> date | None:
     """The last B12 dose given by the same kind of route (injection or by mouth) as ``route``.
 
     Only those count towards a course by that route: an injection course is not dated from
@@ -92,7 +94,8 @@ def _last_b12_dose(req: FollowUpRequest | OrderCheckRequest, route: str) -> date
         if d.product.kind == "b12" and _family(d.route) == _family(route)
     ]
     declared = getattr(req, "declared", None)
-    if declared is not None and declared.stage != "maintenance":
+    used = reading is not None and reading.basis == "declared"
+    if used and declared is not None and declared.stage != "maintenance":
         days.append(declared.since)  # a declared course end is the date of its last dose
     return max(days) if days else None
 
@@ -113,7 +116,7 @@ def _next_due_is_never_before_the_last_dose_and_lies_in_its_window(
     if due.continuous:
         assert due.earliest == due.date == due.latest
     assert r.regimen is not None
-    last = _last_b12_dose(req, r.regimen.route)
+    last = _last_b12_dose(req, r.regimen.route, r.course)
     if last is None:
         return
     floor = last
@@ -198,7 +201,7 @@ def test_move_to_maintenance_advice_agrees_with_the_phase(
 
 def _order_timing_agrees_with_its_due_window(req: OrderCheckRequest, r: OrderCheckResult) -> None:
     t = r.timing
-    last = _last_b12_dose(req, req.order.route)
+    last = _last_b12_dose(req, req.order.route, r.course)
     if req.order.product.kind != "b12":
         assert t.status == "not_applicable"
     if t.status == "not_judged":
