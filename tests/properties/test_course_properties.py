@@ -558,7 +558,7 @@ def test_strategies_reach_every_timing_verdict_and_course_state(engine: Engine) 
     verdicts: Counter[str] = Counter()
     course: Counter[str] = Counter()
 
-    @settings(max_examples=400, database=None, derandomize=True)
+    @settings(max_examples=800, database=None, derandomize=True)
     @given(check=CHECKS, follow=FOLLOW_UPS)
     def collect(check: dict[str, Any], follow: dict[str, Any]) -> None:
         _, r = engine.check(check)
