@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -72,6 +73,14 @@ courses = Table(
     Column("created_at", DateTime(timezone=False), nullable=False),
 )
 Index("ix_courses_recall", courses.c.status, courses.c.next_due)
+# 0005: at most one active course per patient.
+Index(
+    "ux_courses_one_active",
+    courses.c.patient_id,
+    unique=True,
+    postgresql_where=text("status = 'active'"),
+    sqlite_where=text("status = 'active'"),
+)
 Index(
     "ix_courses_urgency",
     courses.c.status,
