@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from b12.core.errors import FieldProblem, InputError
+from b12.adapters.documents import parse_json
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import KnowledgeBase
 
 Form = Mapping[str, Any]
@@ -132,14 +133,14 @@ def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool 
     try:
         value = float(text.replace(",", "."))
     except ValueError:
-        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
         return None
     if not math.isfinite(value):
-        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
         return None
     if whole:
         if not value.is_integer():
-            problems.append(FieldProblem(field, f"expected a whole number, got {text!r}"))
+            problems.append(FieldProblem(field, f"expected a whole number, got {quoted(text)}"))
             return None
         return int(value)
     return int(value) if value.is_integer() else value
@@ -322,8 +323,8 @@ def picture_json(doc: Mapping[str, Any]) -> str:
 def picture_from_json(text: str) -> dict[str, Any]:
     """Read back a hidden picture field; a tampered field is an input error."""
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+        doc = parse_json(text, field="picture")
+    except InputError:
         raise InputError([FieldProblem("picture", "not a valid picture; start again")]) from None
     if not isinstance(doc, dict):
         raise InputError([FieldProblem("picture", "not a valid picture; start again")])
