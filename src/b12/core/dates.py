@@ -20,11 +20,11 @@ LATEST_DATE = date(2199, 12, 31)
 def parse_iso_date(text: str) -> date:
     """``YYYY-MM-DD`` → a date between :data:`EARLIEST_DATE` and :data:`LATEST_DATE`.
 
-    Raises ``ValueError`` with a short message (never quoting more than the first characters).
+    Raises ``ValueError`` with a short message that does not quote the input (callers add it,
+    shortened, with :func:`~b12.core.errors.quoted`).
     """
     if not ISO_DATE.fullmatch(text):
-        shown = text if len(text) <= 20 else text[:20] + "…"
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {shown!r}")
+        raise ValueError("expected a date as YYYY-MM-DD")
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:

@@ -21,7 +21,7 @@ import typer
 
 from b12.adapters.documents import load_document
 from b12.core.dates import parse_iso_date
-from b12.core.errors import Conflict, FieldProblem, InputError, NotFound, Refused
+from b12.core.errors import Conflict, FieldProblem, InputError, NotFound, Refused, quoted
 
 if TYPE_CHECKING:
     from b12.adapters.sql.registry import Registry
@@ -78,7 +78,7 @@ def parse_day(text: str, field: str) -> date:
     try:
         return parse_iso_date(text.strip())
     except ValueError as exc:
-        raise InputError([FieldProblem(field, str(exc))]) from None
+        raise InputError([FieldProblem(field, f"{exc}, got {quoted(text)}")]) from None
 
 
 def read_document(source: str) -> Any:

@@ -44,15 +44,13 @@ patient_app = typer.Typer(no_args_is_help=True, help="Enrol and look up patients
 dose_app = typer.Typer(no_args_is_help=True, help="Record administered doses.")
 event_app = typer.Typer(no_args_is_help=True, help="Record clinical events.")
 
-#: Internal field names → the options the user typed.
-OPTION_NAMES = {
-    "id": "--id",
-    "name": "--name",
-    "date_of_birth": "--dob",
-    "picture": "--picture",
+#: Internal field names → the options the user typed, per command group.  Picture fields keep
+#: their own names (they are typed in the picture file).
+PATIENT_NAMES = {"id": "--id", "name": "--name", "date_of_birth": "--dob"}
+DOSE_NAMES = {
     "date": "--date",
-    "as_of": "--as-of",
-    "start": "--date",
+    "start": "--date",  # the order check's order.start is the dose's date
+    "as_of": "--date",  # ... and so is its as_of
     "drug": "--drug",
     "dose": "--dose",
     "route": "--route",
@@ -61,13 +59,11 @@ OPTION_NAMES = {
     "key": "--key",
     "override_reason": "--override-reason",
     "reason": "--reason",
-    "kind": "--kind",
-    "within": "--within",
-    "limit": "--limit",
-    "csv": "--csv",
     "given_by": "B12_USER",
     "history": "recorded dose",
 }
+EVENT_NAMES = {"date": "--date", "kind": "--kind"}
+RECALL_NAMES = {"within": "--within", "limit": "--limit", "csv": "--csv"}
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="Date of the follow-up shown, YYYY-MM-DD (default today)."),
@@ -86,7 +82,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _as_of(value: str | None) -> date:
-    return parse_day(value, "as_of") if value is not None else today()
+    return parse_day(value, "--as-of") if value is not None else today()
 
 
 # -- db -------------------------------------------------------------------------------------
@@ -105,7 +101,7 @@ def _shown_url(url: str) -> str:
 def db_upgrade() -> None:
     """Create or migrate the registry schema (B12_DATABASE_URL; default: the data folder)."""
     url = settings.database_url()
-    with errors(OPTION_NAMES), open_registry(migrate=False) as registry:
+    with errors(), open_registry(migrate=False) as registry:
         before = registry.current_revision()
         registry.upgrade()
         after = registry.current_revision()
@@ -123,7 +119,7 @@ def db_upgrade() -> None:
 @db_app.command("backup")
 def db_backup(path: Annotated[Path, typer.Argument(help="Backup file to write.")]) -> None:
     """Online backup of a SQLite registry (for PostgreSQL use pg_dump; see docs)."""
-    with errors(OPTION_NAMES), open_registry() as registry:
+    with errors(), open_registry() as registry:
         registry.backup(path)
     typer.echo(f"backed up to {path}")
 
@@ -131,7 +127,7 @@ def db_backup(path: Annotated[Path, typer.Argument(help="Backup file to write.")
 @db_app.command("restore")
 def db_restore(path: Annotated[Path, typer.Argument(help="Backup file to restore.")]) -> None:
     """Replace a SQLite registry with a backup."""
-    with errors(OPTION_NAMES), open_registry(migrate=False) as registry:
+    with errors(), open_registry(migrate=False) as registry:
         registry.restore(path)
     typer.echo(f"restored from {path}")
 
@@ -156,9 +152,9 @@ def patient_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Enrol a patient with a clinical picture; a course is created from its plan."""
-    with errors(OPTION_NAMES):
+    with errors(PATIENT_NAMES):
         document = read_object(str(picture), "picture")
-        born = parse_day(dob, "date_of_birth") if dob else None
+        born = parse_day(dob, "--dob") if dob else None
         with open_registry() as registry:
             plan = registry.add_patient(
                 patient_id,
@@ -181,7 +177,7 @@ def patient_update(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a changed picture: a new version and a new course; the old ones are kept."""
-    with errors(OPTION_NAMES):
+    with errors(PATIENT_NAMES):
         document = read_object(str(picture), "picture")
         with open_registry() as registry:
             plan = registry.update_picture(patient_id, document, actor=settings.actor(), now=now())
@@ -198,7 +194,7 @@ def patient_show(
     as_of: AsOfOption = None,
 ) -> None:
     """Show a patient's picture, course, doses, events and follow-up (audited)."""
-    with errors(OPTION_NAMES):
+    with errors(PATIENT_NAMES):
         day = _as_of(as_of)
         with open_registry() as registry:
             record = registry.show_patient(patient_id)
@@ -218,7 +214,7 @@ def patient_show(
 @patient_app.command("list")
 def patient_list(as_json: JsonFlag = False) -> None:
     """List enrolled patients with their pathway and next due date (audited)."""
-    with errors(OPTION_NAMES), open_registry() as registry:
+    with errors(PATIENT_NAMES), open_registry() as registry:
         rows = registry.list_patients()
         audit_view(registry, "patients", "list", command="patient list", rows=len(rows))
     if as_json:
@@ -258,7 +254,7 @@ def _dose(options: dict[str, Any], key: str | None, reason: str | None) -> DoseI
     from b12.adapters.sql.registry import DoseInput
 
     return DoseInput(
-        date=parse_day(options["date"], "date"),
+        date=parse_day(options["date"], "--date"),
         drug=options["drug"].strip(),
         dose=options["dose"].strip(),
         route=_choice(options["route"], "route", ROUTES) or "",
@@ -301,7 +297,7 @@ def dose_record(
     """Record a dose given; it is checked like an order first.  The follow-up is shown as of
     --as-of (default today), like ``event record``."""
     options = {"date": day, "drug": drug, "dose": dose, "route": route, "site": site}
-    with errors(OPTION_NAMES):
+    with errors(DOSE_NAMES):
         report_day = _as_of(as_of)
         given = _dose({**options, "batch": batch}, key, override_reason)
         with open_registry() as registry:
@@ -344,7 +340,7 @@ def dose_correct(
 ) -> None:
     """Correct a recorded dose; the old record stays, marked as superseded."""
     options = {"date": day, "drug": drug, "dose": dose, "route": route, "site": site}
-    with errors(OPTION_NAMES):
+    with errors(DOSE_NAMES):
         replacement = _dose({**options, "batch": batch}, None, None)
         with open_registry() as registry:
             new_id = registry.correct_dose(
@@ -363,9 +359,9 @@ def event_record(
 ) -> None:
     """Record a clinical event; the next due date is recalculated.  The follow-up is shown as
     of --as-of (default today), like ``dose record``."""
-    with errors(OPTION_NAMES):
+    with errors(EVENT_NAMES):
         report_day = _as_of(as_of)
-        when = parse_day(day, "date")
+        when = parse_day(day, "--date")
         with open_registry() as registry:
             registry.record_event(patient, when, kind, actor=settings.actor(), now=now())
             follow = registry.follow_up(patient, report_day)
@@ -391,7 +387,7 @@ def recall(
     as_json: JsonFlag = False,
 ) -> None:
     """Who is due or overdue: active courses, most urgent first (audited)."""
-    with errors(OPTION_NAMES):
+    with errors(RECALL_NAMES):
         day = _as_of(as_of)
         with open_registry() as registry:
             total = registry.recall_count(day, within)

@@ -25,7 +25,7 @@ from b12.adapters.sql.registry import (
 )
 from b12.core.course_input import parse_dose_text
 from b12.core.dates import parse_iso_date
-from b12.core.errors import FieldProblem, InputError
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import Route, Site
 
 ROUTES: tuple[str, ...] = get_args(Route)
@@ -78,7 +78,7 @@ def day_value(
     try:
         day = parse_iso_date(value.strip())
     except ValueError as exc:
-        problems.append(FieldProblem(field, str(exc)))
+        problems.append(FieldProblem(field, f"{exc}, got {quoted(value)}"))
         return None
     if day > today:
         problems.append(FieldProblem(field, f"{day} is in the future (today is {today})"))
