@@ -168,7 +168,7 @@ def _canonical(
         if value in term.aliases:
             return name
     known = ", ".join(sorted(terms))
-    problems.append(FieldProblem(field, f"unknown value {value!r}; known: {known}"))
+    problems.append(FieldProblem(field, f"unknown value {quoted(value)}; known: {known}"))
     return None
 
 

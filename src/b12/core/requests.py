@@ -50,7 +50,7 @@ def plan_request(
     if isinstance(raw, dict) and guideline is not None:
         if guideline not in ("uk", "us"):
             raise InputError(
-                [FieldProblem("guideline", f"expected 'uk' or 'us', got {guideline!r}")]
+                [FieldProblem("guideline", f"expected 'uk' or 'us', got {quoted(guideline)}")]
             )
         raw = {**raw, "guideline": guideline}
     picture = parse_picture(raw, kb)

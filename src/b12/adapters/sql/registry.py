@@ -643,12 +643,12 @@ class Registry(EngineStore):
             raise InputError([FieldProblem("within", f"must be 0 to {MAX_WITHIN_DAYS} days")])
         if status is not None and status not in RECALL_STATUSES:
             known = ", ".join(RECALL_STATUSES)
-            raise InputError([FieldProblem("status", f"unknown status {status!r}; known: {known}")])
+            message = f"unknown status {quoted(status)}; known: {known}"
+            raise InputError([FieldProblem("status", message)])
         if guideline is not None and guideline not in GUIDELINES:
             known = ", ".join(GUIDELINES)
-            raise InputError(
-                [FieldProblem("guideline", f"unknown guideline {guideline!r}; known: {known}")]
-            )
+            message = f"unknown guideline {quoted(guideline)}; known: {known}"
+            raise InputError([FieldProblem("guideline", message)])
         try:
             cutoff = as_of + timedelta(days=within_days)
         except OverflowError:

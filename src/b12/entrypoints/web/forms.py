@@ -256,7 +256,7 @@ def _history_line(line: str, field: str, problems: list[FieldProblem]) -> dict[s
         value = float(number)
     except ValueError:
         problems.append(
-            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {dose_text!r}")
+            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {quoted(dose_text)}")
         )
         return None
     entry: dict[str, Any] = {

@@ -95,7 +95,7 @@ def _choice(
         return None
     if not isinstance(value, str) or value not in known:
         problems.append(
-            FieldProblem(field, f"unknown {field} {value!r}; known: {', '.join(known)}")
+            FieldProblem(field, f"unknown {field} {quoted(value)}; known: {', '.join(known)}")
         )
         return None
     return value
