@@ -630,7 +630,6 @@ class Registry(EngineStore):
                 courses.c.next_due,
             )
             .join(courses, courses.c.patient_id == patients.c.id)
-            .where(courses.c.status != "superseded")
             .order_by(patients.c.id)
         )
         with self._guard(), self.engine.connect() as conn:
