@@ -151,13 +151,15 @@ def test_bad_dose_values_exit_2_before_the_database(
     ],
     ids=["show", "dose", "event", "long-id"],
 )
-def test_an_id_with_a_nul_or_too_long_is_an_unknown_patient(
+def test_an_id_with_a_nul_or_too_long_is_bad_input_on_every_backend(
     registry: Registry, tmp_path: Path, args: list[str]
 ) -> None:
     _enrol(tmp_path)
-    result = b12(*args, code=4)
-    assert result.stderr.startswith("error: no patient ")
+    before = table_counts(registry)
+    result = b12(*args, code=2)
+    assert result.stderr.startswith(("error: ID: expected 1 to 64", "error: --patient: expected"))
     assert len(result.stderr) < 300
+    assert table_counts(registry) == before
 
 
 def test_control_characters_already_stored_are_escaped_on_the_terminal(

@@ -81,6 +81,16 @@ def register(app: typer.Typer) -> None:
     app.command("recall")(recall)
 
 
+def _patient_id(value: str, option: str) -> str:
+    """A patient id as typed: one that no patient can have is bad input (exit 2)."""
+    from b12.adapters.sql.registry import PATIENT_ID
+
+    if not PATIENT_ID.fullmatch(value):
+        message = "expected 1 to 64 letters, digits, '.', '_' or '-'"
+        raise InputError([FieldProblem(option, message)])
+    return value
+
+
 def _as_of(value: str | None) -> date:
     return parse_day(value, "--as-of") if value is not None else today()
 
@@ -180,7 +190,9 @@ def patient_update(
     with errors(PATIENT_NAMES):
         document = read_object(str(picture), "picture")
         with open_registry() as registry:
-            plan = registry.update_picture(patient_id, document, actor=settings.actor(), now=now())
+            plan = registry.update_picture(
+                _patient_id(patient_id, "--id"), document, actor=settings.actor(), now=now()
+            )
     if as_json:
         typer.echo(json.dumps(_summary(patient_id, plan)))
     else:
@@ -197,7 +209,7 @@ def patient_show(
     with errors(PATIENT_NAMES):
         day = _as_of(as_of)
         with open_registry() as registry:
-            record = registry.show_patient(patient_id)
+            record = registry.show_patient(_patient_id(patient_id, "ID"))
             follow = registry.follow_up(patient_id, day)
             audit_view(registry, "patient", patient_id, command="patient show")
     if as_json:
@@ -299,6 +311,7 @@ def dose_record(
     options = {"date": day, "drug": drug, "dose": dose, "route": route, "site": site}
     with errors(DOSE_NAMES):
         report_day = _as_of(as_of)
+        _patient_id(patient, "--patient")
         given = _dose({**options, "batch": batch}, key, override_reason)
         with open_registry() as registry:
             outcome = registry.record_dose(patient, given, actor=settings.actor(), now=now())
@@ -341,6 +354,7 @@ def dose_correct(
     """Correct a recorded dose; the old record stays, marked as superseded."""
     options = {"date": day, "drug": drug, "dose": dose, "route": route, "site": site}
     with errors(DOSE_NAMES):
+        _patient_id(patient, "--patient")
         replacement = _dose({**options, "batch": batch}, None, None)
         with open_registry() as registry:
             new_id = registry.correct_dose(
@@ -361,6 +375,7 @@ def event_record(
     of --as-of (default today), like ``dose record``."""
     with errors(EVENT_NAMES):
         report_day = _as_of(as_of)
+        _patient_id(patient, "--patient")
         when = parse_day(day, "--date")
         with open_registry() as registry:
             registry.record_event(patient, when, kind, actor=settings.actor(), now=now())
