@@ -197,13 +197,9 @@ def test_fuzz_hostile_values_never_crash(
     if where != "plan":
         base = {"picture": base, "as_of": "2026-03-02"}
     text = json.dumps(base)[:-1] + f', "{field}": {value}' + "}"
-    runner = CliRunner()
-    original = cli.load_knowledge_base
-    cli.load_knowledge_base = lambda path=None: kb  # type: ignore[assignment]
-    try:
-        result = runner.invoke(cli.app, [where, "-"], input=text)
-    finally:
-        cli.load_knowledge_base = original
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "load_knowledge_base", lambda path=None: kb)
+        result = CliRunner().invoke(cli.app, [where, "-"], input=text)
     assert result.exit_code in (0, 2), (result.exit_code, result.output[-300:])
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(

@@ -85,7 +85,8 @@ DOSE = {
 }
 
 
-def _dose(code: int = 0, *, as_json: bool = False, **changes: str) -> Result:
+def _dose(code: int = 0, as_json: str = "", **changes: str) -> Result:
+    """``b12 dose record`` with DOSE changed by ``changes``; ``as_json="yes"`` adds --json."""
     options = {**DOSE, **{f"--{k.replace('_', '-')}": v for k, v in changes.items()}}
     flags = ["--json"] if as_json else []
     return b12("dose", "record", *[x for pair in options.items() for x in pair], *flags, code=code)
@@ -313,7 +314,7 @@ def test_a_refused_dose_is_audited(registry: Registry, tmp_path: Path) -> None:
 
 def test_a_key_reused_for_another_dose_is_a_conflict(registry: Registry, tmp_path: Path) -> None:
     _enrol(tmp_path)
-    first = json.loads(_dose(key="visit-1", site="deltoid", as_json=True).stdout)
+    first = json.loads(_dose(key="visit-1", site="deltoid", as_json="yes").stdout)
     before = table_counts(registry)
 
     conflict = _dose(code=6, key="visit-1", date="2025-06-03", site="deltoid")
@@ -325,7 +326,7 @@ def test_a_key_reused_for_another_dose_is_a_conflict(registry: Registry, tmp_pat
     assert "date 2025-06-02" in lines[1]
     assert lines[2].strip().startswith("this one: date 2025-06-03")
     assert table_counts(registry) == before
-    again = json.loads(_dose(key="visit-1", site="deltoid", as_json=True).stdout)
+    again = json.loads(_dose(key="visit-1", site="deltoid", as_json="yes").stdout)
     assert (again["dose_id"], again["duplicate"]) == (first["dose_id"], True)
     for change in (
         {"dose": "2mg"},
@@ -345,7 +346,7 @@ def test_dose_and_event_report_their_follow_up_as_of_the_same_day(
 ) -> None:
     _enrol(tmp_path)
     day = "2025-06-20"
-    dose = json.loads(_dose(as_of=day, as_json=True).stdout)
+    dose = json.loads(_dose(as_of=day, as_json="yes").stdout)
     event = json.loads(
         b12(
             "event", "record", "--patient", "P-001", "--date", "2025-06-03",

@@ -24,17 +24,17 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 HOSTILE_VALUES = (
-        "[" * 3000 + "]" * 3000,
-        "[" * 65 + "]" * 65,
-        '{"a":' * 70 + "1" + "}" * 70,
-        "9" * 5000,
-        "-" + "9" * 4301,
-        "1" * 4000,
-        "1e400",
-        '"' + "x" * 300_000 + '"',
-        '"2026-W10-1"',
-        '"20260302"',
-        '"\\u0000"',
+    "[" * 3000 + "]" * 3000,
+    "[" * 65 + "]" * 65,
+    '{"a":' * 70 + "1" + "}" * 70,
+    "9" * 5000,
+    "-" + "9" * 4301,
+    "1" * 4000,
+    "1e400",
+    '"' + "x" * 300_000 + '"',
+    '"2026-W10-1"',
+    '"20260302"',
+    '"\\u0000"',
 )
 #: Drawn by index, so a failing example prints a number, not 300,000 characters.
 HOSTILE = st.sampled_from(range(len(HOSTILE_VALUES)))
