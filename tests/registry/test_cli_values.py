@@ -401,3 +401,35 @@ def registry_now() -> Any:
     from datetime import datetime
 
     return datetime(2026, 3, 2, 9, 0)  # noqa: DTZ001 - naive local time, as the app stores it
+
+
+# -- hostile picture files -------------------------------------------------------------------
+
+HOSTILE_PICTURES = {
+    "nested.json": '{"age": 60, "labs": ' + "[" * 3000 + "]" * 3000 + "}",
+    "huge.json": '{"age": ' + "9" * 5000 + "}",
+    "bomb.yaml": "\n".join(
+        ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]"
+            for i in range(8)
+        ]
+    ),
+    "big.json": '{"age": 60, "x": "' + "x" * 1_000_001 + '"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_PICTURES))
+@pytest.mark.parametrize("command", ["add", "update"])
+def test_hostile_picture_files_exit_2_and_write_nothing(
+    registry: Registry, tmp_path: Path, name: str, command: str
+) -> None:
+    _enrol(tmp_path)
+    before = table_counts(registry)
+    path = tmp_path / name
+    path.write_text(HOSTILE_PICTURES[name], encoding="utf-8")
+    patient = "P-002" if command == "add" else "P-001"
+    result = b12("patient", command, "--id", patient, "--picture", str(path), code=2)
+    assert result.stderr.startswith("error: input: "), result.stderr[:200]
+    assert len(result.stderr) < 300
+    assert table_counts(registry) == before
