@@ -21,7 +21,9 @@ from pydantic import (
 )
 
 from b12.core.criteria import Facts
-from b12.core.dates import EARLIEST_DATE, LATEST_DATE, parse_iso_date
+from b12.core.dates import EARLIEST_DATE as EARLIEST_DATE  # re-exported: other modules use it
+from b12.core.dates import LATEST_DATE as LATEST_DATE
+from b12.core.dates import parse_iso_date
 from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import KnowledgeBase, Term
 
