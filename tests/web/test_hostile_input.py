@@ -245,3 +245,29 @@ def test_week_dates_are_refused_in_every_date_field(
         )  # fmt: skip
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "as_of"
+
+
+def test_the_event_page_refuses_a_week_date(
+    client: Callable[[str], SignedIn], registry: Registry
+) -> None:
+    enrol(registry, "P-001")
+    nurse = client("nurse")
+    response = nurse.form(
+        "/patients/P-001/events", {"event.date": "2026-W10-1", "event.kind": "stable"}
+    )
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in response.text
+    assert counts(registry, "events") == {"events": 0}
+
+
+def test_fhir_apply_refuses_a_week_date_as_of(
+    app: FastAPI, bearer: Callable[[str], dict[str, str]]
+) -> None:
+    with TestClient(app) as http:
+        response = http.post(
+            "/fhir/PlanDefinition/uk-im-no-neuro/$apply?as_of=2026-W10-1",
+            json={"resourceType": "Bundle", "type": "collection", "entry": []},
+            headers=bearer("clinician"),
+        )
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["error"]["fields"][0]["field"] == "as_of"
