@@ -204,9 +204,13 @@ def test_a_key_committed_by_a_concurrent_writer_is_reported_as_a_duplicate(
     original = Registry._by_key
     looked_up: list[str | None] = []
 
-    def too_early(self: Registry, conn: Any, patient_id: str, key: str | None) -> int | None:
-        looked_up.append(key)
-        return None if len(looked_up) == 1 else original(self, conn, patient_id, key)
+    def too_early(
+        self: Registry, conn: Any, patient_id: str, given: Any, amount: Any
+    ) -> int | None:
+        looked_up.append(given.key)
+        if len(looked_up) == 1:
+            return None
+        return original(self, conn, patient_id, given, amount)
 
     monkeypatch.setattr(Registry, "_by_key", too_early)
 

@@ -254,7 +254,7 @@ def _implausible() -> DoseInput:
     return DoseInput(date=START, drug="hydroxocobalamin", dose="1000mg", route="im")
 
 
-def test_a_stop_verdict_is_refused_with_its_alerts_and_nothing_is_written(
+def test_a_stop_verdict_is_refused_with_its_alerts_and_only_the_refusal_is_audited(
     registry: Registry,
 ) -> None:
     _enrol(registry, "P-001")
@@ -268,7 +268,15 @@ def test_a_stop_verdict_is_refused_with_its_alerts_and_nothing_is_written(
     assert check.verdict == "stop"
     assert ("DOSE_UNIT_IMPLAUSIBLE", "stop") in {(a.code, a.severity) for a in check.alerts}
     assert "DOSE_UNIT_IMPLAUSIBLE" in str(err.value)
-    assert table_counts(registry) == before
+    # The refusal showed the patient's history, so it is audited; nothing else is written.
+    assert table_counts(registry) == {**before, "audit": before["audit"] + 1}
+    refusal = _rows(registry, audit)[-1]
+    assert (refusal["actor"], refusal["action"], refusal["record_id"]) == (
+        ACTOR,
+        "refuse_dose",
+        "P-001",
+    )
+    assert refusal["detail"]["dose"] == "1000mg"
     assert stored_window(registry, "P-001") == (START, START, START)
 
 
@@ -282,7 +290,7 @@ def test_a_blank_override_reason_does_not_override_a_stop(registry: Registry) ->
     with pytest.raises(Refused):
         registry.record_dose("P-001", blank, actor=ACTOR, now=NOW)
 
-    assert table_counts(registry) == before
+    assert table_counts(registry) == {**before, "audit": before["audit"] + 1}
 
 
 def test_a_stop_with_an_override_reason_is_recorded_with_the_reason(registry: Registry) -> None:
@@ -522,7 +530,7 @@ def test_the_audit_log_has_one_row_per_write_with_actor_and_action(registry: Reg
     dose = registry.record_dose(
         "P-001", hydroxo(START, key="k"), actor="nurse.b", now=at(START, 10)
     )
-    # Not writes: a repeated key, a refused stop, bad input.
+    # Not writes: a repeated key, bad input.  A refused stop is audited (it showed the history).
     registry.record_dose("P-001", hydroxo(START, key="k"), actor="nurse.b", now=at(START, 11))
     with pytest.raises(Refused):
         registry.record_dose("P-001", _implausible(), actor="nurse.b", now=at(START, 11))
@@ -535,12 +543,13 @@ def test_the_audit_log_has_one_row_per_write_with_actor_and_action(registry: Reg
     assert [(e["actor"], e["action"], e["table_name"]) for e in entries] == [
         ("clerk.a", "enrol", "patients"),
         ("nurse.b", "record_dose", "doses"),
+        ("nurse.b", "refuse_dose", "patients"),
         ("dr.c", "record_event", "events"),
     ]
-    assert [e["at"] for e in entries] == [NOW, at(START, 10), at(START, 12)]
+    assert [e["at"] for e in entries] == [NOW, at(START, 10), at(START, 11), at(START, 12)]
     assert entries[0]["record_id"] == "P-001"
     assert entries[1]["record_id"] == str(dose.dose_id)
-    assert entries[2]["detail"] == {"kind": "stable"}
+    assert entries[3]["detail"] == {"kind": "stable"}
     event_rows = registry.show_patient("P-001")["events"]
     assert event_rows == [{"date": START.isoformat(), "kind": "stable"}]
 

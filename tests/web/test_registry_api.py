@@ -72,7 +72,7 @@ def _dosed_on_feb_28(registry: Registry) -> None:
 def test_enrol_returns_201_with_the_plan_summary(
     api: TestClient, bearer: Bearer, registry: Registry
 ) -> None:
-    body = {"id": "P-100", "name": "Ann", "date_of_birth": "1958-04-01", "picture": UK_PA}
+    body = {"id": "P-100", "name": "Ann", "date_of_birth": "1957-04-01", "picture": UK_PA}
 
     response = api.post("/api/patients", json=body, headers=bearer("clinician"))
 

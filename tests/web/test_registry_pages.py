@@ -31,7 +31,7 @@ FEB_28 = date(2026, 2, 28)
 ENROL_FORM: dict[str, Any] = {
     "id": "P-100",
     "name": "Ann Example",
-    "date_of_birth": "1958-04-01",
+    "date_of_birth": "1957-04-01",  # 68 on 2026-03-02, as the picture says
     "age": "68",
     "sex": "female",
     "deficiency": "confirmed",
@@ -145,10 +145,10 @@ def test_enrol_page_saves_the_patient_and_redirects_to_their_page(
     page = clinician.get("/patients/P-100")
     assert page.status_code == 200
     assert "Ann Example" in page.text
-    assert "1958-04-01" in page.text
+    assert "1957-04-01" in page.text
     assert _next_due(page.text).startswith("2026-03-02")
     record = registry.show_patient("P-100")
-    assert record["patient"]["date_of_birth"] == "1958-04-01"
+    assert record["patient"]["date_of_birth"] == "1957-04-01"
     assert record["picture"]["labs"]["serum_b12_ng_l"] == 110
     (enrolled,) = audit_rows(registry, "enrol")
     assert enrolled["actor"] == "clinician.test"

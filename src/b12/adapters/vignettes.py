@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from ruamel.yaml import YAML
-
+from b12.adapters.documents import parse_yaml, read_bytes
 from b12.core.course_models import CourseReadingOut, FollowUpResult, NextDue, OrderCheckResult
+from b12.core.dates import parse_iso_date
+from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
 from b12.core.plan_models import Plan, ReferenceOut
@@ -40,27 +41,28 @@ class Vignette:
     expect: dict[str, Any] | None
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value))
 
 
 def load_vignette(path: Path) -> Vignette:
-    """Read one vignette file."""
-    doc = _yaml().load(path.read_text(encoding="utf-8"))
+    """Read one vignette file (with the size, depth and alias limits of every document).
+
+    Raises :class:`~b12.core.errors.InputError` naming the file when it cannot be used.
+    """
+    doc = parse_yaml(read_bytes(path, field=str(path)), field=str(path))
     if not isinstance(doc, dict) or doc.get("id") != path.stem:
-        raise ValueError(f"{path}: id must equal the file name")
-    as_of = (
-        doc["as_of"] if isinstance(doc["as_of"], date) else date.fromisoformat(str(doc["as_of"]))
-    )
+        raise InputError([FieldProblem(str(path), "id must equal the file name")])
+    try:
+        as_of = parse_iso_date(str(doc.get("as_of")))
+    except ValueError as exc:
+        raise InputError([FieldProblem(f"{path}: as_of", str(exc))]) from None
     kind = doc.get("kind", "plan")
     if kind not in ("plan", "order", "follow_up"):
-        raise ValueError(f"{path}: kind must be plan, order or follow_up")
+        raise InputError([FieldProblem(f"{path}: kind", "must be plan, order or follow_up")])
+    part = "picture" if kind == "plan" else "request"
+    if not isinstance(doc.get(part), dict):
+        raise InputError([FieldProblem(f"{path}: {part}", "required: a mapping")])
     request = _plain(doc["request"]) if kind != "plan" else {}
     picture = _plain(doc["picture"]) if kind == "plan" else dict(request.get("picture") or {})
     return Vignette(

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from b12.core.course import Declaration
-from b12.core.errors import FieldProblem, InputError
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import KnowledgeBase, Route, Site
 from b12.core.picture import (
     ClinicalPicture,
@@ -44,7 +44,7 @@ class DoseIn(_Strict):
     def _unit(cls, raw: str) -> str:
         unit = UNITS.get(raw.strip().lower()) or UNITS.get(raw.strip())
         if unit is None:
-            raise ValueError(f"unknown unit {raw!r}; use mcg (ug, µg) or mg")
+            raise ValueError(f"unknown unit {quoted(raw)}; use mcg (ug, µg) or mg")
         return unit
 
     @property
@@ -257,7 +257,8 @@ def _order(o: OrderIn, kb: KnowledgeBase, as_of: date, where: str) -> Order:
             raise InputError(
                 [
                     FieldProblem(
-                        f"{where}.frequency", f"unknown frequency {o.frequency!r}; known: {known}"
+                        f"{where}.frequency",
+                        f"unknown frequency {quoted(o.frequency)}; known: {known}",
                     )
                 ]
             )
@@ -277,7 +278,9 @@ def _history(items: tuple[GivenDose, ...], kb: KnowledgeBase, as_of: date) -> tu
         if product.kind == "unknown":
             known = ", ".join(sorted(kb.vocabulary.products))
             problems.append(
-                FieldProblem(f"history[{i}].drug", f"unknown product {g.drug!r}; known: {known}")
+                FieldProblem(
+                    f"history[{i}].drug", f"unknown product {quoted(g.drug)}; known: {known}"
+                )
             )
         if g.date > as_of:
             problems.append(FieldProblem(f"history[{i}].date", f"after as_of ({as_of})"))
@@ -335,7 +338,8 @@ def _events(items: tuple[EventIn, ...], kb: KnowledgeBase, as_of: date) -> tuple
     known = kb.vocabulary.events
     late += [
         FieldProblem(
-            f"events[{i}].kind", f"unknown event {e.kind!r}; known: {', '.join(sorted(known))}"
+            f"events[{i}].kind",
+            f"unknown event {quoted(e.kind)}; known: {', '.join(sorted(known))}",
         )
         for i, e in enumerate(items)
         if e.kind not in known
@@ -362,7 +366,7 @@ def parse_dose_text(text: str, field: str = "dose") -> DoseIn:
         value = float(number)
     except ValueError:
         raise InputError(
-            [FieldProblem(field, f"expected a dose like 1mg or 1000mcg, got {text!r}")]
+            [FieldProblem(field, f"expected a dose like 1mg or 1000mcg, got {quoted(text)}")]
         ) from None
     try:
         return DoseIn(value=value, unit=unit)

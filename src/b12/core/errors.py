@@ -8,7 +8,8 @@
     ├── InputError                the caller's data cannot be used as given
     │                             .problems: tuple of FieldProblem(field, message)
     ├── NotFound                  an unknown patient or record (registry)
-    └── Refused                   a clinical stop that needs an override reason (registry)
+    ├── Refused                   a clinical stop that needs an override reason (registry)
+    └── Conflict                  an idempotency key reused for a different record (registry)
 
 Clinical states (``needs_more_data``, ``refer``, ``out_of_scope``) are values of the plan, not
 exceptions.  Each entry point maps ``InputError`` to its own boundary (CLI exit code 2, HTTP 422).
@@ -88,9 +89,30 @@ class NotFound(B12Error):
     """A patient or record that the registry does not hold."""
 
 
+def quoted(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: error messages never echo a
+    megabyte of input back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class Refused(B12Error):
     """A write refused on clinical grounds (an order check ``stop`` without an override)."""
 
     def __init__(self, message: str, detail: object) -> None:
         self.detail = detail
+        super().__init__(message)
+
+
+class Conflict(B12Error):
+    """A write that contradicts one already made under the same idempotency key.
+
+    ``recorded`` and ``submitted`` describe the two (JSON-ready mappings).
+    """
+
+    def __init__(
+        self, message: str, recorded: dict[str, object], submitted: dict[str, object]
+    ) -> None:
+        self.recorded = recorded
+        self.submitted = submitted
         super().__init__(message)

@@ -21,7 +21,10 @@ from pydantic import (
 )
 
 from b12.core.criteria import Facts
-from b12.core.errors import FieldProblem, InputError
+from b12.core.dates import EARLIEST_DATE as EARLIEST_DATE  # re-exported: other modules use it
+from b12.core.dates import LATEST_DATE as LATEST_DATE
+from b12.core.dates import parse_iso_date
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import KnowledgeBase, Term
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -137,20 +140,10 @@ class ClinicalPicture(_Strict):
         return raw
 
 
-#: Dates outside this range are refused: far beyond any clinical use, and safe for arithmetic.
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2199, 12, 31)
-
-
 def iso_date(raw: Any) -> Any:
     """Accept only ``YYYY-MM-DD`` strings (or dates) within the supported range."""
     if isinstance(raw, str):
-        if len(raw) != 10:
-            raise ValueError("expected a date as YYYY-MM-DD")
-        try:
-            raw = date.fromisoformat(raw)
-        except ValueError as exc:
-            raise ValueError(f"not a real date ({exc})") from None
+        return parse_iso_date(raw)
     if not isinstance(raw, date):
         raise ValueError("expected a date as YYYY-MM-DD")
     if not EARLIEST_DATE <= raw <= LATEST_DATE:
@@ -176,7 +169,7 @@ def field_problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         elif "input" in err and err["type"] not in ("missing",):
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {quoted(err['input'])})"
         out.append(FieldProblem(path, msg))
     return out
 
@@ -204,7 +197,7 @@ def _canonical(
         if value in term.aliases:
             return name
     known = ", ".join(sorted(terms))
-    problems.append(FieldProblem(field, f"unknown value {value!r}; known: {known}"))
+    problems.append(FieldProblem(field, f"unknown value {quoted(value)}; known: {known}"))
     return None
 
 

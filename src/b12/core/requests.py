@@ -11,7 +11,7 @@ from typing import Any
 
 from b12.core.course_input import parse_follow_up, parse_order_check
 from b12.core.course_models import FollowUpResult, OrderCheckResult
-from b12.core.errors import FieldProblem, InputError
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.follow_up import follow_up
 from b12.core.knowledge import KnowledgeBase
 from b12.core.order_check import check_order
@@ -25,9 +25,15 @@ def parse_horizon(text: str) -> int:
     raw = text.strip().lower()
     factor = 12 if raw.endswith("y") else 1
     digits = raw[:-1] if raw[-1:] in ("m", "y") else raw
-    if not digits.isdigit() or not 1 <= int(digits) * factor <= 60:
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 3) or not (
+        1 <= int(digits) * factor <= 60
+    ):
         raise InputError(
-            [FieldProblem("horizon", f"expected months like '12m' (1–60 months), got {text!r}")]
+            [
+                FieldProblem(
+                    "horizon", f"expected months like '12m' (1–60 months), got {quoted(text)}"
+                )
+            ]
         )
     return int(digits) * factor
 
@@ -44,7 +50,7 @@ def plan_request(
     if isinstance(raw, dict) and guideline is not None:
         if guideline not in ("uk", "us"):
             raise InputError(
-                [FieldProblem("guideline", f"expected 'uk' or 'us', got {guideline!r}")]
+                [FieldProblem("guideline", f"expected 'uk' or 'us', got {quoted(guideline)}")]
             )
         raw = {**raw, "guideline": guideline}
     picture = parse_picture(raw, kb)

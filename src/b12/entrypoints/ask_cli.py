@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,10 +21,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from b12.core.answer import answer
-from b12.core.answer.models import Answer
 from b12.core.errors import InputError
 from b12.core.knowledge import KnowledgeBase
+
+if TYPE_CHECKING:  # the answer engine (BM25 index, numpy) is imported by the command only
+    from b12.core.answer.models import Answer
 
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: Fixed structural labels of the readable output (the clinical text is the knowledge base's).
@@ -146,6 +147,8 @@ def register(app: typer.Typer, load_kb: Callable[[Path | None], KnowledgeBase]) 
         """Answer a question about B12 deficiency from the reviewed knowledge base, cited."""
         kb = load_kb(kb_path)
         try:
+            from b12.core.answer import answer
+
             result = answer(question, kb, audience=audience, guideline=guideline)
         except InputError as err:
             for problem in err.problems:

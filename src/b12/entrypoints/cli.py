@@ -1,12 +1,14 @@
 """The ``b12`` command line.  Thin: read input, call the core, print; map errors to exit codes.
 
-Exit codes: 0 success; 1 the knowledge base is invalid or an internal error; 2 bad input.
+Exit codes: 0 success; 1 the knowledge base is invalid or an internal error; 2 bad input;
+3 refused; 4 not found; 5 database unavailable; 6 conflict (see ``cli_common``).  Shared helpers
+(reading documents, errors, the clock) live in :mod:`b12.entrypoints.cli_common`; heavy
+libraries (SQLAlchemy, the answer engine's index) are imported by the commands that use them.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -28,8 +30,16 @@ from b12.core.requests import (
     parse_horizon,
     plan_request,
 )
-from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints import accounts_cli, ask_cli, cds_cli, export_cli, registry_cli, serve_cli
+from b12.entrypoints import (
+    accounts_cli,
+    ask_cli,
+    cds_cli,
+    cli_common,
+    export_cli,
+    registry_cli,
+    serve_cli,
+)
+from b12.entrypoints.cli_common import fail_input, parse_day, read_document, today
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -49,15 +59,8 @@ JsonFlag = Annotated[
 ]
 
 
-def today() -> date:
-    """The shell's today; the core never reads the clock."""
-    return date.today()  # noqa: DTZ011 - a calendar date in local time is what clinicians mean
-
-
 def _fail_input(err: InputError) -> NoReturn:
-    for problem in err.problems:
-        typer.echo(f"error: {problem.render()}", err=True)
-    raise typer.Exit(2)
+    fail_input(err)
 
 
 def _load_kb(path: Path | None) -> KnowledgeBase:
@@ -67,54 +70,6 @@ def _load_kb(path: Path | None) -> KnowledgeBase:
         for problem in err.problems:
             typer.echo(f"knowledge base error: {problem.render()}", err=True)
         raise typer.Exit(1) from None
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InputError([FieldProblem(key, "duplicate key")])
-        out[key] = value
-    return out
-
-
-def read_document(source: str) -> Any:
-    """Read JSON from a file or ``-`` (stdin); a YAML vignette file gives its ``picture``."""
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            [FieldProblem("input", f"cannot read {source!r}: {exc.strerror}")]
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError([FieldProblem("input", "not UTF-8 text")]) from None
-    if source.endswith((".yaml", ".yml")):
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
-
-        try:
-            doc = YAML(typ="safe", pure=True).load(text)
-        except YAMLError as exc:
-            raise InputError([FieldProblem("input", f"invalid YAML: {exc}")]) from None
-        if isinstance(doc, dict) and "request" in doc:
-            request = dict(doc["request"])
-            request.setdefault("as_of", doc.get("as_of"))
-            return json.loads(json.dumps(request, default=str))
-        if isinstance(doc, dict) and "picture" in doc and "expect" in doc:
-            picture = dict(doc["picture"])
-            picture.setdefault("as_of", doc.get("as_of"))
-            return json.loads(json.dumps(picture, default=str))
-        return json.loads(json.dumps(doc, default=str))
-    try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [
-                FieldProblem(
-                    "input", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-                )
-            ]
-        ) from None
 
 
 @app.command("plan")
@@ -177,14 +132,7 @@ def plan_command(
     kb = _load_kb(kb_path)
     try:
         months = parse_horizon(horizon) if horizon is not None else None
-        default_as_of = today()
-        if as_of is not None:
-            try:
-                default_as_of = date.fromisoformat(as_of)
-            except ValueError:
-                raise InputError(
-                    [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {as_of!r}")]
-                ) from None
+        default_as_of = parse_day(as_of, "as_of") if as_of is not None else today()
         if (source is None) == (fhir_path is None):
             raise InputError([FieldProblem("input", "give a FILE (or -) or --fhir, not both")])
         if fhir_path is not None:
@@ -267,14 +215,7 @@ def _write_plan_exports(
 
 
 def _course_input(source: str, as_of: str | None) -> tuple[Any, date]:
-    default_as_of = today()
-    if as_of is not None:
-        try:
-            default_as_of = date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError(
-                [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {as_of!r}")]
-            ) from None
+    default_as_of = parse_day(as_of, "as_of") if as_of is not None else today()
     raw = read_document(source)
     if as_of is not None and isinstance(raw, dict):
         raw = {**raw, "as_of": as_of}
@@ -354,6 +295,8 @@ def schema_command(
     name: Annotated[str, typer.Argument(help="Contract name, e.g. ClinicalPicture or Plan.")],
 ) -> None:
     """Print the JSON Schema of a public contract type."""
+    from b12.core.schemas import json_schema, schema_names
+
     if name not in schema_names():
         _fail_input(
             InputError(
@@ -384,7 +327,10 @@ def kb_check(
     folder = vignettes or Path("tests/vignettes/cases")
     problems: list[str] = []
     if folder.is_dir():
-        problems = coverage_problems(kb, load_vignettes(folder))
+        try:
+            problems = coverage_problems(kb, load_vignettes(folder))
+        except InputError as err:
+            _fail_input(err)
     elif vignettes is not None:
         _fail_input(InputError([FieldProblem("vignettes", f"no such folder {str(vignettes)!r}")]))
     else:
@@ -436,8 +382,9 @@ def _bundled_kb() -> KnowledgeBase:
     return _load_kb(None)
 
 
-registry_cli.register(app, _bundled_kb)
-accounts_cli.register(app, _bundled_kb)
+cli_common.use_knowledge_base(_bundled_kb)
+registry_cli.register(app)
+accounts_cli.register(app)
 serve_cli.register(app)
 ask_cli.register(app, _load_kb)
 export_cli.register(app)

@@ -268,6 +268,26 @@ class Accounts(EngineStore):
                 conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
         return True
 
+    def set_password(self, username: str, password: str) -> bool:
+        """Give an account a new password (a lost admin password, say); its sessions end.
+
+        Returns False when there is no such user; a weak password is an :class:`InputError`.
+        API tokens keep working (revoke them with ``b12 token revoke`` if they leaked too).
+        """
+        user = self.get_user(username)
+        if user is None:
+            return False
+        problems = password_problems(password, username)
+        if problems:
+            raise InputError([FieldProblem("password", m) for m in problems])
+        password_hash = self.hasher.hash(password)
+        with self._write() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user.id).values(password_hash=password_hash)
+            )
+            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
+        return True
+
     # -- login ----------------------------------------------------------------------------------
 
     def authenticate(

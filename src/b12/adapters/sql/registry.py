@@ -6,8 +6,14 @@ window commit together or not at all.  Clinical judgement stays in the core: enr
 refresh the stored window, so the recall list is one indexed query.
 
 Concurrency: on SQLite each write takes the database write lock at ``BEGIN IMMEDIATE``; on
-PostgreSQL the course row is locked with ``SELECT … FOR UPDATE``.  The idempotency key is a
-unique column, so a repeated key returns the dose already recorded.
+PostgreSQL each write for a patient first locks the patient's row (``SELECT … FOR UPDATE``) and
+only then reads the current course and picture version, so writes for one patient run one after
+the other and each sees the course the previous one left.  A partial unique index keeps at most
+one active course per patient.  The idempotency key is unique per patient: the same key with the
+same dose returns the dose already recorded; with a different dose it is a :class:`Conflict`.
+
+Every value is checked (length, control characters, dates) before the database sees it, with
+the column sizes below, so bad input is an :class:`InputError` on every backend.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -43,11 +50,12 @@ from sqlalchemy.exc import (
     NoSuchModuleError,
 )
 
+from b12.adapters.spreadsheet import csv_text
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
 from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
 from b12.core.course_input import CourseIn, DoseIn, parse_dose_text
 from b12.core.course_models import FollowUpResult, OrderCheckResult
-from b12.core.errors import FieldProblem, InputError, NotFound, Refused
+from b12.core.errors import Conflict, FieldProblem, InputError, NotFound, Refused, quoted
 from b12.core.knowledge import KnowledgeBase
 from b12.core.picture import field_problems
 from b12.core.plan_models import Plan
@@ -58,6 +66,72 @@ RECALL_STATUSES = ("overdue", "due", "upcoming")
 GUIDELINES = ("uk", "us")
 MIGRATION_LOCK = 0xB12
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: Column sizes of the registry's tables (``tables.py``): free text is checked against them.
+MAX_NAME = 200
+MAX_DRUG = 200
+MAX_DOSE_TEXT = 40
+MAX_BATCH = 100
+MAX_KEY = 200
+MAX_REASON = 2000
+MAX_ACTOR = 200
+#: The earliest date of birth accepted.
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def text_problem(value: str | None, field: str, max_length: int) -> FieldProblem | None:
+    """Why ``value`` cannot be stored as free text (too long, control characters), or None."""
+    if value is None:
+        return None
+    if len(value) > max_length:
+        return FieldProblem(field, f"at most {max_length} characters")
+    if not value.isprintable():
+        return FieldProblem(field, "control characters are not allowed")
+    return None
+
+
+def dose_problems(given: DoseInput) -> list[FieldProblem]:
+    """Every free-text field of a dose that cannot be stored as given."""
+    checks = (
+        (given.drug, "drug", MAX_DRUG),
+        (given.dose, "dose", MAX_DOSE_TEXT),
+        (given.route, "route", 20),
+        (given.site, "site", 40),
+        (given.batch, "batch", MAX_BATCH),
+        (given.key, "key", MAX_KEY),
+        (given.override_reason, "override_reason", MAX_REASON),
+        (given.given_by, "given_by", MAX_ACTOR),
+    )
+    return [p for v, f, n in checks if (p := text_problem(v, f, n)) is not None]
+
+
+def birth_problems(born: date | None, age: int, as_of: date, today: date) -> list[FieldProblem]:
+    """A date of birth in the future, before 1900, or contradicting ``age`` on ``as_of``."""
+    if born is None:
+        return []
+    if born > today:
+        return [FieldProblem("date_of_birth", f"{born} is in the future (today is {today})")]
+    if born < EARLIEST_BIRTH:
+        return [FieldProblem("date_of_birth", f"{born} is before {EARLIEST_BIRTH}")]
+    years = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
+    if years != age:
+        return [
+            FieldProblem(
+                "date_of_birth",
+                f"born {born} makes the patient {years} on {as_of}, but the picture's age is {age}",
+            )
+        ]
+    return []
+
+
+def _dose_summary(given: DoseInput, amount: DoseIn) -> dict[str, Any]:
+    return {
+        "date": given.date.isoformat(),
+        "drug": given.drug,
+        "dose": f"{amount.value:g}{amount.unit}",
+        "route": given.route,
+        "site": given.site,
+        "batch": given.batch,
+    }
 
 
 @dataclass(frozen=True)
@@ -114,6 +188,11 @@ class RecallRow:
             "overdue_days": self.overdue_days,
             "status": self.status,
         }
+
+
+def recall_csv(rows: Sequence[RecallRow]) -> str:
+    """The recall list as CSV text: the one writer of the CLI and the web (cells defused)."""
+    return csv_text(tuple(RecallRow.__dataclass_fields__), (r.as_dict() for r in rows))
 
 
 def migrations_dir() -> str:
@@ -196,6 +275,20 @@ class Registry(EngineStore):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(self._alembic(conn), revision)
 
+    def current_revision(self) -> str | None:
+        """The schema revision the database is at; None for a database without the schema."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self._read() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def table_names(self) -> list[str]:
+        """The tables the database holds."""
+        from sqlalchemy import inspect
+
+        with self._read() as conn:
+            return list(inspect(conn).get_table_names())
+
     def downgrade(self, revision: str = "base") -> None:
         """Roll migrations back to ``revision``."""
         with self._write() as conn:
@@ -222,14 +315,22 @@ class Registry(EngineStore):
         follow-up and order check of the course.
         """
         today = now.date()
-        if not PATIENT_ID.fullmatch(patient_id):
-            raise InputError(
-                [FieldProblem("id", "expected 1 to 64 letters, digits, '.', '_' or '-'")]
-            )
+        problems = (
+            []
+            if PATIENT_ID.fullmatch(patient_id)
+            else [FieldProblem("id", "expected 1 to 64 letters, digits, '.', '_' or '-'")]
+        )
+        if (problem := text_problem(name, "name", MAX_NAME)) is not None:
+            problems.append(problem)
+        if problems:
+            raise InputError(problems)
         document = {**picture, "as_of": picture.get("as_of") or today.isoformat()}
         document.setdefault("start", document["as_of"])
         declaration = parse_declaration(course, today)
         parsed, plan = plan_request(document, self.kb)
+        as_of = parsed.as_of or today
+        if problems := birth_problems(date_of_birth, parsed.age, as_of, today):
+            raise InputError(problems)
         if "deficiency" not in document and plan.deficiency.status is not None:
             # Record the status worked out from the pre-treatment results: later B12 levels
             # reflect treatment and are never used to classify.
@@ -305,40 +406,61 @@ class Registry(EngineStore):
     def record_dose(
         self, patient_id: str, given: DoseInput, *, actor: str, now: datetime
     ) -> DoseOutcome:
-        """Record a dose after an order check; a ``stop`` needs an override reason."""
+        """Record a dose after an order check; a ``stop`` needs an override reason.
+
+        A dose refused by the check is audited (``refuse_dose``) in its own transaction: the
+        refusal shows the patient's history to the caller.  The same idempotency key with the
+        same dose returns the dose already recorded; with a different dose it raises
+        :class:`Conflict`.
+        """
         today = now.date()
-        if given.date > today:
-            raise InputError(
-                [FieldProblem("date", f"{given.date} is in the future (today is {today})")]
-            )
-        amount = parse_dose_text(given.dose)
+        amount = self._valid_dose(given, today)
         try:
+            return self._record_dose(patient_id, given, amount, actor, now)
+        except Refused as refused:
+            detail = {**_dose_summary(given, amount), "refused": str(refused)}
             with self._write() as conn:
-                course = self._course(conn, patient_id, lock=True)
-                existing = self._by_key(conn, patient_id, given.key)
-                if existing is not None:
-                    return DoseOutcome(existing, True, None, None)
-                check = self._check(conn, course, given, amount)
-                if check.verdict == "stop" and not (given.override_reason or "").strip():
-                    codes = ", ".join(a.code for a in check.alerts if a.severity == "stop")
-                    raise Refused(
-                        f"order check says stop ({codes}); give an override reason", check
-                    )
-                dose_id = self._insert_dose(
-                    conn, course, given, amount, now, given.override_reason, check.verdict
-                )
-                follow = self._refresh(conn, course["id"], today)
-                detail = {"verdict": check.verdict, "override_reason": given.override_reason}
-                self._audit(conn, actor, "record_dose", "doses", str(dose_id), detail, now)
-                return DoseOutcome(dose_id, False, check, follow)
+                self._audit(conn, actor, "refuse_dose", "patients", patient_id, detail, now)
+            raise
         except IntegrityError:
             if given.key is None:
                 raise
             with self._guard(), self.engine.connect() as conn:
-                existing = self._by_key(conn, patient_id, given.key)
+                existing = self._by_key(conn, patient_id, given, amount)
             if existing is None:  # pragma: no cover - the conflict was not the key
                 raise
             return DoseOutcome(existing, True, None, None)
+
+    def _valid_dose(self, given: DoseInput, today: date) -> DoseIn:
+        """The dose's amount, after checking every field (before any database access)."""
+        if problems := dose_problems(given):
+            raise InputError(problems)
+        if given.date > today:
+            raise InputError(
+                [FieldProblem("date", f"{given.date} is in the future (today is {today})")]
+            )
+        return parse_dose_text(given.dose)
+
+    def _record_dose(
+        self, patient_id: str, given: DoseInput, amount: DoseIn, actor: str, now: datetime
+    ) -> DoseOutcome:
+        today = now.date()
+        with self._write() as conn:
+            course = self._course(conn, patient_id, lock=True)
+            existing = self._by_key(conn, patient_id, given, amount)
+            if existing is not None:
+                return DoseOutcome(existing, True, None, None)
+            check = self._check(conn, course, given, amount)
+            if check.verdict == "stop" and not (given.override_reason or "").strip():
+                codes = ", ".join(a.code for a in check.alerts if a.severity == "stop")
+                raise Refused(f"order check says stop ({codes}); give an override reason", check)
+            dose_id = self._insert_dose(
+                conn, course, given, amount, now, given.override_reason, check.verdict
+            )
+            follow = self._refresh(conn, course["id"], today)
+            detail = {"verdict": check.verdict, "override_reason": given.override_reason}
+            self._audit(conn, actor, "record_dose", "doses", str(dose_id), detail, now)
+            return DoseOutcome(dose_id, False, check, follow)
 
     def preview_dose(
         self, patient_id: str, given: DoseInput, today: date
@@ -348,14 +470,10 @@ class Registry(EngineStore):
         ``None`` when ``given.key`` already recorded a dose for this patient (recording it again
         changes nothing).  Raises what ``record_dose`` raises for bad input or an unknown patient.
         """
-        if given.date > today:
-            raise InputError(
-                [FieldProblem("date", f"{given.date} is in the future (today is {today})")]
-            )
-        amount = parse_dose_text(given.dose)
+        amount = self._valid_dose(given, today)
         with self._guard(), self.engine.connect() as conn:
             course = self._course(conn, patient_id, lock=False)
-            if self._by_key(conn, patient_id, given.key) is not None:
+            if self._by_key(conn, patient_id, given, amount) is not None:
                 return None
             return self._check(conn, course, given, amount)
 
@@ -372,6 +490,11 @@ class Registry(EngineStore):
             if "deficiency" not in document and "deficiency" in previous:
                 document["deficiency"] = previous["deficiency"]  # as recorded before treatment
             parsed, plan = plan_request(document, self.kb)
+            born = conn.execute(
+                select(patients.c.date_of_birth).where(patients.c.id == patient_id)
+            ).scalar()
+            if problems := birth_problems(born, parsed.age, parsed.as_of or today, today):
+                raise InputError(problems)
             version = 1 + int(
                 conn.execute(
                     select(pictures.c.version)
@@ -421,10 +544,10 @@ class Registry(EngineStore):
         """Correct a recorded dose: a new row supersedes the old one, which stays on record."""
         if not reason.strip():
             raise InputError([FieldProblem("reason", "a correction needs a reason")])
+        if (problem := text_problem(reason, "reason", MAX_REASON)) is not None:
+            raise InputError([problem])
         today = now.date()
-        if replacement.date > today:
-            raise InputError([FieldProblem("date", f"{replacement.date} is in the future")])
-        amount = parse_dose_text(replacement.dose)
+        amount = self._valid_dose(replacement, today)
         with self._write() as conn:
             course = self._course(conn, patient_id, lock=True)
             old = conn.execute(
@@ -455,7 +578,9 @@ class Registry(EngineStore):
             raise InputError([FieldProblem("date", f"{day} is in the future (today is {today})")])
         if kind not in self.kb.vocabulary.events:
             known = ", ".join(sorted(self.kb.vocabulary.events))
-            raise InputError([FieldProblem("kind", f"unknown event {kind!r}; known: {known}")])
+            raise InputError(
+                [FieldProblem("kind", f"unknown event {quoted(kind)}; known: {known}")]
+            )
         with self._write() as conn:
             course = self._course(conn, patient_id, lock=True)
             event_id = conn.execute(
@@ -489,6 +614,8 @@ class Registry(EngineStore):
 
     def show_patient(self, patient_id: str) -> dict[str, Any]:
         """Everything the registry holds for one patient."""
+        if not PATIENT_ID.fullmatch(patient_id):
+            raise NotFound(f"no patient {quoted(patient_id)}")
         with self._guard(), self.engine.connect() as conn:
             row = (
                 conn.execute(select(patients).where(patients.c.id == patient_id)).mappings().first()
@@ -537,12 +664,12 @@ class Registry(EngineStore):
             raise InputError([FieldProblem("within", f"must be 0 to {MAX_WITHIN_DAYS} days")])
         if status is not None and status not in RECALL_STATUSES:
             known = ", ".join(RECALL_STATUSES)
-            raise InputError([FieldProblem("status", f"unknown status {status!r}; known: {known}")])
+            message = f"unknown status {quoted(status)}; known: {known}"
+            raise InputError([FieldProblem("status", message)])
         if guideline is not None and guideline not in GUIDELINES:
             known = ", ".join(GUIDELINES)
-            raise InputError(
-                [FieldProblem("guideline", f"unknown guideline {guideline!r}; known: {known}")]
-            )
+            message = f"unknown guideline {quoted(guideline)}; known: {known}"
+            raise InputError([FieldProblem("guideline", message)])
         try:
             cutoff = as_of + timedelta(days=within_days)
         except OverflowError:
@@ -748,16 +875,58 @@ class Registry(EngineStore):
             ).inserted_primary_key[0]  # type: ignore[index]
         )
 
-    def _by_key(self, conn: Connection, patient_id: str, key: str | None) -> int | None:
-        """The patient's dose already recorded under ``key`` (keys are per patient)."""
-        if key is None:
+    def _by_key(
+        self, conn: Connection, patient_id: str, given: DoseInput, amount: DoseIn
+    ) -> int | None:
+        """The patient's dose already recorded under ``given.key`` (keys are per patient).
+
+        Raises :class:`Conflict` when that dose is not the one given (another date, product,
+        amount, route, site or batch): a reused key must not silently drop a different dose.
+        """
+        if given.key is None:
             return None
-        query = select(doses.c.id).where(
-            doses.c.patient_id == patient_id, doses.c.idempotency_key == key
+        query = select(doses).where(
+            doses.c.patient_id == patient_id, doses.c.idempotency_key == given.key
         )
-        return conn.execute(query).scalar()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        recorded = {
+            "date": row["date"].isoformat(),
+            "drug": row["drug"],
+            "dose": f"{row['dose_value']:g}{row['dose_unit']}",
+            "route": row["route"],
+            "site": row["site"],
+            "batch": row["batch"],
+        }
+        submitted = _dose_summary(given, amount)
+        if recorded != submitted:
+            raise Conflict(
+                f"idempotency key {quoted(given.key)} already recorded dose {row['id']}, "
+                "which is not this dose; use a new key for a new dose",
+                {"dose_id": row["id"], **recorded},
+                submitted,
+            )
+        return int(row["id"])
+
+    def _lock_patient(self, conn: Connection, patient_id: str) -> None:
+        """Lock the patient's row for this transaction (PostgreSQL; SQLite's write lock is
+        already held), so concurrent writes for one patient run one after the other."""
+        if not PATIENT_ID.fullmatch(patient_id):
+            raise NotFound(f"no patient {quoted(patient_id)}")
+        if self.is_sqlite:
+            return
+        query = select(patients.c.id).where(patients.c.id == patient_id).with_for_update()
+        if conn.execute(query).first() is None:
+            raise NotFound(f"no patient {patient_id!r}")
 
     def _course(self, conn: Connection, patient_id: str, *, lock: bool) -> dict[str, Any]:
+        """The patient's current course with its picture; ``lock`` first locks the patient
+        (every write passes ``lock=True`` before reading anything of the patient)."""
+        if lock:
+            self._lock_patient(conn, patient_id)
+        elif not PATIENT_ID.fullmatch(patient_id):
+            raise NotFound(f"no patient {quoted(patient_id)}")
         query = (
             select(courses, pictures.c.document)
             .join(pictures, pictures.c.id == courses.c.picture_id)
@@ -765,8 +934,6 @@ class Registry(EngineStore):
             .order_by(courses.c.id.desc())
             .limit(1)
         )
-        if lock and not self.is_sqlite:
-            query = query.with_for_update(of=courses)
         row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"no patient {patient_id!r}")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -74,6 +75,14 @@ courses = Table(
     Column("declaration", JSON),
 )
 Index("ix_courses_recall", courses.c.status, courses.c.next_due)
+# 0005: at most one active course per patient.
+Index(
+    "ux_courses_one_active",
+    courses.c.patient_id,
+    unique=True,
+    postgresql_where=text("status = 'active'"),
+    sqlite_where=text("status = 'active'"),
+)
 Index(
     "ix_courses_urgency",
     courses.c.status,

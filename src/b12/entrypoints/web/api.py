@@ -7,12 +7,11 @@ browser session cookie plus ``X-CSRF-Token`` for writes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from b12.core.errors import FieldProblem, InputError
+from b12.adapters.documents import MAX_DOCUMENT_BYTES, parse_json
 from b12.core.plan import PlanOptions
 from b12.core.requests import (
     follow_up_request,
@@ -26,16 +25,7 @@ from b12.entrypoints.web.openapi import body, responses
 
 router = APIRouter(prefix="/api", tags=["engine"])
 
-MAX_BODY_BYTES = 1_000_000
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InputError([FieldProblem(key, "duplicate key")])
-        out[key] = value
-    return out
+MAX_BODY_BYTES = MAX_DOCUMENT_BYTES
 
 
 async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
@@ -56,25 +46,10 @@ async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 
 
 async def json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
-    """The request's JSON document (at most ``max_bytes``); anything else is a 422 naming
-    ``body``."""
+    """The request's JSON document (the reader every entry point uses: size, depth and number
+    limits); anything else is a 422 naming ``body``, over ``max_bytes`` a 413."""
     raw = await read_body(request, max_bytes)
-    try:
-        return json.loads(raw, object_pairs_hook=_reject_duplicates)
-    except UnicodeDecodeError:
-        raise InputError([FieldProblem("body", "not UTF-8 text")]) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [
-                FieldProblem(
-                    "body", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-                )
-            ]
-        ) from None
-    except RecursionError:
-        raise InputError([FieldProblem("body", "JSON nested too deeply")]) from None
-    except ValueError as exc:  # e.g. an integer literal longer than Python converts
-        raise InputError([FieldProblem("body", f"unusable JSON value: {exc}")]) from None
+    return parse_json(raw, field="body", limit=max_bytes)
 
 
 def json_response(document: str) -> Response:

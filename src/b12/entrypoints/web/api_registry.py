@@ -250,7 +250,8 @@ async def api_enrol(request: Request, principal: ApiPrincipal) -> Response:
             course=body.get("course"),
         )
     except InputError as err:
-        mine = [p for p in err.problems if p.field == "id" or p.field.startswith("course")]
+        own = ("id", "name", "date_of_birth")
+        mine = [p for p in err.problems if p.field in own or p.field.startswith("course")]
         raise InputError(
             mine + _picture_problems(tuple(p for p in err.problems if p not in mine))
         ) from None
@@ -290,6 +291,8 @@ def api_patient(request: Request, patient_id: str, principal: ApiPrincipal) -> R
         None,
         {
             200: _json("Already recorded under this idempotency key; nothing changed", DOSE_RESULT),
+            # 409 is also the answer when the idempotency key recorded a different dose
+            # (error code "conflict", with "recorded" and "submitted" doses).
             201: _json("Recorded, with the order check and the new follow-up", DOSE_RESULT),
             **NOT_FOUND,
             **REFUSED,

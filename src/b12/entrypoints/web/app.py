@@ -13,13 +13,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from b12.adapters.sql.accounts import TooManyAttempts
 from b12.adapters.sql.transactions import RegistryUnavailable
-from b12.core.errors import FieldProblem, InputError, NotFound, Refused
+from b12.core.errors import Conflict, FieldProblem, InputError, NotFound, Refused
 from b12.entrypoints.web import (
     api,
     api_ask,
@@ -63,8 +63,12 @@ JSON_PREFIXES = ("/api/", "/cds-services", "/fhir/")
 
 
 def wants_json(request: Request) -> bool:
-    """JSON endpoints answer errors in JSON; pages answer with a page."""
-    return request.url.path.startswith(JSON_PREFIXES)
+    """JSON endpoints answer errors in JSON; pages answer with a page, unless the client asks
+    for JSON only (``Accept: application/json`` without ``text/html``)."""
+    if request.url.path.startswith(JSON_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 def _route_template(request: Request) -> str:
@@ -110,7 +114,10 @@ def _install_middleware(app: FastAPI, *, secure: bool) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # the error boundary: logged without data
+            response = internal_error(request, exc)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if secure:
@@ -131,6 +138,20 @@ def _install_middleware(app: FastAPI, *, secure: bool) -> None:
 
 def _problem_page(request: Request, status: int, title: str, message: str) -> Response:
     return render(request, "error.html", {"title": title, "message": message}, status=status)
+
+
+def internal_error(request: Request, exc: BaseException) -> Response:
+    """HTTP 500 in the type the client asked for; the log line has the exception type and the
+    route template only (a message or a traceback can quote patient data)."""
+    log.error("internal error %s on %s", type(exc).__name__, _route_template(request))
+    if wants_json(request):
+        return error_response(500, "internal", "internal error; it has been logged")
+    try:
+        return _problem_page(
+            request, 500, "internal error", "Something went wrong; it has been logged."
+        )
+    except Exception:
+        return HTMLResponse("<!doctype html><title>internal error</title><p>Internal error.", 500)
 
 
 def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler per error type
@@ -205,8 +226,25 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
             return error_response(exc.status_code, code, str(exc.detail))
         return _problem_page(request, exc.status_code, code.replace("_", " "), str(exc.detail))
 
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        if wants_json(request):
+            body = {
+                "error": {
+                    "code": "conflict",
+                    "message": str(exc),
+                    "fields": [{"field": "idempotency_key", "message": str(exc)}],
+                },
+                "recorded": exc.recorded,
+                "submitted": exc.submitted,
+            }
+            return ErrorJSONResponse(body, status_code=409)
+        return _problem_page(request, 409, "conflict", str(exc))
+
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:
-        # The exception type and route only: messages can quote patient data.
-        log.error("internal error %s on %s", type(exc).__name__, _route_template(request))
-        return error_response(500, "internal", "internal error; it has been logged")
+        response = internal_error(request, exc)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

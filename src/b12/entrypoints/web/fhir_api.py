@@ -29,7 +29,8 @@ from b12.adapters.fhir.definitions import (
     knowledge_base_resources,
 )
 from b12.adapters.fhir.outbound import Json, to_bytes
-from b12.core.errors import FieldProblem, InputError, NotFound
+from b12.core.dates import parse_iso_date
+from b12.core.errors import FieldProblem, InputError, NotFound, quoted
 from b12.core.knowledge import KnowledgeBase
 from b12.entrypoints.web.api import engine_access, json_body
 from b12.entrypoints.web.auth import ApiPrincipal, require, services
@@ -186,11 +187,9 @@ def _parse_as_of(raw: str | None, default: date) -> date:
     if raw is None:
         return default
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InputError(
-            [FieldProblem("as_of", f"expected a date as YYYY-MM-DD, got {raw!r}")]
-        ) from None
+        return parse_iso_date(raw)
+    except ValueError as exc:
+        raise InputError([FieldProblem("as_of", f"{exc}, got {quoted(raw)}")]) from None
 
 
 def _param_value(param: dict[str, Any], field: str) -> str:

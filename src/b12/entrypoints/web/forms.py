@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from b12.core.errors import FieldProblem, InputError
+from b12.adapters.documents import parse_json
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import KnowledgeBase
 from b12.core.picture import Diet
 
@@ -133,14 +134,14 @@ def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool 
     try:
         value = float(text.replace(",", "."))
     except ValueError:
-        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
         return None
     if not math.isfinite(value):
-        problems.append(FieldProblem(field, f"expected {kind}, got {text!r}"))
+        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
         return None
     if whole:
         if not value.is_integer():
-            problems.append(FieldProblem(field, f"expected a whole number, got {text!r}"))
+            problems.append(FieldProblem(field, f"expected a whole number, got {quoted(text)}"))
             return None
         return int(value)
     return int(value) if value.is_integer() else value
@@ -256,7 +257,7 @@ def _history_line(line: str, field: str, problems: list[FieldProblem]) -> dict[s
         value = float(number)
     except ValueError:
         problems.append(
-            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {dose_text!r}")
+            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {quoted(dose_text)}")
         )
         return None
     entry: dict[str, Any] = {
@@ -323,8 +324,8 @@ def picture_json(doc: Mapping[str, Any]) -> str:
 def picture_from_json(text: str) -> dict[str, Any]:
     """Read back a hidden picture field; a tampered field is an input error."""
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+        doc = parse_json(text, field="picture")
+    except InputError:
         raise InputError([FieldProblem("picture", "not a valid picture; start again")]) from None
     if not isinstance(doc, dict):
         raise InputError([FieldProblem("picture", "not a valid picture; start again")])

@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from b12.adapters.sql.registry import GUIDELINES, MAX_WITHIN_DAYS, Registry
 from b12.core.course_models import FollowUpResult, OrderCheckResult
+from b12.core.dates import parse_iso_date
 from b12.core.errors import FieldProblem, InputError, Refused
 from b12.core.knowledge import KnowledgeBase
 from b12.core.requests import plan_request
@@ -328,7 +329,7 @@ async def record_event(request: Request, patient_id: str, principal: PagePrincip
     problems: list[FieldProblem] = []
     day: date | None = None
     try:
-        day = date.fromisoformat(values["event.date"])
+        day = parse_iso_date(values["event.date"])
     except ValueError:
         problems.append(FieldProblem("event.date", "expected a date as YYYY-MM-DD"))
     if not values["event.kind"]:

@@ -8,28 +8,29 @@ NUL characters and over-long values with a database error, which is not the user
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, get_args
 
-from b12.adapters.sql.registry import PATIENT_ID, RECALL_STATUSES, DoseInput, RecallRow
+from b12.adapters.sql.registry import (
+    MAX_BATCH,
+    MAX_DRUG,
+    MAX_KEY,
+    MAX_NAME,
+    MAX_REASON,
+    PATIENT_ID,
+    RECALL_STATUSES,
+    DoseInput,
+    recall_csv,
+)
 from b12.core.course_input import parse_dose_text
-from b12.core.errors import FieldProblem, InputError
+from b12.core.dates import parse_iso_date
+from b12.core.errors import FieldProblem, InputError, quoted
 from b12.core.knowledge import Route, Site
 
 ROUTES: tuple[str, ...] = get_args(Route)
 SITES: tuple[str, ...] = get_args(Site)
-#: Column sizes of the registry's tables (``tables.py``).
-MAX_NAME = 200
-MAX_DRUG = 200
-MAX_BATCH = 100
-MAX_KEY = 200
-MAX_REASON = 2000
 DOSE_FIELDS = ("date", "drug", "dose", "route", "site", "batch", "override_reason", "key")
-#: Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def text_value(
@@ -75,9 +76,9 @@ def day_value(
         problems.append(FieldProblem(field, "expected a date as YYYY-MM-DD"))
         return None
     try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        problems.append(FieldProblem(field, f"expected a date as YYYY-MM-DD, got {value!r}"))
+        day = parse_iso_date(value.strip())
+    except ValueError as exc:
+        problems.append(FieldProblem(field, f"{exc}, got {quoted(value)}"))
         return None
     if day > today:
         problems.append(FieldProblem(field, f"{day} is in the future (today is {today})"))
@@ -94,7 +95,7 @@ def _choice(
         return None
     if not isinstance(value, str) or value not in known:
         problems.append(
-            FieldProblem(field, f"unknown {field} {value!r}; known: {', '.join(known)}")
+            FieldProblem(field, f"unknown {field} {quoted(value)}; known: {', '.join(known)}")
         )
         return None
     return value
@@ -199,19 +200,11 @@ def recall_statuses() -> tuple[str, ...]:
     return ("all", *RECALL_STATUSES)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def recall_csv(rows: Sequence[RecallRow]) -> str:
-    """The recall list as CSV text; free text that a spreadsheet would run is defused."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(RecallRow.__dataclass_fields__))
-    writer.writeheader()
-    for row in rows:
-        record = row.as_dict()
-        record["display_name"] = _cell(record["display_name"])
-        writer.writerow(record)
-    return out.getvalue()
+__all__ = [
+    "MAX_BATCH",
+    "MAX_DRUG",
+    "MAX_KEY",
+    "MAX_NAME",
+    "MAX_REASON",
+    "recall_csv",
+]
