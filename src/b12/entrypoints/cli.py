@@ -29,7 +29,7 @@ from b12.core.requests import (
     plan_request,
 )
 from b12.core.schemas import json_schema, schema_names
-from b12.entrypoints import accounts_cli, ask_cli, export_cli, registry_cli, serve_cli
+from b12.entrypoints import accounts_cli, ask_cli, export_cli, register_cli, registry_cli, serve_cli
 from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
 
 app = typer.Typer(
@@ -431,6 +431,7 @@ def _bundled_kb() -> KnowledgeBase:
 
 
 registry_cli.register(app, _bundled_kb)
+register_cli.register(app, _bundled_kb)
 accounts_cli.register(app, _bundled_kb)
 serve_cli.register(app)
 ask_cli.register(app, _load_kb)

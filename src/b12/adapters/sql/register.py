@@ -1,0 +1,485 @@
+"""A practice's register brought into the registry, the register review and recall outreach.
+
+Import: rows are read by :mod:`b12.core.register_import`; each usable row is planned and
+followed up in the core before anything is written (a row the engine cannot take is refused,
+nothing written).  The real run writes one transaction per batch of rows: the patient, picture
+version 1, the course, every dose on record, the register entry (identifiers, contact, last
+review, the row's digest), the course's next-due window (``Registry._refresh``, the same code
+every registry write uses) and an audit entry.  A batch commits whole or not at all, so a
+killed import leaves only whole rows; a row already imported with the same digest is
+``unchanged`` (re-importing a file changes nothing); a patient already in the registry with
+other details is refused.
+
+Review: every active course with its picture, last dose route and last review (the later of
+the last recorded event and the review date brought in), judged by the cited criteria in
+``knowledge/register/review``.  Outreach: marks on recall rows (invited, contacted, booked,
+declined), each with who and when and an audit entry; the message export pairs each recall row
+with the patient's contact and the reminder text from the knowledge base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select
+
+from b12.adapters.sql.registry import RecallRow, Registry
+from b12.adapters.sql.tables import (
+    courses,
+    doses,
+    events,
+    outreach,
+    patients,
+    pictures,
+    register_entries,
+)
+from b12.core.course_models import FollowUpResult
+from b12.core.errors import FieldProblem, InputError, NotFound
+from b12.core.plan_models import Plan
+from b12.core.register_import import (
+    Enrolment,
+    EnrolmentRequest,
+    RowProblem,
+    RowReport,
+    enrolment_request,
+)
+from b12.core.register_review import (
+    CourseSnapshot,
+    RegisterContent,
+    Reviewer,
+    ReviewRow,
+    reminder_text,
+)
+from b12.core.requests import follow_up_request, plan_request
+
+OUTREACH_STATUSES = ("invited", "contacted", "booked", "declined")
+BATCH_SIZE = 200
+#: Where an engine error on a request field points in the register file.
+COLUMN_OF = {
+    "age": "date_of_birth",
+    "drug": "product",
+    "dose": "dose",
+    "route": "route",
+    "date": "last_dose_date",
+    "cause": "cause",
+    "guideline": "guideline",
+    "sex": "sex",
+}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A usable row with what the engine made of it (computed before any write)."""
+
+    report: RowReport
+    enrolment: Enrolment
+    request: EnrolmentRequest
+    plan: Plan
+    follow_up: FollowUpResult
+
+
+def _column(field: str) -> str:
+    last = field.split(".")[-1].split("[")[0]
+    if field.startswith("history"):
+        last = field.split(".")[-1]
+    return COLUMN_OF.get(last, field)
+
+
+def _with(report: RowReport, problem: RowProblem, outcome: str) -> RowReport:
+    enrolment = None if problem.refuses else report.enrolment
+    return replace(
+        report, problems=(*report.problems, problem), enrolment=enrolment, outcome=outcome
+    )
+
+
+class RegisterStore:
+    """Import, review and outreach over one registry (its engine and knowledge base)."""
+
+    def __init__(self, registry: Registry, content: RegisterContent) -> None:
+        self.registry = registry
+        self.kb = registry.kb
+        self.content = content
+
+    # -- import -----------------------------------------------------------------------------
+
+    def prepare(self, report: RowReport) -> RowReport | Prepared:
+        """Plan and follow up one accepted row in the core; a refusal names the column."""
+        if report.enrolment is None:
+            return replace(report, outcome="not written")
+        enrolment = report.enrolment
+        request = enrolment_request(enrolment)
+        as_of = request.picture["as_of"]
+        try:
+            _, plan = plan_request(request.picture, self.kb)
+            follow = follow_up_request(
+                {"picture": request.picture, "history": list(request.history), "as_of": as_of},
+                self.kb,
+            )
+        except InputError as err:
+            bad = err.problems[0]
+            return _with(report, RowProblem(_column(bad.field), bad.message, True), "not written")
+        if plan.regimen is None:
+            note = f"no regimen: the plan says {plan.status} ({plan.pathway.title})"
+            report = replace(report, problems=(*report.problems, RowProblem("cause", note, False)))
+        return Prepared(report, enrolment, request, plan, follow)
+
+    def import_rows(
+        self,
+        reports: Sequence[RowReport],
+        *,
+        actor: str,
+        now: datetime,
+        dry_run: bool,
+        batch_size: int = BATCH_SIZE,
+    ) -> list[RowReport]:
+        """Import (or, with ``dry_run``, only judge) the rows; return each row's report."""
+        out: list[RowReport] = []
+        for start in range(0, len(reports), batch_size):
+            batch = [self.prepare(r) for r in reports[start : start + batch_size]]
+            ready = [p for p in batch if isinstance(p, Prepared)]
+            if dry_run:
+                with self.registry._read() as conn:
+                    judged = self._judge(conn, ready)
+            else:
+                with self.registry._write() as conn:
+                    judged = self._judge(conn, ready)
+                    for item in judged.values():
+                        if isinstance(item, Prepared):
+                            self._enrol(conn, item, actor, now)
+            for p in batch:
+                if isinstance(p, RowReport):
+                    out.append(p)
+                    continue
+                item = judged[p.report.line]
+                if isinstance(item, RowReport):
+                    out.append(item)
+                else:
+                    outcome = "would be imported" if dry_run else "imported"
+                    out.append(replace(item.report, outcome=outcome))
+        return out
+
+    def _judge(self, conn: Connection, ready: list[Prepared]) -> dict[int, Prepared | RowReport]:
+        """Rows already in the registry: unchanged (same digest) or refused (other details)."""
+        ids = [p.enrolment.patient_id for p in ready]
+        nhs = [p.enrolment.nhs_number for p in ready if p.enrolment.nhs_number]
+        known = {
+            r.id: r.fingerprint
+            for r in conn.execute(
+                select(patients.c.id, register_entries.c.fingerprint)
+                .select_from(patients)
+                .outerjoin(register_entries, register_entries.c.patient_id == patients.c.id)
+                .where(patients.c.id.in_(ids))
+            )
+        }
+        owners = {
+            r.nhs_number: r.patient_id
+            for r in conn.execute(
+                select(register_entries.c.nhs_number, register_entries.c.patient_id).where(
+                    register_entries.c.nhs_number.in_(nhs)
+                )
+            )
+        }
+        out: dict[int, Prepared | RowReport] = {}
+        for p in ready:
+            e, line = p.enrolment, p.report.line
+            if e.patient_id in known:
+                if known[e.patient_id] == e.fingerprint():
+                    out[line] = replace(p.report, outcome="unchanged")
+                else:
+                    why = (
+                        "already in the registry with other details; nothing changed "
+                        "(update the patient in b12, or fix the file)"
+                    )
+                    out[line] = _with(p.report, RowProblem("patient_id", why, True), "not written")
+            elif e.nhs_number and owners.get(e.nhs_number, e.patient_id) != e.patient_id:
+                why = f"already registered for patient {owners[e.nhs_number]!r}"
+                out[line] = _with(p.report, RowProblem("nhs_number", why, True), "not written")
+            else:
+                out[line] = p
+        return out
+
+    def _enrol(self, conn: Connection, p: Prepared, actor: str, now: datetime) -> None:
+        """Write one row (inside the batch's transaction)."""
+        e, plan = p.enrolment, p.plan
+        conn.execute(
+            insert(patients).values(
+                id=e.patient_id,
+                display_name=e.name,
+                date_of_birth=e.date_of_birth,
+                guideline=plan.guideline,
+                created_at=now,
+            )
+        )
+        picture_id = conn.execute(
+            insert(pictures).values(
+                patient_id=e.patient_id, version=1, document=p.request.picture, created_at=now
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        course_id = conn.execute(
+            insert(courses).values(
+                patient_id=e.patient_id,
+                picture_id=picture_id,
+                guideline=plan.guideline,
+                pathway=plan.pathway.id,
+                regimen=plan.regimen.id if plan.regimen else None,
+                start=plan.start,
+                content_version=plan.content_version,
+                status="active" if plan.regimen else "no_regimen",
+                continuous=0,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        digest = e.fingerprint()
+        if p.request.history:
+            conn.execute(
+                insert(doses),
+                [
+                    {
+                        "course_id": course_id,
+                        "patient_id": e.patient_id,
+                        "date": date.fromisoformat(h["date"]),
+                        "drug": h["drug"],
+                        "dose_value": h["dose"]["value"],
+                        "dose_unit": h["dose"]["unit"],
+                        "route": h["route"],
+                        "site": None,
+                        "batch": None,
+                        "given_by": None,
+                        "recorded_at": now,
+                        "idempotency_key": f"import:{h['date']}",
+                        "override_reason": None,
+                        "verdict": "imported",
+                    }
+                    for h in p.request.history
+                ],
+            )
+        conn.execute(
+            insert(register_entries).values(
+                patient_id=e.patient_id,
+                nhs_number=e.nhs_number,
+                mrn=e.mrn,
+                contact=e.contact,
+                last_review=e.last_review,
+                fingerprint=digest,
+                imported_at=now,
+            )
+        )
+        self.registry._refresh(conn, course_id, now.date())
+        detail = {"line": p.report.line, "fingerprint": digest, "course": course_id}
+        self.registry._audit(conn, actor, "import", "patients", e.patient_id, detail, now)
+
+    # -- review -----------------------------------------------------------------------------
+
+    def _snapshots(self, conn: Connection) -> Iterator[CourseSnapshot]:
+        last_dose = (
+            select(doses.c.patient_id, func.max(doses.c.date).label("day"))
+            .where(doses.c.superseded_by.is_(None))
+            .group_by(doses.c.patient_id)
+            .subquery()
+        )
+        last_event = (
+            select(events.c.patient_id, func.max(events.c.date).label("day"))
+            .group_by(events.c.patient_id)
+            .subquery()
+        )
+        route = (
+            select(doses.c.route)
+            .where(
+                doses.c.patient_id == courses.c.patient_id,
+                doses.c.date == last_dose.c.day,
+                doses.c.superseded_by.is_(None),
+            )
+            .order_by(doses.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                courses.c.patient_id,
+                patients.c.display_name,
+                courses.c.guideline,
+                pictures.c.document,
+                courses.c.next_due,
+                courses.c.due_earliest,
+                courses.c.due_latest,
+                route.label("route"),
+                register_entries.c.last_review,
+                last_event.c.day.label("last_event"),
+            )
+            .select_from(courses)
+            .join(patients, patients.c.id == courses.c.patient_id)
+            .join(pictures, pictures.c.id == courses.c.picture_id)
+            .outerjoin(last_dose, last_dose.c.patient_id == courses.c.patient_id)
+            .outerjoin(last_event, last_event.c.patient_id == courses.c.patient_id)
+            .outerjoin(register_entries, register_entries.c.patient_id == courses.c.patient_id)
+            .where(courses.c.status == "active")
+            .order_by(courses.c.patient_id)
+        )
+        for r in conn.execute(query.execution_options(yield_per=2000)):
+            reviews = [d for d in (r.last_review, r.last_event) if d is not None]
+            yield CourseSnapshot(
+                r.patient_id,
+                r.display_name,
+                r.guideline,
+                r.document,
+                r.next_due,
+                r.due_earliest,
+                r.due_latest,
+                r.route,
+                max(reviews) if reviews else None,
+            )
+
+    def review(self, as_of: date, criterion: str | None = None) -> list[ReviewRow]:
+        """Every active course meeting a review criterion, by criterion then patient."""
+        known = [c.id for c in self.content.criteria]
+        if criterion is not None and criterion not in known:
+            raise InputError(
+                [
+                    FieldProblem(
+                        "criterion", f"unknown criterion {criterion!r}; known: {', '.join(known)}"
+                    )
+                ]
+            )
+        reviewer = Reviewer(self.content, self.kb)
+        rows: list[ReviewRow] = []
+        with self.registry._read() as conn:
+            for snap in self._snapshots(conn):
+                rows += reviewer.rows(snap, as_of)
+        order = {cid: i for i, cid in enumerate(known)}
+        rows.sort(key=lambda r: (order[r.criterion], r.patient_id))
+        return [r for r in rows if criterion is None or r.criterion == criterion]
+
+    # -- outreach ---------------------------------------------------------------------------
+
+    def mark(
+        self,
+        patient_id: str,
+        status: str,
+        *,
+        note: str | None,
+        actor: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Mark the patient's recall row (their current due date); audited."""
+        if status not in OUTREACH_STATUSES:
+            known = ", ".join(OUTREACH_STATUSES)
+            raise InputError([FieldProblem("status", f"unknown status {status!r}; known: {known}")])
+        if note is not None and len(note) > 1000:
+            raise InputError([FieldProblem("note", "longer than 1000 characters")])
+        with self.registry._write() as conn:
+            course = conn.execute(
+                select(courses.c.id, courses.c.next_due)
+                .where(courses.c.patient_id == patient_id)
+                .order_by(courses.c.id.desc())
+                .limit(1)
+            ).first()
+            if course is None:
+                raise NotFound(f"no patient {patient_id!r}")
+            mark_id = conn.execute(
+                insert(outreach).values(
+                    patient_id=patient_id,
+                    due_date=course.next_due,
+                    status=status,
+                    note=note,
+                    actor=actor,
+                    at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            detail = {"status": status, "due_date": _iso(course.next_due), "note": note}
+            self.registry._audit(conn, actor, "outreach", "outreach", str(mark_id), detail, now)
+        return {
+            "id": mark_id,
+            "patient_id": patient_id,
+            "status": status,
+            "due_date": _iso(course.next_due),
+            "by": actor,
+            "at": now.isoformat(),
+            "note": note,
+        }
+
+    def _latest_marks(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
+        newest = (
+            select(outreach.c.patient_id, func.max(outreach.c.id).label("id"))
+            .where(outreach.c.patient_id.in_(ids))
+            .group_by(outreach.c.patient_id)
+            .subquery()
+        )
+        query = select(outreach).join(
+            newest, and_(newest.c.id == outreach.c.id, newest.c.patient_id == outreach.c.patient_id)
+        )
+        return {r.patient_id: r for r in conn.execute(query)}
+
+    def recall_with_outreach(self, as_of: date, within_days: int) -> list[dict[str, Any]]:
+        """The recall list, each row with its latest outreach mark for the same due date."""
+        rows = self.registry.recall(as_of, within_days)
+        out: list[dict[str, Any]] = []
+        with self.registry._read() as conn:
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
+                marks = self._latest_marks(conn, [r.patient_id for r in chunk])
+                contacts: dict[str, str | None] = {
+                    r.patient_id: r.contact
+                    for r in conn.execute(
+                        select(register_entries.c.patient_id, register_entries.c.contact).where(
+                            register_entries.c.patient_id.in_([r.patient_id for r in chunk])
+                        )
+                    )
+                }
+                out += [
+                    _recall_row(r, marks.get(r.patient_id), contacts.get(r.patient_id))
+                    for r in chunk
+                ]
+        return out
+
+    def messages(self, as_of: date, within_days: int) -> tuple[list[dict[str, str]], list[str]]:
+        """Reminder rows for the messaging service, and the ids left out (no contact on file).
+
+        Rows already marked booked or declined for the same due date are left out too.
+        """
+        out: list[dict[str, str]] = []
+        missing: list[str] = []
+        for row in self.recall_with_outreach(as_of, within_days):
+            if row["outreach"] and row["outreach"]["status"] in ("booked", "declined"):
+                continue
+            if not row["contact"]:
+                missing.append(row["patient_id"])
+                continue
+            due = date.fromisoformat(
+                row["latest"] if row["status"] == "overdue" else row["next_due"]
+            )
+            out.append(
+                {
+                    "patient_id": row["patient_id"],
+                    "name": row["display_name"] or "",
+                    "contact": row["contact"],
+                    "due_date": due.isoformat(),
+                    "status": row["status"],
+                    "message": reminder_text(
+                        self.content.reminder, due, row["status"] == "overdue"
+                    ),
+                }
+            )
+        return out, missing
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _recall_row(r: RecallRow, mark: Any, contact: str | None) -> dict[str, Any]:
+    current = mark is not None and mark.due_date == r.next_due
+    return {
+        **r.as_dict(),
+        "contact": contact,
+        "outreach": {
+            "status": mark.status,
+            "by": mark.actor,
+            "at": mark.at.isoformat(),
+            "note": mark.note,
+        }
+        if current
+        else None,
+    }

@@ -1,0 +1,267 @@
+"""``b12 registry``: bring a practice's register in, review it, and work the recall list.
+
+* ``b12 registry import FILE.csv [--dry-run]`` — the per-row report (accepted, needs attention,
+  refused, with the column and the reason) and a summary; without ``--dry-run`` the rows are
+  written, one transaction per batch.  Exit 0 when no row was refused, 2 when some were (the
+  others are written; the report says which).
+* ``b12 registry review`` — overdue, no review in 12 months, may suit oral treatment, high B12
+  with a question about stopping: each row with its reason and citations.
+* ``b12 registry outreach mark|list`` and ``b12 registry messages --csv FILE`` — outreach marks
+  (invited, contacted, booked, declined; audited) and the reminder export for the practice's
+  messaging service.  b12 sends nothing.
+
+Exit codes as the other registry commands: 2 bad input, 4 not found, 5 database unavailable.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from b12.adapters.register_content import load_register_content
+from b12.adapters.sql.register import OUTREACH_STATUSES, RegisterStore
+from b12.core.errors import FieldProblem, InputError
+from b12.core.knowledge import KnowledgeBase
+from b12.core.register_import import RowReport, header_problems, read_rows, summary
+from b12.entrypoints import settings
+from b12.entrypoints.registry_cli import _date, _errors, _now, _registry
+
+registry_app = typer.Typer(
+    no_args_is_help=True, help="Bring a register in, review it, and work the recall list."
+)
+outreach_app = typer.Typer(no_args_is_help=True, help="Mark recall rows and list the marks.")
+registry_app.add_typer(outreach_app, name="outreach")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Date of the list (default today).")]
+Within = Annotated[int, typer.Option(help="Include doses due within this many days.")]
+
+_load_kb: Callable[[], KnowledgeBase] | None = None
+
+
+def register(app: typer.Typer, load_kb: Callable[[], KnowledgeBase]) -> None:
+    """Attach ``b12 registry`` to the main app."""
+    global _load_kb
+    _load_kb = load_kb
+    app.add_typer(registry_app, name="registry")
+
+
+def _store() -> RegisterStore:
+    assert _load_kb is not None
+    registry = _registry(_load_kb)
+    return RegisterStore(registry, load_register_content(registry.kb))
+
+
+def read_register_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a register file as (line, header → cell); a bad header is an input error."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError([FieldProblem("file", f"cannot read {path}: {exc.strerror}")]) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        try:
+            problems = header_problems(reader.fieldnames)
+            if problems:
+                raise InputError([FieldProblem("header", p) for p in problems])
+            for cells in reader:
+                if cells.get(None):
+                    raise InputError(
+                        [FieldProblem(f"line {reader.line_num}", "more cells than columns")]
+                    )
+                yield reader.line_num, {k: v or "" for k, v in cells.items() if k is not None}
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(
+                [FieldProblem("file", f"not a readable CSV file (UTF-8): {exc}")]
+            ) from None
+
+
+@registry_app.command("import")
+def import_register(
+    path: Annotated[Path, typer.Argument(help="The register as CSV (see examples/).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report on every row; write nothing.")
+    ] = False,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write the per-row report as CSV.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a practice's register (run with --dry-run first)."""
+    with _errors():
+        store = _store()
+        now = _now()
+        rows = list(read_register_csv(path))
+        reports = store.import_rows(
+            read_rows(rows, store.kb, now.date()),
+            actor=settings.actor(),
+            now=now,
+            dry_run=dry_run,
+        )
+        if report_path is not None:
+            _write_report(report_path, reports)
+    counts = summary(reports)
+    counts["written"] = sum(r.outcome == "imported" for r in reports)
+    counts["unchanged"] = sum(r.outcome == "unchanged" for r in reports)
+    if as_json:
+        body = {"dry_run": dry_run, "summary": counts, "rows": [r.as_dict() for r in reports]}
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        _print_import(reports, counts, dry_run)
+    if counts["refused"]:
+        raise typer.Exit(2)
+
+
+def _print_import(reports: list[RowReport], counts: dict[str, int], dry_run: bool) -> None:
+    table = Table(title="Rows that need attention or were refused")
+    for col in ("line", "patient", "status", "column", "reason"):
+        table.add_column(col)
+    for r in reports:
+        for p in r.problems:
+            table.add_row(str(r.line), r.patient_id or "", r.status, p.column, p.reason)
+    if table.row_count:
+        Console(width=160).print(table)
+    verb = "would write" if dry_run else "wrote"
+    written = sum(r.outcome in ("imported", "would be imported") for r in reports)
+    typer.echo(
+        f"{counts['rows']} rows: {counts['accepted']} accepted, "
+        f"{counts['needs_attention']} need attention, {counts['refused']} refused; "
+        f"{verb} {written}, {counts['unchanged']} already imported (unchanged)"
+    )
+
+
+def _write_report(path: Path, reports: list[RowReport]) -> None:
+    rows = [
+        {
+            "line": r.line,
+            "patient_id": r.patient_id or "",
+            "status": r.status,
+            "outcome": r.outcome or "",
+            "column": p.column,
+            "reason": p.reason,
+        }
+        for r in reports
+        for p in (r.problems or (None,))
+        if p is not None
+    ]
+    _write_csv(path, rows, ["line", "patient_id", "status", "outcome", "column", "reason"])
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise InputError([FieldProblem("path", f"cannot write {path}: {exc.strerror}")]) from None
+
+
+def _day(as_of: str | None) -> date:
+    return _date(as_of, "as_of") if as_of else _now().date()
+
+
+@registry_app.command("review")
+def review(
+    as_of: AsOf = None,
+    criterion: Annotated[
+        str | None, typer.Option(help="Only this criterion, e.g. REG-REVIEW-003.")
+    ] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows as CSV.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The register review: who needs what, each row with its reason and citations."""
+    with _errors():
+        store = _store()
+        day = _day(as_of)
+        rows = [r.as_dict() for r in store.review(day, criterion)]
+        if csv_path is not None:
+            flat = [
+                {
+                    **{k: v for k, v in r.items() if k not in ("facts", "references")},
+                    **r["facts"],
+                    "references": "; ".join(
+                        f"{ref['source_id']} ({ref['locator']})" for ref in r["references"]
+                    ),
+                }
+                for r in rows
+            ]
+            fields = ["patient_id", "display_name", "criterion", "title", "reason"]
+            fields += ["timing", "next_due", "overdue_days", "last_review", "last_dose_route"]
+            _write_csv(csv_path, flat, [*fields, "serum_b12_ng_l", "references"])
+    status = store.content.review_status
+    if as_json:
+        body = {"as_of": day.isoformat(), "review_status": status, "rows": rows}
+        typer.echo(json.dumps(body, indent=2))
+        return
+    if status != "approved":
+        typer.echo(f"[{store.kb.vocabulary.pending_review_banner}]")
+    table = Table(title=f"Register review as of {day}: {len(rows)} rows")
+    for col in ("patient", "name", "criterion", "reason", "sources"):
+        table.add_column(col)
+    for r in rows:
+        refs = ", ".join(ref["source_id"] for ref in r["references"])
+        table.add_row(r["patient_id"], r["display_name"] or "", r["title"], r["reason"], refs)
+    Console(width=160).print(table)
+
+
+@outreach_app.command("mark")
+def outreach_mark(
+    patient: Annotated[str, typer.Argument(help="Patient id.")],
+    status: Annotated[str, typer.Option(help=f"One of: {', '.join(OUTREACH_STATUSES)}.")],
+    note: Annotated[str | None, typer.Option(help="Optional note.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark a patient's recall row (for their current due date); who and when are recorded."""
+    with _errors():
+        mark = _store().mark(patient, status, note=note, actor=settings.actor(), now=_now())
+    if as_json:
+        typer.echo(json.dumps(mark, indent=2))
+    else:
+        typer.echo(f"{patient}: {status} by {mark['by']} at {mark['at']} (due {mark['due_date']})")
+
+
+@outreach_app.command("list")
+def outreach_list(as_of: AsOf = None, within: Within = 14, as_json: JsonFlag = False) -> None:
+    """The recall list with each row's outreach mark for its current due date."""
+    with _errors():
+        day = _day(as_of)
+        rows = _store().recall_with_outreach(day, within)
+    if as_json:
+        typer.echo(json.dumps({"as_of": day.isoformat(), "rows": rows}, indent=2))
+        return
+    table = Table(title=f"Recall list with outreach as of {day}: {len(rows)} rows")
+    for col in ("patient", "name", "next due", "status", "contact", "outreach"):
+        table.add_column(col)
+    for r in rows:
+        mark = r["outreach"]
+        done = f"{mark['status']} by {mark['by']} {mark['at']}" if mark else ""
+        table.add_row(
+            r["patient_id"], r["display_name"] or "", r["next_due"], r["status"],
+            r["contact"] or "", done,
+        )  # fmt: skip
+    Console(width=160).print(table)
+
+
+@registry_app.command("messages")
+def messages(
+    csv_path: Annotated[Path, typer.Option("--csv", help="The CSV file to write.")],
+    as_of: AsOf = None,
+    within: Within = 14,
+) -> None:
+    """Export reminder messages (contact, due date, text) for the practice's messaging service."""
+    with _errors():
+        rows, missing = _store().messages(_day(as_of), within)
+        fields = ["patient_id", "name", "contact", "due_date", "status", "message"]
+        _write_csv(csv_path, rows, fields)
+    typer.echo(f"wrote {len(rows)} reminders to {csv_path}; b12 sends nothing itself")
+    if missing:
+        typer.echo(f"{len(missing)} recall rows have no contact on file: {', '.join(missing[:20])}")
