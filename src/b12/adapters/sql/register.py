@@ -1,12 +1,12 @@
 """A practice's register brought into the registry, the register review and recall outreach.
 
-Import: rows are read by :mod:`b12.core.register_import`; each usable row is planned and
-followed up in the core before anything is written (a row the engine cannot take is refused,
-nothing written).  The real run writes one transaction per batch of rows: the patient, picture
-version 1, the course, every dose on record, the register entry (identifiers, contact, last
-review, the row's digest), the course's next-due window (``Registry._refresh``, the same code
-every registry write uses) and an audit entry.  A batch commits whole or not at all, so a
-killed import leaves only whole rows; a row already imported with the same digest is
+Import: rows are read by :mod:`b12.core.register_import`; each usable row's course is worked
+out in the core (``follow_up`` of its picture and doses) before anything is written; a row the
+engine cannot take is refused and nothing of it is written.  The real run writes one
+transaction per batch of rows: the patients, picture version 1, the courses with their phase
+and next-due window, every dose on record, the register entries (identifiers, contact, last
+review, the row's digest) and an audit entry per patient.  A batch commits whole or not at all,
+so a killed import leaves only whole rows; a row already imported with the same digest is
 ``unchanged`` (re-importing a file changes nothing); a patient already in the registry with
 other details is refused.
 
@@ -24,10 +24,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, Table, and_, func, insert, select
 
 from b12.adapters.sql.registry import RecallRow, Registry
 from b12.adapters.sql.tables import (
+    audit,
     courses,
     doses,
     events,
@@ -38,7 +39,6 @@ from b12.adapters.sql.tables import (
 )
 from b12.core.course_models import FollowUpResult
 from b12.core.errors import FieldProblem, InputError, NotFound
-from b12.core.plan_models import Plan
 from b12.core.register_import import (
     Enrolment,
     EnrolmentRequest,
@@ -53,9 +53,11 @@ from b12.core.register_review import (
     ReviewRow,
     reminder_text,
 )
-from b12.core.requests import follow_up_request, plan_request
+from b12.core.requests import follow_up_request
 
 OUTREACH_STATUSES = ("invited", "contacted", "booked", "declined")
+#: The verdict stored on a dose brought in from a register: history, not an order checked here.
+IMPORTED = "imported"
 BATCH_SIZE = 200
 #: Where an engine error on a request field points in the register file.
 COLUMN_OF = {
@@ -72,12 +74,15 @@ COLUMN_OF = {
 
 @dataclass(frozen=True)
 class Prepared:
-    """A usable row with what the engine made of it (computed before any write)."""
+    """A usable row with the course the engine makes of it (computed before any write).
+
+    The follow-up of the row's picture and doses is the course: its pathway, regimen, phase
+    and due window are what the course row stores (no separate plan is needed to enrol).
+    """
 
     report: RowReport
     enrolment: Enrolment
     request: EnrolmentRequest
-    plan: Plan
     follow_up: FollowUpResult
 
 
@@ -113,7 +118,6 @@ class RegisterStore:
         request = enrolment_request(enrolment)
         as_of = request.picture["as_of"]
         try:
-            _, plan = plan_request(request.picture, self.kb)
             follow = follow_up_request(
                 {"picture": request.picture, "history": list(request.history), "as_of": as_of},
                 self.kb,
@@ -121,10 +125,10 @@ class RegisterStore:
         except InputError as err:
             bad = err.problems[0]
             return _with(report, RowProblem(_column(bad.field), bad.message, True), "not written")
-        if plan.regimen is None:
-            note = f"no regimen: the plan says {plan.status} ({plan.pathway.title})"
+        if follow.regimen is None:
+            note = f"no regimen: b12 says {follow.status} ({follow.pathway.title})"
             report = replace(report, problems=(*report.problems, RowProblem("cause", note, False)))
-        return Prepared(report, enrolment, request, plan, follow)
+        return Prepared(report, enrolment, request, follow)
 
     def import_rows(
         self,
@@ -146,9 +150,9 @@ class RegisterStore:
             else:
                 with self.registry._write() as conn:
                     judged = self._judge(conn, ready)
-                    for item in judged.values():
-                        if isinstance(item, Prepared):
-                            self._enrol(conn, item, actor, now)
+                    todo = [item for item in judged.values() if isinstance(item, Prepared)]
+                    if todo:
+                        self._enrol(conn, todo, actor, now)
             for p in batch:
                 if isinstance(p, RowReport):
                     out.append(p)
@@ -201,75 +205,117 @@ class RegisterStore:
                 out[line] = p
         return out
 
-    def _enrol(self, conn: Connection, p: Prepared, actor: str, now: datetime) -> None:
-        """Write one row (inside the batch's transaction)."""
-        e, plan = p.enrolment, p.plan
+    def _enrol(self, conn: Connection, batch: list[Prepared], actor: str, now: datetime) -> None:
+        """Write the batch's rows (inside its transaction): a few multi-row statements.
+
+        The course's next-due window is the follow-up computed in :meth:`prepare` from the
+        same picture and doses that are written here, with no events, as of ``now``'s date:
+        the request ``Registry._follow`` would build from these rows (``_window`` stores it as
+        ``Registry._refresh`` does; the tests check the two agree for imported courses).
+        """
         conn.execute(
-            insert(patients).values(
-                id=e.patient_id,
-                display_name=e.name,
-                date_of_birth=e.date_of_birth,
-                guideline=plan.guideline,
-                created_at=now,
-            )
+            insert(patients),
+            [
+                {
+                    "id": p.enrolment.patient_id,
+                    "display_name": p.enrolment.name,
+                    "date_of_birth": p.enrolment.date_of_birth,
+                    "guideline": p.follow_up.guideline,
+                    "created_at": now,
+                }
+                for p in batch
+            ],
         )
-        picture_id = conn.execute(
-            insert(pictures).values(
-                patient_id=e.patient_id, version=1, document=p.request.picture, created_at=now
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        course_id = conn.execute(
-            insert(courses).values(
-                patient_id=e.patient_id,
-                picture_id=picture_id,
-                guideline=plan.guideline,
-                pathway=plan.pathway.id,
-                regimen=plan.regimen.id if plan.regimen else None,
-                start=plan.start,
-                content_version=plan.content_version,
-                status="active" if plan.regimen else "no_regimen",
-                continuous=0,
-                created_at=now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        digest = e.fingerprint()
-        if p.request.history:
-            conn.execute(
-                insert(doses),
-                [
-                    {
-                        "course_id": course_id,
-                        "patient_id": e.patient_id,
-                        "date": date.fromisoformat(h["date"]),
-                        "drug": h["drug"],
-                        "dose_value": h["dose"]["value"],
-                        "dose_unit": h["dose"]["unit"],
-                        "route": h["route"],
-                        "site": None,
-                        "batch": None,
-                        "given_by": None,
-                        "recorded_at": now,
-                        "idempotency_key": f"import:{h['date']}",
-                        "override_reason": None,
-                        "verdict": "imported",
-                    }
-                    for h in p.request.history
-                ],
-            )
+        picture_ids = self._ids(
+            conn,
+            pictures,
+            [
+                {
+                    "patient_id": p.enrolment.patient_id,
+                    "version": 1,
+                    "document": p.request.picture,
+                    "created_at": now,
+                }
+                for p in batch
+            ],
+        )
+        course_ids = self._ids(
+            conn,
+            courses,
+            [
+                {
+                    "patient_id": p.enrolment.patient_id,
+                    "picture_id": picture_id,
+                    "guideline": p.follow_up.guideline,
+                    "pathway": p.follow_up.pathway.id,
+                    "start": date.fromisoformat(p.request.picture["start"]),
+                    "content_version": p.follow_up.content_version,
+                    "status": "active" if p.follow_up.regimen else "no_regimen",
+                    "created_at": now,
+                    **_window(p.follow_up),
+                }
+                for p, picture_id in zip(batch, picture_ids, strict=True)
+            ],
+        )
+        dose_rows = [
+            {
+                "course_id": course_id,
+                "patient_id": p.enrolment.patient_id,
+                "date": date.fromisoformat(h["date"]),
+                "drug": h["drug"],
+                "dose_value": h["dose"]["value"],
+                "dose_unit": h["dose"]["unit"],
+                "route": h["route"],
+                "recorded_at": now,
+                "idempotency_key": f"import:{h['date']}",
+                "verdict": IMPORTED,
+            }
+            for p, course_id in zip(batch, course_ids, strict=True)
+            for h in p.request.history
+        ]
+        if dose_rows:
+            conn.execute(insert(doses), dose_rows)
         conn.execute(
-            insert(register_entries).values(
-                patient_id=e.patient_id,
-                nhs_number=e.nhs_number,
-                mrn=e.mrn,
-                contact=e.contact,
-                last_review=e.last_review,
-                fingerprint=digest,
-                imported_at=now,
-            )
+            insert(register_entries),
+            [
+                {
+                    "patient_id": p.enrolment.patient_id,
+                    "nhs_number": p.enrolment.nhs_number,
+                    "mrn": p.enrolment.mrn,
+                    "contact": p.enrolment.contact,
+                    "last_review": p.enrolment.last_review,
+                    "fingerprint": p.enrolment.fingerprint(),
+                    "imported_at": now,
+                }
+                for p in batch
+            ],
         )
-        self.registry._refresh(conn, course_id, now.date())
-        detail = {"line": p.report.line, "fingerprint": digest, "course": course_id}
-        self.registry._audit(conn, actor, "import", "patients", e.patient_id, detail, now)
+        conn.execute(
+            insert(audit),
+            [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "import",
+                    "table_name": "patients",
+                    "record_id": p.enrolment.patient_id,
+                    "detail": {
+                        "line": p.report.line,
+                        "fingerprint": p.enrolment.fingerprint(),
+                        "course": course_id,
+                    },
+                }
+                for p, course_id in zip(batch, course_ids, strict=True)
+            ],
+        )
+
+    @staticmethod
+    def _ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows``; their new ids in the same order."""
+        if not rows:
+            return []
+        query = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(query, rows).scalars()]
 
     # -- review -----------------------------------------------------------------------------
 
@@ -463,6 +509,20 @@ class RegisterStore:
                 }
             )
         return out, missing
+
+
+def _window(result: FollowUpResult) -> dict[str, Any]:
+    """The course row's cached window and phase for a follow-up result (as ``_refresh``)."""
+    due = result.next_due
+    values: dict[str, Any] = {
+        "phase": result.phase,
+        "regimen": result.regimen.id if result.regimen else None,
+    }
+    if due is None or due.continuous:
+        return {**values, "next_due": None, "due_earliest": None, "due_latest": None,
+                "continuous": int(bool(due))}  # fmt: skip
+    return {**values, "next_due": due.date, "due_earliest": due.earliest,
+            "due_latest": due.latest, "continuous": 0}  # fmt: skip
 
 
 def _iso(day: date | None) -> str | None:
