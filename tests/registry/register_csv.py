@@ -23,10 +23,16 @@ from b12.core.dates import add_months
 from b12.core.register_import import COLUMNS
 
 GIVEN = ("Ada", "Bilal", "Chen", "Dorota", "Efua", "Farid", "Gwen", "Hiro", "Isla", "Jonas",
-         "Kemi", "Luis", "Maya", "Niamh", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara")  # fmt: skip
+         "Kemi", "Luis", "Maya", "Niamh", "Omar", "Priya", "Rosa", "Sami")  # fmt: skip
 FAMILY = ("Abbott", "Baker", "Cole", "Dimitrov", "Evans", "Fischer", "Garcia", "Hughes",
           "Iqbal", "Jones", "Kowalski", "Lee", "Mensah", "Nowak", "Okafor", "Patel")  # fmt: skip
-BAD_KINDS = ("unknown_product", "future_last_dose", "bad_nhs_number", "duplicate_id", "missing_date")
+BAD_KINDS = (
+    "unknown_product",
+    "future_last_dose",
+    "bad_nhs_number",
+    "duplicate_id",
+    "missing_date",
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,9 @@ class Profile:
 
 PROFILES = (
     Profile(55, "uk", "pernicious anaemia", False, "Hydroxocobalamin", "1mg", "Every 3 months", 3),
-    Profile(10, "uk", "autoimmune_gastritis", True, "hydroxocobalamin", "1 mg", "every_2_months", 2),
+    Profile(
+        10, "uk", "autoimmune_gastritis", True, "hydroxocobalamin", "1 mg", "every_2_months", 2
+    ),
     Profile(12, "uk", "malabsorption", False, "hydroxocobalamin", "1mg", "every 3 months", 3),
     Profile(5, "uk", "dietary", False, "hydroxycobalamin", "1mg", "Every 3 months", 3),
     Profile(8, "us", "pernicious_anaemia", False, "cyanocobalamin", "1000mcg", "monthly", 1),
@@ -69,6 +77,7 @@ class Register:
 
     rows: list[dict[str, str]] = field(default_factory=list)
     bad: dict[int, str] = field(default_factory=dict)
+    _index: dict[str, int] = field(default_factory=dict)
 
     def write(self, path: Path) -> Path:
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -78,8 +87,13 @@ class Register:
         return path
 
     def dose_count(self, patient_id: str) -> int:
-        row = next(r for r in self.rows if r["patient_id"] == patient_id)
-        return 1 + len([d for d in row["earlier_doses"].split(";") if d])
+        """How many doses the (first) row of ``patient_id`` lists."""
+        if not self._index:
+            for r in reversed(self.rows):
+                self._index[r["patient_id"]] = 1 + len(
+                    [d for d in r["earlier_doses"].split(";") if d]
+                )
+        return self._index[patient_id]
 
 
 def _row(rng: random.Random, i: int, as_of: date, nhs_seen: set[str]) -> dict[str, str]:
@@ -113,8 +127,10 @@ def _row(rng: random.Random, i: int, as_of: date, nhs_seen: set[str]) -> dict[st
         "interval": p.interval,
         "last_dose_date": last.isoformat(),
         "earlier_doses": ";".join(d.isoformat() for d in sorted(earlier)),
-        "course_phase": ("neuro_course_ended" if p.neuro else "maintenance") if declared else "",
-        "phase_since": since.isoformat() if declared else "",
+        "course_stage": ("neuro_course_completed" if p.neuro else "maintenance")
+        if declared
+        else "",
+        "stage_since": since.isoformat() if declared else "",
         "last_review_date": (as_of - timedelta(days=rng.randint(10, 500))).isoformat()
         if rng.random() < 0.7
         else "",

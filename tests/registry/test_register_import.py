@@ -9,6 +9,9 @@ imported again changes nothing.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from b12.adapters.sql.tables import doses, patients, register_entries
 from b12.core.knowledge import KnowledgeBase
 from b12.core.register_import import RowReport, read_rows
 from b12.entrypoints.register_cli import read_register_csv
+from tests.live_server import b12_command
 from tests.registry.conftest import ACTOR, stored_window, table_counts
 from tests.registry.register_csv import Register, make_register
 
@@ -158,3 +162,44 @@ def test_an_nhs_number_already_held_by_another_patient_is_refused(
     assert report.status == "refused"
     assert report.problems[-1].column == "nhs_number"
     assert table_counts(registry) == before
+
+
+def test_killing_the_import_part_way_leaves_only_whole_rows(
+    registry: Registry, db_url: str, tmp_path: Path
+) -> None:
+    """``b12 registry import`` killed (SIGKILL) after its first batch committed; then resumed."""
+    today = date.today()  # noqa: DTZ011 - the subprocess writes as of the real local today
+    reg = make_register(3000, today, seed=21, bad_every=10_000)
+    path = reg.write(tmp_path / "big.csv")
+    env = {**os.environ, "B12_DATABASE_URL": db_url}
+    proc = subprocess.Popen(
+        b12_command("registry", "import", str(path)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while _patient_count(registry) == 0:
+            assert proc.poll() is None, "the import ended before its first batch was seen"
+            assert time.monotonic() < deadline, "no batch committed within 5 minutes"
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    part = _whole(registry, reg)["patients"]
+    assert 0 < part < len(reg.rows), "killed after the last batch: nothing to test"
+
+    store = RegisterStore(registry, load_register_content(registry.kb))
+    rows = read_rows(read_register_csv(path), registry.kb, today)
+    now = datetime.combine(today, NOW.time())
+    reports = store.import_rows(rows, actor=ACTOR, now=now, dry_run=False)
+    assert sum(r.outcome == "unchanged" for r in reports) == part
+    assert _whole(registry, reg)["patients"] == len(reg.rows)
+
+
+def _patient_count(registry: Registry) -> int:
+    with registry.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(patients)).scalar_one())

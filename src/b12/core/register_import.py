@@ -31,7 +31,7 @@ from b12.core.picture import EARLIEST_DATE
 
 RowStatus = Literal["accepted", "needs_attention", "refused"]
 ROUTES = ("im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal")
-PHASES = ("maintenance", "loading_completed", "neuro_course_ended")
+STAGES = ("maintenance", "loading_completed", "neuro_course_completed")
 NEURO_PLACEHOLDER = "unspecified_neurological"
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MRN = re.compile(r"[A-Za-z0-9/._-]{1,40}")
@@ -56,8 +56,8 @@ COLUMNS = (
     "interval",
     "last_dose_date",
     "earlier_doses",
-    "course_phase",
-    "phase_since",
+    "course_stage",
+    "stage_since",
     "last_review_date",
     "contact",
 )
@@ -88,9 +88,9 @@ class RowProblem:
 
 @dataclass(frozen=True, slots=True)
 class DeclaredCourse:
-    """Where the course stands as the practice declares it (``course_phase`` column)."""
+    """Where the course stands as the practice declares it (``course_stage`` column)."""
 
-    phase: str
+    stage: str
     since: date
     every_months: int | None
 
@@ -130,7 +130,7 @@ class Enrolment:
             "doses": [d.isoformat() for d in self.dose_dates],
             "declared": None
             if self.declared is None
-            else [self.declared.phase, self.declared.since.isoformat(), self.declared.every_months],
+            else [self.declared.stage, self.declared.since.isoformat(), self.declared.every_months],
             "review": self.last_review.isoformat() if self.last_review else None,
             "contact": self.contact,
         }
@@ -380,28 +380,28 @@ def _dose_dates(row: _Row, as_of: date) -> tuple[date, ...]:
 def _declared(
     row: _Row, as_of: date, interval: tuple[str, int | None] | None, doses: tuple[date, ...]
 ) -> DeclaredCourse | None:
-    phase = _key(row.text("course_phase"))
-    if not phase:
-        if row.text("phase_since"):
-            row.refuse("course_phase", "phase_since is given but course_phase is blank")
+    stage = _key(row.text("course_stage"))
+    if not stage:
+        if row.text("stage_since"):
+            row.refuse("course_stage", "stage_since is given but course_stage is blank")
         return None
-    if phase not in PHASES:
-        row.refuse("course_phase", f"unknown phase {phase!r}; known: {', '.join(PHASES)}")
+    if stage not in STAGES:
+        row.refuse("course_stage", f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
         return None
-    since = _date_cell(row, "phase_since", as_of, required=False)
-    if since is None and not row.text("phase_since"):
+    since = _date_cell(row, "stage_since", as_of, required=False)
+    if since is None and not row.text("stage_since"):
         since = doses[0] if doses else None
         if since is not None:
-            row.attention("phase_since", f"blank: the phase is taken to run since {since}")
+            row.attention("stage_since", f"blank: the stage is taken to run since {since}")
     if since is None:
         return None
     if doses and since > doses[-1]:
-        row.refuse("phase_since", f"{since} is after the last dose ({doses[-1]})")
+        row.refuse("stage_since", f"{since} is after the last dose ({doses[-1]})")
         return None
     months = interval[1] if interval else None
-    if phase == "maintenance" and months is None and interval is not None:
+    if stage == "maintenance" and months is None and interval is not None:
         row.refuse("interval", "a maintenance course needs an interval in months")
-    return DeclaredCourse(phase, since, months)
+    return DeclaredCourse(stage, since, months)
 
 
 def _text(row: _Row, column: str, limit: int) -> str | None:
@@ -519,7 +519,7 @@ def enrolment_request(e: Enrolment) -> EnrolmentRequest:
     declared: dict[str, Any] | None = None
     if e.declared is not None:
         declared = {
-            "phase": e.declared.phase,
+            "stage": e.declared.stage,
             "since": e.declared.since.isoformat(),
         }
         if e.declared.every_months is not None:
