@@ -88,11 +88,12 @@ def _whole(registry: Registry, reg: Register) -> dict[str, Any]:
     with registry.engine.connect() as conn:
         ids = set(conn.execute(select(patients.c.id)).scalars())
         entries = set(conn.execute(select(register_entries.c.patient_id)).scalars())
-        dose_counts = dict(
-            conn.execute(  # type: ignore[arg-type]
+        dose_counts: dict[str, int] = {
+            r[0]: r[1]
+            for r in conn.execute(
                 select(doses.c.patient_id, func.count()).group_by(doses.c.patient_id)
-            ).all()
-        )
+            )
+        }
     counts = table_counts(registry)
     assert ids == entries
     assert counts["pictures"] == counts["courses"] == len(ids)
