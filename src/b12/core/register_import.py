@@ -36,6 +36,8 @@ NEURO_PLACEHOLDER = "unspecified_neurological"
 PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MRN = re.compile(r"[A-Za-z0-9/._-]{1,40}")
 CONTACT_MAX = 200
+#: Picture fields worked out on the day of reading (not part of the row's digest).
+DERIVED = ("as_of", "start", "age")
 
 #: The template's columns, in order; the docs explain each one.  ``REQUIRED`` must be present
 #: as headers (a value may still be blank, and is then reported on that row).
@@ -122,7 +124,7 @@ class Enrolment:
             "mrn": self.mrn,
             "name": self.name,
             "dob": self.date_of_birth.isoformat(),
-            "picture": {k: v for k, v in self.picture.items() if k not in ("as_of", "start")},
+            "picture": {k: v for k, v in self.picture.items() if k not in DERIVED},
             "product": self.product,
             "dose": [self.dose.value, self.dose.unit],
             "route": self.route,
