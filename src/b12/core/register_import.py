@@ -61,6 +61,7 @@ COLUMNS = (
     "course_stage",
     "stage_since",
     "last_review_date",
+    "serum_b12_ng_l",
     "contact",
 )
 REQUIRED = ("patient_id", "date_of_birth", "product", "dose", "route", "interval", "last_dose_date")
@@ -301,6 +302,7 @@ def _picture(row: _Row, kb: KnowledgeBase, born: date | None, as_of: date) -> di
         else:
             doc["cause"] = name
     _deficiency(row, doc)
+    _latest_b12(row, doc)
     neuro = row.text("neurological_involvement").lower()
     if neuro in YES:
         doc["neuro_symptoms"] = [NEURO_PLACEHOLDER]
@@ -329,6 +331,19 @@ def _deficiency(row: _Row, doc: dict[str, Any]) -> None:
         doc["deficiency"] = stated
     else:
         row.refuse("deficiency", f"unknown status {stated!r}; known: {', '.join(DEFICIENCIES)}")
+
+
+def _latest_b12(row: _Row, doc: dict[str, Any]) -> None:
+    """The latest serum B12 on record (ng/L); its plausible range is the vocabulary's."""
+    text = row.text("serum_b12_ng_l")
+    if not text:
+        return
+    try:
+        value = float(text)
+    except ValueError:
+        row.refuse("serum_b12_ng_l", f"expected a number of ng/L, got {text!r}")
+        return
+    doc["labs"] = {"serum_b12_ng_l": int(value) if value.is_integer() else value}
 
 
 def _treatment(

@@ -69,6 +69,7 @@ COLUMN_OF = {
     "cause": "cause",
     "guideline": "guideline",
     "sex": "sex",
+    "serum_b12_ng_l": "serum_b12_ng_l",
 }
 
 
