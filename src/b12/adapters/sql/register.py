@@ -37,6 +37,7 @@ from b12.adapters.sql.tables import (
     pictures,
     register_entries,
 )
+from b12.core.course_input import FollowUpShape
 from b12.core.course_models import FollowUpResult
 from b12.core.errors import FieldProblem, InputError, NotFound
 from b12.core.register_import import (
@@ -59,6 +60,9 @@ OUTREACH_STATUSES = ("invited", "contacted", "booked", "declined")
 #: The verdict stored on a dose brought in from a register: history, not an order checked here.
 IMPORTED = "imported"
 BATCH_SIZE = 200
+#: Whether the course model reads a declared course (``course`` in the FollowUp document).
+#: Until it does, a row's declaration is checked and kept in its digest but not applied.
+DECLARED_COURSES = "course" in FollowUpShape.model_fields
 #: Where an engine error on a request field points in the register file.
 COLUMN_OF = {
     "age": "date_of_birth",
@@ -119,10 +123,7 @@ class RegisterStore:
         request = enrolment_request(enrolment)
         as_of = request.picture["as_of"]
         try:
-            follow = follow_up_request(
-                {"picture": request.picture, "history": list(request.history), "as_of": as_of},
-                self.kb,
-            )
+            follow = follow_up_request(_follow_up_document(request, as_of), self.kb)
         except InputError as err:
             bad = err.problems[0]
             return _with(report, RowProblem(_column(bad.field), bad.message, True), "not written")
@@ -510,6 +511,18 @@ class RegisterStore:
                 }
             )
         return out, missing
+
+
+def _follow_up_document(request: EnrolmentRequest, as_of: str) -> dict[str, Any]:
+    """The FollowUp document of an enrolment: picture, doses and the declared course."""
+    document: dict[str, Any] = {
+        "picture": request.picture,
+        "history": list(request.history),
+        "as_of": as_of,
+    }
+    if request.declared is not None and DECLARED_COURSES:
+        document["course"] = request.declared
+    return document
 
 
 def _window(result: FollowUpResult) -> dict[str, Any]:
