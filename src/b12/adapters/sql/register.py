@@ -37,7 +37,6 @@ from b12.adapters.sql.tables import (
     pictures,
     register_entries,
 )
-from b12.core.course_input import FollowUpShape
 from b12.core.course_models import FollowUpResult
 from b12.core.errors import FieldProblem, InputError, NotFound
 from b12.core.register_import import (
@@ -60,9 +59,11 @@ OUTREACH_STATUSES = ("invited", "contacted", "booked", "declined")
 #: The verdict stored on a dose brought in from a register: history, not an order checked here.
 IMPORTED = "imported"
 BATCH_SIZE = 200
-#: Whether the course model reads a declared course (``course`` in the FollowUp document).
-#: Until it does, a row's declaration is checked and kept in its digest but not applied.
-DECLARED_COURSES = "course" in FollowUpShape.model_fields
+#: Whether the registry stores a declared course with the course (the course model's
+#: ``declaration`` column, read by every follow-up of the course).  Only then is a row's
+#: declaration applied, so that the stored window stays the registry's follow-up answer;
+#: until then it is checked and kept in the row's digest.
+DECLARED_COURSES = "declaration" in courses.c
 #: Where an engine error on a request field points in the register file.
 COLUMN_OF = {
     "age": "date_of_birth",
@@ -74,6 +75,9 @@ COLUMN_OF = {
     "guideline": "guideline",
     "sex": "sex",
     "serum_b12_ng_l": "serum_b12_ng_l",
+    "stage": "course_stage",
+    "since": "stage_since",
+    "every_months": "interval",
 }
 
 
@@ -255,6 +259,7 @@ class RegisterStore:
                     "status": "active" if p.follow_up.regimen else "no_regimen",
                     "created_at": now,
                     **_window(p.follow_up),
+                    **_declaration(p.request),
                 }
                 for p, picture_id in zip(batch, picture_ids, strict=True)
             ],
@@ -523,6 +528,11 @@ def _follow_up_document(request: EnrolmentRequest, as_of: str) -> dict[str, Any]
     if request.declared is not None and DECLARED_COURSES:
         document["course"] = request.declared
     return document
+
+
+def _declaration(request: EnrolmentRequest) -> dict[str, Any]:
+    """The course row's stored declaration (the same document the follow-up was given)."""
+    return {"declaration": request.declared} if DECLARED_COURSES else {}
 
 
 def _window(result: FollowUpResult) -> dict[str, Any]:
