@@ -58,7 +58,11 @@ def test_dry_run_then_import_then_again(db: Path, kb: KnowledgeBase, tmp_path: P
     with report.open(encoding="utf-8") as fh:
         lines = list(csv.DictReader(fh))
     assert {int(r["line"]) for r in lines if r["status"] == "refused"} == set(reg.bad)
-    assert all(r["column"] and r["reason"] for r in lines)
+    assert all(bool(r["column"]) == bool(r["reason"]) for r in lines)
+    assert {r["patient_id"] for r in lines if r["outcome"] == "imported"} == {
+        r["patient_id"] for r in reg.rows
+    } - {reg.rows[line - 2]["patient_id"] for line in reg.bad if reg.bad[line] != "duplicate_id"}
+    assert all(r["phase"] for r in lines if r["outcome"] == "imported")
 
     again = json.loads(b12("registry", "import", path, "--json", code=2).output)
     assert again["summary"]["written"] == 0

@@ -150,6 +150,7 @@ class RowReport:
     problems: tuple[RowProblem, ...]
     enrolment: Enrolment | None
     outcome: str | None = None
+    course: dict[str, Any] | None = None
 
     @property
     def status(self) -> RowStatus:
@@ -165,6 +166,7 @@ class RowReport:
             "patient_id": self.patient_id,
             "status": self.status,
             "outcome": self.outcome,
+            "course": self.course,
             "problems": [p.as_dict() for p in self.problems],
         }
 

@@ -44,6 +44,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date of the list (default today).")]
 Within = Annotated[int, typer.Option(help="Include doses due within this many days.")]
 
+REPORT_COURSE = ("pathway", "phase", "phase_read", "next_due")
 _load_kb: Callable[[], KnowledgeBase] | None = None
 
 
@@ -139,20 +140,20 @@ def _print_import(reports: list[RowReport], counts: dict[str, int], dry_run: boo
 
 
 def _write_report(path: Path, reports: list[RowReport]) -> None:
-    rows = [
-        {
+    """One line per problem, and one for each row without any (with its course)."""
+    rows = []
+    for r in reports:
+        course = r.course or {}
+        base = {
             "line": r.line,
             "patient_id": r.patient_id or "",
             "status": r.status,
             "outcome": r.outcome or "",
-            "column": p.column,
-            "reason": p.reason,
+            **{k: course.get(k) or "" for k in REPORT_COURSE},
         }
-        for r in reports
-        for p in (r.problems or (None,))
-        if p is not None
-    ]
-    _write_csv(path, rows, ["line", "patient_id", "status", "outcome", "column", "reason"])
+        rows += [{**base, "column": p.column, "reason": p.reason} for p in r.problems] or [base]
+    fields = ["line", "patient_id", "status", "outcome", "column", "reason", *REPORT_COURSE]
+    _write_csv(path, rows, fields)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:

@@ -131,9 +131,15 @@ class RegisterStore:
         except InputError as err:
             bad = err.problems[0]
             return _with(report, RowProblem(_column(bad.field), bad.message, True), "not written")
+        notes = [
+            RowProblem("course_stage", f"{a.code}: {a.message}", False)
+            for a in follow.alerts
+            if a.severity != "info"
+        ]
         if follow.regimen is None:
-            note = f"no regimen: b12 says {follow.status} ({follow.pathway.title})"
-            report = replace(report, problems=(*report.problems, RowProblem("cause", note, False)))
+            why = f"no regimen: b12 says {follow.status} ({follow.pathway.title})"
+            notes.append(RowProblem("cause", why, False))
+        report = replace(report, problems=(*report.problems, *notes), course=_course(follow))
         return Prepared(report, enrolment, request, follow)
 
     def import_rows(
@@ -528,6 +534,20 @@ def _follow_up_document(request: EnrolmentRequest, as_of: str) -> dict[str, Any]
     if request.declared is not None and DECLARED_COURSES:
         document["course"] = request.declared
     return document
+
+
+def _course(result: FollowUpResult) -> dict[str, Any]:
+    """What the row's course is on import day: pathway, regimen, phase (and how it was read)."""
+    due = result.next_due
+    reading = getattr(result, "course", None)  # the course model's reading, where it gives one
+    return {
+        "pathway": result.pathway.id,
+        "regimen": result.regimen.id if result.regimen else None,
+        "phase": result.phase,
+        "phase_read": getattr(reading, "basis", None),
+        "next_due": due.date.isoformat() if due and not due.continuous else None,
+        "overdue_days": result.overdue_days,
+    }
 
 
 def _declaration(request: EnrolmentRequest) -> dict[str, Any]:
