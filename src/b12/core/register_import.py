@@ -16,16 +16,17 @@ value is a refusal naming the known ones.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from b12.core.course_input import DoseIn, parse_dose_text, resolve_product
-from b12.core.errors import InputError
+from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase, Term
 from b12.core.picture import EARLIEST_DATE
 
@@ -481,6 +482,26 @@ def header_problems(header: Iterable[str] | None) -> list[str]:
         f"column {c!r} appears twice" for c in sorted({n for n in names if names.count(n) > 1})
     ]
     return problems
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a register CSV (an open text file or lines) as (line, column → cell).
+
+    A bad header (missing required columns, unknown or repeated ones), a row with more cells
+    than columns or text that is not CSV is an :class:`InputError`.
+    """
+    reader = csv.DictReader(lines)
+    try:
+        problems = header_problems(reader.fieldnames)
+        if problems:
+            raise InputError([FieldProblem("header", p) for p in problems])
+        for cells in reader:
+            if cells.get(None):
+                line = f"line {reader.line_num}"
+                raise InputError([FieldProblem(line, "more cells than columns")])
+            yield reader.line_num, {k: v or "" for k, v in cells.items() if k is not None}
+    except csv.Error as exc:
+        raise InputError([FieldProblem("file", f"not a readable CSV file: {exc}")]) from None
 
 
 def read_rows(

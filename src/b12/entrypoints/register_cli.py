@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +30,7 @@ from b12.adapters.register_content import load_register_content
 from b12.adapters.sql.register import OUTREACH_STATUSES, RegisterStore
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
-from b12.core.register_import import RowReport, header_problems, read_rows, summary
+from b12.core.register_import import RowReport, csv_rows, read_rows, summary
 from b12.entrypoints import settings
 from b12.entrypoints.registry_cli import _date, _errors, _now, _registry
 
@@ -61,28 +61,15 @@ def _store() -> RegisterStore:
     return RegisterStore(registry, load_register_content(registry.kb))
 
 
-def read_register_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of a register file as (line, header → cell); a bad header is an input error."""
+def read_register_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a register file (UTF-8, with or without a byte-order mark)."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return list(csv_rows(handle))
     except OSError as exc:
         raise InputError([FieldProblem("file", f"cannot read {path}: {exc.strerror}")]) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        try:
-            problems = header_problems(reader.fieldnames)
-            if problems:
-                raise InputError([FieldProblem("header", p) for p in problems])
-            for cells in reader:
-                if cells.get(None):
-                    raise InputError(
-                        [FieldProblem(f"line {reader.line_num}", "more cells than columns")]
-                    )
-                yield reader.line_num, {k: v or "" for k, v in cells.items() if k is not None}
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(
-                [FieldProblem("file", f"not a readable CSV file (UTF-8): {exc}")]
-            ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([FieldProblem("file", f"not UTF-8 text: {exc.reason}")]) from None
 
 
 @registry_app.command("import")
@@ -100,7 +87,7 @@ def import_register(
     with _errors():
         store = _store()
         now = _now()
-        rows = list(read_register_csv(path))
+        rows = read_register_csv(path)
         reports = store.import_rows(
             read_rows(rows, store.kb, now.date()),
             actor=settings.actor(),

@@ -24,6 +24,7 @@ from b12.entrypoints.web import (
     api,
     api_ask,
     api_kb,
+    api_register,
     api_registry,
     cds_hooks,
     fhir_api,
@@ -97,6 +98,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.include_router(api_ask.router)
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
+    app.include_router(api_register.router)
     _install_middleware(app, secure=config.secure_cookies)
     install_cors(app, config.cds_allowed_origins)
     _install_handlers(app)
