@@ -109,14 +109,22 @@ def import_register(
 
 
 def _print_import(reports: list[RowReport], counts: dict[str, int], dry_run: bool) -> None:
-    table = Table(title="Rows that need attention or were refused")
-    for col in ("line", "patient", "status", "column", "reason"):
+    """Refused rows in full; rows needing attention counted by column (details: --report)."""
+    table = Table(title="Refused rows (nothing written for them)")
+    for col in ("line", "patient", "column", "reason"):
         table.add_column(col)
+    attention: dict[str, int] = {}
     for r in reports:
         for p in r.problems:
-            table.add_row(str(r.line), r.patient_id or "", r.status, p.column, p.reason)
+            if r.status == "refused" and p.refuses:
+                table.add_row(str(r.line), r.patient_id or "", p.column, p.reason)
+            elif r.status == "needs_attention":
+                attention[p.column] = attention.get(p.column, 0) + 1
     if table.row_count:
         Console(width=160).print(table)
+    if attention:
+        by_column = ", ".join(f"{c} {n}" for c, n in sorted(attention.items()))
+        typer.echo(f"needs attention, by column: {by_column} (each row and reason: --report)")
     verb = "would write" if dry_run else "wrote"
     written = sum(r.outcome in ("imported", "would be imported") for r in reports)
     typer.echo(
