@@ -151,36 +151,44 @@ class RegisterStore:
         dry_run: bool,
         batch_size: int = BATCH_SIZE,
     ) -> list[RowReport]:
-        """Import (or, with ``dry_run``, only judge) the rows; return each row's report."""
-        out: list[RowReport] = []
+        """Import (or, with ``dry_run``, only judge) the rows; return each row's report.
+
+        Per batch: rows already in the registry are judged first (unchanged, or refused when
+        the details differ) and skip the engine; the others are worked out in the core outside
+        any transaction, then judged again and written in one write transaction.
+        """
+        out: dict[int, RowReport] = {}
         for start in range(0, len(reports), batch_size):
-            batch = [self.prepare(r) for r in reports[start : start + batch_size]]
-            ready = [p for p in batch if isinstance(p, Prepared)]
-            if dry_run:
-                with self.registry._read() as conn:
-                    judged = self._judge(conn, ready)
-            else:
+            batch = reports[start : start + batch_size]
+            usable = [r for r in batch if r.enrolment is not None]
+            with self.registry._read() as conn:
+                out.update(self._judge(conn, usable))
+            fresh = [self.prepare(r) for r in usable if r.line not in out]
+            ready = [p for p in fresh if isinstance(p, Prepared)]
+            out.update((p.line, p) for p in fresh if isinstance(p, RowReport))
+            if not dry_run and ready:
                 with self.registry._write() as conn:
-                    judged = self._judge(conn, ready)
-                    todo = [item for item in judged.values() if isinstance(item, Prepared)]
+                    raced = self._judge(conn, [p.report for p in ready])  # written meanwhile
+                    out.update(raced)
+                    todo = [p for p in ready if p.report.line not in raced]
                     if todo:
                         self._enrol(conn, todo, actor, now)
-            for p in batch:
-                if isinstance(p, RowReport):
-                    out.append(p)
-                    continue
-                item = judged[p.report.line]
-                if isinstance(item, RowReport):
-                    out.append(item)
-                else:
-                    outcome = "would be imported" if dry_run else "imported"
-                    out.append(replace(item.report, outcome=outcome))
-        return out
+                ready = [p for p in ready if p.report.line not in raced]
+            outcome = "would be imported" if dry_run else "imported"
+            out.update((p.report.line, replace(p.report, outcome=outcome)) for p in ready)
+            out.update(
+                (r.line, replace(r, outcome="not written")) for r in batch if r.enrolment is None
+            )
+        return [out[r.line] for r in reports]
 
-    def _judge(self, conn: Connection, ready: list[Prepared]) -> dict[int, Prepared | RowReport]:
-        """Rows already in the registry: unchanged (same digest) or refused (other details)."""
-        ids = [p.enrolment.patient_id for p in ready]
-        nhs = [p.enrolment.nhs_number for p in ready if p.enrolment.nhs_number]
+    def _judge(self, conn: Connection, rows: list[RowReport]) -> dict[int, RowReport]:
+        """Rows already in the registry: unchanged (same digest) or refused (other details).
+
+        Rows not in the registry are left out of the answer.
+        """
+        enrolments = [(r, r.enrolment) for r in rows if r.enrolment is not None]
+        ids = [e.patient_id for _, e in enrolments]
+        nhs = [e.nhs_number for _, e in enrolments if e.nhs_number]
         known = {
             r.id: r.fingerprint
             for r in conn.execute(
@@ -198,23 +206,21 @@ class RegisterStore:
                 )
             )
         }
-        out: dict[int, Prepared | RowReport] = {}
-        for p in ready:
-            e, line = p.enrolment, p.report.line
+        out: dict[int, RowReport] = {}
+        for report, e in enrolments:
             if e.patient_id in known:
                 if known[e.patient_id] == e.fingerprint():
-                    out[line] = replace(p.report, outcome="unchanged")
+                    out[report.line] = replace(report, outcome="unchanged")
                 else:
                     why = (
                         "already in the registry with other details; nothing changed "
                         "(update the patient in b12, or fix the file)"
                     )
-                    out[line] = _with(p.report, RowProblem("patient_id", why, True), "not written")
+                    problem = RowProblem("patient_id", why, True)
+                    out[report.line] = _with(report, problem, "not written")
             elif e.nhs_number and owners.get(e.nhs_number, e.patient_id) != e.patient_id:
                 why = f"already registered for patient {owners[e.nhs_number]!r}"
-                out[line] = _with(p.report, RowProblem("nhs_number", why, True), "not written")
-            else:
-                out[line] = p
+                out[report.line] = _with(report, RowProblem("nhs_number", why, True), "not written")
         return out
 
     def _enrol(self, conn: Connection, batch: list[Prepared], actor: str, now: datetime) -> None:
