@@ -86,7 +86,10 @@ async def register_import(request: Request, principal: PagePrincipal) -> Respons
     try:
         if not isinstance(upload, UploadFile):
             raise InputError([FieldProblem("file", "choose the register CSV file")])
-        raw = await upload.read(MAX_IMPORT_BYTES + 1)
+        try:
+            raw = await upload.read(MAX_IMPORT_BYTES + 1)
+        finally:
+            await form.close()
         if len(raw) > MAX_IMPORT_BYTES:
             raise InputError([FieldProblem("file", f"larger than {MAX_IMPORT_BYTES} bytes")])
         try:
