@@ -59,6 +59,10 @@ OUTREACH_STATUSES = ("invited", "contacted", "booked", "declined")
 #: The verdict stored on a dose brought in from a register: history, not an order checked here.
 IMPORTED = "imported"
 BATCH_SIZE = 200
+FROM_FIRST_DOSE = (
+    "blank: the course is counted from the first dose on record (as a new course); for a "
+    "patient established on treatment give course_stage and stage_since"
+)
 #: Whether the registry stores a declared course with the course (the course model's
 #: ``declaration`` column, read by every follow-up of the course).  Only then is a row's
 #: declaration applied, so that the stored window stays the registry's follow-up answer;
@@ -139,6 +143,8 @@ class RegisterStore:
         if follow.regimen is None:
             why = f"no regimen: b12 says {follow.status} ({follow.pathway.title})"
             notes.append(RowProblem("cause", why, False))
+        elif enrolment.declared is None and _course(follow)["phase_read"] in (None, "recorded"):
+            notes.append(RowProblem("course_stage", FROM_FIRST_DOSE, False))
         report = replace(report, problems=(*report.problems, *notes), course=_course(follow))
         return Prepared(report, enrolment, request, follow)
 
