@@ -225,3 +225,22 @@ def test_header_problems() -> None:
     assert "missing column 'date_of_birth'" in problems
     assert "unknown column 'dob'" in problems
     assert "column 'patient_id' appears twice" in problems
+
+
+CELL = st.one_of(
+    st.sampled_from(["", " ", "yes", "no", "1mg", "2026-02-30", "31/12/2025", "every 3 months"]),
+    st.text(max_size=30),
+)
+
+
+@given(st.dictionaries(st.sampled_from(sorted(GOOD)), CELL, max_size=8))
+def test_any_cells_give_a_report_never_an_exception(
+    kb: KnowledgeBase, changes: dict[str, str]
+) -> None:
+    """Whatever the cells hold, the row is reported; only a row without a refusal enrols."""
+    report = read_row(2, row(**changes), kb, AS_OF)
+    assert (report.status == "refused") == (report.enrolment is None)
+    assert all(p.column for p in report.problems)
+    if report.enrolment is not None:
+        assert report.enrolment.dose_dates
+        assert max(report.enrolment.dose_dates) <= AS_OF
