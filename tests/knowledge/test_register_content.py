@@ -16,9 +16,10 @@ from b12.core.knowledge import KnowledgeBase
 def test_the_bundled_content_loads_and_cites_known_sources(kb: KnowledgeBase) -> None:
     content = load_register_content(kb)
     assert [c.id for c in content.criteria] == [f"REG-REVIEW-00{i}" for i in range(1, 6)]
-    for item in (*content.criteria, content.reminder):
-        assert item.citations
-        assert all(c.source in kb.sources for c in item.citations)
+    citations = [c.citations for c in content.criteria] + [content.reminder.citations]
+    for cited in citations:
+        assert cited
+        assert all(c.source in kb.sources for c in cited)
     assert "{due_date}" in content.reminder.message
 
 
