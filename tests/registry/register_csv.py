@@ -2,8 +2,11 @@
 
 Patients look like a practice's B12 register: mostly UK pernicious anaemia on 3-monthly
 hydroxocobalamin, some after a neurological course on 2-monthly, some malabsorption, dietary
-and US cyanocobalamin patients; names and dates of birth in the style of the Synthea sample
-bundles (tests/fixtures/fhir-samples); valid NHS numbers (check digit computed) or MRNs; a last
+and US cyanocobalamin patients.  Names, sex and dates of birth are drawn from the Synthea
+sample patients (tests/fixtures/fhir-samples/synthea-bulk-10-patients, the seeded Synthea
+output the FHIR tests read): a given name and a family name from two sample patients and a
+sample birth date moved by a seeded number of days (built-in lists when the sample is
+absent); valid NHS numbers (check digit computed) or MRNs; a last
 dose around the interval before ``as_of`` (a few lapsed), earlier doses at the interval, a
 declared phase for most, a last review date and a contact for most.
 
@@ -14,6 +17,7 @@ malformed NHS number, duplicate patient id, missing last dose date.
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,6 +30,7 @@ GIVEN = ("Ada", "Bilal", "Chen", "Dorota", "Efua", "Farid", "Gwen", "Hiro", "Isl
          "Kemi", "Luis", "Maya", "Niamh", "Omar", "Priya", "Rosa", "Sami")  # fmt: skip
 FAMILY = ("Abbott", "Baker", "Cole", "Dimitrov", "Evans", "Fischer", "Garcia", "Hughes",
           "Iqbal", "Jones", "Kowalski", "Lee", "Mensah", "Nowak", "Okafor", "Patel")  # fmt: skip
+SYNTHEA = Path(__file__).parents[1] / "fixtures/fhir-samples/synthea-bulk-10-patients"
 BAD_KINDS = (
     "unknown_product",
     "future_last_dose",
@@ -59,6 +64,33 @@ PROFILES = (
     Profile(8, "us", "pernicious_anaemia", False, "cyanocobalamin", "1000mcg", "monthly", 1),
     Profile(10, "us", "malabsorption", False, "Cyanocobalamin", "1000 mcg", "Monthly", 1),
 )
+
+
+def _synthea_people() -> list[tuple[str, str, str, date]]:
+    """(given, family, sex, birth date) of each Synthea sample patient (digits stripped)."""
+    path = SYNTHEA / "Patient.000.ndjson"
+    if not path.exists():
+        pairs = zip(GIVEN, FAMILY, strict=False)
+        return [
+            (g, f, ("female", "male")[i % 2], date(1950, 6, 15)) for i, (g, f) in enumerate(pairs)
+        ]
+    people = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        patient = json.loads(line)
+        name = patient["name"][0]
+        strip = str.maketrans("", "", "0123456789")
+        people.append(
+            (
+                name["given"][0].translate(strip),
+                name["family"].translate(strip),
+                patient.get("gender", "unknown"),
+                date.fromisoformat(patient["birthDate"]),
+            )
+        )
+    return people
+
+
+PEOPLE = _synthea_people()
 
 
 def nhs_number(rng: random.Random) -> str:
@@ -98,7 +130,10 @@ class Register:
 
 def _row(rng: random.Random, i: int, as_of: date, nhs_seen: set[str]) -> dict[str, str]:
     p = rng.choices(PROFILES, [p.weight for p in PROFILES])[0]
-    born = date(rng.randint(1930, 2004), rng.randint(1, 12), rng.randint(1, 28))
+    given, _, sex, born = rng.choice(PEOPLE)
+    family = rng.choice(PEOPLE)[1]
+    born = born + timedelta(days=rng.randint(-3650, 3650))
+    born = min(born, as_of - timedelta(days=365 * 18))
     lapsed = rng.random() < 0.1
     back = rng.randint(0, 30 * p.months + (200 if lapsed else 0))
     last = as_of - timedelta(days=back)
@@ -114,9 +149,9 @@ def _row(rng: random.Random, i: int, as_of: date, nhs_seen: set[str]) -> dict[st
         "patient_id": f"reg-{i:06d}",
         "nhs_number": f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if nhs and rng.random() < 0.3 else nhs,
         "mrn": "" if nhs else f"MRN{rng.randint(100000, 999999)}",
-        "name": f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}" if rng.random() < 0.95 else "",
+        "name": f"{given} {family}" if rng.random() < 0.95 else "",
         "date_of_birth": born.isoformat() if rng.random() < 0.8 else born.strftime("%d/%m/%Y"),
-        "sex": rng.choice(("female", "female", "male", "")),
+        "sex": sex if rng.random() < 0.9 else "",
         "guideline": p.guideline,
         "deficiency": "confirmed" if rng.random() < 0.9 else "",
         "cause": p.cause,
