@@ -28,8 +28,49 @@ from b12.core.errors import FieldProblem, InputError
 from b12.core.register_import import RowReport, csv_rows, read_rows, summary
 from b12.entrypoints.web.api import json_body
 from b12.entrypoints.web.auth import ApiPrincipal, Principal, header_csrf, require, services
+from b12.entrypoints.web.openapi import ref, responses
 
 router = APIRouter(prefix="/api/register", tags=["register"])
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_CSV: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "No such patient",
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+}
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The register as CSV (columns of examples/register-template.csv)",
+        "content": _CSV,
+    }
+}
+MARK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "status": {"type": "string", "enum": list(OUTREACH_STATUSES)},
+                        "note": {"type": ["string", "null"], "maxLength": 1000},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _ok(description: str, content: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    body = content or {"application/json": {"schema": _OBJECT}}
+    return {200: {"description": description, "content": body}}
+
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
@@ -85,7 +126,12 @@ def run_import(request: Request, principal: Principal, text: str, dry_run: bool)
     return import_body(reports, dry_run)
 
 
-@router.post("/import", summary="Import a practice's register (CSV body); admin only")
+@router.post(
+    "/import",
+    summary="Import a practice's register (CSV body); admin only",
+    openapi_extra=IMPORT_BODY,
+    responses=responses(None, _ok("The per-row report and the summary")),
+)
 async def api_import(
     request: Request, principal: ApiPrincipal, dry_run: bool = Query(True)
 ) -> Response:
@@ -110,7 +156,11 @@ def review_rows(request: Request, criterion: str | None) -> tuple[date, list[dic
     return today, [r.as_dict() for r in s.review(today, criterion)], s.content.review_status
 
 
-@router.get("/review", summary="The register review: rows with reasons and citations")
+@router.get(
+    "/review",
+    summary="The register review: rows with reasons and citations",
+    responses=responses(None, _ok("as_of, review_status and the rows")),
+)
 def api_review(
     request: Request, principal: ApiPrincipal, criterion: str | None = Query(None, max_length=40)
 ) -> Response:
@@ -121,7 +171,11 @@ def api_review(
     return JSONResponse({"as_of": today.isoformat(), "review_status": status, "rows": rows})
 
 
-@router.get("/outreach", summary="The recall list with each row's outreach mark")
+@router.get(
+    "/outreach",
+    summary="The recall list with each row's outreach mark",
+    responses=responses(None, _ok("as_of, within and the rows")),
+)
 def api_outreach(
     request: Request,
     principal: ApiPrincipal,
@@ -135,7 +189,19 @@ def api_outreach(
     return JSONResponse({"as_of": today.isoformat(), "within": within, "rows": rows})
 
 
-@router.post("/outreach/{patient_id}", summary="Mark a recall row (invited, contacted, ...)")
+@router.post(
+    "/outreach/{patient_id}",
+    summary="Mark a recall row (invited, contacted, booked, declined)",
+    status_code=201,
+    openapi_extra=MARK_BODY,
+    responses=responses(
+        None,
+        {
+            201: {"description": "The mark", "content": {"application/json": {"schema": _OBJECT}}},
+            **NOT_FOUND,
+        },
+    ),
+)
 async def api_mark(request: Request, patient_id: str, principal: ApiPrincipal) -> Response:
     """``{"status": one of invited/contacted/booked/declined, "note": optional text}``."""
     access(request, principal, "record", write=True)
@@ -165,7 +231,11 @@ def messages_csv(rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-@router.get("/messages.csv", summary="Reminder messages for the practice's messaging service")
+@router.get(
+    "/messages.csv",
+    summary="Reminder messages for the practice's messaging service",
+    responses=responses(None, _ok("CSV with a header row", _CSV)),
+)
 def api_messages(
     request: Request,
     principal: ApiPrincipal,
