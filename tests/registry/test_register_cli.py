@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 import b12.entrypoints.cli as cli
 from b12.adapters.sql.registry import Registry
-from b12.adapters.sql.tables import patients
+from b12.adapters.sql.tables import audit, patients
 from b12.core.knowledge import KnowledgeBase
 from tests.registry.register_csv import make_register
 from tests.registry.test_registry_cli import USER, b12
@@ -89,7 +89,7 @@ def test_bad_files_are_one_line_errors(db: Path, tmp_path: Path) -> None:
     assert "error: file:" in b12("registry", "import", str(binary), code=2).output
 
 
-def test_review_outreach_and_messages(db: Path, tmp_path: Path) -> None:
+def test_review_outreach_and_messages(db: Path, kb: KnowledgeBase, tmp_path: Path) -> None:
     reg = make_register(40, TODAY, bad_every=1000)
     b12("registry", "import", str(reg.write(tmp_path / "r.csv")))
     review = json.loads(b12("registry", "review", "--json").output)
@@ -120,3 +120,7 @@ def test_review_outreach_and_messages(db: Path, tmp_path: Path) -> None:
     for r in rows:
         assert r["contact"]
         assert r["due_date"][:4] in r["message"]
+    registry = Registry(f"sqlite:///{db}", kb)
+    with registry.engine.connect() as conn:
+        views = [r.table_name for r in conn.execute(select(audit).where(audit.c.action == "view"))]
+    assert views == ["register_review", "register_review", "outreach", "outreach", "messages"]

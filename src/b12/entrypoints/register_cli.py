@@ -61,6 +61,11 @@ def _store() -> RegisterStore:
     return RegisterStore(registry, load_register_content(registry.kb))
 
 
+def _viewed(store: RegisterStore, what: str, **detail: Any) -> None:
+    """Audit a read or export of patient data by the CLI's user (as the web app does)."""
+    store.registry.record_view(what, "list", actor=settings.actor(), now=_now(), detail=detail)
+
+
 def read_register_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """The rows of a register file (UTF-8, with or without a byte-order mark)."""
     try:
@@ -179,6 +184,7 @@ def review(
         store = _store()
         day = _day(as_of)
         rows = [r.as_dict() for r in store.review(day, criterion)]
+        _viewed(store, "register_review", endpoint="cli", criterion=criterion, rows=len(rows))
         if csv_path is not None:
             flat = [
                 {
@@ -230,7 +236,9 @@ def outreach_list(as_of: AsOf = None, within: Within = 14, as_json: JsonFlag = F
     """The recall list with each row's outreach mark for its current due date."""
     with _errors():
         day = _day(as_of)
-        rows = _store().recall_with_outreach(day, within)
+        store = _store()
+        rows = store.recall_with_outreach(day, within)
+        _viewed(store, "outreach", endpoint="cli", within=within, rows=len(rows))
     if as_json:
         typer.echo(json.dumps({"as_of": day.isoformat(), "rows": rows}, indent=2))
         return
@@ -255,7 +263,9 @@ def messages(
 ) -> None:
     """Export reminder messages (contact, due date, text) for the practice's messaging service."""
     with _errors():
-        rows, missing = _store().messages(_day(as_of), within)
+        store = _store()
+        rows, missing = store.messages(_day(as_of), within)
+        _viewed(store, "messages", endpoint="cli", within=within, rows=len(rows))
         fields = ["patient_id", "name", "contact", "due_date", "status", "message"]
         _write_csv(csv_path, rows, fields)
     typer.echo(f"wrote {len(rows)} reminders to {csv_path}; b12 sends nothing itself")
