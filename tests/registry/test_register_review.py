@@ -117,6 +117,19 @@ def test_may_suit_oral_treatment_under_the_patients_guideline(store: RegisterSto
     assert "oral-uk" not in us
 
 
+def test_an_adherence_concern_rules_out_oral(store: RegisterStore, registry: Registry) -> None:
+    assert "oral-uk" in _who(store, "REG-REVIEW-003")
+    picture = registry.show_patient("oral-uk")["picture"]
+    registry.update_picture(
+        "oral-uk",
+        {**picture, "preferences": {"adherence_concern": True}, "as_of": TODAY.isoformat()},
+        actor=ACTOR,
+        now=NOW,
+    )
+    assert "oral-uk" not in _who(store, "REG-REVIEW-003")
+    assert registry.show_patient("oral-uk")["course"]["status"] == "active"  # still reviewed
+
+
 def test_high_b12_with_a_question_about_stopping(store: RegisterStore, registry: Registry) -> None:
     assert _who(store, "REG-REVIEW-005") == {"high-b12"}
     # a level recorded later (a new picture version) is read too
