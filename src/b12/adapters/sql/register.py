@@ -356,16 +356,16 @@ class RegisterStore:
             .group_by(events.c.patient_id)
             .subquery()
         )
+        # The route of the last dose (of several on that day, the greatest route name).
         route = (
-            select(doses.c.route)
-            .where(
-                doses.c.patient_id == courses.c.patient_id,
-                doses.c.date == last_dose.c.day,
-                doses.c.superseded_by.is_(None),
+            select(doses.c.patient_id, func.max(doses.c.route).label("route"))
+            .join(
+                last_dose,
+                and_(last_dose.c.patient_id == doses.c.patient_id, last_dose.c.day == doses.c.date),
             )
-            .order_by(doses.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
+            .where(doses.c.superseded_by.is_(None))
+            .group_by(doses.c.patient_id)
+            .subquery()
         )
         query = (
             select(
@@ -376,14 +376,14 @@ class RegisterStore:
                 courses.c.next_due,
                 courses.c.due_earliest,
                 courses.c.due_latest,
-                route.label("route"),
+                route.c.route,
                 register_entries.c.last_review,
                 last_event.c.day.label("last_event"),
             )
             .select_from(courses)
             .join(patients, patients.c.id == courses.c.patient_id)
             .join(pictures, pictures.c.id == courses.c.picture_id)
-            .outerjoin(last_dose, last_dose.c.patient_id == courses.c.patient_id)
+            .outerjoin(route, route.c.patient_id == courses.c.patient_id)
             .outerjoin(last_event, last_event.c.patient_id == courses.c.patient_id)
             .outerjoin(register_entries, register_entries.c.patient_id == courses.c.patient_id)
             .where(courses.c.status == "active")
