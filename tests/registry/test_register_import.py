@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from b12.adapters.register_content import load_register_content
-from b12.adapters.sql.register import RegisterStore
+from b12.adapters.sql.register import DECLARED_COURSES, RegisterStore
 from b12.adapters.sql.registry import Registry
 from b12.adapters.sql.tables import doses, patients, register_entries
 from b12.core.knowledge import KnowledgeBase
@@ -205,3 +205,24 @@ def test_killing_the_import_part_way_leaves_only_whole_rows(
 def _patient_count(registry: Registry) -> int:
     with registry.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(patients)).scalar_one())
+
+
+@pytest.mark.xfail(
+    not DECLARED_COURSES,
+    reason="needs the declared-course model (issue 13, course part): without it every course "
+    "is counted from its first recorded dose",
+    strict=True,
+)
+def test_the_template_gives_declared_and_inferred_maintenance(registry: Registry) -> None:
+    """examples/register-template.csv: two declared courses and one read from dose spacing."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "register-template.csv"
+    day = date(2026, 12, 6)
+    store = RegisterStore(registry, load_register_content(registry.kb))
+    rows = read_rows(read_register_csv(path), registry.kb, day)
+    now = datetime.combine(day, NOW.time())
+    reports = store.import_rows(rows, actor=ACTOR, now=now, dry_run=False)
+    assert [r.status for r in reports] == ["accepted"] * 3
+    read = {r.patient_id: (r.course or {}).get("phase_read") for r in reports}
+    assert read == {"pt-0001": "declared", "pt-0002": "declared", "pt-0003": "inferred"}
+    assert {(r.course or {}).get("phase") for r in reports} == {"maintenance"}
+    assert registry.recall_count(day, 0, status="overdue") == 0
