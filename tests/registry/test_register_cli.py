@@ -91,6 +91,8 @@ def test_bad_files_are_one_line_errors(db: Path, tmp_path: Path) -> None:
 
 def test_review_outreach_and_messages(db: Path, kb: KnowledgeBase, tmp_path: Path) -> None:
     reg = make_register(40, TODAY, bad_every=1000)
+    reg.rows[0]["name"] = '=HYPERLINK("http://x")'
+    reg.rows[0]["last_dose_date"], reg.rows[0]["earlier_doses"] = "2020-01-06", ""
     b12("registry", "import", str(reg.write(tmp_path / "r.csv")))
     review = json.loads(b12("registry", "review", "--json").output)
     assert review["review_status"] in ("approved", "pending_review")
@@ -120,6 +122,8 @@ def test_review_outreach_and_messages(db: Path, kb: KnowledgeBase, tmp_path: Pat
     for r in rows:
         assert r["contact"]
         assert r["due_date"][:4] in r["message"]
+    first = next(r for r in rows if r["patient_id"] == reg.rows[0]["patient_id"])
+    assert first["name"].startswith("'=")  # defused for spreadsheets
     registry = Registry(f"sqlite:///{db}", kb)
     with registry.engine.connect() as conn:
         views = [r.table_name for r in conn.execute(select(audit).where(audit.c.action == "view"))]

@@ -15,7 +15,6 @@ Exit codes as the other registry commands: 2 bad input, 4 not found, 5 database 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from datetime import date
@@ -27,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from b12.adapters.register_content import load_register_content
+from b12.adapters.spreadsheet import csv_text
 from b12.adapters.sql.register import OUTREACH_STATUSES, RegisterStore
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
@@ -157,11 +157,9 @@ def _write_report(path: Path, reports: list[RowReport]) -> None:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
+    """Write ``rows`` as CSV, every text cell defused for spreadsheets."""
     try:
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+        path.write_text(csv_text(fields, rows), encoding="utf-8", newline="")
     except OSError as exc:
         raise InputError([FieldProblem("path", f"cannot write {path}: {exc.strerror}")]) from None
 

@@ -13,7 +13,6 @@ Reads need ``registry`` (and are audited as views); marks need ``record``; the i
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -22,6 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from b12.adapters.register_content import load_register_content
+from b12.adapters.spreadsheet import csv_text
 from b12.adapters.sql.register import OUTREACH_STATUSES, RegisterStore
 from b12.adapters.sql.registry import MAX_WITHIN_DAYS
 from b12.core.errors import FieldProblem, InputError
@@ -221,14 +221,7 @@ async def api_mark(request: Request, patient_id: str, principal: ApiPrincipal) -
     return JSONResponse(mark, status_code=201)
 
 
-def messages_csv(rows: list[dict[str, str]]) -> str:
-    """The message export as CSV text."""
-    out = io.StringIO()
-    fields = ["patient_id", "name", "contact", "due_date", "status", "message"]
-    writer = csv.DictWriter(out, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+MESSAGE_COLUMNS = ("patient_id", "name", "contact", "due_date", "status", "message")
 
 
 @router.get(
@@ -247,7 +240,7 @@ def api_messages(
     rows, missing = store(request).messages(today, within)
     view(request, principal, "messages", within=within, rows=len(rows), no_contact=len(missing))
     return Response(
-        messages_csv(rows),
+        csv_text(MESSAGE_COLUMNS, rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="b12-reminders-{today.isoformat()}.csv"',
