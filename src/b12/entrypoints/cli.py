@@ -36,6 +36,7 @@ from b12.entrypoints import (
     cds_cli,
     cli_common,
     export_cli,
+    register_cli,
     registry_cli,
     serve_cli,
 )
@@ -384,6 +385,7 @@ def _bundled_kb() -> KnowledgeBase:
 
 cli_common.use_knowledge_base(_bundled_kb)
 registry_cli.register(app)
+register_cli.register(app)
 accounts_cli.register(app)
 serve_cli.register(app)
 ask_cli.register(app, _load_kb)

@@ -226,3 +226,34 @@ cds_feedback = Table(
     Column("received_at", DateTime(timezone=False), nullable=False),
 )
 Index("ix_cds_feedback_card", cds_feedback.c.card_uuid)
+
+# -- 0008: a practice's register brought in, and recall outreach (issue 13) ----------------------
+
+# One row per patient brought in from a register file: identifiers and contact kept apart from
+# the pseudonymous ``patients`` row, the date of the last review, and the imported row's digest
+# (re-importing the same row changes nothing).
+register_entries = Table(
+    "register_entries",
+    metadata,
+    Column("patient_id", String(64), ForeignKey("patients.id"), primary_key=True),
+    Column("nhs_number", String(10), unique=True),
+    Column("mrn", String(40)),
+    Column("contact", String(200)),
+    Column("last_review", Date),
+    Column("fingerprint", String(80), nullable=False),
+    Column("imported_at", DateTime(timezone=False), nullable=False),
+)
+
+# Each mark on a recall row (invited, contacted, booked, declined): who, when, for which due date.
+outreach = Table(
+    "outreach",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("patient_id", String(64), ForeignKey("patients.id"), nullable=False),
+    Column("due_date", Date),
+    Column("status", String(20), nullable=False),
+    Column("note", Text),
+    Column("actor", String(200), nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_outreach_patient", outreach.c.patient_id, outreach.c.id)

@@ -24,6 +24,7 @@ from b12.entrypoints.web import (
     api,
     api_ask,
     api_kb,
+    api_register,
     api_registry,
     cds_hooks,
     fhir_api,
@@ -31,6 +32,7 @@ from b12.entrypoints.web import (
     pages,
     pages_ask,
     pages_kb,
+    pages_register,
     pages_registry,
 )
 from b12.entrypoints.web.cds_auth import install_cors
@@ -101,6 +103,8 @@ def create_app(config: WebConfig) -> FastAPI:
     app.include_router(api_ask.router)
     app.include_router(fhir_api.router)
     app.include_router(cds_hooks.router)
+    app.include_router(api_register.router)
+    app.include_router(pages_register.router)
     _install_middleware(app, secure=config.secure_cookies)
     install_cors(app, config.cds_allowed_origins)
     _install_handlers(app)

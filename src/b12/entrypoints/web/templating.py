@@ -20,6 +20,7 @@ NAV = (
     ("/ask", "Ask", "plan"),
     ("/patients", "Patients", "registry"),
     ("/recall", "Recall list", "registry"),
+    ("/register", "Register", "registry"),
     ("/kb", "Knowledge base", "kb"),
 )
 
