@@ -127,9 +127,10 @@ def test_an_adherence_concern_rules_out_oral(store: RegisterStore, registry: Reg
 def test_high_b12_with_a_question_about_stopping(store: RegisterStore, registry: Registry) -> None:
     assert _who(store, "REG-REVIEW-005") == {"high-b12"}
     # a level recorded later (a new picture version) is read too
+    current = registry.show_patient("normal-b12")["picture"]
     registry.update_picture(
         "normal-b12",
-        {**UK_PA, "labs": {"serum_b12_ng_l": 2100}, "as_of": TODAY.isoformat()},
+        {**current, "labs": {"serum_b12_ng_l": 2100}, "as_of": TODAY.isoformat()},
         actor=ACTOR,
         now=NOW,
     )
