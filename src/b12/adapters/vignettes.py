@@ -16,8 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from ruamel.yaml import YAML
-
+from b12.adapters.yaml_files import read_bundle, strict_yaml
 from b12.core.course_models import FollowUpResult, NextDue, OrderCheckResult
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan import PlanOptions
@@ -40,19 +39,16 @@ class Vignette:
     expect: dict[str, Any] | None
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
 def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
 def load_vignette(path: Path) -> Vignette:
     """Read one vignette file."""
-    doc = _yaml().load(path.read_text(encoding="utf-8"))
+    return _vignette(path, strict_yaml().load(path.read_text(encoding="utf-8")))
+
+
+def _vignette(path: Path, doc: Any) -> Vignette:
     if not isinstance(doc, dict) or doc.get("id") != path.stem:
         raise ValueError(f"{path}: id must equal the file name")
     as_of = (
@@ -77,8 +73,13 @@ def load_vignette(path: Path) -> Vignette:
 
 
 def load_vignettes(folder: Path) -> list[Vignette]:
-    """Every ``*.yaml`` vignette in ``folder``, by id."""
-    return [load_vignette(p) for p in sorted(folder.glob("*.yaml"))]
+    """Every ``*.yaml`` vignette in ``folder``, by id (parsed YAML cached by content hash)."""
+    paths = sorted(folder.glob("*.yaml"))
+    bundle = read_bundle(folder, paths, label="vignettes")
+    if bundle.failures:
+        first = bundle.failures[0]
+        raise ValueError(f"{folder / first.path}: {first.message}")
+    return [_vignette(p, bundle.documents[p.name]) for p in paths]
 
 
 def run_vignette(v: Vignette, kb: KnowledgeBase) -> Plan | OrderCheckResult | FollowUpResult:
