@@ -41,7 +41,9 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
 )
+from sqlalchemy.sql import Select
 
+from b12.adapters.sql.recall_export import RecallExport
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
 from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
 from b12.core.course_input import DoseIn, parse_dose_text
@@ -112,6 +114,24 @@ class RecallRow:
             "overdue_days": self.overdue_days,
             "status": self.status,
         }
+
+
+def recall_row(r: Any, as_of: date) -> RecallRow:
+    """A recall-list line from a row of the recall query (status from the stored window)."""
+    overdue = max(0, (as_of - r.due_latest).days)
+    status = "overdue" if overdue else ("due" if r.due_earliest <= as_of else "upcoming")
+    return RecallRow(
+        r.patient_id,
+        r.display_name,
+        r.pathway,
+        r.regimen,
+        r.phase,
+        r.next_due,
+        r.due_earliest,
+        r.due_latest,
+        overdue,
+        status,
+    )
 
 
 def migrations_dir() -> str:
@@ -560,7 +580,17 @@ class Registry(EngineStore):
             raise InputError([FieldProblem("limit", "must be 1 or more")])
         if offset < 0:
             raise InputError([FieldProblem("offset", "must be 0 or more")])
-        query = (
+        query = self._recall_select(as_of, within_days, status, guideline).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._guard(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [recall_row(r, as_of) for r in rows]
+
+    def _recall_select(
+        self, as_of: date, within_days: int, status: str | None, guideline: str | None
+    ) -> Select[Any]:
+        return (
             select(
                 courses.c.patient_id,
                 patients.c.display_name,
@@ -574,31 +604,29 @@ class Registry(EngineStore):
             .join(patients, patients.c.id == courses.c.patient_id)
             .where(self._recall_filter(as_of, within_days, status, guideline))
             .order_by(courses.c.due_latest, courses.c.next_due, courses.c.patient_id)
-            .offset(offset)
         )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._guard(), self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        out = []
-        for r in rows:
-            overdue = max(0, (as_of - r.due_latest).days)
-            status = "overdue" if overdue else ("due" if r.due_earliest <= as_of else "upcoming")
-            out.append(
-                RecallRow(
-                    r.patient_id,
-                    r.display_name,
-                    r.pathway,
-                    r.regimen,
-                    r.phase,
-                    r.next_due,
-                    r.due_earliest,
-                    r.due_latest,
-                    overdue,
-                    status,
-                )
-            )
-        return out
+
+    def open_recall_export(
+        self,
+        as_of: date,
+        within_days: int,
+        *,
+        status: str | None = None,
+        guideline: str | None = None,
+    ) -> RecallExport[RecallRow]:
+        """The whole recall list (same filters and order as :meth:`recall`), to stream.
+
+        The rows are counted and then read in one read transaction (a consistent snapshot)
+        through a server-side cursor, so memory stays constant whatever the list's length;
+        close the export (or read it to the end) to end the transaction.
+        """
+        query = self._recall_select(as_of, within_days, status, guideline)
+        count = (
+            select(func.count())
+            .select_from(courses)
+            .where(self._recall_filter(as_of, within_days, status, guideline))
+        )
+        return RecallExport.open(self, query, count, lambda r: recall_row(r, as_of))
 
     def recall_count(
         self,

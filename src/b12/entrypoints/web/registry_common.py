@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, get_args
 
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from b12.adapters.sql.recall_export import RecallExport
 from b12.adapters.sql.registry import PATIENT_ID, RECALL_STATUSES, DoseInput, RecallRow
 from b12.core.course_input import parse_dose_text
 from b12.core.errors import FieldProblem, InputError
@@ -207,11 +211,37 @@ def _cell(value: Any) -> Any:
 
 def recall_csv(rows: Sequence[RecallRow]) -> str:
     """The recall list as CSV text; free text that a spreadsheet would run is defused."""
+    return "".join(iter_recall_csv(rows))
+
+
+def recall_csv_response(export: RecallExport[RecallRow], filename: str) -> StreamingResponse:
+    """A streamed CSV download of an open recall export (closed when the stream ends)."""
+    return StreamingResponse(
+        iter_recall_csv(export),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        background=BackgroundTask(export.close),
+    )
+
+
+#: Rows written into one chunk of a streamed CSV.
+CSV_CHUNK_ROWS = 2000
+
+
+def iter_recall_csv(rows: Iterable[RecallRow]) -> Iterator[str]:
+    """The recall list as CSV text in chunks (header first), for a streamed download."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(RecallRow.__dataclass_fields__))
     writer.writeheader()
-    for row in rows:
+    yield out.getvalue()
+    out.seek(0)
+    out.truncate()
+    for n, row in enumerate(rows, start=1):
         record = row.as_dict()
         record["display_name"] = _cell(record["display_name"])
         writer.writerow(record)
-    return out.getvalue()
+        if n % CSV_CHUNK_ROWS == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
