@@ -5,7 +5,8 @@ rows (so the caller can audit the export before any row leaves), then streams th
 batches of :data:`BATCH` with ``stream_results`` (PostgreSQL: a named server-side cursor;
 SQLite: the cursor steps through the result as it is read), so memory stays constant and the
 first row is available as soon as the database has it.  On PostgreSQL the transaction is
-``REPEATABLE READ``: the count and the rows come from one snapshot.  On SQLite (WAL mode) one
+``REPEATABLE READ`` (the count and the rows come from one snapshot) with JIT compilation off
+(it delays the first rows and gains nothing on this plan).  On SQLite (WAL mode) one
 read transaction is one snapshot too.
 
 Errors from the driver become ``RegistryUnavailable`` as elsewhere.  Iterating to the end or
@@ -59,9 +60,12 @@ class RecallExport(Generic[T]):
         with store._guard():
             conn = store.engine.connect()
             try:
-                if conn.dialect.name == "postgresql":
+                postgres = conn.dialect.name == "postgresql"
+                if postgres:
                     conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 conn.begin()
+                if postgres:  # JIT compiling costs the first rows ~0.1-0.4 s and gains little here
+                    conn.exec_driver_sql("SET LOCAL jit = off")
                 total = int(conn.execute(count).scalar_one())
                 result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
             except BaseException:

@@ -118,19 +118,11 @@ class RecallRow:
 
 def recall_row(r: Any, as_of: date) -> RecallRow:
     """A recall-list line from a row of the recall query (status from the stored window)."""
-    overdue = max(0, (as_of - r.due_latest).days)
-    status = "overdue" if overdue else ("due" if r.due_earliest <= as_of else "upcoming")
+    patient_id, name, pathway, regimen, phase, next_due, earliest, latest = r  # select order
+    overdue = max(0, (as_of - latest).days)
+    status = "overdue" if overdue else ("due" if earliest <= as_of else "upcoming")
     return RecallRow(
-        r.patient_id,
-        r.display_name,
-        r.pathway,
-        r.regimen,
-        r.phase,
-        r.next_due,
-        r.due_earliest,
-        r.due_latest,
-        overdue,
-        status,
+        patient_id, name, pathway, regimen, phase, next_due, earliest, latest, overdue, status
     )
 
 
