@@ -134,9 +134,7 @@ class CdsStore(EngineStore):
             return False  # replayed to this process: no round trip needed
         try:
             with self._relaxed_write() as conn:
-                conn.execute(
-                    insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=until)
-                )
+                conn.execute(insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=until))
         except IntegrityError:
             return False
         self._remember_seen(key, until)
