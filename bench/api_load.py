@@ -1,7 +1,7 @@
 """Load benchmark of the running web app: 32 concurrent API clients on loopback (issue #5).
 
-Run: ``.venv/bin/python bench/api_load.py [--patients 2000] [--seconds 20] [--clients 32]
-[--single-seconds 5] [--workers 1] [--database-url URL]``
+Run: ``.venv/bin/python bench/api_load.py [--patients 2000] [--seconds 20] [--clients 1,8,32]
+[--workers 1] [--database-url URL]``
 
 One run starts the real ``b12 serve`` on a free loopback port (``tests/live_server.py``) on a
 new SQLite file in a temporary folder, or on ``--database-url`` (e.g. a PostgreSQL database
@@ -22,12 +22,15 @@ a short warm-up that is not counted:
 * ``GET /api/recall?within=28&limit=100`` (the practice's recall list: the 100 most urgent
   courses due within 28 days or overdue, and the total).
 
-Printed for each: requests, errors (non-2xx answers and transport errors), requests/second and
-the p50 / p90 / p99 latency in milliseconds as the client saw it; then the same for one client
-alone for ``--single-seconds`` (the latency of a request that does not queue), plus the
-server's worker count and how busy the load generator itself was (one Python process: near
-100 % of a core means the client, not the server, was the limit).  Nothing is asserted about
-timings; the exit code is 1 only if the server could not be started or seeded.
+Each endpoint is driven once per client count in ``--clients`` (default 1, 8 and 32).
+Printed for each: requests, errors (non-2xx answers and transport errors), requests/second,
+the p50 / p90 / p99 latency in milliseconds as the client saw it, the server's CPU per request
+(user + system time of ``b12 serve`` and its workers from ``/proc``, divided by the requests:
+the load generator is not counted), the server's worker count and how busy the load generator
+itself was (one Python process: near 100 % of a core means the client, not the server, was the
+limit); then the issue #16 target (``POST /api/plan`` p99 ≤ 150 ms at 32 clients, CPU per
+request ≤ 5 ms).  Nothing is asserted about timings; the exit code is 1 only if the server
+could not be started or seeded.
 """
 
 from __future__ import annotations
@@ -55,9 +58,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.server_cpu import ProcessTreeCpu  # noqa: E402
 from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
 
 RECALL_PARAMS = {"within": "28", "limit": "100"}
+TARGET_CPU_MS = 5.0
+TARGET_P99_AT_32_MS = 150.0
 WARMUP_SECONDS = 2.0
 SEED_CLIENTS = 32
 
@@ -170,10 +176,15 @@ class Result:
     errors: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0
+    server_cpu_s: float = float("nan")
 
     @property
     def requests(self) -> int:
         return len(self.latencies_ms)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / self.requests if self.requests else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -278,7 +289,12 @@ async def seed(base_url: str, token: str, args: argparse.Namespace, prefix: str)
 
 
 async def drive(
-    base_url: str, token: str, endpoint: Endpoint, clients: int, seconds: float
+    base_url: str,
+    token: str,
+    endpoint: Endpoint,
+    clients: int,
+    seconds: float,
+    cpu: ProcessTreeCpu | None = None,
 ) -> Result:
     """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up)."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -314,11 +330,14 @@ async def drive(
     deadline = time.perf_counter() + WARMUP_SECONDS
     await asyncio.gather(*(one_client() for _ in range(clients)))
     measuring = True
-    cpu, wall = time.process_time(), time.perf_counter()
+    server_before = cpu.seconds() if cpu else float("nan")
+    client_before, wall = time.process_time(), time.perf_counter()
     deadline = wall + seconds
     await asyncio.gather(*(one_client() for _ in range(clients)))
     result.seconds = time.perf_counter() - wall
-    result.client_cpu = (time.process_time() - cpu) / result.seconds
+    result.client_cpu = (time.process_time() - client_before) / result.seconds
+    if cpu:
+        result.server_cpu_s = cpu.seconds() - server_before
     return result
 
 
@@ -335,13 +354,14 @@ def print_table(results: list[Result]) -> None:
     width = max(len(r.label) for r in results)
     print(
         f"{'endpoint':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
-        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'client CPU':>10}"
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
+        f"{'client CPU':>10}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.client_cpu:>9.0%}"
+            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  {r.client_cpu:>9.0%}"
         )
     for r in results:
         if r.errors:
@@ -357,12 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--patients", type=int, default=2000, help="patients to enrol (2000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per endpoint (20)")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
     parser.add_argument(
-        "--single-seconds",
-        type=float,
-        default=5.0,
-        help="then one client alone for this long, for the unloaded latency (5; 0: skip)",
+        "--clients", default="1,8,32", help="concurrent clients, one run per count (1,8,32)"
     )
     parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
     parser.add_argument("--database-url", help="database to use (default: a new SQLite file)")
@@ -420,20 +436,40 @@ def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> 
         )
     else:
         print(f"GET /api/recall answered {probe.status_code}: the recall list is not measured")
+    counts = [int(c) for c in str(args.clients).split(",") if c.strip()]
     print(
-        f"load: {args.clients} concurrent clients (httpx, keep-alive), {args.seconds:g} s per"
-        f" endpoint after a {WARMUP_SECONDS:g} s warm-up"
+        f"load: {', '.join(map(str, counts))} concurrent clients (httpx, keep-alive), "
+        f"{args.seconds:g} s per endpoint and count after a {WARMUP_SECONDS:g} s warm-up"
     )
     print()
+    assert server.process is not None
+    cpu = ProcessTreeCpu(server.process.pid)
     results = []
     for e in endpoints:
-        results.append(asyncio.run(drive(server.url, token, e, args.clients, args.seconds)))
-        if args.single_seconds > 0:
-            alone = asyncio.run(drive(server.url, token, e, 1, args.single_seconds))
-            alone.label += " (1 client)"
-            results.append(alone)
+        for clients in counts:
+            result = asyncio.run(drive(server.url, token, e, clients, args.seconds, cpu))
+            result.label += f" x{clients}"
+            results.append(result)
     print_table(results)
+    _verdict(results)
     return 0
+
+
+def _verdict(results: list[Result]) -> None:
+    plan = [r for r in results if r.label.startswith("POST /api/plan")]
+    worst_cpu = max((r.cpu_ms_per_request for r in plan), default=float("nan"))
+    print(
+        f"target: POST /api/plan server CPU per request <= {TARGET_CPU_MS:.0f} ms: "
+        f"{'MET' if worst_cpu <= TARGET_CPU_MS else 'NOT MET'} (worst {worst_cpu:.2f} ms)"
+    )
+    at_32 = [r for r in plan if r.label.endswith(" x32")]
+    if at_32:
+        p99 = at_32[0].percentile(0.99)
+        ok = p99 <= TARGET_P99_AT_32_MS and at_32[0].errors == 0
+        print(
+            f"target: POST /api/plan p99 <= {TARGET_P99_AT_32_MS:.0f} ms at 32 clients, no "
+            f"errors: {'MET' if ok else 'NOT MET'} (p99 {p99:.1f} ms)"
+        )
 
 
 if __name__ == "__main__":

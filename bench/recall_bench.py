@@ -27,6 +27,11 @@ Printed, all measured in this run, for each database:
   (fetching the same statement's rows without building ``RecallRow`` objects) for comparison;
 * the query plan of the exact statement ``recall`` sends (captured from the engine), and whether
   it uses the index ``ix_courses_recall``;
+* the streamed CSV export (issue #16): ``Registry.open_recall_export`` read through the web
+  app's CSV writer (``iter_recall_csv``) as the download does: time to the first chunk holding
+  a row, total time, rows and bytes, and how much the process's peak memory grew while it ran
+  (``VmHWM`` reset before the export); PASS/FAIL against starts ≤ 1 s and finishes ≤ 5 s; on
+  PostgreSQL the plan of the server-side cursor (``EXPLAIN DECLARE …``);
 
 PostgreSQL is reached through ``--postgres-url`` (default ``$B12_BENCH_POSTGRES_URL`` or
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``), an administrative database used only
@@ -61,10 +66,13 @@ from b12.adapters.knowledge_files import load_knowledge_base
 from b12.adapters.sql.registry import Registry
 from b12.adapters.sql.tables import courses, doses, patients, pictures
 from b12.core.knowledge import KnowledgeBase
+from b12.entrypoints.web.registry_common import iter_recall_csv
 
 AS_OF = date(2026, 9, 1)
 WITHIN_DAYS = 14
 TARGET_SECONDS = 1.0
+EXPORT_FIRST_SECONDS = 1.0
+EXPORT_TOTAL_SECONDS = 5.0
 BATCH = 10_000
 RUNS = 5
 OLD_CONTENT_VERSION = "sha256:5be0c2a1f3d94e77"  # courses planned with earlier content
@@ -427,6 +435,88 @@ def measure_worklist(url: str, kb: KnowledgeBase, within: int) -> tuple[float, f
     return cold, median, total
 
 
+@dataclass
+class ExportResult:
+    first: float
+    total: float
+    rows: int
+    megabytes: float
+    peak_growth_mb: float | None
+
+
+def _vm(field_name: str) -> float | None:
+    """A ``/proc/self/status`` memory figure in MB (Linux only)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    except OSError:
+        return False
+    return True
+
+
+def measure_export(url: str, kb: KnowledgeBase, within: int) -> ExportResult:
+    """Stream the whole recall list as CSV text the way the download does; time and memory."""
+    registry = Registry(url, kb)
+    registry.recall_count(AS_OF, within)  # connect and warm the catalogue outside the timing
+    reset = _reset_peak()
+    base = _vm("VmRSS")
+    rows = size = 0
+    first = 0.0
+    t0 = time.perf_counter()
+    export = registry.open_recall_export(AS_OF, within)
+    for chunk in iter_recall_csv(export):
+        size += len(chunk)
+        rows += chunk.count("\n")
+        if not first and rows > 1:  # the header, then the first chunk of rows
+            first = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    peak = _vm("VmHWM")
+    growth = peak - base if reset and peak is not None and base is not None else None
+    if registry.engine.dialect.name == "postgresql":
+        _print_cursor_plan(registry, within)
+    registry.engine.dispose()
+    rows -= 1  # the header line
+    result = ExportResult(first or total, total, rows, size / 1e6, growth)
+    verdict = (
+        "PASS"
+        if result.first <= EXPORT_FIRST_SECONDS and result.total <= EXPORT_TOTAL_SECONDS
+        else "FAIL"
+    )
+    memory = f"{growth:,.1f} MB" if growth is not None else "n/a"
+    print(
+        f"  CSV export (streamed, server-side cursor): {rows:,} rows, {result.megabytes:,.1f} MB;"
+        f" first rows after {result.first * 1000:,.0f} ms, all in {total:,.2f} s; peak memory "
+        f"grew by {memory} → {verdict} (targets: starts ≤ {EXPORT_FIRST_SECONDS:.0f} s, "
+        f"finishes ≤ {EXPORT_TOTAL_SECONDS:.0f} s)",
+        flush=True,
+    )
+    return result
+
+
+def _print_cursor_plan(registry: Registry, within: int) -> None:
+    with captured(registry.engine) as seen:
+        registry.open_recall_export(AS_OF, within).close()
+    statement, params = next(
+        (st, p) for st, p in seen if st.lstrip().upper().startswith("SELECT") and "JOIN" in st
+    )
+    with registry.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN DECLARE b12_export NO SCROLL CURSOR FOR " + statement, params
+        ).scalars()
+        print("  export cursor plan:")
+        for line in plan:
+            print("    " + str(line))
+
+
 # --- driver ----------------------------------------------------------------------------------
 
 
@@ -437,6 +527,7 @@ class Summary:
     recall: RecallResult
     size_mb: float
     worklist_seconds: float
+    export: ExportResult
 
 
 def bench_database(label: str, url: str, kb: KnowledgeBase, args: argparse.Namespace) -> Summary:
@@ -462,7 +553,8 @@ def bench_database(label: str, url: str, kb: KnowledgeBase, args: argparse.Names
     recall = measure_recall(url, kb, args.within)
     _print_recall(recall, args.within)
     worklist = measure_worklist(url, kb, args.within)
-    return Summary(label, load, recall, size_mb, worklist[1])
+    export = measure_export(url, kb, args.within)
+    return Summary(label, load, recall, size_mb, worklist[1], export)
 
 
 def _size_mb(registry: Registry) -> float:
@@ -529,12 +621,17 @@ def _postgres(kb: KnowledgeBase, args: argparse.Namespace) -> Summary | None:
         print(f"  dropped database {name}")
 
 
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--courses", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--within", type=int, default=WITHIN_DAYS)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("B12_BENCH_POSTGRES_URL") or DEFAULT_ADMIN_URL,
@@ -549,21 +646,24 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    summaries = [_sqlite(kb, args)]
+    summaries = [] if args.postgres_only else [_sqlite(kb, args)]
     if not args.sqlite_only:
         pg = _postgres(kb, args)
         if pg is not None:
             summaries.append(pg)
     print("\n=== summary")
     print(f"  {'database':<11}{'rows/s':>10}{'courses/s':>11}{'full 1st':>12}"
-          f"{'median':>9}{'rows':>10}{'worklist':>11}  target (worklist)")  # fmt: skip
+          f"{'median':>9}{'rows':>10}{'worklist':>11}  target (worklist)"
+          f"{'export 1st':>12}{'export all':>12}{'peak +MB':>10}")  # fmt: skip
     for s in summaries:
         median = statistics.median(s.recall.runs)
         print(
             f"  {s.database:<11}{s.load.rows / s.load.db_seconds:>10,.0f}"
             f"{s.load.courses / s.load.db_seconds:>11,.0f}{s.recall.cold * 1000:>10,.0f}ms"
             f"{median * 1000:>7,.0f}ms{s.recall.rows:>10,}{s.worklist_seconds * 1000:>9,.1f}ms  "
-            f"{'PASS' if s.worklist_seconds <= TARGET_SECONDS else 'FAIL'}"
+            f"{'PASS' if s.worklist_seconds <= TARGET_SECONDS else 'FAIL':<17}"
+            f"{s.export.first * 1000:>10,.0f}ms{s.export.total:>11,.2f}s"
+            f"{_or_nan(s.export.peak_growth_mb):>10,.1f}"
         )
     print(f"  total time {time.perf_counter() - started:,.0f} s")
     return 0

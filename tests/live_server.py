@@ -80,7 +80,8 @@ class LiveServer:
         self.log_path: Path | None = None
 
     def _workers(self) -> tuple[str, ...]:
-        return ("--workers", str(self.workers)) if self.workers > 1 else ()
+        # always explicit: ``b12 serve`` defaults to one worker per core
+        return ("--workers", str(self.workers))
 
     def start(self, log_path: Path | None = None, timeout: float = 30.0) -> LiveServer:
         """Start and wait until ``/health`` answers."""

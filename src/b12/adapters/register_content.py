@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from b12.adapters.knowledge_files import _read, default_knowledge_dir
+from b12.adapters.knowledge_files import default_knowledge_dir
+from b12.adapters.yaml_files import read_bundle
 from b12.core.errors import KnowledgeBaseError, KnowledgeProblem
 from b12.core.knowledge import KnowledgeBase
 from b12.core.register_review import RegisterContent, build_register_content
@@ -19,13 +20,13 @@ from b12.core.register_review import RegisterContent, build_register_content
 def load_register_content(kb: KnowledgeBase, root: Path | None = None) -> RegisterContent:
     """The register content of the knowledge base at ``root`` (the bundled one by default)."""
     base = root or default_knowledge_dir()
-    problems: list[KnowledgeProblem] = []
+    paths = sorted((base / "register").glob("*/*.yaml"))
+    bundle = read_bundle(base, paths, label="register")
+    problems = [KnowledgeProblem(f.path, "", f.message) for f in bundle.failures]
 
     def folder(name: str) -> dict[str, Any]:
-        return {
-            p.relative_to(base).as_posix(): _read(p, base, problems)
-            for p in sorted((base / "register" / name).glob("*.yaml"))
-        }
+        prefix = f"register/{name}/"
+        return {rel: doc for rel, doc in bundle.documents.items() if rel.startswith(prefix)}
 
     review, outreach = folder("review"), folder("outreach")
     if problems:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 #: Spreadsheet programs run a cell that starts with one of these as a formula.
@@ -24,11 +24,28 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def csv_text(columns: Sequence[str], records: Iterable[Mapping[str, Any]]) -> str:
-    """A header row and one row per record; every text cell is defused with :func:`safe_cell`."""
+#: Rows written into one chunk of a streamed CSV.
+CHUNK_ROWS = 2000
+
+
+def csv_chunks(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[str]:
+    """A header row, then the rows, as CSV text in chunks of ``chunk_rows`` rows (for a streamed
+    download of any length); every text cell is defused with :func:`safe_cell`."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns))
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: safe_cell(v) for k, v in record.items()})
-    return out.getvalue()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    write = writer.writerow
+    for n, row in enumerate(rows, start=1):
+        write([safe_cell(v) for v in row])
+        if n % chunk_rows == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def csv_text(columns: Sequence[str], records: Iterable[Mapping[str, Any]]) -> str:
+    """A header row and one row per record (missing keys empty), every text cell defused."""
+    return "".join(csv_chunks(columns, ([r.get(c) for c in columns] for r in records)))

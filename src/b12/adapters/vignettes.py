@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from b12.adapters.documents import parse_yaml, read_bytes
+from b12.adapters.yaml_files import read_bundle
 from b12.core.course_models import CourseReadingOut, FollowUpResult, NextDue, OrderCheckResult
 from b12.core.dates import parse_iso_date
 from b12.core.errors import FieldProblem, InputError
@@ -50,7 +51,10 @@ def load_vignette(path: Path) -> Vignette:
 
     Raises :class:`~b12.core.errors.InputError` naming the file when it cannot be used.
     """
-    doc = parse_yaml(read_bytes(path, field=str(path)), field=str(path))
+    return _vignette(path, parse_yaml(read_bytes(path, field=str(path)), field=str(path)))
+
+
+def _vignette(path: Path, doc: Any) -> Vignette:
     if not isinstance(doc, dict) or doc.get("id") != path.stem:
         raise InputError([FieldProblem(str(path), "id must equal the file name")])
     try:
@@ -79,8 +83,13 @@ def load_vignette(path: Path) -> Vignette:
 
 
 def load_vignettes(folder: Path) -> list[Vignette]:
-    """Every ``*.yaml`` vignette in ``folder``, by id."""
-    return [load_vignette(p) for p in sorted(folder.glob("*.yaml"))]
+    """Every ``*.yaml`` vignette in ``folder``, by id (parsed YAML cached by content hash)."""
+    paths = sorted(folder.glob("*.yaml"))
+    bundle = read_bundle(folder, paths, label="vignettes")
+    if bundle.failures:
+        first = bundle.failures[0]
+        raise ValueError(f"{folder / first.path}: {first.message}")
+    return [_vignette(p, bundle.documents[p.name]) for p in paths]
 
 
 def run_vignette(v: Vignette, kb: KnowledgeBase) -> Plan | OrderCheckResult | FollowUpResult:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
 import typer
 
@@ -20,15 +21,23 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
         workers: Annotated[
-            int, typer.Option(help="Worker processes (state lives in the database).", min=1)
-        ] = 1,
+            int | None,
+            typer.Option(
+                help="Worker processes (default: one per CPU core available; state lives in "
+                "the database).",
+                min=1,
+            ),
+        ] = None,
     ) -> None:
         """Serve the web app and API on B12_DATABASE_URL (default: SQLite in the data folder)."""
         import uvicorn
 
         from b12.adapters.sql.transactions import RegistryUnavailable
         from b12.entrypoints.web.app import create_app
+        from b12.entrypoints.web.nodelay import NoDelayHTTPProtocol
         from b12.entrypoints.web.services import WebConfig
+
+        workers = workers or default_workers()
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         config = WebConfig(
@@ -60,18 +69,29 @@ def register(app: typer.Typer) -> None:
         except (KnowledgeBaseError, RegistryUnavailable) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None
-        typer.echo(f"b12 serving on http://{host}:{port} (database {_safe(config.database_url)})")
+        typer.echo(
+            f"b12 serving on http://{host}:{port} with {workers} worker process(es) "
+            f"(database {_safe(config.database_url)})"
+        )
+        common: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "access_log": False,
+            "log_level": "info",
+            "http": NoDelayHTTPProtocol,
+        }
         if workers == 1:
-            uvicorn.run(application, host=host, port=port, access_log=False, log_level="info")
+            uvicorn.run(application, **common)
         else:
-            uvicorn.run(
-                "b12.entrypoints.web.asgi:app",
-                host=host,
-                port=port,
-                workers=workers,
-                access_log=False,
-                log_level="info",
-            )
+            uvicorn.run("b12.entrypoints.web.asgi:app", workers=workers, **common)
+
+
+def default_workers() -> int:
+    """One worker process per CPU core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _safe(url: str) -> str:

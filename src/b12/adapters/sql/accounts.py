@@ -13,6 +13,13 @@ What is stored, and what never is:
 * login throttling keys: ``user:`` or ``client:`` plus the SHA-256 of the username (lower case)
   or of the client key (an address), so a password typed into the username box is not stored.
 
+API tokens may be cached in-process (``token_cache_seconds``, the web app uses
+:data:`TOKEN_CACHE_SECONDS`, 5 s): a token found valid is trusted for that long without asking
+the database again.  Revoking a token or disabling a user through this object forgets the
+cached tokens at once; a revocation made by another process (``b12 token revoke``, another
+``b12 serve`` worker) takes effect within the bound.  Only valid tokens are cached, at most
+:data:`TOKEN_CACHE_SIZE` of them, keyed by their SHA-256.
+
 Nothing here logs.  Times are naive local wall-clock datetimes like the rest of the registry
 (an aware ``now`` is converted to local time); they always come from the caller.
 
@@ -29,6 +36,8 @@ import math
 import re
 import secrets
 import string
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -51,6 +60,10 @@ TOKEN_PREFIX = "b12_"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_LABEL_LENGTH = 200
+#: How long the web app trusts an API token it found valid (revocation elsewhere: this late).
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 1024
+_clock = time.monotonic  # seconds, for the caches (tests replace it)
 # Raw tokens are ``secrets.token_urlsafe(32)`` (43 characters); anything not shaped like one is
 # refused before it reaches the database.
 _TOKEN_BODY = re.compile(r"[A-Za-z0-9_-]{20,200}")
@@ -191,6 +204,7 @@ class Accounts(EngineStore):
         max_failures: int = 5,
         window_minutes: int = 15,
         hasher: PasswordHasher | None = None,
+        token_cache_seconds: float = 0.0,
     ) -> None:
         if session_hours < 1 or max_failures < 1 or window_minutes < 1:
             raise ValueError("session_hours, max_failures and window_minutes must be 1 or more")
@@ -200,6 +214,10 @@ class Accounts(EngineStore):
         self.window = timedelta(minutes=window_minutes)
         self.hasher = hasher or PasswordHasher()
         self._dummy: str | None = None
+        self.token_cache_seconds = token_cache_seconds
+        self._tokens: dict[str, tuple[User, float]] = {}  # token hash -> (user, valid until)
+        self._tokens_lock = threading.Lock()
+        self._forgotten_at = -math.inf
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -266,6 +284,7 @@ class Accounts(EngineStore):
             conn.execute(update(users).where(users.c.id == user.id).values(disabled=int(disabled)))
             if disabled:
                 conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
+        self._forget_tokens()
         return True
 
     def set_password(self, username: str, password: str) -> bool:
@@ -515,6 +534,10 @@ class Accounts(EngineStore):
         token_hash = _token_hash(token, prefix=TOKEN_PREFIX)
         if token_hash is None:
             return None
+        cached = self._tokens.get(token_hash)
+        if cached is not None and _clock() < cached[1]:
+            return cached[0]
+        started = _clock()
         query = (
             select(users.c.id, users.c.username, users.c.role)
             .join(users, users.c.id == api_tokens.c.user_id)
@@ -526,7 +549,25 @@ class Accounts(EngineStore):
         )
         with self._read() as conn:
             row = conn.execute(query).first()
-        return User(row.id, row.username, row.role) if row else None
+        if row is None:
+            return None
+        user = User(row.id, row.username, row.role)
+        if self.token_cache_seconds > 0:
+            self._remember_token(token_hash, user, started + self.token_cache_seconds)
+        return user
+
+    def _remember_token(self, token_hash: str, user: User, until: float) -> None:
+        with self._tokens_lock:
+            if self._forgotten_at > until - self.token_cache_seconds:
+                return  # a revocation or disabling happened while this token was being read
+            while len(self._tokens) >= TOKEN_CACHE_SIZE:
+                self._tokens.pop(next(iter(self._tokens)))
+            self._tokens[token_hash] = (user, until)
+
+    def _forget_tokens(self) -> None:
+        with self._tokens_lock:
+            self._tokens.clear()
+            self._forgotten_at = _clock()
 
     def revoke_token(self, token: str, *, now: datetime) -> bool:
         """Revoke an API token; False when it is unknown or already revoked."""
@@ -539,6 +580,7 @@ class Accounts(EngineStore):
                 .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=_naive(now))
             )
+        self._forget_tokens()
         return bool(done.rowcount)
 
 

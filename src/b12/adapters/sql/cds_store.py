@@ -11,15 +11,32 @@ a ``Z``.
 Transactions follow ``registry.py``: each write is one transaction that takes SQLite's write
 lock at ``BEGIN IMMEDIATE`` (set up by ``make_engine``); driver errors other than integrity
 errors become ``RegistryUnavailable``.  Nothing here logs.
+
+The replay cache is written on every CDS Hooks call, so its insert is made cheap (see
+docs/deployment.md, "CDS Hooks replay protection"):
+
+* the database's primary key on ``(issuer, jti)`` stays the authority: a token is accepted only
+  by the process whose insert succeeded, so a replay to any process or host is refused;
+* the insert's commit does not wait for the disk (SQLite ``synchronous=NORMAL`` for that one
+  transaction, in WAL mode; PostgreSQL ``SET LOCAL synchronous_commit TO OFF``).  A process
+  crash loses nothing; an operating-system crash or power cut may lose the last fraction of a
+  second of rows, which could let a token captured in that moment be replayed until it
+  expires (at most 5 minutes).  Every other registry write keeps full durability;
+* each process remembers the token ids it has seen (at most :data:`SEEN_IN_PROCESS`), so a
+  replay to the same process is refused without a database round trip.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from b12.adapters.sql.tables import cds_feedback, cds_jti
@@ -36,6 +53,8 @@ MAX_SUGGESTIONS = 100
 MAX_LIMIT = 1000
 #: How often expired replay-cache rows are deleted (by whichever request comes next).
 PURGE_EVERY = timedelta(minutes=1)
+#: Token ids each process remembers, to refuse a replay to itself without a round trip.
+SEEN_IN_PROCESS = 50_000
 # RFC 3339 date-time: full date, time, optional fraction, mandatory offset.
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
@@ -68,8 +87,35 @@ class CdsStore(EngineStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._last_purge: datetime | None = None
+        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()  # -> expires_at
+        self._seen_lock = threading.Lock()
 
     # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _relaxed_write(self) -> Iterator[Connection]:
+        """A write transaction whose commit does not wait for the disk (replay cache only)."""
+        with self._guard(), self.engine.connect() as conn:
+            if self.engine.dialect.name != "sqlite":
+                with conn.begin():
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    yield conn
+                return
+            raw: Any = conn.connection.dbapi_connection  # outside any transaction here
+            before = raw.execute("PRAGMA synchronous").fetchone()[0]
+            raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.execution_options(b12_write=True)
+                with conn.begin():
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA synchronous={int(before)}")
+
+    def _remember_seen(self, key: tuple[str, str], expires_at: datetime) -> None:
+        with self._seen_lock:
+            self._seen[key] = expires_at
+            while len(self._seen) > SEEN_IN_PROCESS:
+                self._seen.popitem(last=False)
 
     # -- replay cache ---------------------------------------------------------------------------
 
@@ -82,13 +128,16 @@ class CdsStore(EngineStore):
         if not issuer or len(issuer) > MAX_ISSUER_LENGTH or not jti or len(jti) > MAX_JTI_LENGTH:
             raise ValueError("issuer or jti empty or too long")
         now = _naive(now)
+        key, until = (issuer, jti), _naive(expires_at)
+        seen_until = self._seen.get(key)
+        if seen_until is not None and seen_until >= now:
+            return False  # replayed to this process: no round trip needed
         try:
-            with self._write() as conn:
-                conn.execute(
-                    insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=_naive(expires_at))
-                )
+            with self._relaxed_write() as conn:
+                conn.execute(insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=until))
         except IntegrityError:
             return False
+        self._remember_seen(key, until)
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
             self.purge_expired(now)
         return True

@@ -7,11 +7,16 @@ The newest row for an item applies while the item still has that fingerprint
 applicable decisions overlaid.
 
 The effective knowledge base is cached in-process, keyed by the newest ``content_reviews.id``
-(rows are only ever inserted), so each call costs one small query and several app processes
-sharing a database agree.  Writes are serialised: SQLite takes the write lock at
-``BEGIN IMMEDIATE`` (the engine must come from :func:`b12.adapters.sql.registry.make_engine`);
-PostgreSQL takes a transaction-scoped advisory lock.  The current status is read and checked
-inside that lock, so two concurrent moves of one item cannot both succeed from one status.
+(rows are only ever inserted), so several app processes sharing a database agree.  A caller may
+accept a knowledge base up to ``max_age`` seconds old (the web app uses
+:data:`REVIEW_CHECK_SECONDS`, 1 s): the newest id is then read at most once per ``max_age`` per
+process.  A decision made in this process is seen at once (``transition`` updates the cache);
+one made in another process (another ``b12 serve`` worker or host) within ``max_age``.
+
+Writes are serialised: SQLite takes the write lock at ``BEGIN IMMEDIATE`` (the engine must come
+from :func:`b12.adapters.sql.registry.make_engine`); PostgreSQL takes a transaction-scoped
+advisory lock.  The current status is read and checked inside that lock, so two concurrent
+moves of one item cannot both succeed from one status.
 
 Should the files change so that a decision which still matches its text no longer fits (say an
 approved item's regimen became a draft), that approval is set aside and the item keeps its
@@ -22,6 +27,7 @@ with ``stale_reviews``.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +62,9 @@ from b12.core.knowledge import (
 # Key of the PostgreSQL advisory lock that serialises review decisions ("b12-cr" in ASCII).
 ADVISORY_LOCK_KEY = 0x6231322D6372
 MAX_ACTOR = 200
+#: How long the web app trusts the newest review id it read without asking the database again.
+REVIEW_CHECK_SECONDS = 1.0
+_clock = time.monotonic  # seconds, for the caches (tests replace it)
 
 
 @dataclass(frozen=True)
@@ -135,13 +144,25 @@ class ContentReviews(EngineStore):
         self._fingerprints = item_fingerprints(raw)
         self._cache: _Effective | None = None
         self._lock = threading.Lock()
+        self._checked_at = -float("inf")  # _clock() of the last newest-id read
 
     # -- reading ------------------------------------------------------------------------------
 
-    def knowledge_base(self) -> KnowledgeBase:
-        """The effective knowledge base: the files with the applicable decisions overlaid."""
+    def knowledge_base(self, *, max_age: float = 0.0) -> KnowledgeBase:
+        """The effective knowledge base: the files with the applicable decisions overlaid.
+
+        With ``max_age`` > 0, decisions made by other processes may be seen up to ``max_age``
+        seconds late (this process's own decisions are always seen at once).
+        """
+        cached = self._cache
+        started = _clock()
+        if cached is not None and started - self._checked_at < max_age:
+            return cached.kb
         with self._read() as conn:
-            return self._effective(conn).kb
+            kb = self._effective(conn).kb
+        with self._lock:
+            self._checked_at = max(self._checked_at, started)
+        return kb
 
     def items(self, *, status: str | None = None) -> list[ReviewItem]:
         """Every reviewable item (optionally only those with effective ``status``), by id."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -49,8 +49,10 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
 )
+from sqlalchemy.sql import Select
 
-from b12.adapters.spreadsheet import csv_text
+from b12.adapters.spreadsheet import CHUNK_ROWS, csv_chunks
+from b12.adapters.sql.recall_export import RecallExport
 from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
 from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
 from b12.core.course_input import CourseIn, DoseIn, parse_dose_text
@@ -190,9 +192,47 @@ class RecallRow:
         }
 
 
-def recall_csv(rows: Sequence[RecallRow]) -> str:
-    """The recall list as CSV text: the one writer of the CLI and the web (cells defused)."""
-    return csv_text(tuple(RecallRow.__dataclass_fields__), (r.as_dict() for r in rows))
+#: The recall list's CSV columns (the fields of :class:`RecallRow`).
+RECALL_CSV_COLUMNS = tuple(RecallRow.__dataclass_fields__)
+
+
+def recall_csv_chunks(rows: Iterable[RecallRow], *, chunk_rows: int = CHUNK_ROWS) -> Iterator[str]:
+    """The recall list as CSV text in chunks, header first: the one writer of the CLI and the
+    web, streamed (cells defused for spreadsheets; dates ISO, as in ``RecallRow.as_dict``)."""
+    return csv_chunks(
+        RECALL_CSV_COLUMNS,
+        (
+            (
+                r.patient_id,
+                r.display_name,
+                r.pathway,
+                r.regimen,
+                r.phase,
+                r.next_due.isoformat(),
+                r.earliest.isoformat(),
+                r.latest.isoformat(),
+                r.overdue_days,
+                r.status,
+            )
+            for r in rows
+        ),
+        chunk_rows=chunk_rows,
+    )
+
+
+def recall_csv(rows: Iterable[RecallRow]) -> str:
+    """The recall list as one CSV text (see :func:`recall_csv_chunks`)."""
+    return "".join(recall_csv_chunks(rows))
+
+
+def recall_row(r: Any, as_of: date) -> RecallRow:
+    """A recall-list line from a row of the recall query (status from the stored window)."""
+    patient_id, name, pathway, regimen, phase, next_due, earliest, latest = r  # select order
+    overdue = max(0, (as_of - latest).days)
+    status = "overdue" if overdue else ("due" if earliest <= as_of else "upcoming")
+    return RecallRow(
+        patient_id, name, pathway, regimen, phase, next_due, earliest, latest, overdue, status
+    )
 
 
 def migrations_dir() -> str:
@@ -709,7 +749,17 @@ class Registry(EngineStore):
             raise InputError([FieldProblem("limit", "must be 1 or more")])
         if offset < 0:
             raise InputError([FieldProblem("offset", "must be 0 or more")])
-        query = (
+        query = self._recall_select(as_of, within_days, status, guideline).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._guard(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [recall_row(r, as_of) for r in rows]
+
+    def _recall_select(
+        self, as_of: date, within_days: int, status: str | None, guideline: str | None
+    ) -> Select[Any]:
+        return (
             select(
                 courses.c.patient_id,
                 patients.c.display_name,
@@ -723,31 +773,29 @@ class Registry(EngineStore):
             .join(patients, patients.c.id == courses.c.patient_id)
             .where(self._recall_filter(as_of, within_days, status, guideline))
             .order_by(courses.c.due_latest, courses.c.next_due, courses.c.patient_id)
-            .offset(offset)
         )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._guard(), self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        out = []
-        for r in rows:
-            overdue = max(0, (as_of - r.due_latest).days)
-            status = "overdue" if overdue else ("due" if r.due_earliest <= as_of else "upcoming")
-            out.append(
-                RecallRow(
-                    r.patient_id,
-                    r.display_name,
-                    r.pathway,
-                    r.regimen,
-                    r.phase,
-                    r.next_due,
-                    r.due_earliest,
-                    r.due_latest,
-                    overdue,
-                    status,
-                )
-            )
-        return out
+
+    def open_recall_export(
+        self,
+        as_of: date,
+        within_days: int,
+        *,
+        status: str | None = None,
+        guideline: str | None = None,
+    ) -> RecallExport[RecallRow]:
+        """The whole recall list (same filters and order as :meth:`recall`), to stream.
+
+        The rows are counted and then read in one read transaction (a consistent snapshot)
+        through a server-side cursor, so memory stays constant whatever the list's length;
+        close the export (or read it to the end) to end the transaction.
+        """
+        query = self._recall_select(as_of, within_days, status, guideline)
+        count = (
+            select(func.count())
+            .select_from(courses)
+            .where(self._recall_filter(as_of, within_days, status, guideline))
+        )
+        return RecallExport.open(self, query, count, lambda r: recall_row(r, as_of))
 
     def recall_count(
         self,

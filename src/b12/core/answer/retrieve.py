@@ -20,10 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import bm25s  # type: ignore[import-untyped]
-import Stemmer  # type: ignore[import-not-found]
-from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
-
 from b12.core import criteria
 from b12.core.answer import extract
 from b12.core.answer.normalise import BOUNDARIES, Normalised, Table, fold, normalise, tokenise
@@ -73,6 +69,8 @@ class AnswerIndex:
             for w in norm.tokens
             if w not in BOUNDARIES and w not in self.stopwords and (len(w) > 1 or w.isdigit())
         ]
+        import Stemmer  # type: ignore[import-not-found]
+
         stemmed: list[str] = Stemmer.Stemmer("english").stemWords(words)
         return stemmed
 
@@ -153,6 +151,10 @@ def _lexicon_words() -> set[str]:
 
 def build_index(kb: KnowledgeBase) -> AnswerIndex:
     """Build the retrieval index and lexicons for ``kb`` (approved content only)."""
+    # bm25s pulls in NumPy (~0.15 s); imported here so that ``import b12.core`` stays cheap.
+    import bm25s  # type: ignore[import-untyped]
+    from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
+
     answering = kb.answering
     table = Table.from_answering(answering)
     recs = [r for r in kb.recommendations.values() if r.status == "approved"]

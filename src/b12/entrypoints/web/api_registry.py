@@ -35,7 +35,7 @@ from b12.entrypoints.web.registry_common import (
     dose_input,
     order_field,
     patient_fields,
-    recall_csv,
+    recall_csv_response,
     recall_status,
 )
 
@@ -423,13 +423,13 @@ def api_recall_csv(
     _access(request, principal, "registry", write=False)
     svc = services(request)
     today = svc.today()
-    rows = svc.registry.recall(today, within, status=recall_status(status), guideline=guideline)
-    query = {"within": within, "status": status, "guideline": guideline}
-    _view(request, principal, "recall", "csv", endpoint="api", **query, rows=len(rows))
-    return Response(
-        recall_csv(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="b12-recall-{today.isoformat()}.csv"'
-        },
+    export = svc.registry.open_recall_export(
+        today, within, status=recall_status(status), guideline=guideline
     )
+    query = {"within": within, "status": status, "guideline": guideline}
+    try:  # one audit row per export, written before any row leaves
+        _view(request, principal, "recall", "csv", endpoint="api", **query, rows=export.total)
+    except BaseException:
+        export.close()
+        raise
+    return recall_csv_response(export, f"b12-recall-{today.isoformat()}.csv")

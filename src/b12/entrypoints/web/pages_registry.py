@@ -40,7 +40,7 @@ from b12.entrypoints.web.registry_common import (
     dose_input,
     order_field,
     patient_fields,
-    recall_csv,
+    recall_csv_response,
     recall_status,
     recall_statuses,
 )
@@ -453,24 +453,22 @@ def recall_csv_download(request: Request, principal: PagePrincipal) -> Response:
     query, problems = _recall_query(request)
     if problems:
         raise InputError(problems)
-    rows = svc.registry.recall(
+    export = svc.registry.open_recall_export(
         today,
         query["within"],
         status=recall_status(query["status"]),
         guideline=query["guideline"] or None,
     )
     detail = {"export": "csv", **{k: query[k] for k in ("within", "status", "guideline")}}
-    svc.registry.record_view(
-        "recall",
-        "csv",
-        actor=principal.user.username,
-        now=svc.now(),
-        detail={**detail, "rows": len(rows)},
-    )
-    return Response(
-        recall_csv(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="b12-recall-{today.isoformat()}.csv"'
-        },
-    )
+    try:  # one audit row per export, written before any row leaves
+        svc.registry.record_view(
+            "recall",
+            "csv",
+            actor=principal.user.username,
+            now=svc.now(),
+            detail={**detail, "rows": export.total},
+        )
+    except BaseException:
+        export.close()
+        raise
+    return recall_csv_response(export, f"b12-recall-{today.isoformat()}.csv")

@@ -12,6 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, get_args
 
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from b12.adapters.sql.recall_export import RecallExport
 from b12.adapters.sql.registry import (
     MAX_BATCH,
     MAX_DRUG,
@@ -21,7 +25,9 @@ from b12.adapters.sql.registry import (
     PATIENT_ID,
     RECALL_STATUSES,
     DoseInput,
+    RecallRow,
     recall_csv,
+    recall_csv_chunks,
 )
 from b12.core.course_input import parse_dose_text
 from b12.core.dates import parse_iso_date
@@ -198,6 +204,16 @@ def recall_status(value: str | None) -> str | None:
 def recall_statuses() -> tuple[str, ...]:
     """The status filter's choices."""
     return ("all", *RECALL_STATUSES)
+
+
+def recall_csv_response(export: RecallExport[RecallRow], filename: str) -> StreamingResponse:
+    """A streamed CSV download of an open recall export (closed when the stream ends)."""
+    return StreamingResponse(
+        recall_csv_chunks(export),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        background=BackgroundTask(export.close),
+    )
 
 
 __all__ = [

@@ -2,7 +2,9 @@
 
 The app keeps no state of its own outside the database: sessions, rate-limit counters and
 review decisions are rows, so several ``b12 serve`` processes can share one PostgreSQL.  The
-only in-process memory is a cache of the knowledge base keyed by the newest review row.
+in-process memory is caches with a documented staleness bound (docs/deployment.md): the
+knowledge base keyed by the newest review row (that id re-read at most every second), API
+tokens found valid (5 s), and the CDS Hooks token ids this process has seen.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from pathlib import Path
 
 from b12.adapters.cds.jwt_verify import TrustedIssuers
 from b12.adapters.knowledge_files import default_knowledge_dir, read_raw
-from b12.adapters.sql.accounts import Accounts
+from b12.adapters.sql.accounts import TOKEN_CACHE_SECONDS, Accounts
 from b12.adapters.sql.cds_store import CdsStore
-from b12.adapters.sql.content_review import ContentReviews
+from b12.adapters.sql.content_review import REVIEW_CHECK_SECONDS, ContentReviews
 from b12.adapters.sql.registry import Registry
 from b12.core.kb_build import build_knowledge_base
 from b12.core.knowledge import KnowledgeBase
@@ -52,7 +54,11 @@ class Services:
         base = build_knowledge_base(self.raw)
         self.registry = Registry(config.database_url, base)
         self.registry.upgrade()
-        self.accounts = Accounts(self.registry.engine, session_hours=config.session_hours)
+        self.accounts = Accounts(
+            self.registry.engine,
+            session_hours=config.session_hours,
+            token_cache_seconds=TOKEN_CACHE_SECONDS,
+        )
         self.reviews = ContentReviews(self.registry.engine, self.raw)
         self.cds_store = CdsStore(self.registry.engine)
         self.trusted_issuers: TrustedIssuers | None = (
@@ -68,8 +74,11 @@ class Services:
         return self.now().date()
 
     def kb(self) -> KnowledgeBase:
-        """The knowledge base with the review decisions stored in the database applied."""
-        return self.reviews.knowledge_base()
+        """The knowledge base with the review decisions stored in the database applied.
+
+        Decisions made by another process are seen within ``REVIEW_CHECK_SECONDS`` (1 s).
+        """
+        return self.reviews.knowledge_base(max_age=REVIEW_CHECK_SECONDS)
 
     def registry_for(self, kb: KnowledgeBase) -> Registry:
         """The registry bound to ``kb`` (the engine and its pool are shared)."""

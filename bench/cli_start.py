@@ -1,0 +1,139 @@
+"""How long people wait for the command line: start-up measured against ``python -c pass``.
+
+Run: ``.venv/bin/python bench/cli_start.py [--runs 7]`` from the repository root.
+
+Each command runs as its own process, exactly as typed (the ``b12`` console script of this
+environment, with this checkout's ``src`` first on the path):
+
+* ``python -c pass`` (the floor: the interpreter alone);
+* ``b12 --help``;
+* ``b12 plan examples/pernicious-anaemia-uk.json --json``;
+* ``b12 kb check`` (validates the knowledge base and the vignette coverage);
+* for information, the same plan through the library without the CLI module (load the
+  knowledge base, ``plan_request``, JSON out): what ``b12 plan`` costs once the CLI imports
+  only what a command uses.
+
+Every command runs once untimed first (so the parsed-YAML cache and the operating system's
+file cache are warm, as for anyone who has run b12 before), then ``--runs`` times in
+round-robin order, so a burst of load from elsewhere on the machine hits every command alike.
+Printed: the median and minimum wall time of each, the ratio of each median to the median of
+``python -c pass`` measured in the same run, and the issue #16 targets (``--help`` ≤ 15×,
+``plan`` ≤ 25×, ``kb check`` ≤ 0.5 s).  Also printed, for the plan command, which heavy
+modules its process imported.  Timings never change the exit code (0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = "examples/pernicious-anaemia-uk.json"
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "numpy", "bm25s", "argon2", "uvicorn", "httpx")
+
+
+def _b12() -> list[str]:
+    script = Path(sys.executable).with_name("b12")
+    if script.exists():
+        return [sys.executable, str(script)]
+    return [sys.executable, "-m", "b12.entrypoints.cli"]
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH")
+    src = str(ROOT / "src")
+    return {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src}
+
+
+LIBRARY_PLAN = (
+    "import datetime, json, sys\n"
+    "from b12.adapters.knowledge_files import load_knowledge_base\n"
+    "from b12.core.requests import plan_request\n"
+    f"doc = json.load(open({EXAMPLE!r}))\n"
+    "_, plan = plan_request(doc, load_knowledge_base(), default_as_of=datetime.date.today())\n"
+    "sys.stdout.write(plan.model_dump_json())\n"
+)
+
+COMMANDS: dict[str, list[str]] = {
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "b12 --help": [*_b12(), "--help"],
+    "b12 plan … --json": [*_b12(), "plan", EXAMPLE, "--json"],
+    "b12 kb check": [*_b12(), "kb", "check"],
+    "library plan, no CLI": [sys.executable, "-c", LIBRARY_PLAN],
+}
+TARGET_RATIO = {"b12 --help": 15.0, "b12 plan … --json": 25.0}
+TARGET_SECONDS = {"b12 kb check": 0.5}
+
+
+def _run(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        command, cwd=ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    return time.perf_counter() - started
+
+
+def _heavy_imports_of_plan() -> list[str]:
+    probe = (
+        "import runpy, sys, json\n"
+        f"sys.argv = ['b12', 'plan', {EXAMPLE!r}, '--json']\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        runpy.run_module('b12.entrypoints.cli', run_name='__main__')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=_env(), capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1:] or ["(probe failed)"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (7)")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"b12 command start-up: Python {sys.version.split()[0]}, {platform.system()}, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f}; {args.runs} runs each, round-robin"
+    )
+    for command in COMMANDS.values():
+        _run(command)  # warm: YAML parse cache, file cache
+    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for _ in range(args.runs):
+        for name, command in COMMANDS.items():
+            times[name].append(_run(command))
+    floor = statistics.median(times["python -c pass"])
+    print(f"{'command':<22}{'median':>10}{'min':>10}{'× python -c pass':>19}  target")
+    for name, values in times.items():
+        median = statistics.median(values)
+        ratio = median / floor
+        print(
+            f"{name:<22}{median * 1000:>8.0f}ms{min(values) * 1000:>8.0f}ms{ratio:>18.1f}×  "
+            f"{_verdict(name, median, ratio)}"
+        )
+    print(f"heavy modules imported by `b12 plan … --json`: {_heavy_imports_of_plan()[0]}")
+    return 0
+
+
+def _verdict(name: str, median: float, ratio: float) -> str:
+    if name in TARGET_RATIO:
+        limit = TARGET_RATIO[name]
+        return f"≤ {limit:.0f}×: {'MET' if ratio <= limit else 'NOT MET'}"
+    if name in TARGET_SECONDS:
+        limit = TARGET_SECONDS[name]
+        return f"≤ {limit:.1f} s: {'MET' if median <= limit else 'NOT MET'}"
+    return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
