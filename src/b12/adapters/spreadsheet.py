@@ -36,6 +36,9 @@ def csv_chunks(
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
+    yield out.getvalue()  # the header leaves at once: a download starts before the first row
+    out.seek(0)
+    out.truncate()
     write = writer.writerow
     for n, row in enumerate(rows, start=1):
         write([safe_cell(v) for v in row])
