@@ -25,7 +25,7 @@ import Stemmer  # type: ignore[import-not-found]
 from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
 
 from b12.core import criteria
-from b12.core.answer import extract
+from b12.core.answer import lexicon
 from b12.core.answer.normalise import BOUNDARIES, Normalised, Table, fold, normalise, tokenise
 from b12.core.knowledge import (
     DecisionAction,
@@ -141,11 +141,11 @@ def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 def _lexicon_words() -> set[str]:
     out: set[str] = set()
-    tables: list[Any] = [extract.NEURO_WORDS, extract.ROUTE_WORDS, extract.LABS]
+    tables: list[Any] = [lexicon.NEURO_WORDS, lexicon.ROUTE_WORDS, lexicon.LABS]
     for table in tables:
         for phrase in table:
             out.update(phrase)
-    for pop in extract.POPULATIONS:
+    for pop in lexicon.POPULATIONS:
         for phrase in pop.phrases:
             out.update(phrase)
     return out
