@@ -496,7 +496,13 @@ class Answering(Model):
     conditions.  ``section_titles`` gives, per audience (``clinician``, ``patient``), the
     title of each answer section (``algorithm``, ``special_populations``, ``monitoring``,
     ``pitfalls``, ``alternatives``).  ``disclaimer`` / ``patient_disclaimer`` override the
-    vocabulary's when set.
+    vocabulary's when set.  Issue 14: ``veterinary`` words (animals) always put a question out
+    of scope; ``wellness`` words (B12 for energy, weight, hair …) do unless the question
+    describes a deficiency.  ``condition_phrases`` maps a condition leaf (``def:name``,
+    ``field=value``) to, per audience, the phrase for "it holds" and for "it does not hold",
+    used to state a condition the question leaves open ("if there is neurological
+    involvement").  ``answer_words`` holds, per audience, the connective words of a headline
+    (``yes``, ``no``, ``depends``, ``sides``, ``secondary``, ``content_team``).
     """
 
     version: str = Field(min_length=1)
@@ -513,6 +519,10 @@ class Answering(Model):
     patient_framing: str
     disclaimer: str | None = None
     patient_disclaimer: str | None = None
+    veterinary: tuple[str, ...] = ()
+    wellness: tuple[str, ...] = ()
+    condition_phrases: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
+    answer_words: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:
@@ -524,7 +534,7 @@ class Answering(Model):
         both = sorted(set(self.shorthand) & set(self.misspellings))
         if both:
             raise ValueError(f"in both shorthand and misspellings: {both}")
-        for name in ("stopwords", "in_scope_anchors", "out_of_scope"):
+        for name in ("stopwords", "in_scope_anchors", "out_of_scope", "veterinary", "wellness"):
             words: tuple[str, ...] = getattr(self, name)
             if any(w != w.lower() or not w.strip() for w in words):
                 raise ValueError(f"{name}: entries must be non-empty lower case")

@@ -3,9 +3,17 @@
 Pure and deterministic: the knowledge base is an argument; nothing reads the clock, files,
 environment or network, and the same question gives byte-identical JSON.  Pipeline::
 
-    normalise (answering.yaml tables) → extract slots → retrieve (BM25 over approved content)
-    → scope gate → compose (rules: the slots choose the headline; plan() for a described
-    patient) → Answer
+    normalise (answering.yaml tables)      normalise.py
+    → extract slots                        extract.py, extract_course.py (tables: lexicon.py)
+    → retrieve (BM25 over approved content) retrieve.py
+    → scope gate                           scope.py (reads the slots and retrieval strength)
+    → evaluate facts                       facts.py (three-valued conditions, criteria.py)
+    → compose (layout only)                compose.py
+    → Answer                               models.py
+
+Every statement about the patient in the question comes from content whose condition holds
+for what the question says; what the question leaves open is unknown, never assumed, and
+content that depends on it is shown only as a condition ("If …") or not at all.
 
 Only approved content answers: drafts, content under review and retired content are never
 indexed and never used by ``plan()`` here.  See ``docs/answers.md``.
@@ -17,6 +25,7 @@ from typing import Any, Literal, cast
 
 from b12.core.answer.compose import Request, compose, no_answer
 from b12.core.answer.extract import extract
+from b12.core.answer.facts import select
 from b12.core.answer.models import Answer
 from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
@@ -83,6 +92,7 @@ def answer(
         slots=slots,
         hits=hits,
     )
-    if not gate(norm, terms, hits, index).in_scope:
+    if not gate(norm, terms, hits, index, slots).in_scope:
         return no_answer(kb, req)
-    return compose(kb, index, req)
+    selection = select(kb, index, slots, hits, used, audience)
+    return compose(kb, req, selection)

@@ -15,10 +15,10 @@ when the question says so), ``audience_cue`` and ``guideline_cue``, and ``intent
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from b12.core.answer.extract_course import extract_course
 from b12.core.answer.lexicon import (
     _US_UPPER,
     AGE_WORDS,
@@ -38,22 +38,18 @@ from b12.core.answer.lexicon import (
     LAB_FILLERS,
     LAB_UNITS,
     LABS,
-    NEGATION_WINDOW,
-    NEGATIONS,
     NEURO_WORDS,
-    NUMBER_WORDS,
     ON_TREATMENT_LEAD,
     ON_TREATMENT_WHAT,
     PER_WORDS,
     PERSON_WORDS,
     POPULATIONS,
-    POST_NEGATIONS,
     PREFER_WORDS,
     REGIMEN_QUESTIONS,
     RENAL_DIALYSIS,
     RENAL_NEPHROPATHY,
     ROUTE_WORDS,
-    SCOPE_BREAKS,
+    SCREENING,
     SEX_WORDS,
     START_WORDS,
     UK_WORDS,
@@ -62,6 +58,11 @@ from b12.core.answer.lexicon import (
     US_WORDS,
     Phrase,
 )
+from b12.core.answer.match import find as _find
+from b12.core.answer.match import has as _has
+from b12.core.answer.match import hits as _hits
+from b12.core.answer.match import negated as _negated
+from b12.core.answer.match import number
 from b12.core.answer.normalise import BOUNDARIES, Normalised
 from b12.core.knowledge import KnowledgeBase
 
@@ -98,6 +99,37 @@ class Slots:
     route_preference: str | None = None
     audience_cue: str | None = None
     guideline_cue: str | None = None
+    dose_ug: float | None = None
+    events: list[str] = field(default_factory=list)
+    timing: str | None = None
+    order_timing: str | None = None
+    phase_kinds: list[str] = field(default_factory=list)
+    folic: bool = False
+    b12_cover: bool | None = None
+    screening: bool = False
+    form: str | None = None
+    asks_harm: bool = False
+    site: str | None = None
+    about_lifelong: bool = False
+    folate_low: bool = False
+
+    @property
+    def describes_order(self) -> bool:
+        """A treatment given or proposed: a product, route, site, dose, schedule or folic acid."""
+        return bool(
+            self.dose_ug is not None
+            or self.interval_days is not None
+            or self.formulations
+            or self.routes
+            or self.site
+            or self.order_timing
+            or self.folic
+        )
+
+    @property
+    def describes_course(self) -> bool:
+        """A course under follow-up: an event or a late dose is told."""
+        return bool(self.events or self.timing)
 
     @property
     def route(self) -> str | None:
@@ -116,67 +148,6 @@ class Slots:
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
-
-
-def _find(tokens: Sequence[str], phrase: Phrase, start: int = 0) -> Iterable[int]:
-    """Every position where ``phrase`` starts (``Sequence.index`` finds the first word fast)."""
-    n = len(phrase)
-    first = phrase[0]
-    i = start
-    while True:
-        try:
-            i = tokens.index(first, i)
-        except ValueError:
-            return
-        if n == 1 or tuple(tokens[i : i + n]) == phrase:
-            yield i
-        i += 1
-
-
-def _has(tokens: Sequence[str], phrases: Iterable[Phrase]) -> bool:
-    return any(next(iter(_find(tokens, p)), None) is not None for p in phrases)
-
-
-def _hits(tokens: Sequence[str], table: dict[Phrase, str]) -> list[tuple[int, int, str]]:
-    """(start, end, value) of every table phrase, longest match first, non-overlapping."""
-    taken: set[int] = set()
-    out: list[tuple[int, int, str]] = []
-    for phrase in sorted(table, key=lambda p: (-len(p), p)):
-        for i in _find(tokens, phrase):
-            span = set(range(i, i + len(phrase)))
-            if span & taken:
-                continue
-            taken |= span
-            out.append((i, i + len(phrase), table[phrase]))
-    out.sort()
-    return out
-
-
-def number(token: str) -> float | None:
-    """A number token (``150``, ``4.5``; a range gives its lower end) or a number word."""
-    if token in NUMBER_WORDS:
-        return float(NUMBER_WORDS[token])
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(?:-\d+(?:\.\d+)?)?", token)
-    if m is None or len(m.group(1)) > 9:
-        return None
-    return float(m.group(1))
-
-
-def _negated(tokens: Sequence[str], start: int, end: int) -> bool:
-    """NegEx-style: a negation word before ``start`` in the same clause, or one right after."""
-    for j in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
-        tok = tokens[j]
-        if tok in BOUNDARIES or tok in SCOPE_BREAKS:
-            break
-        if tok in NEGATIONS:
-            return True
-    for j in range(end, min(len(tokens), end + 3)):
-        tok = tokens[j]
-        if (tok in BOUNDARIES and tok != ":") or tok in SCOPE_BREAKS or tok == "and":
-            break
-        if tok in POST_NEGATIONS:
-            return True
-    return False
 
 
 def _neuro(tokens: Sequence[str], slots: Slots) -> None:
@@ -276,17 +247,23 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
             before.add(t)
         if before & START_WORDS or before & {"if", "before", "when"}:
             continue
-        after = tokens[i + 1 : i + 3]
+        after = tokens[i + 1 : i + 4]
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
-    return False
+    # "switching from cyanocobalamin to …": treatment has started.
+    return any(
+        tok == "from" and i > 0 and tokens[i - 1] in START_WORDS for i, tok in enumerate(tokens)
+    )
 
 
 def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
     """The one of injection / oral the question names, or the one it prefers of the two."""
     ims = [r for r in routes if r in ("im", "oral")]
     if len(ims) == 1 and len(routes) == 1:
-        return ims[0]
+        # A route named alone is the one wanted, unless the question asks whether it is
+        # needed ("do I need injections?"): then it is what is asked about, not a preference.
+        asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
+        return None if asked else ims[0]
     if len(ims) == 2:
         # "prefers oral to injections": the route right after the preference word.
         for i, tok in enumerate(tokens):
@@ -454,7 +431,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
             slots.deficiency = status
             break
     else:
-        if any(
+        if not _has(tokens, SCREENING) and any(
             not _negated(tokens, i, i + 1) for p in GENERIC_DEFICIENCY for i in _find(tokens, p)
         ):
             slots.deficiency = "confirmed"
@@ -485,7 +462,16 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots)
+    extract_course(tokens, norm.folded, slots)
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
+    if slots.deficiency is None and "pernicious_anaemia" in slots.populations:
+        # Pernicious anaemia is a B12 deficiency (autoimmune gastritis): the question says so.
+        slots.deficiency = "confirmed"
+    if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
+        # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.
+        slots.deficiency = "at_risk"
+    if slots.folic and "folic_acid" not in slots.medications:
+        slots.medications.append("folic_acid")
     return slots

@@ -22,7 +22,14 @@ def phrases(*texts: str) -> tuple[Phrase, ...]:
 #: phrase → neuro_symptoms code (``kb.vocabulary.neuro_symptoms``).
 NEURO_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(
-        phrases("tingling", "paraesthesia", "pins and needles", "prickling", "burning feet"),
+        phrases(
+            "tingling",
+            "paraesthesia",
+            "pins and needles",
+            "pins needles",
+            "prickling",
+            "burning feet",
+        ),
         "paraesthesia",
     ),
     **dict.fromkeys(phrases("numbness", "numb"), "numbness"),
@@ -94,7 +101,9 @@ POPULATIONS: tuple[Population, ...] = (
         cause="autoimmune_gastritis",
     ),
     Population(
-        "total_gastrectomy", phrases("total gastrectomy"), conditions=("total_gastrectomy",)
+        "total_gastrectomy",
+        phrases("total gastrectomy", "whole stomach removed", "stomach removed"),
+        conditions=("total_gastrectomy",),
     ),
     Population(
         "partial_gastrectomy", phrases("partial gastrectomy"), conditions=("partial_gastrectomy",)
@@ -122,7 +131,11 @@ POPULATIONS: tuple[Population, ...] = (
     Population(
         "coeliac", phrases("coeliac", "celiac"), conditions=("coeliac",), cause="malabsorption"
     ),
-    Population("malabsorption", phrases("malabsorption", "malabsorb"), cause="malabsorption"),
+    Population(
+        "malabsorption",
+        phrases("malabsorption", "malabsorb", "atrophic gastritis"),
+        cause="malabsorption",
+    ),
     Population(
         "renal",
         phrases(
@@ -273,6 +286,9 @@ ON_TREATMENT_WHAT = frozenset(
         "replacement",
         "maintenance",
         "tablets",
+        "b12",
+        "jabs",
+        "shots",
     }
 )
 START_WORDS = frozenset({"start", "starting", "started", "switch", "switching", "begin", "put"})
@@ -380,7 +396,17 @@ LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
 DEFICIENCY_CUES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     (
         "not_deficient",
-        phrases("not deficient", "no deficiency", "not b12 deficient", "not actually deficient"),
+        phrases(
+            "not deficient",
+            "no deficiency",
+            "not b12 deficient",
+            "not actually deficient",
+            "b12 normal",
+            "normal b12",
+            "b12 is normal",
+            "b12 was normal",
+            "b12 came back normal",
+        ),
     ),
     (
         "indeterminate",
@@ -624,3 +650,236 @@ PERSON_WORDS = frozenset(
 )
 #: An ileal resection is named explicitly (not just "resection").
 ILEAL_EXPLICIT = phrases("ileum resected", "ileal resection")
+
+# -- issue 14: doses, course events, the question's form -----------------------------------------
+
+#: Dose unit token → micrograms per unit.
+DOSE_UG = {"microgram": 1.0, "micrograms": 1.0, "milligram": 1000.0, "milligrams": 1000.0}
+#: Words that say a dose was late or missed (a course under follow-up), or given early.
+LATE_WORDS = frozenset({"late", "overdue", "missed", "delayed", "forgot", "forgotten"})
+EARLY_WORDS = frozenset({"early", "earlier"})
+#: Course events told in the question (``criteria`` ``event`` codes).
+EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    (
+        "symptoms_returned_before_due",
+        phrases(
+            "before my next",
+            "before the next",
+            "before next",
+            "before each",
+            "before every",
+            "comes back before",
+            "come back before",
+            "symptoms return",
+            "symptoms returning",
+            "symptoms come back",
+            "symptoms came back",
+            "return after",
+            "returning after",
+            "wears off",
+            "wearing off",
+            "by week",
+        ),
+    ),
+    (
+        "cause_resolved",
+        phrases(
+            "cause resolved",
+            "cause fixed",
+            "cause removed",
+            "cause treated",
+            "metformin stopped",
+            "stopped metformin",
+            "stopped the metformin",
+            "proton pump inhibitor stopped",
+            "stopped proton pump inhibitor",
+            "diet now fine",
+            "diet is fine",
+            "eat better",
+            "eating better",
+            "stopped drinking",
+            "stopped using",
+            "no longer vegan",
+            "b12 corrected",
+        ),
+    ),
+    (
+        "no_further_improvement",
+        phrases(
+            "no further improvement",
+            "stopped improving",
+            "improvement stops",
+            "improvement has stopped",
+            "plateaued",
+        ),
+    ),
+)
+#: "not improving" on oral treatment, or still symptomatic during loading.
+NOT_IMPROVING = phrases(
+    "not working",
+    "no improvement",
+    "not improving",
+    "not better",
+    "still tired",
+    "still symptomatic",
+    "still exhausted",
+)
+#: A neurological symptom told as new during treatment.
+NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
+PHASE_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
+    **dict.fromkeys(phrases("maintenance"), "maintenance"),
+}
+#: The question asks whether to test or screen (a risk, not a known deficiency).
+SCREENING = phrases(
+    "check b12",
+    "check for b12",
+    "check their b12",
+    "check my b12",
+    "test b12",
+    "test for b12",
+    "b12 checked",
+    "b12 tested",
+    "screen",
+    "screening",
+    "should i check",
+    "should we check",
+    "should i test",
+    "should we test",
+    "get checked",
+)
+#: Folic acid named as something given or to give.
+FOLIC = phrases("folic acid", "folate tablets", "folic")
+FOLIC_ALONE = phrases("on their own", "on its own", "alone", "without b12")
+FOLIC_WITH = phrases("with b12", "together", "and b12", "b12 and folic")
+
+# -- the question's form --------------------------------------------------------------------------
+
+#: A clause starting with one of these asks a yes/no question.
+YESNO_LEADS = frozenset(
+    {
+        "is",
+        "are",
+        "can",
+        "could",
+        "should",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "must",
+        "may",
+        "has",
+        "have",
+        "was",
+        "were",
+        "shall",
+        "any",
+        "isn't",
+        "aren't",
+        "don't",
+        "doesn't",
+    }
+)
+WH_WORDS = frozenset({"what", "which", "how", "when", "why", "where", "who", "whats", "what's"})
+#: A question ending with one of these, with no question word, asks yes or no ("q3m ok?").
+YESNO_TAILS = frozenset(
+    {"ok", "okay", "fine", "enough", "safe", "needed", "required", "confirmed", "right", "normal"}
+)
+#: A last clause that names one of these asks for a value, not yes or no ("oral dose?").
+VALUE_NOUNS = frozenset(
+    {
+        "dose",
+        "doses",
+        "dosing",
+        "regimen",
+        "regime",
+        "interval",
+        "frequency",
+        "schedule",
+        "plan",
+        "recommendation",
+        "options",
+        "instead",
+        "significance",
+        "evidence",
+    }
+)
+FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    ("switch", phrases("switch", "switching", "change from", "instead of", "convert")),
+    ("should_stop", phrases("stop", "stopping", "come off", "cut back", "reduce", "space out")),
+    (
+        "how_often",
+        phrases("how often", "frequency", "interval", "how frequently", "how many times"),
+    ),
+    ("how_much", phrases("how much", "what dose", "which dose", "how many", "dose")),
+    ("when", phrases("when", "how soon", "how long")),
+    (
+        "what_check",
+        phrases(
+            "what to check", "which test", "what test", "what labs", "which bloods", "next test"
+        ),
+    ),
+    ("is_safe", phrases("safe", "dangerous", "toxic", "harmful", "bad")),
+)
+#: Words that ask whether something is harmful, or whether to stop (a "yes" means a concern).
+HARM_CUES = phrases(
+    "toxic",
+    "toxicity",
+    "dangerous",
+    "danger",
+    "harmful",
+    "harm",
+    "bad",
+    "worry",
+    "worried",
+    "contraindicated",
+    "contraindication",
+    "overdose",
+    "too much",
+    "too high",
+    "cut back",
+    "reduce",
+    "stop",
+    "stopping",
+    "come off",
+    "avoid",
+    "problem",
+    "issue",
+    "risk",
+    "wrong",
+    "over label",
+)
+#: Injection sites (``criteria`` ``order_site`` codes).
+SITE_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(
+        phrases("buttock", "buttocks", "bum", "bottom", "gluteal", "dorsogluteal", "glute"),
+        "dorsogluteal",
+    ),
+    **dict.fromkeys(phrases("ventrogluteal", "hip"), "ventrogluteal"),
+    **dict.fromkeys(phrases("deltoid"), "deltoid"),
+    **dict.fromkeys(phrases("thigh", "vastus lateralis"), "vastus_lateralis"),
+}
+#: A question about treatment for life or stopping it (course events may apply).
+LIFELONG = phrases(
+    "lifelong",
+    "life long",
+    "for life",
+    "forever",
+    "for ever",
+    "indefinitely",
+    "come off",
+    "ever stop",
+)
+#: Folate named as low (the knowledge base's low-folate threshold applies).
+FOLATE_LOW = phrases(
+    "folate low",
+    "low folate",
+    "folate deficiency",
+    "folate deficient",
+    "folate both low",
+    "folate and b12 both low",
+    "folate are low",
+    "folate is low",
+)

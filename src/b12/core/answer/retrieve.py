@@ -65,6 +65,8 @@ class AnswerIndex:
     anchors: tuple[tuple[str, ...], ...]
     off_topic: tuple[tuple[str, ...], ...]
     bm25: Any
+    veterinary: tuple[tuple[str, ...], ...] = ()
+    wellness: tuple[tuple[str, ...], ...] = ()
 
     def terms(self, norm: Normalised) -> list[str]:
         """The stemmed retrieval terms of a normalised text (stopwords and punctuation out)."""
@@ -204,6 +206,8 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         anchors=anchors,
         off_topic=off_topic,
         bm25=retriever,
+        veterinary=_phrases(answering.veterinary),
+        wellness=_phrases(answering.wellness),
     )
 
 

@@ -1,0 +1,860 @@
+"""Evaluate facts: which knowledge-base content holds for what the question says (step 5).
+
+The question's slots become **partial facts**: a field the question fills is known; a field it
+does not fill is *unknown* — never a default (no assumed deficiency status, age, order or dose
+history).  Every recommendation's condition is then evaluated in three values with the same
+condition language and leaf semantics as ``plan`` (:mod:`b12.core.criteria`): a leaf whose
+field is known is evaluated by :func:`criteria.evaluate`; a leaf whose field is unknown is
+unknown; ``all`` / ``any`` / ``not`` combine in Kleene's three-valued logic.
+
+What may appear in an answer follows from that:
+
+* **true** — the content is stated as a fact about the question;
+* **unknown** — the content may appear only as a *conditional* ("If there is neurological
+  involvement: …"), with its open condition written out from ``answering.yaml``
+  ``condition_phrases``; content whose open condition cannot be written out is left out;
+* **false** — never shown.
+
+Context follows ``plan``: a question that describes no order has no order facts (so order
+checks are false, as in a plan), and one that tells no course events has none (so follow-up
+advice is false).  A question that describes an order or a course fills those facts from its
+words, and what it leaves open stays unknown.
+
+The headline: for a treatment question the decisions are taken in priority order, as ``plan``
+does; the first *true* one heads the answer, and the higher-priority decisions that are
+*unknown* and that the question points to (retrieved for it, or about neurological
+involvement) become the other branches of an "it depends on …" headline.  Otherwise the best
+retrieved recommendation that is not false heads it (a true one within ``PREFER_SHARE`` of the
+best score is preferred to an unknown one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from b12.core import criteria
+from b12.core.answer.extract import Slots
+from b12.core.answer.models import SectionKey
+from b12.core.answer.retrieve import AnswerIndex, Hit
+from b12.core.errors import InputError
+from b12.core.knowledge import (
+    AlertAction,
+    ClassifyAction,
+    DecisionAction,
+    DisagreementAction,
+    KnowledgeBase,
+    MonitorAction,
+    Recommendation,
+    Regimen,
+)
+from b12.core.picture import parse_picture
+from b12.core.plan import plan
+
+Truth = bool | None
+
+SECTION_ORDER: tuple[SectionKey, ...] = (
+    "algorithm",
+    "special_populations",
+    "monitoring",
+    "pitfalls",
+    "alternatives",
+)
+#: Matched recommendations considered besides the headline: at most this many …
+MAX_MATCHED = 6
+#: … each scoring at least this share of the best score.
+RELATIVE_SCORE = 0.45
+#: A true recommendation within this share of the best score heads before an unknown one.
+PREFER_SHARE = 0.6
+#: At most this many other branches of an "it depends" headline.
+MAX_BRANCHES = 2
+#: A generic regimen question keeps the decision headline while the decision scores at least
+#: this share of the best match.
+GENERIC_MIN_SHARE = 0.15
+#: Which cause the facts record when the question suggests several (most specific first).
+CAUSE_ORDER = ("autoimmune_gastritis", "nitrous_oxide", "malabsorption", "dietary", "medication")
+#: Drugs a clinical picture can prefer (``preferences.drug``); the B12 products.
+PICTURE_DRUGS = ("hydroxocobalamin", "cyanocobalamin")
+#: Routes that are injections (for ``history_route`` and an order's route).
+INJECTION_ROUTES = frozenset({"im", "deep_sc", "sc", "iv"})
+#: A B12 product given only by injection in b12's regimens.
+INJECTED_ONLY = frozenset({"hydroxocobalamin"})
+#: ``plan()`` needs a date; no date from it reaches the answer.
+REFERENCE_DAY = date(2000, 1, 3)
+FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
+#: A maintenance interval is at least this many days (a question "on 3-monthly injections").
+MAINTENANCE_MIN_DAYS = 28
+
+
+# -- partial facts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The facts the question gives; anything else is unknown.
+
+    ``facts`` carries the known values (read by :func:`criteria.evaluate` for a known leaf);
+    ``scalars`` names the scalar fields that are known (a known field may be known to be
+    empty); ``closed`` the list fields whose every value is known; ``absent`` values known
+    *not* to be in a list; ``flags`` the flags whose value is known (the true ones are in
+    ``facts.flags``).
+    """
+
+    facts: criteria.Facts
+    scalars: frozenset[str]
+    closed: frozenset[str]
+    absent: Mapping[str, frozenset[str]]
+    flags: frozenset[str]
+
+
+def _cause(slots: Slots) -> str | None:
+    causes = [c for c in CAUSE_ORDER if c in slots.causes]
+    return causes[0] if causes else None
+
+
+def _products(slots: Slots) -> list[str]:
+    return [f for f in slots.formulations if f in PICTURE_DRUGS]
+
+
+def _treatment_route(slots: Slots) -> str | None:
+    """The route of the treatment the question describes, if it says.
+
+    With an injection and another route named ("under the skin instead", "nasal spray
+    instead of shots"), the other route is the one proposed.
+    """
+    if slots.route:
+        return slots.route
+    others = [r for r in slots.routes if r != "im"]
+    if len(slots.routes) == 2 and len(others) == 1:
+        return others[0]
+    drugs = _products(slots)
+    if len(drugs) == 1 and drugs[0] in INJECTED_ONLY:
+        return "im"
+    return None
+
+
+@dataclass(slots=True)
+class _Builder:
+    scalars: dict[str, str | None] = field(default_factory=dict)
+    lists: dict[str, frozenset[str]] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    absent: dict[str, frozenset[str]] = field(default_factory=dict)
+    true_flags: set[str] = field(default_factory=set)
+    known_flags: set[str] = field(default_factory=set)
+    numbers: dict[str, float] = field(default_factory=dict)
+    present: set[str] = field(default_factory=set)
+
+    def scalar(self, name: str, value: str | None) -> None:
+        self.scalars[name] = value
+        if value is not None:
+            self.present.add(name)
+
+    def flag(self, name: str, value: bool) -> None:
+        self.known_flags.add(name)
+        if value:
+            self.true_flags.add(name)
+
+    def known(self) -> Known:
+        facts = criteria.Facts(
+            scalars=dict(self.scalars),
+            lists=dict(self.lists),
+            flags=frozenset(self.true_flags),
+            numbers=dict(self.numbers),
+            present=frozenset(self.present),
+        )
+        return Known(
+            facts=facts,
+            scalars=frozenset(self.scalars),
+            closed=frozenset(self.closed),
+            absent=dict(self.absent),
+            flags=frozenset(self.known_flags),
+        )
+
+
+def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
+    b.scalar("guideline", guideline)
+    if _cause(slots):
+        b.scalar("cause", _cause(slots))
+    if slots.diet:
+        b.scalar("diet", slots.diet)
+    if slots.sex:
+        b.scalar("sex", slots.sex)
+    if (slots.deficiency and not slots.deficiency_generic) or slots.deficiency:
+        b.scalar("stated_deficiency", slots.deficiency)
+    # Preferences are choices: a question that states none has none.
+    b.scalar("route_preference", slots.route_preference)
+    drugs = _products(slots)
+    b.scalar("drug_preference", drugs[0] if len(drugs) == 1 else None)
+    meds = set(slots.medications)
+    if slots.on_treatment:
+        meds.update(drugs or PICTURE_DRUGS[:1])
+    elif slots.describes_patient:
+        # A question describing a patient says so when treatment has started.
+        b.absent["medications"] = frozenset(PICTURE_DRUGS)
+    b.lists["medications"] = frozenset(meds)
+    b.lists["conditions"] = frozenset(slots.conditions)
+    if slots.describes_patient:
+        # A question that describes a patient names their conditions and medicines (as a
+        # picture for b12 plan does); neurological status, deficiency status, age, pregnancy,
+        # orders and course events are never closed this way.
+        b.closed.update({"conditions", "medications"})
+    b.lists["neuro_symptoms"] = frozenset(slots.neuro_symptoms if slots.neuro else ())
+    if slots.neuro is False:
+        b.closed.add("neuro_symptoms")
+        b.flag("severe_neuro", False)
+    for name in ("pregnant", "breastfeeding"):
+        if name in slots.flags:
+            b.flag(name, True)
+    b.flag("adherence_concern", False)
+    if slots.age is not None:
+        b.numbers["age"] = float(slots.age)
+        b.present.add("age")
+    if slots.ileal_resection_cm is not None:
+        b.numbers["ileal_resection_cm"] = slots.ileal_resection_cm
+        b.present.add("ileal_resection_cm")
+    for name, value in slots.labs.items():
+        b.numbers[f"labs.{name}"] = value
+        b.present.add(f"labs.{name}")
+
+
+def _plan_facts(
+    b: _Builder, slots: Slots, kb: KnowledgeBase, decision: Recommendation | None
+) -> None:
+    """Facts about the treatment: the chosen regimen's, else the one the question describes."""
+    act = decision.action if decision is not None else None
+    if isinstance(act, DecisionAction):
+        b.scalar("pathway", act.pathway)
+    regimen: Regimen | None = None
+    if isinstance(act, DecisionAction) and act.regimen:
+        regimen = kb.regimens.get(act.regimen)
+    if regimen is not None:
+        b.scalar("regimen_drug", regimen.drug)
+        b.scalar("regimen_route", regimen.route)
+        b.lists["phase_kind"] = frozenset(p.kind for p in regimen.phases)
+        b.closed.add("phase_kind")
+        b.lists["regimen_until"] = frozenset(p.until for p in regimen.phases if p.until)
+        b.closed.add("regimen_until")
+        return
+    kinds = set(slots.phase_kinds)
+    if slots.on_treatment:
+        route = _treatment_route(slots)
+        if route:
+            b.scalar("regimen_route", route)
+        drugs = _products(slots)
+        if len(drugs) == 1:
+            b.scalar("regimen_drug", drugs[0])
+        interval = slots.interval_days
+        if interval is not None and interval >= MAINTENANCE_MIN_DAYS:
+            kinds.add("maintenance")
+    b.lists["phase_kind"] = frozenset(kinds)
+
+
+def _order_facts(b: _Builder, slots: Slots) -> None:
+    """An order the question describes (a dose, a schedule, folic acid); else none (a plan)."""
+    if not slots.describes_order:
+        for name in criteria.ORDER_FIELDS:
+            b.scalar(name, None)
+        b.flag("b12_cover", False)
+        return
+    b12 = bool(slots.formulations or slots.dose_ug is not None or slots.routes)
+    b.scalar("order_kind", "b12" if b12 or not slots.folic else "folate")
+    drugs = [f for f in slots.formulations]
+    if len(drugs) == 1:
+        b.scalar("order_drug", drugs[0])
+    route = _treatment_route(slots)
+    if route is not None:
+        b.scalar("order_route", route)
+    # Timing and site are told when they matter ("given early", "in the buttock").
+    b.scalar("order_timing", slots.order_timing)
+    if slots.site:
+        b.scalar("order_site", slots.site)
+    if slots.dose_ug is not None:
+        b.numbers["order.dose_ug"] = slots.dose_ug
+    if slots.interval_days is not None:
+        b.numbers["order.interval_days"] = slots.interval_days
+    if slots.b12_cover is not None:
+        b.flag("b12_cover", slots.b12_cover)
+
+
+def _course_facts(b: _Builder, slots: Slots) -> None:
+    """Course events the question tells (the only ones: a question tells what happened)."""
+    b.lists["event"] = frozenset(slots.events)
+    open_course = slots.on_treatment or slots.about_lifelong or slots.form == "should_stop"
+    if not open_course or slots.events:
+        b.closed.add("event")
+    b.scalar("timing", slots.timing)
+    route = _treatment_route(slots) if slots.on_treatment else None
+    if route is not None:
+        b.scalar("history_route", "oral" if route == "oral" else "injection")
+    elif not slots.on_treatment:
+        b.scalar("history_route", None)
+    if not slots.describes_course:
+        b.flag("first_dose_due", False)
+
+
+def known_facts(
+    slots: Slots,
+    kb: KnowledgeBase,
+    guideline: str,
+    decision: Recommendation | None = None,
+    deficiency: tuple[bool, str | None] | None = None,
+) -> Known:
+    """The partial facts of the question (``deficiency`` = (known, status) once worked out)."""
+    b = _Builder()
+    _patient(b, slots, guideline)
+    _plan_facts(b, slots, kb, decision)
+    _order_facts(b, slots)
+    _course_facts(b, slots)
+    if deficiency is not None and deficiency[0]:
+        b.scalar("deficiency", deficiency[1])
+    _words_as_results(b, slots, kb)
+    return b.known()
+
+
+def _words_as_results(b: _Builder, slots: Slots, kb: KnowledgeBase) -> None:
+    """A result told in words, read through the knowledge base's own thresholds.
+
+    "Borderline B12" is a total B12 inside the indeterminate range; "low folate" is a folate
+    below the low-folate threshold.  The value stands for the range, only for evaluating
+    conditions; it is never shown.
+    """
+    numbers = b.numbers
+    if (
+        slots.deficiency == "indeterminate"
+        and "labs.serum_b12_ng_l" not in numbers
+        and "labs.active_b12_pmol_l" not in numbers
+    ):
+        low = kb.param("b12_total_confirmed_below_ng_l")
+        high = kb.param("b12_total_unlikely_above_ng_l")
+        numbers["labs.serum_b12_ng_l"] = (low + high) / 2
+        b.present.add("labs.serum_b12_ng_l")
+    if slots.folate_low and "labs.folate_ug_l" not in numbers:
+        numbers["labs.folate_ug_l"] = kb.param("folate_low_below_ug_l") / 2
+        b.present.add("labs.folate_ug_l")
+
+
+# -- three-valued evaluation --------------------------------------------------------------------
+
+
+class Evaluator:
+    """Three-valued truth of conditions over :class:`Known` facts (leaves via ``criteria``)."""
+
+    def __init__(self, kb: KnowledgeBase, known: Known) -> None:
+        self.kb = kb
+        self.known = known
+        self.defs = kb.vocabulary.definitions
+
+    def leaf(self, cond: criteria.Condition) -> Truth:
+        k = self.known
+        facts = k.facts
+        match cond:
+            case criteria.Member(name, values):
+                if name in criteria.SET_FIELDS:
+                    have = facts.lists.get(name, frozenset())
+                    hit = bool(have) if values == ("any",) else not have.isdisjoint(values)
+                    if hit:
+                        return True
+                    gone = k.absent.get(name, frozenset())
+                    if name in k.closed or (values != ("any",) and set(values) <= gone):
+                        return False
+                    return None
+                if name not in k.scalars:
+                    return None
+            case criteria.Flag(name):
+                if name in facts.flags:
+                    return True
+                return False if name in k.flags else None
+            case criteria.Compare(name):
+                if name not in facts.numbers:
+                    return None
+        return criteria.evaluate(cond, facts, self.kb.param, self.defs)
+
+    def truth(self, cond: criteria.Condition | None) -> Truth:
+        """True, False or None (unknown) for ``cond`` (no condition is true)."""
+        if cond is None:
+            return True
+        match cond:
+            case criteria.All(parts):
+                values = [self.truth(p) for p in parts]
+                if False in values:
+                    return False
+                return None if None in values else True
+            case criteria.AnyOf(parts):
+                values = [self.truth(p) for p in parts]
+                if True in values:
+                    return True
+                return None if None in values else False
+            case criteria.Not(part):
+                inner = self.truth(part)
+                return None if inner is None else not inner
+            case criteria.Ref(name):
+                return self.truth(self.defs[name])
+        return self.leaf(cond)
+
+    def fields(self, cond: criteria.Condition | None) -> set[str]:
+        """The fields of the unknown leaves of ``cond``."""
+        out: set[str] = set()
+        if cond is None or self.truth(cond) is not None:
+            return out
+        match cond:
+            case criteria.All(parts) | criteria.AnyOf(parts):
+                for p in parts:
+                    out |= self.fields(p)
+            case criteria.Not(part):
+                out |= self.fields(part)
+            case criteria.Ref(name):
+                out |= self.fields(self.defs[name])
+            case criteria.Member(name) | criteria.Compare(name):
+                out.add(name)
+            case criteria.Flag(name):
+                out.add(f"flag:{name}")
+        return out
+
+
+class Phrases:
+    """Writes an open condition out from ``answering.yaml`` ``condition_phrases``."""
+
+    def __init__(self, kb: KnowledgeBase, ev: Evaluator, audience: str) -> None:
+        self.table = kb.answering.condition_phrases
+        self.words = kb.answering.answer_words.get(audience, {})
+        self.ev = ev
+        self.audience = audience
+
+    def _lookup(self, key: str, positive: bool) -> str | None:
+        entry = self.table.get(key)
+        if entry is None or self.audience not in entry:
+            return None
+        pos, neg = entry[self.audience]
+        return pos if positive else neg
+
+    def _leaf_key(self, cond: criteria.Condition) -> list[str]:
+        match cond:
+            case criteria.Member(name, values):
+                return [f"{name}={','.join(values)}", *(f"{name}={v}" for v in values), name]
+            case criteria.Flag(name):
+                return [f"flag:{name}"]
+            case criteria.Compare(name, op):
+                return [f"{name}{'<' if op in ('lt', 'le') else '>'}", name]
+        return []
+
+    def _join(self, texts: list[str], conj: str) -> str | None:
+        if not texts:
+            return None
+        return self.words.get(conj, f" {conj} ").join(dict.fromkeys(texts))
+
+    def explain(self, cond: criteria.Condition | None, positive: bool = True) -> str | None:
+        """The open part of ``cond`` in words (``None`` when it cannot be written out)."""
+        if cond is None or self.ev.truth(cond) is not None:
+            return None
+        match cond:
+            case criteria.Not(part):
+                return self.explain(part, not positive)
+            case criteria.Ref(name):
+                return self._lookup(f"def:{name}", positive) or self.explain(
+                    self.ev.defs[name], positive
+                )
+            case criteria.All(parts) | criteria.AnyOf(parts):
+                conj_and = isinstance(cond, criteria.All) == positive
+                texts = [self.explain(p, positive) for p in parts if self.ev.truth(p) is None]
+                if any(t is None for t in texts):
+                    return None
+                return self._join([t for t in texts if t], "and" if conj_and else "or")
+        member_key = self._leaf_key(cond)
+        if isinstance(cond, criteria.Member) and len(cond.values) > 1 and member_key:
+            exact = self._lookup(member_key[0], positive)
+            if exact:
+                return exact
+            each = [self._lookup(k, positive) for k in member_key[1:-1]]
+            if each and all(each):
+                return self._join([e for e in each if e], "or" if positive else "and")
+        for key in member_key:
+            found = self._lookup(key, positive)
+            if found:
+                return found
+        return None
+
+
+# -- the selection ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One recommendation to show: as a fact (``condition`` None) or under its open condition."""
+
+    rec: Recommendation
+    condition: str | None = None
+
+
+@dataclass(slots=True)
+class Selection:
+    """What the answer says, before layout: the headline, its branches, the sections."""
+
+    known: Known
+    headline: Fact | None = None
+    pathway: str | None = None
+    regimen: str | None = None
+    depends: list[str] = field(default_factory=list)
+    branches: list[Fact] = field(default_factory=list)
+    placed: dict[SectionKey, list[Fact]] = field(
+        default_factory=lambda: {k: [] for k in SECTION_ORDER}
+    )
+    seen: set[str] = field(default_factory=set)
+    picture: dict[str, Any] | None = None
+
+    def place(self, key: SectionKey, fact: Fact) -> None:
+        if fact.rec.id not in self.seen:
+            self.seen.add(fact.rec.id)
+            self.placed[key].append(fact)
+
+    def used(self) -> list[Fact]:
+        """Every fact of the answer, headline first."""
+        out = [self.headline] if self.headline else []
+        out += self.branches
+        out += [f for k in SECTION_ORDER for f in self.placed[k]]
+        return out
+
+
+def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
+    act = rec.action
+    if isinstance(act, DisagreementAction):
+        return "alternatives"
+    if isinstance(act, MonitorAction):
+        return "monitoring"
+    if rec.id in index.population_recs:
+        return "special_populations"
+    if isinstance(act, AlertAction):
+        return "pitfalls"
+    return "algorithm"
+
+
+def _matched(hits: Sequence[Hit]) -> list[Hit]:
+    if not hits:
+        return []
+    floor = hits[0].score * RELATIVE_SCORE
+    return [h for h in hits[: MAX_MATCHED + 1] if h.score >= floor]
+
+
+def _deficiency(
+    slots: Slots, kb: KnowledgeBase, guideline: str
+) -> tuple[tuple[bool, str | None], Recommendation | None]:
+    """The deficiency status: stated, or worked out from a result by the classifiers."""
+    stated = slots.deficiency
+    if stated is not None and stated != "suspected":
+        return (True, stated), None
+    ev = Evaluator(kb, known_facts(slots, kb, guideline))
+    for rec in kb.usable("classifiers", guideline, False):
+        if ev.truth(rec.when) is True:
+            assert isinstance(rec.action, ClassifyAction)
+            return (True, rec.action.deficiency), rec
+    if stated is not None:
+        return (True, stated), None
+    return ((True, None) if slots.status_unknown else (False, None)), None
+
+
+def _leaf_fields(cond: criteria.Condition | None, kb: KnowledgeBase, depth: int = 0) -> set[str]:
+    """The fields a condition reads (through definitions)."""
+    out: set[str] = set()
+    if cond is None or depth > 8:
+        return out
+    for node in criteria.walk(cond):
+        match node:
+            case criteria.Member(name) | criteria.Compare(name):
+                out.add(name)
+            case criteria.Flag(name):
+                out.add(f"flag:{name}")
+            case criteria.Ref(name):
+                out |= _leaf_fields(kb.vocabulary.definitions[name], kb, depth + 1)
+    return out
+
+
+def _neuro_decision(rec: Recommendation) -> bool:
+    return rec.when is not None and any(
+        isinstance(n, criteria.Ref) and n.name == "neuro_involvement"
+        for n in criteria.walk(rec.when)
+    )
+
+
+class _Selector:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        index: AnswerIndex,
+        slots: Slots,
+        hits: Sequence[Hit],
+        guideline: str,
+        audience: str,
+    ) -> None:
+        self.kb, self.index, self.slots, self.hits = kb, index, slots, hits
+        self.guideline, self.audience = guideline, audience
+        self.deficiency, self.classifier = _deficiency(slots, kb, guideline)
+        self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
+        self.set_decision(None)
+
+    def set_decision(self, decision: Recommendation | None) -> None:
+        known = known_facts(self.slots, self.kb, self.guideline, decision, self.deficiency)
+        self.ev = Evaluator(self.kb, known)
+        self.phrases = Phrases(self.kb, self.ev, self.audience)
+
+    def _usable(self, rec: Recommendation) -> bool:
+        return rec.status == "approved" and self.guideline in rec.jurisdiction
+
+    def fact(self, rec: Recommendation) -> Fact | None:
+        """``rec`` as a fact, as a conditional, or ``None`` when it is false or unwritable.
+
+        A decision is also judged by its place in the priority order: the catch-all (no
+        condition) holds only when every decision before it is false.
+        """
+        if rec.when is None and isinstance(rec.action, DecisionAction):
+            relevant = {h.id for h in self.matched}
+            before = [
+                r
+                for r in self.kb.usable("decisions", self.guideline, False)
+                if r.id != rec.id and (r.id in relevant or _neuro_decision(r))
+            ]
+            return Fact(rec) if all(self.ev.truth(r.when) is False for r in before) else None
+        t = self.ev.truth(rec.when)
+        if t is True:
+            return Fact(rec)
+        if t is False:
+            return None
+        text = self.phrases.explain(rec.when)
+        return Fact(rec, text) if text else None
+
+    def specificity(self, rec: Recommendation) -> int:
+        """How many of the question's own facts a true condition rests on (course events and
+        order facts count double: they are what a follow-up or order question is about)."""
+        fields = _leaf_fields(rec.when, self.kb)
+        weight = 0
+        for name in fields:
+            if name in criteria.COURSE_FIELDS or name in criteria.ORDER_FIELDS:
+                weight += 2
+            elif name not in ("guideline", "pathway", "regimen_drug", "regimen_route"):
+                weight += 1
+        return weight
+
+    def score(self, rec_id: str) -> float:
+        return next((h.score for h in self.hits if h.id == rec_id), 0.0)
+
+    # -- which path ------------------------------------------------------------------------
+
+    def decides(self) -> bool:
+        recs = self.kb.recommendations
+        top = recs[self.hits[0].id] if self.hits else None
+        if top is None:
+            return True
+        top_decides = isinstance(top.action, DecisionAction)
+        slots = self.slots
+        if slots.describes_course:
+            return False  # follow-up advice answers a course told in the question
+        if slots.screening and slots.describes_patient:
+            return True
+        if any(f not in PICTURE_DRUGS for f in slots.formulations) and not top_decides:
+            return False
+        if not slots.describes_patient:
+            return top_decides or slots.regimen_question
+        return slots.regimen_question or slots.decision_question or top_decides
+
+    # -- the decision path -----------------------------------------------------------------
+
+    def decision_headline(self, sel: Selection) -> bool:
+        relevant = {h.id for h in self.matched}
+        branches: list[Recommendation] = []
+        skipped = False
+        chosen: Recommendation | None = None
+        for rec in self.kb.usable("decisions", self.guideline, False):
+            t = self.ev.truth(rec.when)
+            if t is False:
+                continue
+            if t is True:
+                chosen = rec
+                break
+            if rec.id in relevant or _neuro_decision(rec):
+                branches.append(rec)
+            else:
+                skipped = True
+        if chosen is None or (chosen.when is None and branches):
+            return False
+        if self.hits and not self.slots.describes_patient:
+            top = self.kb.recommendations[self.hits[0].id]
+            share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
+            if not isinstance(top.action, DecisionAction) and share < GENERIC_MIN_SHARE:
+                return False
+        self._decision(sel, chosen, branches[:MAX_BRANCHES])
+        return True
+
+    def _decision(
+        self, sel: Selection, chosen: Recommendation, branches: list[Recommendation]
+    ) -> None:
+        act = chosen.action
+        assert isinstance(act, DecisionAction)
+        opened: list[tuple[Recommendation, str, str]] = []
+        for rec in branches:
+            pos = self.phrases.explain(rec.when, True)
+            neg = self.phrases.explain(rec.when, False)
+            if pos and neg:
+                opened.append((rec, pos, neg))
+        condition = self.phrases._join([neg for _, _, neg in opened], "and") if opened else None
+        sel.headline = Fact(chosen, condition)
+        sel.depends = [pos for _, pos, _ in opened]
+        sel.branches = [Fact(rec, pos) for rec, pos, _ in opened]
+        sel.seen.update([chosen.id, *(r.id for r, _, _ in opened)])
+        sel.pathway = act.pathway
+        sel.regimen = act.regimen if act.outcome == "plan" else None
+        if self.classifier is not None:
+            sel.place("algorithm", Fact(self.classifier))
+        self.set_decision(chosen)
+        if condition is None:
+            self._place_true(sel)
+
+    def _place_true(self, sel: Selection) -> None:
+        """Every alert, monitoring item and disagreement that is true (what ``plan`` shows)."""
+        for rec in self.kb.recommendations.values():
+            if not self._usable(rec) or rec.id in sel.seen:
+                continue
+            if not isinstance(rec.action, AlertAction | MonitorAction | DisagreementAction):
+                continue
+            if self.ev.truth(rec.when) is True:
+                sel.place(section_for(rec, self.index), Fact(rec))
+        for key in SECTION_ORDER:
+            sel.placed[key].sort(key=lambda f: (-self.score(f.rec.id), f.rec.id))
+
+    # -- the retrieval path ----------------------------------------------------------------
+
+    def retrieval_headline(self, sel: Selection) -> bool:
+        if not self.hits:
+            return False
+        best = self.hits[0].score
+        candidates = [(h, self.fact(self.kb.recommendations[h.id])) for h in self.matched]
+        shown = [(h, f) for h, f in candidates if f is not None]
+        if not shown:
+            return False
+        near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
+        if not near:
+            near = [f for _, f in shown if f.condition is None]
+        near.sort(key=lambda f: -self.specificity(f.rec))
+        head = near[0] if near else shown[0][1]
+        if head.condition is not None and self.classifier is not None:
+            head = Fact(self.classifier)
+        sel.headline = head
+        sel.seen.add(head.rec.id)
+        act = head.rec.action
+        if isinstance(act, DecisionAction):
+            sel.pathway = act.pathway
+            sel.regimen = act.regimen if act.outcome == "plan" and head.condition is None else None
+        if head.condition is None:
+            self._place_true(sel)
+        return True
+
+    # -- the rest --------------------------------------------------------------------------
+
+    def place_matched(self, sel: Selection) -> None:
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id in sel.seen:
+                continue
+            if sel.pathway and isinstance(rec.action, DecisionAction):
+                continue  # other pathways are explained by the decision's alternatives
+            found = self.fact(rec)
+            if found is not None:
+                sel.place(section_for(rec, self.index), found)
+
+
+def select(
+    kb: KnowledgeBase,
+    index: AnswerIndex,
+    slots: Slots,
+    hits: Sequence[Hit],
+    guideline: str,
+    audience: str,
+) -> Selection:
+    """Evaluate the facts of the question and choose what the answer says (module docstring)."""
+    sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+    sel = Selection(known=sel_.ev.known)
+    done = sel_.decides() and sel_.decision_headline(sel)
+    if not done:
+        sel_.set_decision(None)
+        done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
+    if not done and sel_.classifier is not None:
+        sel.headline = Fact(sel_.classifier)
+        sel.seen.add(sel_.classifier.id)
+        done = True
+    if done:
+        sel_.place_matched(sel)
+    sel.known = sel_.ev.known
+    sel.picture = picture(slots, kb, guideline)
+    return sel
+
+
+def truth_of(kb: KnowledgeBase, known: Known, cond: criteria.Condition | None) -> Truth:
+    """Three-valued truth of ``cond`` over ``known`` (for tests and callers)."""
+    return Evaluator(kb, known).truth(cond)
+
+
+# -- the clinical picture (for b12 plan; nothing is assumed) -----------------------------------
+
+
+def _drop(doc: dict[str, Any], path: str) -> None:
+    """Remove the field a validation problem names (``labs.x``, ``conditions[0]``, …)."""
+    head = path.split("[", 1)[0]
+    if head.startswith(FIELDS_FROM_PROBLEM):
+        group, _, name = head.partition(".")
+        inner = doc.get(group)
+        if isinstance(inner, dict):
+            inner.pop(name.split(".", 1)[0], None)
+            if not inner:
+                doc.pop(group, None)
+        return
+    doc.pop(head.split(".", 1)[0], None)
+
+
+def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] | None:
+    """The ClinicalPicture document the question describes, when it gives an age (else None).
+
+    Only what the question says goes in: no age, deficiency status or treatment is assumed, so
+    a question without an age has no picture (``b12 plan`` needs one).
+    """
+    if slots.age is None or not slots.describes_patient:
+        return None
+    causes = [c for c in CAUSE_ORDER if c in slots.causes]
+    drugs = _products(slots)
+    prefs = {"route": slots.route_preference, "drug": drugs[0] if len(drugs) == 1 else None}
+    meds = set(slots.medications)
+    if slots.on_treatment:
+        meds.update(drugs or PICTURE_DRUGS[:1])
+    fields: dict[str, Any] = {
+        "age": slots.age,
+        "sex": slots.sex,
+        "pregnant": "pregnant" in slots.flags or None,
+        "breastfeeding": "breastfeeding" in slots.flags or None,
+        "deficiency": slots.deficiency,
+        "cause": causes[0] if causes else None,
+        "conditions": sorted(set(slots.conditions)),
+        "medications": sorted(meds),
+        "diet": slots.diet,
+        "neuro_symptoms": [s for s in slots.neuro_symptoms if s in kb.vocabulary.neuro_symptoms]
+        if slots.neuro
+        else [],
+        "ileal_resection_cm": slots.ileal_resection_cm,
+        "labs": dict(sorted(slots.labs.items())),
+        "preferences": {k: v for k, v in prefs.items() if v is not None},
+        "guideline": guideline,
+    }
+    doc = {k: v for k, v in fields.items() if v is not None and v != [] and v != {}}
+    for _ in range(8):
+        try:
+            parse_picture(doc, kb)
+            return doc
+        except InputError as err:
+            if "age" in {p.field for p in err.problems}:
+                return None
+            for problem in err.problems:
+                _drop(doc, problem.field)
+    return None
+
+
+def planned(doc: dict[str, Any], kb: KnowledgeBase) -> tuple[str, str | None]:
+    """(pathway, regimen) of ``b12 plan`` for a picture document (used to check agreement)."""
+    result = plan(parse_picture(doc, kb), kb, REFERENCE_DAY)
+    return result.pathway.id, result.regimen.id if result.regimen else None
