@@ -154,6 +154,12 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
         f"p99 {timing.warm_p99_ms:.3f} ms, max {timing.warm_max_ms:.3f} ms "
         f"(target p99 <= 50 ms: {'PASS' if timing.warm_p99_ms <= 50 else 'FAIL'})",
     ]
+    rates = groups["all"].rates()
+    lines.append(
+        "labelled must_not statements: stated as facts "
+        f"{groups['all'].false_statement_answers}/{groups['all'].labelled_must_not} answers; "
+        f"shown only under a stated open condition {pct(rates['must_not_as_conditional'])}"
+    )
     failures = floor_failures(groups["all"], groups["heldout"])
     lines.append(
         "floors (headline top-1 on held-out; the rest on all questions): "
@@ -172,6 +178,10 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
         for o in outcomes:
             if o.false_statements:
                 lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.false_statements)}")
+        lines += ["", "must_not recommendations shown only under a stated open condition:"]
+        for o in outcomes:
+            if o.conditional_must_not:
+                lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.conditional_must_not)}")
         lines += ["", "yes/no questions without yes, no or it depends:"]
         for o in outcomes:
             if o.form_ok is False:

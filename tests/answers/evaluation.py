@@ -131,11 +131,24 @@ class Outcome:
     headline_regimen: str | None
     used: tuple[str, ...] = ()
     headline_text: str = ""
+    conditional: tuple[str, ...] = ()
 
     @property
     def false_statements(self) -> tuple[str, ...]:
-        """``must_not`` recommendations that the answer uses anywhere (headline or items)."""
+        """``must_not`` recommendations the answer states as facts (headline or items).
+
+        A statement written under its open condition ("If there is neurological involvement:
+        …", ``applies_if`` set) does not claim that condition for the patient; it is counted
+        separately (:attr:`conditional_must_not`).
+        """
         return tuple(r for r in self.question.must_not if r in self.used)
+
+    @property
+    def conditional_must_not(self) -> tuple[str, ...]:
+        """``must_not`` recommendations the answer shows only under a stated condition."""
+        return tuple(
+            r for r in self.question.must_not if r in self.conditional and r not in self.used
+        )
 
     @property
     def form_ok(self) -> bool | None:
@@ -168,10 +181,13 @@ class Outcome:
 def outcome(item: Question, ans: Any) -> Outcome:
     """Reduce an Answer to what the metrics need."""
     headline = ans.headline
-    used = list(headline.recs) if headline is not None else []
+    used: list[str] = []
+    conditional: list[str] = []
+    if headline is not None:
+        (conditional if headline.applies_if else used).extend(headline.recs)
     for section in ans.sections:
         for entry in section.items:
-            used.extend(entry.recs)
+            (conditional if entry.applies_if else used).extend(entry.recs)
     return Outcome(
         question=item,
         status=str(ans.status),
@@ -180,6 +196,7 @@ def outcome(item: Question, ans: Any) -> Outcome:
         headline_regimen=headline.regimen if headline is not None else None,
         used=tuple(dict.fromkeys(used)),
         headline_text=headline.text if headline is not None else "",
+        conditional=tuple(dict.fromkeys(conditional)),
     )
 
 
@@ -210,6 +227,7 @@ class Metrics:
     regimen_agree: int = 0
     labelled_must_not: int = 0
     false_statement_answers: int = 0
+    conditional_must_not_answers: int = 0
     yesno: int = 0
     yesno_ok: int = 0
     misses: list[Outcome] = field(default_factory=list)
@@ -226,6 +244,9 @@ class Metrics:
             "uncovered_answered": _rate(self.uncovered_answered, self.uncovered),
             "regimen_agreement": _rate(self.regimen_agree, self.regimen_labelled),
             "false_statement": _rate(self.false_statement_answers, self.labelled_must_not),
+            "must_not_as_conditional": _rate(
+                self.conditional_must_not_answers, self.labelled_must_not
+            ),
             "yesno_form": _rate(self.yesno_ok, self.yesno),
         }
 
@@ -238,6 +259,7 @@ def metrics(outcomes: Iterable[Outcome]) -> Metrics:
         if o.question.must_not and o.status == "answered":
             m.labelled_must_not += 1
             m.false_statement_answers += bool(o.false_statements)
+            m.conditional_must_not_answers += bool(o.conditional_must_not)
         if o.form_ok is not None:
             m.yesno += 1
             m.yesno_ok += o.form_ok

@@ -171,10 +171,14 @@ class _Writer:
     def text(self, rec: Recommendation) -> str:
         return rec.patient_text if self.patient else rec.clinician_text
 
-    def conditional(self, text: str, condition: str | None) -> str:
-        """``text`` under ``condition`` ("If …: text"); a "Because X, Y" text becomes "If X, Y"."""
+    def conditional(self, text: str, condition: str | None, otherwise: bool = False) -> str:
+        """``text`` under ``condition`` ("If …: text"); a "Because X, Y" text becomes "If X, Y".
+
+        The default side of an "it depends" answer reads "Otherwise: text"."""
         if condition is None:
             return text
+        if otherwise:
+            return f"{self.words.get('otherwise', 'Otherwise:')} {text}"
         because = _BECAUSE.match(text)
         lead = self.words.get("if", "If {what}").format(what=condition)
         if because:
@@ -187,8 +191,9 @@ class _Writer:
         citations: Sequence[Citation],
         rec: Recommendation,
         condition: str | None = None,
+        otherwise: bool = False,
     ) -> _Line | None:
-        full = self.conditional(text, condition)
+        full = self.conditional(text, condition, otherwise)
         key = " ".join(full.split())
         if not key or key in self.texts:
             return None
@@ -203,11 +208,11 @@ class _Writer:
 
     def fact_lines(self, fact: Fact) -> list[_Line]:
         rec = fact.rec
-        out = [self.line(self.text(rec), rec.citations, rec, fact.condition)]
+        out = [self.line(self.text(rec), rec.citations, rec, fact.condition, fact.otherwise)]
         act = rec.action
         if isinstance(act, DisagreementAction) and not self.patient:
             for pos in act.positions:
-                out.append(self.line(pos.says, pos.citations, rec, fact.condition))
+                out.append(self.line(pos.says, pos.citations, rec, fact.condition, fact.otherwise))
         return [i for i in out if i is not None]
 
     def regimen_lines(self, fact: Fact, regimen_id: str) -> list[_Line]:
@@ -216,7 +221,13 @@ class _Writer:
             return []
         cites = fact.rec.citations + regimen.citations
         out = [
-            self.line(p.patient_text if self.patient else p.text, cites, fact.rec, fact.condition)
+            self.line(
+                p.patient_text if self.patient else p.text,
+                cites,
+                fact.rec,
+                fact.condition,
+                fact.otherwise,
+            )
             for p in regimen.phases
         ]
         return [i for i in out if i is not None]
@@ -286,6 +297,8 @@ def stance(rec: Recommendation) -> Stance:
 
 
 def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
+    if sel.depends and (head.otherwise or sel.branches):
+        return "depends"  # an answer with branches says so, whatever the question's form
     if slots.form != "yesno":
         return None
     if head.condition or sel.branches:
@@ -313,7 +326,7 @@ def _headline_text(
         )
     elif answers == "depends":
         parts.append(words.get("depends_source", "It depends on the source."))
-    parts.append(w.conditional(w.text(head.rec), head.condition))
+    parts.append(w.conditional(w.text(head.rec), head.condition, head.otherwise))
     if isinstance(head.rec.action, DisagreementAction):
         parts.append(w.sides(head.rec))
     return " ".join(parts), answers
@@ -338,7 +351,7 @@ def parameters(slots: Slots, sel: Selection | None) -> Parameters:
     """The slots as they appear in the answer."""
     serum = LabValue(value=slots.serum_b12[0], unit=slots.serum_b12[1]) if slots.serum_b12 else None
     return Parameters(
-        intent=slots.intent,  # type: ignore[arg-type]
+        intent=slots.intent,
         neuro=slots.neuro,
         populations=tuple(slots.populations),
         route=slots.route,
@@ -348,11 +361,11 @@ def parameters(slots: Slots, sel: Selection | None) -> Parameters:
         serum_b12=serum,
         labs=dict(sorted(slots.labs.items())),
         age=slots.age,
-        sex=slots.sex,  # type: ignore[arg-type]
+        sex=slots.sex,
         deficiency=slots.deficiency,
-        route_preference=slots.route_preference,  # type: ignore[arg-type]
-        audience_cue=slots.audience_cue,  # type: ignore[arg-type]
-        guideline_cue=slots.guideline_cue,  # type: ignore[arg-type]
+        route_preference=slots.route_preference,
+        audience_cue=slots.audience_cue,
+        guideline_cue=slots.guideline_cue,
         describes_patient=slots.describes_patient,
         picture=sel.picture if sel else None,
         assumed=(),
@@ -471,15 +484,15 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
     head_sources = w.refs.add(head.rec.citations)
     text, answers = _headline_text(w, req.slots, sel, head)
     head_basis = w.refs.basis(head.rec.citations, head.rec)
-    w.texts.add(" ".join(w.conditional(w.text(head.rec), head.condition).split()))
+    w.texts.add(" ".join(w.conditional(w.text(head.rec), head.condition, head.otherwise).split()))
     lines = _sections(w, sel)
     numbers = w.refs.numbering()
     headline = Headline(
         text=text,
         refs=tuple(numbers[s] for s in head_sources),
         recs=(head.rec.id,),
-        pathway=sel.pathway,
-        regimen=sel.regimen,
+        pathway=sel.pathway if sel.named else None,
+        regimen=sel.regimen if sel.named else None,
         applies_if=head.condition,
         answers=answers,
         basis=head_basis,

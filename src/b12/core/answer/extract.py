@@ -38,6 +38,7 @@ from b12.core.answer.lexicon import (
     LAB_FILLERS,
     LAB_UNITS,
     LABS,
+    MY_TREATMENT,
     NEURO_WORDS,
     ON_TREATMENT_LEAD,
     ON_TREATMENT_WHAT,
@@ -111,6 +112,7 @@ class Slots:
     asks_harm: bool = False
     site: str | None = None
     about_lifelong: bool = False
+    asks_deficiency: bool = False
     folate_low: bool = False
 
     @property
@@ -250,6 +252,12 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
         after = tokens[i + 1 : i + 4]
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
+    # "my injections are every 12 weeks": the asker's own treatment.
+    if any(
+        tok == "my" and i + 1 < len(tokens) and tokens[i + 1] in MY_TREATMENT
+        for i, tok in enumerate(tokens)
+    ):
+        return True
     # "switching from cyanocobalamin to …": treatment has started.
     return any(
         tok == "from" and i > 0 and tokens[i - 1] in START_WORDS for i, tok in enumerate(tokens)
@@ -463,6 +471,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _age_sex(tokens, slots)
     _cues(question, tokens, slots)
     extract_course(tokens, norm.folded, slots)
+    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or "confirmed" in tokens
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None

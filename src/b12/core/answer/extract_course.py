@@ -39,6 +39,7 @@ from b12.core.answer.lexicon import (
     NEW_WORDS,
     NOT_IMPROVING,
     PHASE_WORDS,
+    PROPOSAL_VERBS,
     SCREENING,
     SITE_WORDS,
     VALUE_NOUNS,
@@ -134,7 +135,7 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     if words & WH_WORDS or " or " in f" {' '.join(tokens)} ":
         return False
     last = clauses[-1]
-    if last[-1] in YESNO_TAILS:
+    if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
     return "?" in tokens and not set(last) & VALUE_NOUNS
 

@@ -41,6 +41,7 @@ from b12.core.answer.models import SectionKey
 from b12.core.answer.retrieve import AnswerIndex, Hit
 from b12.core.errors import InputError
 from b12.core.knowledge import (
+    AdviceAction,
     AlertAction,
     ClassifyAction,
     DecisionAction,
@@ -81,6 +82,8 @@ PICTURE_DRUGS = ("hydroxocobalamin", "cyanocobalamin")
 INJECTION_ROUTES = frozenset({"im", "deep_sc", "sc", "iv"})
 #: A B12 product given only by injection in b12's regimens.
 INJECTED_ONLY = frozenset({"hydroxocobalamin"})
+#: Facts about the treatment being planned: an item open on these is about another answer.
+PLAN_ONLY = frozenset(criteria.PLAN_FIELDS) | {"regimen_until"}
 #: ``plan()`` needs a date; no date from it reaches the answer.
 REFERENCE_DAY = date(2000, 1, 3)
 FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
@@ -174,25 +177,40 @@ class _Builder:
 
 
 def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
+    """What the question says about the patient (scalars, lists, flags, numbers)."""
     b.scalar("guideline", guideline)
-    if _cause(slots):
-        b.scalar("cause", _cause(slots))
-    if slots.diet:
-        b.scalar("diet", slots.diet)
-    if slots.sex:
-        b.scalar("sex", slots.sex)
-    if (slots.deficiency and not slots.deficiency_generic) or slots.deficiency:
-        b.scalar("stated_deficiency", slots.deficiency)
+    for name, value in (
+        ("cause", _cause(slots)),
+        ("diet", slots.diet),
+        ("sex", slots.sex),
+        ("stated_deficiency", slots.deficiency),
+    ):
+        if value:
+            b.scalar(name, value)
     # Preferences are choices: a question that states none has none.
     b.scalar("route_preference", slots.route_preference)
     drugs = _products(slots)
     b.scalar("drug_preference", drugs[0] if len(drugs) == 1 else None)
+    _patient_lists(b, slots, drugs)
+    for name in ("pregnant", "breastfeeding"):
+        if name in slots.flags:
+            b.flag(name, True)
+    b.flag("adherence_concern", False)
+    numbers = {
+        "age": float(slots.age) if slots.age is not None else None,
+        "ileal_resection_cm": slots.ileal_resection_cm,
+        **{f"labs.{name}": value for name, value in slots.labs.items()},
+    }
+    for name, number in numbers.items():
+        if number is not None:
+            b.numbers[name] = number
+            b.present.add(name)
+
+
+def _patient_lists(b: _Builder, slots: Slots, drugs: list[str]) -> None:
     meds = set(slots.medications)
     if slots.on_treatment:
         meds.update(drugs or PICTURE_DRUGS[:1])
-    elif slots.describes_patient:
-        # A question describing a patient says so when treatment has started.
-        b.absent["medications"] = frozenset(PICTURE_DRUGS)
     b.lists["medications"] = frozenset(meds)
     b.lists["conditions"] = frozenset(slots.conditions)
     if slots.describes_patient:
@@ -204,19 +222,6 @@ def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
     if slots.neuro is False:
         b.closed.add("neuro_symptoms")
         b.flag("severe_neuro", False)
-    for name in ("pregnant", "breastfeeding"):
-        if name in slots.flags:
-            b.flag(name, True)
-    b.flag("adherence_concern", False)
-    if slots.age is not None:
-        b.numbers["age"] = float(slots.age)
-        b.present.add("age")
-    if slots.ileal_resection_cm is not None:
-        b.numbers["ileal_resection_cm"] = slots.ileal_resection_cm
-        b.present.add("ileal_resection_cm")
-    for name, value in slots.labs.items():
-        b.numbers[f"labs.{name}"] = value
-        b.present.add(f"labs.{name}")
 
 
 def _plan_facts(
@@ -260,7 +265,7 @@ def _order_facts(b: _Builder, slots: Slots) -> None:
         return
     b12 = bool(slots.formulations or slots.dose_ug is not None or slots.routes)
     b.scalar("order_kind", "b12" if b12 or not slots.folic else "folate")
-    drugs = [f for f in slots.formulations]
+    drugs = list(slots.formulations)
     if len(drugs) == 1:
         b.scalar("order_drug", drugs[0])
     route = _treatment_route(slots)
@@ -439,7 +444,7 @@ class Phrases:
                 return [f"{name}{'<' if op in ('lt', 'le') else '>'}", name]
         return []
 
-    def _join(self, texts: list[str], conj: str) -> str | None:
+    def join(self, texts: list[str], conj: str) -> str | None:
         if not texts:
             return None
         return self.words.get(conj, f" {conj} ").join(dict.fromkeys(texts))
@@ -460,7 +465,7 @@ class Phrases:
                 texts = [self.explain(p, positive) for p in parts if self.ev.truth(p) is None]
                 if any(t is None for t in texts):
                     return None
-                return self._join([t for t in texts if t], "and" if conj_and else "or")
+                return self.join([t for t in texts if t], "and" if conj_and else "or")
         member_key = self._leaf_key(cond)
         if isinstance(cond, criteria.Member) and len(cond.values) > 1 and member_key:
             exact = self._lookup(member_key[0], positive)
@@ -468,7 +473,7 @@ class Phrases:
                 return exact
             each = [self._lookup(k, positive) for k in member_key[1:-1]]
             if each and all(each):
-                return self._join([e for e in each if e], "or" if positive else "and")
+                return self.join([e for e in each if e], "or" if positive else "and")
         for key in member_key:
             found = self._lookup(key, positive)
             if found:
@@ -481,10 +486,15 @@ class Phrases:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One recommendation to show: as a fact (``condition`` None) or under its open condition."""
+    """One recommendation to show: as a fact (``condition`` None) or under its open condition.
+
+    ``otherwise`` marks the default side of an "it depends" answer: it holds when none of the
+    other branches' conditions does (``condition`` spells that out).
+    """
 
     rec: Recommendation
     condition: str | None = None
+    otherwise: bool = False
 
 
 @dataclass(slots=True)
@@ -502,6 +512,7 @@ class Selection:
     )
     seen: set[str] = field(default_factory=set)
     picture: dict[str, Any] | None = None
+    named: bool = False
 
     def place(self, key: SectionKey, fact: Fact) -> None:
         if fact.rec.id not in self.seen:
@@ -569,6 +580,18 @@ def _leaf_fields(cond: criteria.Condition | None, kb: KnowledgeBase, depth: int 
     return out
 
 
+def _asks_diagnosis(slots: Slots) -> bool:
+    """The question asks whether a result means deficiency ("b12 170 - confirmed?")."""
+    if slots.regimen_question or slots.decision_question:
+        return False
+    return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
+
+
+def _regimen_of(rec: Recommendation) -> str | None:
+    act = rec.action
+    return act.regimen if isinstance(act, DecisionAction) and act.outcome == "plan" else None
+
+
 def _neuro_decision(rec: Recommendation) -> bool:
     return rec.when is not None and any(
         isinstance(n, criteria.Ref) and n.name == "neuro_involvement"
@@ -591,6 +614,15 @@ class _Selector:
         self.deficiency, self.classifier = _deficiency(slots, kb, guideline)
         self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
         self.set_decision(None)
+
+    def result_classifier(self) -> Recommendation | None:
+        """The classification a stated result gets, even when a status is also stated."""
+        if not self.slots.labs:
+            return None
+        for rec in self.kb.usable("classifiers", self.guideline, False):
+            if self.ev.truth(rec.when) is True:
+                return rec
+        return None
 
     def set_decision(self, decision: Recommendation | None) -> None:
         known = known_facts(self.slots, self.kb, self.guideline, decision, self.deficiency)
@@ -648,7 +680,7 @@ class _Selector:
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
-        if slots.screening and slots.describes_patient:
+        if slots.describes_patient and (slots.screening or slots.form in ("how_often", "how_much")):
             return True
         if any(f not in PICTURE_DRUGS for f in slots.formulations) and not top_decides:
             return False
@@ -659,23 +691,26 @@ class _Selector:
     # -- the decision path -----------------------------------------------------------------
 
     def decision_headline(self, sel: Selection) -> bool:
+        """The decision ``plan`` would take, with the earlier decisions the question leaves open.
+
+        ``plan`` reads what is not said as absent; that choice is the answer *otherwise*.  An
+        earlier decision whose condition is open and that the question points to (retrieved for
+        it, or about neurological involvement) is another branch: "It depends on whether …".
+        """
         relevant = {h.id for h in self.matched}
+        facts = self.ev.known.facts
         branches: list[Recommendation] = []
-        skipped = False
         chosen: Recommendation | None = None
         for rec in self.kb.usable("decisions", self.guideline, False):
-            t = self.ev.truth(rec.when)
-            if t is False:
-                continue
-            if t is True:
+            if rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.ev.defs):
                 chosen = rec
                 break
-            if rec.id in relevant or _neuro_decision(rec):
+            if self.ev.truth(rec.when) is None and (rec.id in relevant or _neuro_decision(rec)):
                 branches.append(rec)
-            else:
-                skipped = True
-        if chosen is None or (chosen.when is None and branches):
+        if chosen is None or self.ev.truth(chosen.when) is False:
             return False
+        if self.ev.truth(chosen.when) is None and not self.slots.describes_patient:
+            return False  # no patient described: the retrieved content answers, conditionally
         if self.hits and not self.slots.describes_patient:
             top = self.kb.recommendations[self.hits[0].id]
             share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
@@ -687,25 +722,41 @@ class _Selector:
     def _decision(
         self, sel: Selection, chosen: Recommendation, branches: list[Recommendation]
     ) -> None:
-        act = chosen.action
-        assert isinstance(act, DecisionAction)
-        opened: list[tuple[Recommendation, str, str]] = []
+        """Head with ``chosen`` (or, for a regimen question, the first side with a regimen)."""
+        sides: list[tuple[Recommendation, str, str]] = []
         for rec in branches:
             pos = self.phrases.explain(rec.when, True)
             neg = self.phrases.explain(rec.when, False)
             if pos and neg:
-                opened.append((rec, pos, neg))
-        condition = self.phrases._join([neg for _, _, neg in opened], "and") if opened else None
-        sel.headline = Fact(chosen, condition)
-        sel.depends = [pos for _, pos, _ in opened]
-        sel.branches = [Fact(rec, pos) for rec, pos, _ in opened]
-        sel.seen.update([chosen.id, *(r.id for r, _, _ in opened)])
+                sides.append((rec, pos, neg))
+        otherwise = False
+        if self.ev.truth(chosen.when) is None:
+            condition = self.phrases.explain(chosen.when)
+        elif sides:
+            condition = self.phrases.join([neg for _, _, neg in sides], "and")
+            otherwise = True
+        else:
+            condition = None
+        options = [(rec, pos, False) for rec, pos, _ in sides] + [(chosen, condition, otherwise)]
+        head = options[-1]
+        asks_regimen = self.slots.regimen_question or self.slots.intent == "regimen"
+        if asks_regimen and not _regimen_of(chosen):
+            head = next((o for o in options if _regimen_of(o[0])), head)
+        rec_head, head_condition, head_otherwise = head
+        sel.headline = Fact(rec_head, head_condition, head_otherwise)
+        sel.branches = [Fact(r, c, o) for r, c, o in options if r.id != rec_head.id and c]
+        sel.depends = [c for r, c, o in options if c and not o and r.id != rec_head.id]
+        if not sel.depends and head_condition and not head_otherwise:
+            sel.depends = [head_condition]
+        sel.seen.update(r.id for r, _, _ in options)
+        act = rec_head.action
+        assert isinstance(act, DecisionAction)
         sel.pathway = act.pathway
         sel.regimen = act.regimen if act.outcome == "plan" else None
         if self.classifier is not None:
             sel.place("algorithm", Fact(self.classifier))
-        self.set_decision(chosen)
-        if condition is None:
+        self.set_decision(rec_head)
+        if head_condition is None:
             self._place_true(sel)
 
     def _place_true(self, sel: Selection) -> None:
@@ -727,6 +778,15 @@ class _Selector:
             return False
         best = self.hits[0].score
         candidates = [(h, self.fact(self.kb.recommendations[h.id])) for h in self.matched]
+        if self.slots.describes_course:
+            # Follow-up advice that holds for the course the question tells heads it.
+            advice = [
+                (Hit(rec.id, best), Fact(rec))
+                for rec in self.kb.usable("others", self.guideline, False)
+                if isinstance(rec.action, AdviceAction) and self.ev.truth(rec.when) is True
+            ]
+            advice.sort(key=lambda hf: (-self.specificity(hf[1].rec), -self.score(hf[1].rec.id)))
+            candidates = advice[:1] + candidates
         shown = [(h, f) for h, f in candidates if f is not None]
         if not shown:
             return False
@@ -757,8 +817,11 @@ class _Selector:
             if sel.pathway and isinstance(rec.action, DecisionAction):
                 continue  # other pathways are explained by the decision's alternatives
             found = self.fact(rec)
-            if found is not None:
-                sel.place(section_for(rec, self.index), found)
+            if found is None:
+                continue
+            if found.condition and self.ev.fields(rec.when) & PLAN_ONLY:
+                continue  # open only on a treatment the answer does not describe
+            sel.place(section_for(rec, self.index), found)
 
 
 def select(
@@ -772,7 +835,24 @@ def select(
     """Evaluate the facts of the question and choose what the answer says (module docstring)."""
     sel_ = _Selector(kb, index, slots, hits, guideline, audience)
     sel = Selection(known=sel_.ev.known)
+    reading = sel_.classifier or sel_.result_classifier()
+    if reading is not None and _asks_diagnosis(slots):
+        sel.headline = Fact(reading)
+        sel.seen.add(reading.id)
+        sel_._place_true(sel)
+        sel_.place_matched(sel)
+        sel.picture = picture(slots, kb, guideline)
+        return sel
     done = sel_.decides() and sel_.decision_headline(sel)
+    head = sel.headline
+    if done and head is not None and head.condition and not head.otherwise:
+        # A decision open on what the question does not say: a retrieved fact heads instead.
+        other = Selection(known=sel_.ev.known)
+        sel_.set_decision(None)
+        if sel_.retrieval_headline(other) and other.headline and not other.headline.condition:
+            sel = other
+        else:
+            sel_.set_decision(head.rec)
     if not done:
         sel_.set_decision(None)
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
@@ -784,7 +864,25 @@ def select(
         sel_.place_matched(sel)
     sel.known = sel_.ev.known
     sel.picture = picture(slots, kb, guideline)
+    _name_plan(sel, kb)
     return sel
+
+
+def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
+    """The headline names a pathway and regimen only when they are ``b12 plan``'s own choice.
+
+    A headline that holds under an open condition names them only when the plan for the
+    picture the question describes chooses the same (the plan reads what is not said as
+    absent); with no picture, only a headline that is a fact names them.
+    """
+    head = sel.headline
+    if head is None or sel.pathway is None:
+        return
+    if sel.picture is not None:
+        agrees = planned(sel.picture, kb) == (sel.pathway, sel.regimen)
+    else:
+        agrees = head.condition is None and not sel.branches
+    sel.named = agrees
 
 
 def truth_of(kb: KnowledgeBase, known: Known, cond: criteria.Condition | None) -> Truth:

@@ -883,3 +883,36 @@ FOLATE_LOW = phrases(
     "folate are low",
     "folate is low",
 )
+#: "my injections …": the asker is on treatment.
+MY_TREATMENT = frozenset(
+    {
+        "injections",
+        "injection",
+        "shots",
+        "tablets",
+        "treatment",
+        "hydroxocobalamin",
+        "cyanocobalamin",
+    }
+)
+#: A last clause starting with one of these proposes an action ("reduce frequency?").
+PROPOSAL_VERBS = frozenset(
+    {
+        "reduce",
+        "shorten",
+        "extend",
+        "increase",
+        "stop",
+        "switch",
+        "reload",
+        "restart",
+        "treat",
+        "start",
+        "give",
+        "supplement",
+        "continue",
+        "change",
+        "lengthen",
+        "repeat",
+    }
+)
