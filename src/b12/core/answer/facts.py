@@ -740,14 +740,19 @@ class _Selector:
         options = [(rec, pos, False) for rec, pos, _ in sides] + [(chosen, condition, otherwise)]
         head = options[-1]
         asks_regimen = self.slots.regimen_question or self.slots.intent == "regimen"
-        if asks_regimen and not _regimen_of(chosen):
+        status_open = "deficiency" in self.ev.fields(chosen.when)
+        if asks_regimen and status_open and not _regimen_of(chosen):
+            # "Which regimen?" with no deficiency status: the regimen, if it is confirmed.
             head = next((o for o in options if _regimen_of(o[0])), head)
         rec_head, head_condition, head_otherwise = head
         sel.headline = Fact(rec_head, head_condition, head_otherwise)
         sel.branches = [Fact(r, c, o) for r, c, o in options if r.id != rec_head.id and c]
-        sel.depends = [c for r, c, o in options if c and not o and r.id != rec_head.id]
-        if not sel.depends and head_condition and not head_otherwise:
-            sel.depends = [head_condition]
+        if rec_head.id == chosen.id:
+            sel.depends = [pos for _, pos, _ in sides] or (
+                [head_condition] if head_condition and not head_otherwise else []
+            )
+        else:
+            sel.depends = [head_condition] if head_condition else []
         sel.seen.update(r.id for r, _, _ in options)
         act = rec_head.action
         assert isinstance(act, DecisionAction)
@@ -845,7 +850,8 @@ def select(
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
     head = sel.headline
-    if done and head is not None and head.condition and not head.otherwise:
+    asks_regimen = slots.regimen_question or slots.intent == "regimen"
+    if done and head is not None and head.condition and not head.otherwise and not asks_regimen:
         # A decision open on what the question does not say: a retrieved fact heads instead.
         other = Selection(known=sel_.ev.known)
         sel_.set_decision(None)
