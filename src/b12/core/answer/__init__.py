@@ -25,7 +25,7 @@ from typing import Any, Literal, cast
 
 from b12.core.answer.compose import Request, compose, no_answer
 from b12.core.answer.extract import extract
-from b12.core.answer.facts import select
+from b12.core.answer.facts import Selection, select
 from b12.core.answer.models import Answer
 from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
@@ -37,7 +37,15 @@ MAX_QUESTION_CHARS = 1000
 AUDIENCES = ("clinician", "patient")
 GUIDELINES = ("uk", "us")
 
-__all__ = ["MAX_QUESTION_CHARS", "Answer", "AnswerIndex", "answer", "build_index", "index_for"]
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "Answer",
+    "AnswerIndex",
+    "answer",
+    "build_index",
+    "evaluate_facts",
+    "index_for",
+]
 
 
 def _check(question: Any, audience: Any, guideline: Any) -> list[FieldProblem]:
@@ -74,6 +82,27 @@ def answer(
     the one cached for ``kb`` (:func:`index_for`).  Raises :class:`InputError` naming
     ``question``, ``audience`` or ``guideline`` for bad input; never anything else.
     """
+    req, selection = evaluate_facts(
+        question, kb, audience=audience, guideline=guideline, index=index
+    )
+    if selection is None:
+        return no_answer(kb, req)
+    return compose(kb, req, selection)
+
+
+def evaluate_facts(
+    question: str,
+    kb: KnowledgeBase,
+    *,
+    audience: str = "clinician",
+    guideline: str = "uk",
+    index: AnswerIndex | None = None,
+) -> tuple[Request, Selection | None]:
+    """The pipeline up to the facts step: the request and what the answer will say.
+
+    ``None`` for the selection when the scope gate refuses the question.  ``answer`` lays the
+    selection out; tests use it to check every statement against the question's facts.
+    """
     problems = _check(question, audience, guideline)
     if problems:
         raise InputError(problems)
@@ -93,6 +122,5 @@ def answer(
         hits=hits,
     )
     if not gate(norm, terms, hits, index, slots).in_scope:
-        return no_answer(kb, req)
-    selection = select(kb, index, slots, hits, used, audience)
-    return compose(kb, req, selection)
+        return req, None
+    return req, select(kb, index, slots, hits, used, audience)
