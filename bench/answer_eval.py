@@ -20,13 +20,21 @@ Measured in one run, per split and overall:
   the **off-topic answered rate**;
 * **headline regimen agreement** where a question names the regimen ``b12 plan`` chooses;
 * uncovered B12 questions answered (reported only: the honest result is ``no_answer``);
+* (issue 14) **false statements**: answers that state as a fact a recommendation the question
+  labels ``must_not`` (its condition is false or unknown for what the question says); shown
+  separately, the share that show one only under its stated open condition ("If …");
+* (issue 14) **yes/no form**: yes/no questions whose headline starts with yes, no or "it
+  depends";
+* each metric per split (dev, heldout) and per batch (``original``: issue 7's questions;
+  ``field``: issue 14's, written the way clinicians and patients type);
 * **latency**: cold start (importing the engine, then the first call, which builds the index
   for the knowledge base; the knowledge-base load is shown separately), and per-question warm
   latency, median and p99 over ``--repeat`` passes of the whole set.
 
-The same evaluation runs as a test with floors (``tests/answers/test_eval_floor.py``): top-1 at
-least 90 %, off-topic answered at most 5 %, in-scope refused at most 5 %.  This script always
-exits 0; it prints PASS/FAIL against those floors.
+The same evaluation runs as a test with floors (``tests/answers/test_eval_floor.py``): headline
+top-1 at least 90 % on the held-out part, off-topic answered at most 2 %, in-scope refused at
+most 5 %, false statements 0, yes/no form 100 % (and p99 warm latency at most 50 ms here).
+This script always exits 0; it prints PASS/FAIL against those floors.
 """
 
 from __future__ import annotations
