@@ -454,12 +454,12 @@ def _sections(w: _Writer, sel: Selection) -> dict[SectionKey, list[_Line]]:
     assert head is not None
     lines: dict[SectionKey, list[_Line]] = {k: [] for k in SECTION_ORDER}
     if sel.regimen:
-        lines["algorithm"].extend(w.regimen_lines(head, sel.regimen))
+        lines["algorithm"].extend(w.regimen_lines(sel.decision or head, sel.regimen))
     for branch in sel.branches:
         lines["algorithm"].extend(w.fact_lines(branch))
     for key in SECTION_ORDER:
         if key == "alternatives":
-            lines[key].extend(w.alternative_lines(head))
+            lines[key].extend(w.alternative_lines(sel.decision or head))
         for fact in sel.placed[key]:
             lines[key].extend(w.fact_lines(fact))
     return lines

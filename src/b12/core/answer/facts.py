@@ -513,6 +513,7 @@ class Selection:
     seen: set[str] = field(default_factory=set)
     picture: dict[str, Any] | None = None
     named: bool = False
+    decision: Fact | None = None
 
     def place(self, key: SectionKey, fact: Fact) -> None:
         if fact.rec.id not in self.seen:
@@ -522,6 +523,8 @@ class Selection:
     def used(self) -> list[Fact]:
         """Every fact of the answer, headline first."""
         out = [self.headline] if self.headline else []
+        if self.decision is not None and self.decision is not self.headline:
+            out.append(self.decision)
         out += self.branches
         out += [f for k in SECTION_ORDER for f in self.placed[k]]
         return out
@@ -746,6 +749,7 @@ class _Selector:
             head = next((o for o in options if _regimen_of(o[0])), head)
         rec_head, head_condition, head_otherwise = head
         sel.headline = Fact(rec_head, head_condition, head_otherwise)
+        sel.decision = sel.headline
         sel.branches = [Fact(r, c, o) for r, c, o in options if r.id != rec_head.id and c]
         if rec_head.id == chosen.id:
             sel.depends = [pos for _, pos, _ in sides] or (
@@ -806,11 +810,38 @@ class _Selector:
         sel.seen.add(head.rec.id)
         act = head.rec.action
         if isinstance(act, DecisionAction):
+            sel.decision = head
             sel.pathway = act.pathway
             sel.regimen = act.regimen if act.outcome == "plan" and head.condition is None else None
         if head.condition is None:
             self._place_true(sel)
         return True
+
+    def answer_with_caution(self, sel: Selection) -> None:
+        """A yes/no question about a decision is answered by the true alert it asks about.
+
+        ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
+        retrieval ranks within ``PREFER_SHARE`` of the best heads; the decision stays, in the
+        algorithm section, with its regimen.
+        """
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
+            return
+        best = self.hits[0].score
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if hit.score < PREFER_SHARE * best or rec.id == head.rec.id:
+                continue
+            if not isinstance(rec.action, AlertAction | AdviceAction):
+                continue
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
 
     # -- the rest --------------------------------------------------------------------------
 
@@ -855,13 +886,21 @@ def select(
         # A decision open on what the question does not say: a retrieved fact heads instead.
         other = Selection(known=sel_.ev.known)
         sel_.set_decision(None)
-        if sel_.retrieval_headline(other) and other.headline and not other.headline.condition:
+        top = hits[0].id if hits else None
+        if (
+            sel_.retrieval_headline(other)
+            and other.headline is not None
+            and (not other.headline.condition or other.headline.rec.id == top)
+            and other.headline.rec.id != head.rec.id
+        ):
             sel = other
         else:
             sel_.set_decision(head.rec)
     if not done:
         sel_.set_decision(None)
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
+    if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
+        sel_.answer_with_caution(sel)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
@@ -882,7 +921,7 @@ def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
     absent); with no picture, only a headline that is a fact names them.
     """
     head = sel.headline
-    if head is None or sel.pathway is None:
+    if head is None or sel.pathway is None or head is not sel.decision:
         return
     if sel.picture is not None:
         agrees = planned(sel.picture, kb) == (sel.pathway, sel.regimen)
