@@ -318,7 +318,7 @@ def _headline_text(
     if answers in ("yes", "no"):
         parts.append(words.get(answers, answers.capitalize() + "."))
     elif answers == "depends" and sel.depends:
-        joined = words.get("or", " or ").join(sel.depends)
+        joined = words.get("or_whether", ", or whether ").join(sel.depends)
         parts.append(words.get("depends", "It depends on whether {what}.").format(what=joined))
     elif answers == "depends" and head.condition:
         parts.append(

@@ -618,6 +618,19 @@ class _Selector:
         self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
         self.set_decision(None)
 
+    def result_alerts(self) -> list[Fact]:
+        """Alerts that hold because of a result the question gives ("B12 2000 on injections")."""
+        given = {f"labs.{name}" for name in self.slots.labs}
+        if not given:
+            return []
+        out = []
+        for rec in self.kb.usable("others", self.guideline, False):
+            if not isinstance(rec.action, AlertAction) or not self._usable(rec):
+                continue
+            if _leaf_fields(rec.when, self.kb) & given and self.ev.truth(rec.when) is True:
+                out.append(Fact(rec))
+        return out
+
     def result_classifier(self) -> Recommendation | None:
         """The classification a stated result gets, even when a status is also stated."""
         if not self.slots.labs:
@@ -802,6 +815,8 @@ class _Selector:
         near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
         if not near:
             near = [f for _, f in shown if f.condition is None]
+        if not near:
+            near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
         head = near[0] if near else shown[0][1]
         if head.condition is not None and self.classifier is not None:
