@@ -22,6 +22,7 @@ from b12.core.answer.extract_course import extract_course
 from b12.core.answer.lexicon import (
     _US_UPPER,
     AGE_WORDS,
+    B12_WORDS,
     BARIATRIC_DEFAULT,
     BARIATRIC_KINDS,
     BOTH_WAYS,
@@ -53,6 +54,7 @@ from b12.core.answer.lexicon import (
     SCREENING,
     SEX_WORDS,
     START_WORDS,
+    SUSPECT_REACH,
     UK_WORDS,
     UNIT_DAYS,
     UNKNOWN_STATUS,
@@ -418,6 +420,12 @@ def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
         slots.populations.append("elderly")
 
 
+def _near_b12(tokens: Sequence[str], i: int) -> bool:
+    """ "suspected" is about B12 only near a B12 word ("if sensitivity is suspected" is not)."""
+    window = tokens[max(0, i - SUSPECT_REACH) : i + SUSPECT_REACH + 1]
+    return any(t in B12_WORDS for t in window)
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
@@ -433,7 +441,8 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
             i
             for p in phrases
             for i in _find(tokens, p)
-            if status == "not_deficient" or not _negated(tokens, i, i + len(p))
+            if (status == "not_deficient" or not _negated(tokens, i, i + len(p)))
+            and (status != "suspected" or _near_b12(tokens, i))
         ]
         if hit:
             slots.deficiency = status

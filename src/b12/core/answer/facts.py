@@ -696,7 +696,8 @@ class _Selector:
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
-        if slots.describes_patient and (slots.screening or slots.form in ("how_often", "how_much")):
+        asks_amount = slots.form in ("how_often", "how_much") and slots.intent != "monitoring"
+        if slots.describes_patient and (slots.screening or asks_amount):
             return True
         if any(f not in PICTURE_DRUGS for f in slots.formulations) and not top_decides:
             return False

@@ -916,3 +916,8 @@ PROPOSAL_VERBS = frozenset(
         "repeat",
     }
 )
+#: Words that make "suspected" (and the like) about B12, within ``SUSPECT_REACH`` tokens.
+B12_WORDS = frozenset(
+    {"b12", "deficiency", "deficient", "cobalamin", "pernicious", "low", "anaemia", "anemia"}
+)
+SUSPECT_REACH = 4
