@@ -8,6 +8,7 @@ environment or network, and the same question gives byte-identical JSON.  Pipeli
     → retrieve (BM25 over approved content) retrieve.py
     → scope gate                           scope.py (reads the slots and retrieval strength)
     → evaluate facts                       facts.py (three-valued conditions, criteria.py)
+                                           select.py (what the answer says)
     → compose (layout only)                compose.py
     → Answer                               models.py
 
@@ -25,11 +26,11 @@ from typing import Any, Literal, cast
 
 from b12.core.answer.compose import Request, compose, no_answer
 from b12.core.answer.extract import extract
-from b12.core.answer.facts import Selection, select
 from b12.core.answer.models import Answer
 from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
 from b12.core.answer.scope import gate
+from b12.core.answer.select import Selection, select
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from b12.core.answer.extract import Slots
-from b12.core.answer.facts import MAX_MATCHED, SECTION_ORDER, Fact, Selection
 from b12.core.answer.models import (
     Answer,
     AnswerItem,
@@ -44,6 +43,7 @@ from b12.core.answer.models import (
 )
 from b12.core.answer.normalise import Normalised, fold
 from b12.core.answer.retrieve import Hit
+from b12.core.answer.select import MAX_MATCHED, SECTION_ORDER, Fact, Selection
 from b12.core.knowledge import (
     AdviceAction,
     AlertAction,
