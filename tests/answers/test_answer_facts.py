@@ -308,3 +308,17 @@ def test_the_false_statement_rate_is_zero_and_forms_are_answered(kb: KnowledgeBa
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
     return KB
+
+
+def test_a_question_with_two_parts_answers_both_or_says_which_is_not_covered() -> None:
+    both = answer(
+        "what dose of hydroxocobalamin with neuro symptoms? and can it go in the buttock?", KB
+    )
+    assert "B12-SAFE-044" in _recs(both)
+    assert both.message is None
+    half = answer(
+        "how often are b12 injections given in pernicious anaemia? and which foods have b12?", KB
+    )
+    assert half.status == "answered"
+    assert half.message is not None
+    assert "foods" in half.message

@@ -124,4 +124,18 @@ def evaluate_facts(
     )
     if not gate(norm, terms, hits, index, slots).in_scope:
         return req, None
-    return req, select(kb, index, slots, hits, used, audience)
+    parts = []
+    for text in question_parts(question)[1:]:
+        part_terms = index.terms(normalise(text, index.table, index.known))
+        parts.append((text, index.search(part_terms, used)))
+    return req, select(kb, index, slots, hits, used, audience, parts)
+
+
+#: A part of a question with several needs this many characters to be answered on its own.
+MIN_PART_CHARS = 12
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several ("… what interval? and is it safe?")."""
+    pieces = [p.strip(" ,;-") for p in question.split("?")]
+    return [p for p in pieces if len(p) >= MIN_PART_CHARS]

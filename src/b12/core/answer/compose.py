@@ -465,6 +465,14 @@ def _sections(w: _Writer, sel: Selection) -> dict[SectionKey, list[_Line]]:
     return lines
 
 
+def _not_covered(w: _Writer, sel: Selection) -> str | None:
+    """Names the parts of a question with several that the knowledge base does not cover."""
+    if not sel.uncovered:
+        return None
+    text = w.words.get("part_not_covered", "Not covered: {what}.")
+    return text.format(what="; ".join(f"\u201c{p}\u201d" for p in sel.uncovered))
+
+
 def _item(line: _Line, numbers: dict[str, int]) -> AnswerItem:
     return AnswerItem(
         text=line.text,
@@ -514,7 +522,7 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
         audience=req.audience,
         guideline=req.guideline,
         headline=headline,
-        message=None,
+        message=_not_covered(w, sel),
         framing=answering.patient_framing if req.audience == "patient" else None,
         sections=sections,
         references=w.refs.references(numbers),

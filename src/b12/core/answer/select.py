@@ -106,6 +106,7 @@ class Selection:
     picture: dict[str, Any] | None = None
     named: bool = False
     decision: Fact | None = None
+    uncovered: list[str] = field(default_factory=list)
 
     def place(self, key: SectionKey, fact: Fact) -> None:
         if fact.rec.id not in self.seen:
@@ -437,6 +438,20 @@ class _Selector:
 
     # -- the rest --------------------------------------------------------------------------
 
+    def cover(self, sel: Selection, part_hits: Sequence[Hit]) -> bool:
+        """Answer one part of a question: its best usable match, if it is not false."""
+        for hit in _matched(part_hits)[:2]:
+            rec = self.kb.recommendations[hit.id]
+            if not self._usable(rec):
+                continue
+            if rec.id in {f.rec.id for f in sel.used()}:
+                return True
+            found = self.fact(rec)
+            if found is not None:
+                sel.place(section_for(rec, self.index), found)
+                return True
+        return False
+
     def place_matched(self, sel: Selection) -> None:
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
@@ -459,8 +474,33 @@ def select(
     hits: Sequence[Hit],
     guideline: str,
     audience: str,
+    parts: Sequence[tuple[str, Sequence[Hit]]] = (),
 ) -> Selection:
-    """Evaluate the facts of the question and choose what the answer says (module docstring)."""
+    """Evaluate the facts of the question and choose what the answer says (module docstring).
+
+    ``parts`` are the later parts of a question with several ("…? and …?"), each with its own
+    retrieval: each is answered by its best match when that is not false for the question (a
+    statement added to its section), or named in ``uncovered``.
+    """
+    sel = _select(kb, index, slots, hits, guideline, audience)
+    if sel.headline is not None and parts:
+        sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+        if sel.decision is not None:
+            sel_.set_decision(sel.decision.rec)
+        for text, part_hits in parts:
+            if not sel_.cover(sel, part_hits):
+                sel.uncovered.append(text)
+    return sel
+
+
+def _select(
+    kb: KnowledgeBase,
+    index: AnswerIndex,
+    slots: Slots,
+    hits: Sequence[Hit],
+    guideline: str,
+    audience: str,
+) -> Selection:
     sel_ = _Selector(kb, index, slots, hits, guideline, audience)
     sel = Selection(known=sel_.ev.known)
     reading = sel_.classifier or sel_.result_classifier()
