@@ -495,8 +495,9 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
     w.texts.add(" ".join(w.conditional(w.text(head.rec), head.condition, head.otherwise).split()))
     lines = _sections(w, sel)
     numbers = w.refs.numbering()
+    not_covered = _not_covered(w, sel)
     headline = Headline(
-        text=text,
+        text=f"{text} {not_covered}" if not_covered else text,
         refs=tuple(numbers[s] for s in head_sources),
         recs=(head.rec.id,),
         pathway=sel.pathway if sel.named else None,
@@ -522,7 +523,7 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
         audience=req.audience,
         guideline=req.guideline,
         headline=headline,
-        message=_not_covered(w, sel),
+        message=not_covered,
         framing=answering.patient_framing if req.audience == "patient" else None,
         sections=sections,
         references=w.refs.references(numbers),
