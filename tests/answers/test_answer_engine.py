@@ -254,7 +254,8 @@ def test_regimen_question_with_neuro_symptoms_heads_with_the_alternate_day_regim
     assert ans.headline.regimen == "UK-HYDROXO-NEURO"
     assert ans.matched[0] == ans.headline.recs[0]
     # Issue 14: deficiency is not assumed.  Stated, the standard regimen is a fact; not
-    # stated, it is given only under that condition and names no pathway.
+    # stated, it is given only under that condition: the regimen asked for is named, with the
+    # condition in ``applies_if`` and at the head of the text.
     without = answer("b12 regimen for confirmed deficiency, no neuro symptoms", kb)
     assert without.headline is not None
     assert without.headline.pathway == "uk-im-no-neuro"
@@ -262,8 +263,9 @@ def test_regimen_question_with_neuro_symptoms_heads_with_the_alternate_day_regim
     open_status = answer("b12 regimen, no neuro symptoms", kb)
     assert open_status.headline is not None
     assert open_status.headline.recs == ("B12-TX-006",)
-    assert open_status.headline.applies_if
-    assert open_status.headline.pathway is None
+    assert open_status.headline.applies_if == "deficiency is confirmed"
+    assert open_status.headline.text.startswith("If deficiency is confirmed: ")
+    assert open_status.headline.regimen == "UK-HYDROXO-STANDARD"
 
 
 def test_sections_follow_the_fixed_order_with_knowledge_base_titles(kb: KnowledgeBase) -> None:

@@ -483,6 +483,50 @@ class Vocabulary(Model):
 
 ANSWER_AUDIENCES = ("clinician", "patient")
 ANSWER_SECTIONS = ("algorithm", "special_populations", "monitoring", "pitfalls", "alternatives")
+ANSWER_FORMS = (
+    "yesno",
+    "how_often",
+    "how_much",
+    "when",
+    "what_check",
+    "is_safe",
+    "should_stop",
+    "switch",
+)
+
+
+class QuestionReading(Model):
+    """What a question implies (``answering.yaml`` ``question_reading``, issue 14).
+
+    ``established_deficiency``: phrases (in normalised words) that say the deficiency is
+    established and being treated ("maintenance"); ``deficiency_populations``: populations
+    whose name is a diagnosis of the deficiency's cause (pernicious anaemia).  A question with
+    either, or one that says the patient is on B12 treatment, states a confirmed deficiency.
+    ``regimen_forms``: question forms that ask for the treatment regimen (an interval, a
+    dose), unless the question has a ``not_regimen`` phrase (a comparison, a "why", an
+    adjustment); ``form_heads``: per form, the kinds of content (an action ``type``:
+    ``monitor``, ``advice``, ``alert`` …) that answer it first when retrieval finds one.
+    """
+
+    established_deficiency: tuple[str, ...] = ()
+    deficiency_populations: tuple[str, ...] = ()
+    regimen_forms: tuple[str, ...] = ()
+    not_regimen: tuple[str, ...] = ()
+    form_heads: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _forms(self) -> QuestionReading:
+        bad = sorted(f for f in (*self.regimen_forms, *self.form_heads) if f not in ANSWER_FORMS)
+        if bad:
+            raise ValueError(f"question_reading: unknown forms {bad} (allowed: {ANSWER_FORMS})")
+        kinds = {"decision", "classify", "alert", "monitor", "disagreement", "advice"}
+        odd = sorted({k for v in self.form_heads.values() for k in v} - kinds)
+        if odd:
+            raise ValueError(f"question_reading.form_heads: unknown kinds {odd}")
+        for name in ("established_deficiency", "not_regimen"):
+            if any(p != p.lower() or not p.strip() for p in getattr(self, name)):
+                raise ValueError(f"question_reading.{name}: entries must be non-empty lower case")
+        return self
 
 
 class Answering(Model):
@@ -503,6 +547,7 @@ class Answering(Model):
     used to state a condition the question leaves open ("if there is neurological
     involvement").  ``answer_words`` holds, per audience, the connective words of a headline
     (``yes``, ``no``, ``depends``, ``sides``, ``secondary``, ``content_team``).
+    ``question_reading`` (:class:`QuestionReading`): what a question implies.
     """
 
     version: str = Field(min_length=1)
@@ -523,6 +568,7 @@ class Answering(Model):
     wellness: tuple[str, ...] = ()
     condition_phrases: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
     answer_words: dict[str, dict[str, str]] = Field(default_factory=dict)
+    question_reading: QuestionReading = Field(default_factory=QuestionReading)
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:

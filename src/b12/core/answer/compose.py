@@ -297,6 +297,8 @@ def stance(rec: Recommendation) -> Stance:
 
 
 def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
+    if _states_regimen(slots, sel):
+        return None  # the regimen asked for heads, its condition written out
     if sel.depends and (head.otherwise or sel.branches):
         return "depends"  # an answer with branches says so, whatever the question's form
     if slots.form != "yesno":
@@ -309,11 +311,20 @@ def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
     return "no" if value == "yes" else "yes"
 
 
+def _states_regimen(slots: Slots, sel: Selection) -> bool:
+    """A question that asks for a regimen in a form other than yes/no ("how often?", "what
+    dose?") is answered by the regimen first: "If <its condition>: <regimen>", with the other
+    branches below (never "it depends" with nothing concrete before it)."""
+    return slots.form != "yesno" and sel.asks_regimen and sel.regimen is not None
+
+
 def _headline_text(
     w: _Writer, slots: Slots, sel: Selection, head: Fact
 ) -> tuple[str, Stance | None]:
     words = w.words
     answers = _answers(slots, sel, head)
+    if _states_regimen(slots, sel):
+        return w.conditional(w.text(head.rec), head.condition), answers
     parts: list[str] = []
     if answers in ("yes", "no"):
         parts.append(words.get(answers, answers.capitalize() + "."))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from b12.core.answer.extract_course import extract_course
+from b12.core.answer.extract_course import asked_forms, extract_course
 from b12.core.answer.lexicon import (
     _US_UPPER,
     AGE_WORDS,
@@ -466,6 +466,43 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     slots.status_unknown = _has(tokens, UNKNOWN_STATUS)
 
 
+def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """What the question implies (``answering.yaml`` ``question_reading``).
+
+    A named diagnosis of the cause (pernicious anaemia) or a patient already on B12 treatment
+    (with no result to classify) states a confirmed deficiency.  A question that asks for an
+    interval or a dose (also after another form: "switch … what interval?") asks for the
+    treatment regimen, unless it compares, asks why or asks to adjust (``not_regimen``).  In
+    a regimen question an established-treatment phrase ("maintenance") also states a treated,
+    confirmed deficiency (no patient is described).
+    """
+    reading = kb.answering.question_reading
+    open_status = slots.deficiency is None or slots.deficiency_generic
+    named = any(p in slots.populations for p in reading.deficiency_populations)
+    if open_status and (named or (slots.on_treatment and not slots.labs)):
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = False
+    if _has(tokens, _phrases(reading.not_regimen)):
+        slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
+    elif (
+        set(asked_forms(tokens)) & set(reading.regimen_forms)
+        and slots.form != "yesno"
+        and slots.intent != "monitoring"
+        and not slots.screening
+        and slots.deficiency not in ("at_risk", "not_deficient")
+    ):
+        slots.regimen_question = True
+        slots.decision_question = True
+    established = _has(tokens, _phrases(reading.established_deficiency))
+    if slots.regimen_question and slots.deficiency is None and established and not slots.labs:
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = True
+
+
+def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(t.split()) for t in texts)
+
+
 def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     """Every slot of the normalised question (``question`` is the original, for case cues)."""
     tokens = norm.tokens
@@ -484,9 +521,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
-    if slots.deficiency is None and "pernicious_anaemia" in slots.populations:
-        # Pernicious anaemia is a B12 deficiency (autoimmune gastritis): the question says so.
-        slots.deficiency = "confirmed"
+    _read_implied(tokens, slots, kb)
     if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
         # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.
         slots.deficiency = "at_risk"

@@ -47,7 +47,7 @@ from b12.core.answer.lexicon import (
     YESNO_LEADS,
     YESNO_TAILS,
 )
-from b12.core.answer.match import has, hits, number
+from b12.core.answer.match import find, has, hits, number
 from b12.core.answer.normalise import BOUNDARIES, tokenise
 
 #: A dash between spaces separates clauses ("after 6 months - is that toxic?").
@@ -145,10 +145,23 @@ def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
     if _is_yes_no(tokens, folded):
         slots.form = "yesno"
         return
-    for form, table in FORMS:
-        if has(tokens, table):
-            slots.form = form
-            return
+    forms = asked_forms(tokens)
+    if forms:
+        slots.form = forms[0]
+
+
+def asked_forms(tokens: Sequence[str]) -> list[str]:
+    """Every form the question's words ask in, the leading one first ("switch … how often")."""
+    return [
+        form
+        for form, table in FORMS
+        if any(not _surgery_name(tokens, i) for p in table for i in find(tokens, p))
+    ]
+
+
+def _surgery_name(tokens: Sequence[str], i: int) -> bool:
+    """ "duodenal switch" names an operation, not a switch of treatment."""
+    return tokens[i] == "switch" and i > 0 and tokens[i - 1] == "duodenal"
 
 
 def extract_course(tokens: Sequence[str], folded: str, slots: Slots) -> None:

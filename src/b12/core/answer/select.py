@@ -107,6 +107,7 @@ class Selection:
     named: bool = False
     decision: Fact | None = None
     uncovered: list[str] = field(default_factory=list)
+    asks_regimen: bool = False
 
     def place(self, key: SectionKey, fact: Fact) -> None:
         if fact.rec.id not in self.seen:
@@ -291,54 +292,108 @@ class _Selector:
         earlier decision whose condition is open and that the question points to (retrieved for
         it, or about neurological involvement) is another branch: "It depends on whether …".
         """
-        relevant = {h.id for h in self.matched}
-        facts = self.ev.known.facts
-        branches: list[Recommendation] = []
-        chosen: Recommendation | None = None
-        for rec in self.kb.usable("decisions", self.guideline, False):
-            if rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.ev.defs):
-                chosen = rec
-                break
-            if self.ev.truth(rec.when) is None and (rec.id in relevant or _neuro_decision(rec)):
-                branches.append(rec)
+        chosen, branches = self._choose(self.ev.known.facts, with_regimen=False)
+        hypo: Phrases | None = None
+        if self.asks_regimen() and self._no_regimen(chosen):
+            # "What dose / how often?": the regimen, under the condition it needs.
+            known = self._regimen_facts()
+            alt, alt_branches = self._choose(known.facts, with_regimen=True)
+            if alt is not None and self.ev.truth(alt.when) is not False:
+                chosen, branches = alt, alt_branches
+                hypo = Phrases(self.kb, Evaluator(self.kb, known), self.audience)
         if chosen is None or self.ev.truth(chosen.when) is False:
             return False
-        if self.ev.truth(chosen.when) is None and not self.slots.describes_patient:
+        if (
+            self.ev.truth(chosen.when) is None
+            and not self.slots.describes_patient
+            and not self.asks_regimen()
+        ):
             return False  # no patient described: the retrieved content answers, conditionally
-        if self.hits and not self.slots.describes_patient:
+        forms = self.kb.answering.question_reading.regimen_forms
+        asks_form = self.slots.regimen_question and self.slots.form in forms
+        if self.hits and not self.slots.describes_patient and not asks_form:
             top = self.kb.recommendations[self.hits[0].id]
             share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
             if not isinstance(top.action, DecisionAction) and share < GENERIC_MIN_SHARE:
                 return False
-        self._decision(sel, chosen, branches[:MAX_BRANCHES])
+        self._decision(sel, chosen, branches[:MAX_BRANCHES], hypo)
         return True
 
+    def _no_regimen(self, chosen: Recommendation | None) -> bool:
+        """The decision gives no regimen to a regimen question: none holds, it is open, or
+        (for a question that asks for a dose, an interval or a regimen outright) it says to
+        carry on with the current treatment.  A referral or an out-of-scope decision that
+        holds is kept ("under 16" answers a dose question for a child), and so is carrying on
+        for "when is the next dose?"."""
+        if chosen is None:
+            return True
+        if _regimen_of(chosen):
+            return False
+        act = chosen.action
+        carry_on = isinstance(act, DecisionAction) and act.outcome == "plan"
+        if self.ev.truth(chosen.when) is not True:
+            return True
+        return carry_on and self.slots.regimen_question
+
+    def asks_regimen(self) -> bool:
+        return self.slots.regimen_question or self.slots.intent == "regimen"
+
+    def _choose(
+        self, facts: criteria.Facts, *, with_regimen: bool
+    ) -> tuple[Recommendation | None, list[Recommendation]]:
+        """The first decision that holds for ``facts`` (read as ``plan`` reads them), and the
+        earlier ones left open that the question points to (retrieved, or neurological).
+
+        ``with_regimen`` considers only decisions that give a regimen (a regimen question)."""
+        relevant = {h.id for h in self.matched}
+        branches: list[Recommendation] = []
+        for rec in self.kb.usable("decisions", self.guideline, False):
+            if with_regimen and not _regimen_of(rec):
+                continue
+            if rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.ev.defs):
+                return rec, branches
+            if self.ev.truth(rec.when) is None and (rec.id in relevant or _neuro_decision(rec)):
+                branches.append(rec)
+        return None, branches
+
+    def _regimen_facts(self) -> Known:
+        """The question's facts with a confirmed deficiency when its status is open (or only
+        suspected): the regimen is then given under that condition, never as a fact."""
+        known, status = self.deficiency
+        if known and status not in (None, "suspected"):
+            return self.ev.known
+        return known_facts(self.slots, self.kb, self.guideline, None, (True, "confirmed"))
+
     def _decision(
-        self, sel: Selection, chosen: Recommendation, branches: list[Recommendation]
+        self,
+        sel: Selection,
+        chosen: Recommendation,
+        branches: list[Recommendation],
+        hypo: Phrases | None = None,
     ) -> None:
-        """Head with ``chosen`` (or, for a regimen question, the first side with a regimen)."""
+        """Head with ``chosen``, the other ``branches`` as "If …" items.
+
+        ``hypo`` writes the branches' negations when the regimen is given under a confirmed
+        deficiency the question does not state (the head's own condition says so)."""
         sides: list[tuple[Recommendation, str, str]] = []
         for rec in branches:
             pos = self.phrases.explain(rec.when, True)
-            neg = self.phrases.explain(rec.when, False)
+            neg = (hypo or self.phrases).explain(rec.when, False)
             if pos and neg:
                 sides.append((rec, pos, neg))
         otherwise = False
         if self.ev.truth(chosen.when) is None:
-            condition = self.phrases.explain(chosen.when)
+            own = self.phrases.explain(chosen.when)
+            condition = (
+                self.phrases.join([own, *(neg for _, _, neg in sides)], "and") if own else None
+            )
         elif sides:
             condition = self.phrases.join([neg for _, _, neg in sides], "and")
             otherwise = True
         else:
             condition = None
         options = [(rec, pos, False) for rec, pos, _ in sides] + [(chosen, condition, otherwise)]
-        head = options[-1]
-        asks_regimen = self.slots.regimen_question or self.slots.intent == "regimen"
-        status_open = "deficiency" in self.ev.fields(chosen.when)
-        if asks_regimen and status_open and not _regimen_of(chosen):
-            # "Which regimen?" with no deficiency status: the regimen, if it is confirmed.
-            head = next((o for o in options if _regimen_of(o[0])), head)
-        rec_head, head_condition, head_otherwise = head
+        rec_head, head_condition, head_otherwise = options[-1]
         sel.headline = Fact(rec_head, head_condition, head_otherwise)
         sel.decision = sel.headline
         sel.branches = [Fact(r, c, o) for r, c, o in options if r.id != rec_head.id and c]
@@ -378,6 +433,7 @@ class _Selector:
             return False
         best = self.hits[0].score
         candidates = [(h, self.fact(self.kb.recommendations[h.id])) for h in self.matched]
+        course: list[Fact] = []
         if self.slots.describes_course:
             # Follow-up advice that holds for the course the question tells heads it.
             advice = [
@@ -387,6 +443,7 @@ class _Selector:
             ]
             advice.sort(key=lambda hf: (-self.specificity(hf[1].rec), -self.score(hf[1].rec.id)))
             candidates = advice[:1] + candidates
+            course = [f for _, f in advice[:1]]
         shown = [(h, f) for h, f in candidates if f is not None]
         if not shown:
             return False
@@ -396,6 +453,7 @@ class _Selector:
         if not near:
             near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
+        near = course + near  # the follow-up advice for the told course heads
         head = near[0] if near else shown[0][1]
         if head.condition is not None and self.classifier is not None:
             head = Fact(self.classifier)
@@ -541,6 +599,7 @@ def _select(
         sel_.place_matched(sel)
     sel.known = sel_.ev.known
     sel.picture = picture(slots, kb, guideline)
+    sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
 
@@ -555,11 +614,12 @@ def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
     head = sel.headline
     if head is None or sel.pathway is None or head is not sel.decision:
         return
-    if sel.picture is not None:
-        agrees = planned(sel.picture, kb) == (sel.pathway, sel.regimen)
+    if sel.asks_regimen and sel.regimen is not None and head.condition is not None:
+        sel.named = True  # the regimen asked for, under its stated condition (``applies_if``)
+    elif sel.picture is not None:
+        sel.named = planned(sel.picture, kb) == (sel.pathway, sel.regimen)
     else:
-        agrees = head.condition is None and not sel.branches
-    sel.named = agrees
+        sel.named = head.condition is None and not sel.branches
 
 
 # -- the clinical picture (for b12 plan; nothing is assumed) -----------------------------------
