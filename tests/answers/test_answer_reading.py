@@ -104,3 +104,31 @@ def test_question_reading_is_validated() -> None:
     data["question_reading"]["regimen_forms"] = ["how_often", "weekly"]
     with pytest.raises(ValueError, match="unknown forms"):
         Answering.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which labs after b12 loading in PA?",
+        "what blood tests for someone on long-term b12 jabs",
+        "pregnant and starting b12 - what to monitor",
+    ],
+)
+def test_a_what_to_check_question_is_headed_by_monitoring(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.parameters.form == "what_check"
+    assert ans.headline is not None
+    assert KB.recommendations[ans.headline.recs[0]].action.type == "monitor"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how safe are b12 jabs when breastfeeding", "safety of hydroxocobalamin in kidney disease"],
+)
+def test_a_safety_question_starts_with_yes_no_or_it_depends(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.parameters.form == "is_safe"
+    head = ans.headline
+    assert head is not None
+    assert head.answers in ("yes", "no", "depends")
+    assert head.text.lower().startswith(("yes", "no", "it depends"))

@@ -74,6 +74,8 @@ CHANGE_CODES = frozenset(
 _BECAUSE = re.compile(r"^Because (?P<cond>[^,]+), (?P<rest>.+)$", re.DOTALL)
 
 Stance = Literal["yes", "no", "depends"]
+#: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
+STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 
 
 # -- references ---------------------------------------------------------------------------------
@@ -301,7 +303,7 @@ def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
         return None  # the regimen asked for heads, its condition written out
     if sel.depends and (head.otherwise or sel.branches):
         return "depends"  # an answer with branches says so, whatever the question's form
-    if slots.form != "yesno":
+    if slots.form not in STANCE_FORMS:
         return None
     if head.condition or sel.branches:
         return "depends"

@@ -814,14 +814,27 @@ FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         phrases("how often", "frequency", "interval", "how frequently", "how many times"),
     ),
     ("how_much", phrases("how much", "what dose", "which dose", "how many", "dose")),
-    ("when", phrases("when", "how soon", "how long")),
     (
         "what_check",
         phrases(
-            "what to check", "which test", "what test", "what labs", "which bloods", "next test"
+            "what to check",
+            "which test",
+            "which tests",
+            "what test",
+            "what tests",
+            "what labs",
+            "which labs",
+            "which bloods",
+            "what bloods",
+            "what blood tests",
+            "which blood tests",
+            "what to monitor",
+            "next test",
         ),
     ),
-    ("is_safe", phrases("safe", "dangerous", "toxic", "harmful", "bad")),
+    ("is_safe", phrases("safe", "safety", "dangerous", "toxic", "harmful", "bad")),
+    # "when" last: it is also a conjunction ("how safe … when breastfeeding").
+    ("when", phrases("when", "how soon", "how long")),
 )
 #: Words that ask whether something is harmful, or whether to stop (a "yes" means a concern).
 HARM_CUES = phrases(

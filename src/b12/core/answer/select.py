@@ -274,6 +274,9 @@ class _Selector:
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
+        kinds = self.form_kinds()
+        if any(recs[h.id].action.type in kinds for h in self.matched):
+            return False  # "what to check?": the content of that kind answers it
         asks_amount = slots.form in ("how_often", "how_much") and slots.intent != "monitoring"
         if slots.describes_patient and (slots.screening or asks_amount):
             return True
@@ -447,6 +450,9 @@ class _Selector:
         shown = [(h, f) for h, f in candidates if f is not None]
         if not shown:
             return False
+        form_head = self.form_head(shown)
+        if form_head is not None:
+            course = [form_head, *course]
         near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
         if not near:
             near = [f for _, f in shown if f.condition is None]
@@ -467,6 +473,20 @@ class _Selector:
         if head.condition is None:
             self._place_true(sel)
         return True
+
+    def form_kinds(self) -> tuple[str, ...]:
+        """The kinds of content that answer the question's form first (``form_heads``)."""
+        heads = self.kb.answering.question_reading.form_heads
+        return heads.get(self.slots.form, ()) if self.slots.form else ()
+
+    def form_head(self, shown: Sequence[tuple[Hit, Fact]]) -> Fact | None:
+        """The best retrieved item of the kind the form asks for ("what to check?" → a
+        monitoring item): a fact before one under its condition, each in retrieval order."""
+        kinds = self.form_kinds()
+        fits = [f for _, f in shown if f.rec.action.type in kinds]
+        facts = [f for f in fits if f.condition is None]
+        best = facts or fits
+        return best[0] if best else None
 
     def answer_with_caution(self, sel: Selection) -> None:
         """A yes/no question about a decision is answered by the true alert it asks about.
