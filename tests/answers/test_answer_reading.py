@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from b12.adapters.knowledge_files import load_knowledge_base
-from b12.core.answer import answer
+from b12.core.answer import answer, question_parts
 from b12.core.knowledge import Answering
 
 KB = load_knowledge_base()
@@ -132,3 +132,15 @@ def test_a_safety_question_starts_with_yes_no_or_it_depends(question: str) -> No
     assert head is not None
     assert head.answers in ("yes", "no", "depends")
     assert head.text.lower().startswith(("yes", "no", "it depends"))
+
+
+def test_a_part_joined_by_and_is_answered_or_named() -> None:
+    parts = question_parts("what dose of oral b12 for a vegan, and how soon should I recheck?")
+    assert parts == ["what dose of oral b12 for a vegan", "how soon should I recheck"]
+    ans = answer("how often are hydroxo jabs in PA? and can I drive straight after one?", KB)
+    assert ans.headline is not None
+    assert ans.headline.regimen == "UK-HYDROXO-STANDARD"
+    # The second part is not in the knowledge base: named, not answered with something nearby.
+    assert ans.message is not None
+    assert "can I drive straight after one" in ans.message
+    assert ans.message in ans.headline.text

@@ -22,6 +22,7 @@ indexed and never used by ``plan()`` here.  See ``docs/answers.md``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, cast
 
 from b12.core.answer.compose import Request, compose, no_answer
@@ -126,8 +127,14 @@ def evaluate_facts(
         return req, None
     parts = []
     for text in question_parts(question)[1:]:
-        part_terms = index.terms(normalise(text, index.table, index.known))
-        parts.append((text, index.search(part_terms, used)))
+        part_norm = normalise(text, index.table, index.known)
+        part_terms = index.terms(part_norm)
+        part_hits = index.search(part_terms, used)
+        part_slots = extract(part_norm, text, kb)
+        # A part the scope gate would refuse on its own is not covered ("can I drive?").
+        if not gate(part_norm, part_terms, part_hits, index, part_slots).in_scope:
+            part_hits = ()
+        parts.append((text, part_hits))
     return req, select(kb, index, slots, hits, used, audience, parts)
 
 
@@ -135,7 +142,19 @@ def evaluate_facts(
 MIN_PART_CHARS = 12
 
 
+#: "…, and how soon …": a clause joined by "and" that asks a question of its own.
+_JOINED_QUESTION = re.compile(
+    r"[,;]\s*and\s+(?=(?:how|what|when|which|why|where|who|should|can|could|is|are|do|does|"
+    r"will|would)\b)",
+    re.IGNORECASE,
+)
+
+_LEADING_AND = re.compile(r"^(?:and|also|plus)\s+", re.IGNORECASE)
+
+
 def question_parts(question: str) -> list[str]:
-    """The parts of a question that asks several ("… what interval? and is it safe?")."""
-    pieces = [p.strip(" ,;-") for p in question.split("?")]
+    """The parts of a question that asks several ("… what interval? and is it safe?", "what
+    dose …, and how soon should I recheck?")."""
+    pieces = [p.strip(" ,;-") for q in question.split("?") for p in _JOINED_QUESTION.split(q)]
+    pieces = [_LEADING_AND.sub("", p) for p in pieces]
     return [p for p in pieces if len(p) >= MIN_PART_CHARS]

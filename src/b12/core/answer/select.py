@@ -469,7 +469,8 @@ class _Selector:
         if isinstance(act, DecisionAction):
             sel.decision = head
             sel.pathway = act.pathway
-            sel.regimen = act.regimen if act.outcome == "plan" and head.condition is None else None
+            given = head.condition is None or self.asks_regimen()  # asked for: under its condition
+            sel.regimen = act.regimen if act.outcome == "plan" and given else None
         if head.condition is None:
             self._place_true(sel)
         return True
