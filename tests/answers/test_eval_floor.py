@@ -113,8 +113,9 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
     assert failures == [], _misses(m)
 
 
-#: Measured with bench/answer_eval.py at the last commit of issue 14 (never tuned on held-out).
-HELDOUT_HEADLINE_MEASURED = "71.2 %"
+#: Measured with bench/answer_eval.py at the last commit of issue 14 (never tuned on held-out):
+#: 71.2 % after the facts step, 73.1 % (76/104) after the question-reading step.
+HELDOUT_HEADLINE_MEASURED = "73.1 %"
 
 
 @pytest.mark.xfail(
@@ -131,7 +132,7 @@ def test_headline_floor_on_the_heldout_part(outcomes: list[ev.Outcome]) -> None:
 def test_headline_does_not_regress_on_the_heldout_part(outcomes: list[ev.Outcome]) -> None:
     """A guard at the measured level, so the number above can only go up."""
     m = ev.metrics(o for o in outcomes if o.question.split == "heldout")
-    assert (m.rates()["headline"] or 0.0) >= 0.70, _misses(m)
+    assert (m.rates()["headline"] or 0.0) >= 0.73, _misses(m)
 
 
 # --- citation audit --------------------------------------------------------------------------

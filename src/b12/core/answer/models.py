@@ -28,7 +28,8 @@ class Headline(Out):
 
     ``pathway`` and ``regimen`` are set when the headline is a treatment decision: for a
     question that describes a patient they are exactly what ``b12 plan`` chooses for the
-    picture in ``parameters.picture``.
+    picture in ``parameters.picture``; for a question that asks for the regimen they may also
+    be the regimen given under the headline's stated condition (``applies_if``).
     """
 
     text: str
