@@ -144,3 +144,10 @@ def test_a_part_joined_by_and_is_answered_or_named() -> None:
     assert ans.message is not None
     assert "can I drive straight after one" in ans.message
     assert ans.message in ans.headline.text
+
+
+def test_a_reaction_to_an_injection_reads_as_hypersensitivity() -> None:
+    ans = answer("had a bad reaction to her b12 jab last time, what oral dose instead", KB)
+    assert "injection_hypersensitivity" in ans.parameters.populations
+    assert ans.headline is not None
+    assert ans.headline.regimen == "UK-CYANO-ORAL-HYPERSENS"

@@ -221,7 +221,17 @@ POPULATIONS: tuple[Population, ...] = (
     Population("cobalt_allergy", phrases("cobalt"), conditions=("cobalt_allergy",)),
     Population(
         "injection_hypersensitivity",
-        phrases("hypersensitivity", "anaphylaxis", "anaphylactic", "allergic reaction", "allergy"),
+        phrases(
+            "hypersensitivity",
+            "anaphylaxis",
+            "anaphylactic",
+            "allergic reaction",
+            "allergy",
+            "allergic to",
+            "reacted to",
+            "severe reaction",
+            "bad reaction",
+        ),
         conditions=("injection_hypersensitivity",),
     ),
     Population(
