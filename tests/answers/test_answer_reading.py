@@ -151,3 +151,11 @@ def test_a_reaction_to_an_injection_reads_as_hypersensitivity() -> None:
     assert "injection_hypersensitivity" in ans.parameters.populations
     assert ans.headline is not None
     assert ans.headline.regimen == "UK-CYANO-ORAL-HYPERSENS"
+
+
+def test_how_long_a_course_lasts_is_a_regimen_question() -> None:
+    ans = answer("how long does the loading course last if there are no nerve symptoms", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-TX-006",)
+    assert ans.headline.regimen == "UK-HYDROXO-STANDARD"
+    assert ans.headline.applies_if == "deficiency is confirmed"

@@ -503,7 +503,8 @@ class QuestionReading(Model):
     whose name is a diagnosis of the deficiency's cause (pernicious anaemia).  A question with
     either, or one that says the patient is on B12 treatment, states a confirmed deficiency.
     ``regimen_forms``: question forms that ask for the treatment regimen (an interval, a
-    dose), unless the question has a ``not_regimen`` phrase (a comparison, a "why", an
+    dose), as do ``regimen_phrases`` ("how long" a course lasts), unless the question has a
+    ``not_regimen`` phrase (a comparison, a "why", an
     adjustment); ``form_heads``: per form, the kinds of content (an action ``type``:
     ``monitor``, ``advice``, ``alert`` …) that answer it first when retrieval finds one.
     """
@@ -511,6 +512,7 @@ class QuestionReading(Model):
     established_deficiency: tuple[str, ...] = ()
     deficiency_populations: tuple[str, ...] = ()
     regimen_forms: tuple[str, ...] = ()
+    regimen_phrases: tuple[str, ...] = ()
     not_regimen: tuple[str, ...] = ()
     form_heads: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
@@ -523,7 +525,7 @@ class QuestionReading(Model):
         odd = sorted({k for v in self.form_heads.values() for k in v} - kinds)
         if odd:
             raise ValueError(f"question_reading.form_heads: unknown kinds {odd}")
-        for name in ("established_deficiency", "not_regimen"):
+        for name in ("established_deficiency", "regimen_phrases", "not_regimen"):
             if any(p != p.lower() or not p.strip() for p in getattr(self, name)):
                 raise ValueError(f"question_reading.{name}: entries must be non-empty lower case")
         return self

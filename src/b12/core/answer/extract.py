@@ -485,7 +485,10 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     if _has(tokens, _phrases(reading.not_regimen)):
         slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
     elif (
-        set(asked_forms(tokens)) & set(reading.regimen_forms)
+        (
+            set(asked_forms(tokens)) & set(reading.regimen_forms)
+            or _has(tokens, _phrases(reading.regimen_phrases))
+        )
         and slots.form != "yesno"
         and slots.intent != "monitoring"
         and not slots.screening
