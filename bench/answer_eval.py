@@ -20,13 +20,21 @@ Measured in one run, per split and overall:
   the **off-topic answered rate**;
 * **headline regimen agreement** where a question names the regimen ``b12 plan`` chooses;
 * uncovered B12 questions answered (reported only: the honest result is ``no_answer``);
+* (issue 14) **false statements**: answers that state as a fact a recommendation the question
+  labels ``must_not`` (its condition is false or unknown for what the question says); shown
+  separately, the share that show one only under its stated open condition ("If …");
+* (issue 14) **yes/no form**: yes/no questions whose headline starts with yes, no or "it
+  depends";
+* each metric per split (dev, heldout) and per batch (``original``: issue 7's questions;
+  ``field``: issue 14's, written the way clinicians and patients type);
 * **latency**: cold start (importing the engine, then the first call, which builds the index
   for the knowledge base; the knowledge-base load is shown separately), and per-question warm
   latency, median and p99 over ``--repeat`` passes of the whole set.
 
-The same evaluation runs as a test with floors (``tests/answers/test_eval_floor.py``): top-1 at
-least 90 %, off-topic answered at most 5 %, in-scope refused at most 5 %.  This script always
-exits 0; it prints PASS/FAIL against those floors.
+The same evaluation runs as a test with floors (``tests/answers/test_eval_floor.py``): headline
+top-1 at least 90 % on the held-out part, off-topic answered at most 2 %, in-scope refused at
+most 5 %, false statements 0, yes/no form 100 % (and p99 warm latency at most 50 ms here).
+This script always exits 0; it prints PASS/FAIL against those floors.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.answers.evaluation import (  # noqa: E402
+    BATCHES,
     QUESTIONS,
     SPLITS,
     Metrics,
@@ -115,24 +124,35 @@ def _row(name: str, m: Metrics) -> str:
         f"{name:<8} {m.covered:>4} {pct(r['top1']):>7} {pct(r['top3']):>7} "
         f"{pct(r['headline']):>7} {pct(r['inscope_refused']):>8} {pct(r['wrong_answer']):>7} "
         f"{m.offtopic:>4} {pct(r['correct_abstention']):>8} {pct(r['offtopic_answered']):>8} "
-        f"{m.regimen_agree:>3}/{m.regimen_labelled:<3} {m.uncovered_answered}/{m.uncovered}"
+        f"{m.regimen_agree:>3}/{m.regimen_labelled:<3} {m.uncovered_answered}/{m.uncovered}  "
+        f"{m.false_statement_answers:>3}/{m.labelled_must_not:<3} {m.yesno_ok:>3}/{m.yesno:<3}"
     )
+
+
+def groups_of(outcomes: Sequence[Outcome]) -> dict[str, Metrics]:
+    """Metrics per split, per batch (issue 7's original questions, issue 14's field ones)."""
+    out: dict[str, Metrics] = {}
+    for split in SPLITS:
+        out[split] = metrics(o for o in outcomes if o.question.split == split)
+    for batch in BATCHES:
+        for split in SPLITS:
+            out[f"{batch}/{split}"] = metrics(
+                o for o in outcomes if o.question.split == split and o.question.batch == batch
+            )
+    out["all"] = metrics(outcomes)
+    return out
 
 
 def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) -> str:
     """The readable report."""
-    groups = {
-        "dev": metrics(o for o in outcomes if o.question.split == "dev"),
-        "heldout": metrics(o for o in outcomes if o.question.split == "heldout"),
-        "all": metrics(outcomes),
-    }
+    groups = groups_of(outcomes)
     lines = [
         f"answer engine evaluation: {len(outcomes)} questions",
         "",
-        "split    cov.   top-1   top-3  headln  refused   wrong  off  abstain  off-ans  "
-        "regimen uncov-ans",
+        "set              cov.   top-1   top-3  headln  refused   wrong  off  abstain  off-ans  "
+        "regimen uncov-ans false   yes/no",
     ]
-    lines += [_row(name, m) for name, m in groups.items()]
+    lines += [_row(f"{name:<16}", m) for name, m in groups.items()]
     lines += [
         "",
         f"latency (this run): import {timing.import_ms:.1f} ms, knowledge base load "
@@ -142,9 +162,16 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
         f"p99 {timing.warm_p99_ms:.3f} ms, max {timing.warm_max_ms:.3f} ms "
         f"(target p99 <= 50 ms: {'PASS' if timing.warm_p99_ms <= 50 else 'FAIL'})",
     ]
-    failures = floor_failures(groups["all"])
+    rates = groups["all"].rates()
     lines.append(
-        "floors (all questions): " + ("PASS" if not failures else "FAIL: " + "; ".join(failures))
+        "labelled must_not statements: stated as facts "
+        f"{groups['all'].false_statement_answers}/{groups['all'].labelled_must_not} answers; "
+        f"shown only under a stated open condition {pct(rates['must_not_as_conditional'])}"
+    )
+    failures = floor_failures(groups["all"], groups["heldout"])
+    lines.append(
+        "floors (headline top-1 on held-out; the rest on all questions): "
+        + ("PASS" if not failures else "FAIL: " + "; ".join(failures))
     )
     if show_misses:
         lines += ["", "misses:"]
@@ -152,8 +179,21 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
             q = o.question
             lines.append(
                 f"  {q.id} [{q.split}/{q.kind}/{q.guideline}/{q.audience}] {q.q!r}\n"
-                f"      want {list(q.recs) or 'no_answer'}; got {o.status} {list(o.matched[:3])}"
+                f"      want {list(q.recs) or 'no_answer'}; got {o.status} "
+                f"headline {list(o.headline_recs)} matched {list(o.matched[:3])}"
             )
+        lines += ["", "false statements (must_not recommendations used):"]
+        for o in outcomes:
+            if o.false_statements:
+                lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.false_statements)}")
+        lines += ["", "must_not recommendations shown only under a stated open condition:"]
+        for o in outcomes:
+            if o.conditional_must_not:
+                lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.conditional_must_not)}")
+        lines += ["", "yes/no questions without yes, no or it depends:"]
+        for o in outcomes:
+            if o.form_ok is False:
+                lines.append(f"  {o.question.id} {o.question.q!r}: {o.headline_text[:80]!r}")
     return "\n".join(lines)
 
 
@@ -161,10 +201,7 @@ def as_json(outcomes: Sequence[Outcome], timing: Timing) -> dict[str, Any]:
     """The measurements as a JSON document."""
     return {
         "questions": len(outcomes),
-        "splits": {
-            name: metrics(o for o in outcomes if name == "all" or o.question.split == name).rates()
-            for name in (*SPLITS, "all")
-        },
+        "sets": {name: m.rates() for name, m in groups_of(outcomes).items()},
         "latency_ms": {
             "import": timing.import_ms,
             "kb_load": timing.kb_load_ms,

@@ -23,12 +23,17 @@ from b12.core.knowledge import KnowledgeBase
 
 QUESTIONS = Path(__file__).resolve().with_name("questions.yaml")
 
-#: The floors of issue 7 (fractions).
+#: The floors of issues 7 and 14 (fractions).
 FLOOR_TOP1 = 0.90
-CEILING_OFFTOPIC_ANSWERED = 0.05
+CEILING_OFFTOPIC_ANSWERED = 0.02
+CEILING_FALSE_STATEMENT = 0.0
 CEILING_INSCOPE_REFUSED = 0.05
 
 SPLITS = ("dev", "heldout")
+BATCHES = ("original", "field")
+FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
+#: How a yes/no answer's headline must start (folded).
+YESNO_STARTS = ("yes", "no", "it depends")
 KINDS = ("covered", "offtopic", "uncovered")
 
 
@@ -45,6 +50,13 @@ class Question:
     status: str
     recs: tuple[str, ...]
     headline_regimen: str | None
+    must_not: tuple[str, ...] = ()
+    form: str | None = None
+
+    @property
+    def batch(self) -> str:
+        """``field`` for the issue-14 questions (ids ``n…``), ``original`` for issue 7's."""
+        return "field" if self.id.startswith("n") else "original"
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
@@ -64,6 +76,8 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
             status=str(expect["status"]),
             recs=tuple(str(r) for r in expect.get("recs") or ()),
             headline_regimen=expect.get("headline_regimen"),
+            must_not=tuple(str(r) for r in expect.get("must_not") or ()),
+            form=expect.get("form"),
         )
         problems = []
         if item.id in seen:
@@ -78,6 +92,10 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
             problems.append(f"guideline {item.guideline!r}")
         if (item.kind == "covered") != (item.status == "answered"):
             problems.append("covered questions are answered, the others no_answer")
+        if item.form is not None and item.form not in FORMS:
+            problems.append(f"form {item.form!r}")
+        if set(item.recs) & set(item.must_not):
+            problems.append("a rec is both expected and must_not")
         if (item.status == "answered") != bool(item.recs):
             problems.append("recs are given exactly for answered questions")
         if problems:
@@ -111,6 +129,33 @@ class Outcome:
     matched: tuple[str, ...]
     headline_recs: tuple[str, ...]
     headline_regimen: str | None
+    used: tuple[str, ...] = ()
+    headline_text: str = ""
+    conditional: tuple[str, ...] = ()
+
+    @property
+    def false_statements(self) -> tuple[str, ...]:
+        """``must_not`` recommendations the answer states as facts (headline or items).
+
+        A statement written under its open condition ("If there is neurological involvement:
+        …", ``applies_if`` set) does not claim that condition for the patient; it is counted
+        separately (:attr:`conditional_must_not`).
+        """
+        return tuple(r for r in self.question.must_not if r in self.used)
+
+    @property
+    def conditional_must_not(self) -> tuple[str, ...]:
+        """``must_not`` recommendations the answer shows only under a stated condition."""
+        return tuple(
+            r for r in self.question.must_not if r in self.conditional and r not in self.used
+        )
+
+    @property
+    def form_ok(self) -> bool | None:
+        """For a yes/no question: the headline starts with yes, no or "it depends"."""
+        if self.question.form != "yesno" or self.status != "answered":
+            return None
+        return self.headline_text.strip().lower().startswith(YESNO_STARTS)
 
     @property
     def top1(self) -> bool:
@@ -136,12 +181,22 @@ class Outcome:
 def outcome(item: Question, ans: Any) -> Outcome:
     """Reduce an Answer to what the metrics need."""
     headline = ans.headline
+    used: list[str] = []
+    conditional: list[str] = []
+    if headline is not None:
+        (conditional if headline.applies_if else used).extend(headline.recs)
+    for section in ans.sections:
+        for entry in section.items:
+            (conditional if entry.applies_if else used).extend(entry.recs)
     return Outcome(
         question=item,
         status=str(ans.status),
         matched=tuple(ans.matched),
         headline_recs=tuple(headline.recs) if headline is not None else (),
         headline_regimen=headline.regimen if headline is not None else None,
+        used=tuple(dict.fromkeys(used)),
+        headline_text=headline.text if headline is not None else "",
+        conditional=tuple(dict.fromkeys(conditional)),
     )
 
 
@@ -170,6 +225,11 @@ class Metrics:
     uncovered_answered: int = 0
     regimen_labelled: int = 0
     regimen_agree: int = 0
+    labelled_must_not: int = 0
+    false_statement_answers: int = 0
+    conditional_must_not_answers: int = 0
+    yesno: int = 0
+    yesno_ok: int = 0
     misses: list[Outcome] = field(default_factory=list)
 
     def rates(self) -> dict[str, float | None]:
@@ -183,6 +243,11 @@ class Metrics:
             "offtopic_answered": _rate(self.offtopic - self.abstained, self.offtopic),
             "uncovered_answered": _rate(self.uncovered_answered, self.uncovered),
             "regimen_agreement": _rate(self.regimen_agree, self.regimen_labelled),
+            "false_statement": _rate(self.false_statement_answers, self.labelled_must_not),
+            "must_not_as_conditional": _rate(
+                self.conditional_must_not_answers, self.labelled_must_not
+            ),
+            "yesno_form": _rate(self.yesno_ok, self.yesno),
         }
 
 
@@ -191,6 +256,13 @@ def metrics(outcomes: Iterable[Outcome]) -> Metrics:
     m = Metrics()
     for o in outcomes:
         kind = o.question.kind
+        if o.question.must_not and o.status == "answered":
+            m.labelled_must_not += 1
+            m.false_statement_answers += bool(o.false_statements)
+            m.conditional_must_not_answers += bool(o.conditional_must_not)
+        if o.form_ok is not None:
+            m.yesno += 1
+            m.yesno_ok += o.form_ok
         if kind == "covered":
             m.covered += 1
             m.top1 += o.top1
@@ -217,18 +289,27 @@ def metrics(outcomes: Iterable[Outcome]) -> Metrics:
     return m
 
 
-def floor_failures(m: Metrics) -> list[str]:
-    """The floors of issue 7 that ``m`` misses (empty when all pass)."""
+def floor_failures(m: Metrics, heldout: Metrics | None = None) -> list[str]:
+    """The floors of issues 7 and 14 that the outcomes miss (empty when all pass).
+
+    Headline top-1 is judged on ``heldout`` when given (issue 14: the part never tuned on),
+    else on ``m``; the refusal and false-statement floors always on ``m`` (every question).
+    """
     r = m.rates()
+    h = (heldout or m).rates()
     out = []
-    if (r["top1"] or 0.0) < FLOOR_TOP1:
-        out.append(f"top-1 {pct(r['top1'])} < {FLOOR_TOP1:.0%}")
+    if (h["headline"] or 0.0) < FLOOR_TOP1:
+        out.append(f"headline top-1 {pct(h['headline'])} < {FLOOR_TOP1:.0%}")
     if (r["offtopic_answered"] or 0.0) > CEILING_OFFTOPIC_ANSWERED:
         out.append(
             f"off-topic answered {pct(r['offtopic_answered'])} > {CEILING_OFFTOPIC_ANSWERED:.0%}"
         )
     if (r["inscope_refused"] or 0.0) > CEILING_INSCOPE_REFUSED:
         out.append(f"in-scope refused {pct(r['inscope_refused'])} > {CEILING_INSCOPE_REFUSED:.0%}")
+    if (r["false_statement"] or 0.0) > CEILING_FALSE_STATEMENT:
+        out.append(f"false statements {pct(r['false_statement'])} > 0%")
+    if (r["yesno_form"] or 1.0) < 1.0:
+        out.append(f"yes/no form {pct(r['yesno_form'])} < 100%")
     return out
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.answer import MAX_QUESTION_CHARS, answer
+from b12.core.answer.compose import PRIMARY_KINDS
 from b12.core.errors import InputError
 
 KB = load_knowledge_base()
@@ -81,7 +82,9 @@ def _check(ans: Any, audience: str) -> None:
         return
     numbers = [r.n for r in ans.references]
     assert numbers == list(range(1, len(numbers) + 1))
-    first_use: list[int] = []
+    primary = [KB.sources[r.source_id].kind in PRIMARY_KINDS for r in ans.references]
+    assert primary == sorted(primary, reverse=True)  # primary sources before summaries
+    assert len({r.source_id for r in ans.references}) == len(numbers)  # each source once
     for item in [ans.headline, *(i for s in ans.sections for i in s.items)]:
         assert item is not None
         assert item.text
@@ -92,8 +95,6 @@ def _check(ans: Any, audience: str) -> None:
             rec = KB.recommendations[rid]
             assert rec.status == "approved"
             assert ans.guideline in rec.jurisdiction
-        first_use.extend(n for n in item.refs if n not in first_use)
-    assert first_use == sorted(first_use)
     assert (ans.framing is not None) == (audience == "patient")
 
 

@@ -25,7 +25,7 @@ knowledge_raw = web.knowledge_raw
 services = web.services
 web_db_url = web.web_db_url
 
-QUESTION = "hydroxo regimen with peripheral neuropathy"
+QUESTION = "hydroxo regimen for confirmed b12 deficiency with peripheral neuropathy"
 
 
 def test_api_ask_returns_the_answer_contract(

@@ -43,7 +43,7 @@ class Vignette:
 
 
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value))
+    return json.loads(json.dumps(value, default=str))
 
 
 def load_vignette(path: Path) -> Vignette:

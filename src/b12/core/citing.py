@@ -84,18 +84,34 @@ class ReferenceBook:
         return all(r.status == "approved" for r in self._recs.values())
 
     def review_level(self, guideline: str, regimen: Regimen | None = None) -> OutputReviewLevel:
-        """The lowest review level of the contributing items and ``regimen``.
-
-        With nothing contributing, the lowest level of the guideline set's approved content
-        (the rules that were consulted and stayed silent).
-        """
+        """The lowest review level of the contributing items and ``regimen`` (see
+        :func:`output_review_level`)."""
         items: list[Recommendation | Regimen] = [*self._recs.values()]
         if regimen is not None:
             items.append(regimen)
-        found = lowest_review_level(review_level_of(i.status, i.review) for i in items)
-        return found or self._kb.review_floor.get(guideline, "unreviewed")
+        return output_review_level(self._kb, guideline, items)
 
     def review_fields(self, guideline: str, regimen: Regimen | None = None) -> ReviewFields:
         """``review_level`` and ``review_label`` for an output model."""
         level = self.review_level(guideline, regimen)
         return {"review_level": level, "review_label": REVIEW_LEVEL_LABELS[level]}
+
+
+def output_review_level(
+    kb: KnowledgeBase, guideline: str, items: Iterable[Recommendation | Regimen]
+) -> OutputReviewLevel:
+    """The lowest review level of the items an output used.
+
+    With nothing contributing, the lowest level of the guideline set's approved content
+    (the rules that were consulted and stayed silent).
+    """
+    found = lowest_review_level(review_level_of(i.status, i.review) for i in items)
+    return found or kb.review_floor.get(guideline, "unreviewed")
+
+
+def review_fields_of(
+    kb: KnowledgeBase, guideline: str, items: Iterable[Recommendation | Regimen]
+) -> ReviewFields:
+    """``review_level`` and ``review_label`` for an output built from ``items``."""
+    level = output_review_level(kb, guideline, items)
+    return {"review_level": level, "review_label": REVIEW_LEVEL_LABELS[level]}

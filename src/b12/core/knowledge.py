@@ -557,6 +557,52 @@ class Vocabulary(Model):
 
 ANSWER_AUDIENCES = ("clinician", "patient")
 ANSWER_SECTIONS = ("algorithm", "special_populations", "monitoring", "pitfalls", "alternatives")
+ANSWER_FORMS = (
+    "yesno",
+    "how_often",
+    "how_much",
+    "when",
+    "what_check",
+    "is_safe",
+    "should_stop",
+    "switch",
+)
+
+
+class QuestionReading(Model):
+    """What a question implies (``answering.yaml`` ``question_reading``, issue 14).
+
+    ``established_deficiency``: phrases (in normalised words) that say the deficiency is
+    established and being treated ("maintenance"); ``deficiency_populations``: populations
+    whose name is a diagnosis of the deficiency's cause (pernicious anaemia).  A question with
+    either, or one that says the patient is on B12 treatment, states a confirmed deficiency.
+    ``regimen_forms``: question forms that ask for the treatment regimen (an interval, a
+    dose), as do ``regimen_phrases`` ("how long" a course lasts), unless the question has a
+    ``not_regimen`` phrase (a comparison, a "why", an
+    adjustment); ``form_heads``: per form, the kinds of content (an action ``type``:
+    ``monitor``, ``advice``, ``alert`` …) that answer it first when retrieval finds one.
+    """
+
+    established_deficiency: tuple[str, ...] = ()
+    deficiency_populations: tuple[str, ...] = ()
+    regimen_forms: tuple[str, ...] = ()
+    regimen_phrases: tuple[str, ...] = ()
+    not_regimen: tuple[str, ...] = ()
+    form_heads: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _forms(self) -> QuestionReading:
+        bad = sorted(f for f in (*self.regimen_forms, *self.form_heads) if f not in ANSWER_FORMS)
+        if bad:
+            raise ValueError(f"question_reading: unknown forms {bad} (allowed: {ANSWER_FORMS})")
+        kinds = {"decision", "classify", "alert", "monitor", "disagreement", "advice"}
+        odd = sorted({k for v in self.form_heads.values() for k in v} - kinds)
+        if odd:
+            raise ValueError(f"question_reading.form_heads: unknown kinds {odd}")
+        for name in ("established_deficiency", "regimen_phrases", "not_regimen"):
+            if any(p != p.lower() or not p.strip() for p in getattr(self, name)):
+                raise ValueError(f"question_reading.{name}: entries must be non-empty lower case")
+        return self
 
 
 class Answering(Model):
@@ -570,7 +616,14 @@ class Answering(Model):
     conditions.  ``section_titles`` gives, per audience (``clinician``, ``patient``), the
     title of each answer section (``algorithm``, ``special_populations``, ``monitoring``,
     ``pitfalls``, ``alternatives``).  ``disclaimer`` / ``patient_disclaimer`` override the
-    vocabulary's when set.
+    vocabulary's when set.  Issue 14: ``veterinary`` words (animals) always put a question out
+    of scope; ``wellness`` words (B12 for energy, weight, hair …) do unless the question
+    describes a deficiency.  ``condition_phrases`` maps a condition leaf (``def:name``,
+    ``field=value``) to, per audience, the phrase for "it holds" and for "it does not hold",
+    used to state a condition the question leaves open ("if there is neurological
+    involvement").  ``answer_words`` holds, per audience, the connective words of a headline
+    (``yes``, ``no``, ``depends``, ``sides``, ``secondary``, ``content_team``).
+    ``question_reading`` (:class:`QuestionReading`): what a question implies.
     """
 
     version: str = Field(min_length=1)
@@ -587,6 +640,11 @@ class Answering(Model):
     patient_framing: str
     disclaimer: str | None = None
     patient_disclaimer: str | None = None
+    veterinary: tuple[str, ...] = ()
+    wellness: tuple[str, ...] = ()
+    condition_phrases: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
+    answer_words: dict[str, dict[str, str]] = Field(default_factory=dict)
+    question_reading: QuestionReading = Field(default_factory=QuestionReading)
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:
@@ -598,7 +656,7 @@ class Answering(Model):
         both = sorted(set(self.shorthand) & set(self.misspellings))
         if both:
             raise ValueError(f"in both shorthand and misspellings: {both}")
-        for name in ("stopwords", "in_scope_anchors", "out_of_scope"):
+        for name in ("stopwords", "in_scope_anchors", "out_of_scope", "veterinary", "wellness"):
             words: tuple[str, ...] = getattr(self, name)
             if any(w != w.lower() or not w.strip() for w in words):
                 raise ValueError(f"{name}: entries must be non-empty lower case")

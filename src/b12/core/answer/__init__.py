@@ -3,9 +3,18 @@
 Pure and deterministic: the knowledge base is an argument; nothing reads the clock, files,
 environment or network, and the same question gives byte-identical JSON.  Pipeline::
 
-    normalise (answering.yaml tables) → extract slots → retrieve (BM25 over approved content)
-    → scope gate → compose (rules: the slots choose the headline; plan() for a described
-    patient) → Answer
+    normalise (answering.yaml tables)      normalise.py
+    → extract slots                        extract.py, extract_course.py (tables: lexicon.py)
+    → retrieve (BM25 over approved content) retrieve.py
+    → scope gate                           scope.py (reads the slots and retrieval strength)
+    → evaluate facts                       facts.py (three-valued conditions, criteria.py)
+                                           select.py (what the answer says)
+    → compose (layout only)                compose.py
+    → Answer                               models.py
+
+Every statement about the patient in the question comes from content whose condition holds
+for what the question says; what the question leaves open is unknown, never assumed, and
+content that depends on it is shown only as a condition ("If …") or not at all.
 
 Only approved content answers: drafts, content under review and retired content are never
 indexed and never used by ``plan()`` here.  See ``docs/answers.md``.
@@ -13,6 +22,7 @@ indexed and never used by ``plan()`` here.  See ``docs/answers.md``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, cast
 
 from b12.core.answer.compose import Request, compose, no_answer
@@ -21,6 +31,7 @@ from b12.core.answer.models import Answer
 from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
 from b12.core.answer.scope import gate
+from b12.core.answer.select import Selection, select
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
 
@@ -28,7 +39,15 @@ MAX_QUESTION_CHARS = 1000
 AUDIENCES = ("clinician", "patient")
 GUIDELINES = ("uk", "us")
 
-__all__ = ["MAX_QUESTION_CHARS", "Answer", "AnswerIndex", "answer", "build_index", "index_for"]
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "Answer",
+    "AnswerIndex",
+    "answer",
+    "build_index",
+    "evaluate_facts",
+    "index_for",
+]
 
 
 def _check(question: Any, audience: Any, guideline: Any) -> list[FieldProblem]:
@@ -65,6 +84,27 @@ def answer(
     the one cached for ``kb`` (:func:`index_for`).  Raises :class:`InputError` naming
     ``question``, ``audience`` or ``guideline`` for bad input; never anything else.
     """
+    req, selection = evaluate_facts(
+        question, kb, audience=audience, guideline=guideline, index=index
+    )
+    if selection is None:
+        return no_answer(kb, req)
+    return compose(kb, req, selection)
+
+
+def evaluate_facts(
+    question: str,
+    kb: KnowledgeBase,
+    *,
+    audience: str = "clinician",
+    guideline: str = "uk",
+    index: AnswerIndex | None = None,
+) -> tuple[Request, Selection | None]:
+    """The pipeline up to the facts step: the request and what the answer will say.
+
+    ``None`` for the selection when the scope gate refuses the question.  ``answer`` lays the
+    selection out; tests use it to check every statement against the question's facts.
+    """
     problems = _check(question, audience, guideline)
     if problems:
         raise InputError(problems)
@@ -83,6 +123,38 @@ def answer(
         slots=slots,
         hits=hits,
     )
-    if not gate(norm, terms, hits, index).in_scope:
-        return no_answer(kb, req)
-    return compose(kb, index, req)
+    if not gate(norm, terms, hits, index, slots).in_scope:
+        return req, None
+    parts = []
+    for text in question_parts(question)[1:]:
+        part_norm = normalise(text, index.table, index.known)
+        part_terms = index.terms(part_norm)
+        part_hits = index.search(part_terms, used)
+        part_slots = extract(part_norm, text, kb)
+        # A part the scope gate would refuse on its own is not covered ("can I drive?").
+        if not gate(part_norm, part_terms, part_hits, index, part_slots).in_scope:
+            part_hits = ()
+        parts.append((text, part_hits))
+    return req, select(kb, index, slots, hits, used, audience, parts)
+
+
+#: A part of a question with several needs this many characters to be answered on its own.
+MIN_PART_CHARS = 12
+
+
+#: "…, and how soon …": a clause joined by "and" that asks a question of its own.
+_JOINED_QUESTION = re.compile(
+    r"[,;]\s*and\s+(?=(?:how|what|when|which|why|where|who|should|can|could|is|are|do|does|"
+    r"will|would)\b)",
+    re.IGNORECASE,
+)
+
+_LEADING_AND = re.compile(r"^(?:and|also|plus)\s+", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several ("… what interval? and is it safe?", "what
+    dose …, and how soon should I recheck?")."""
+    pieces = [p.strip(" ,;-") for q in question.split("?") for p in _JOINED_QUESTION.split(q)]
+    pieces = [_LEADING_AND.sub("", p) for p in pieces]
+    return [p for p in pieces if len(p) >= MIN_PART_CHARS]

@@ -1,48 +1,40 @@
-"""The rule-based composer: the question's slots choose the headline; retrieval fills sections.
+"""Compose: lay out what the facts step selected (step 6; no clinical decision is made here).
 
-Rules, in order:
+Input is a :class:`~b12.core.answer.facts.Selection`: the headline (a fact or a statement under
+an open condition), the other branches of an "it depends" headline, and the section items.
+This module only writes them out:
 
-1. **A question that describes a patient** (age, sex, a population or cause, neurological
-   status, a lab value, a stated deficiency status, or current treatment) gets a clinical
-   picture built from its slots, and ``plan()`` is run on it.  When the question asks what to
-   do (intent ``regimen`` or none), or the best-matching recommendation is itself a decision,
-   the **plan's deciding recommendation is the headline** and its regimen is the plan's regimen
-   — so the answer always agrees with ``b12 plan`` for that picture.  When the picture does not
-   say whether deficiency is present and the plan therefore asks for more data, deficiency is
-   assumed confirmed (a treatment question presupposes it) and the assumption is listed in
-   ``parameters.assumed``; so is the age (an adult) when none is given.
-2. Otherwise the **best-matching recommendation** is the headline.
-
-Sections, each item one recommendation's text (``patient_text`` for patients):
-
-* **algorithm** — the headline regimen's phases, the reasons the plan gives (for example the
-  classification of a B12 result), and matching classification, decision and follow-up items;
-* **special populations** — items whose conditions name a population (a cause, condition,
-  medication, diet, pregnancy, age, resected length or kidney function);
-* **monitoring** — monitoring items (the plan's, then matching ones);
-* **pitfalls** — other alerts (the plan's, then matching ones);
-* **alternatives** — pathways the decision considered and why not (clinicians), and
-  disagreements between sources, each side cited.
-
-A matching item is one of the best ``MAX_MATCHED`` retrieved recommendations scoring at least
-``RELATIVE_SCORE`` of the best score.  With a picture, matched decisions for other pathways are
-left out (the plan's alternatives explain them).  References are numbered in order of first use,
-headline first.  Related questions are the knowledge base's canonical questions of the other
-items in the answer and of the other matched recommendations.
+* **texts** — each statement is its recommendation's ``clinician_text`` / ``patient_text`` (or a
+  regimen phase's text, or one side of a disagreement).  A statement under an open condition
+  is written "If <condition>: <text>", the condition in ``answering.yaml`` words; a patient
+  text that states its condition as a fact ("Because you have …, you will …") keeps it as a
+  condition ("If you have …, you will …").
+* **the headline's form** — a yes/no question starts with "Yes.", "No." or "It depends on …"
+  (``answer_words``).  "It depends" when the headline holds under an open condition, has other
+  branches, or is a disagreement; otherwise yes or no from the headline's kind (see
+  :func:`stance`), inverted when the question asks about a harm ("is that toxic?").
+* **disagreements** — a disagreement headline names each side and its sources.
+* **references** — only the sources the answer uses, each source once (its locators joined),
+  primary sources (guideline, label, formulary, regulator, trial, systematic review) before
+  summaries, then in order of first use; a statement whose citations are all secondary
+  summaries, or that rests on the content team's judgement, says so.
+* **related questions** — the canonical questions of the answer's other items and of the
+  retrieved recommendations that are not false for the question.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from b12.core.answer.extract import Slots
 from b12.core.answer.models import (
     Answer,
     AnswerItem,
     AnswerSection,
+    Basis,
     Headline,
     LabValue,
     Parameters,
@@ -50,327 +42,205 @@ from b12.core.answer.models import (
     Topic,
 )
 from b12.core.answer.normalise import Normalised, fold
-from b12.core.answer.retrieve import AnswerIndex, Hit
-from b12.core.citing import ReferenceBook
-from b12.core.errors import InputError
+from b12.core.answer.retrieve import Hit
+from b12.core.answer.select import MAX_MATCHED, SECTION_ORDER, Fact, Selection
+from b12.core.citing import review_fields_of
 from b12.core.knowledge import (
+    AdviceAction,
     AlertAction,
     Citation,
+    ClassifyAction,
     DecisionAction,
     DisagreementAction,
     KnowledgeBase,
     MonitorAction,
     Recommendation,
 )
-from b12.core.picture import parse_picture
-from b12.core.plan import plan
-from b12.core.plan_models import Plan
+from b12.core.plan_models import ReferenceOut
 
-SECTION_ORDER: tuple[SectionKey, ...] = (
-    "algorithm",
-    "special_populations",
-    "monitoring",
-    "pitfalls",
-    "alternatives",
-)
-#: Matched recommendations shown besides the headline: at most this many …
-MAX_MATCHED = 6
-#: … each scoring at least this share of the best score.
-RELATIVE_SCORE = 0.45
 MAX_RELATED = 5
 MAX_TOPICS = 3
-#: Age used for the picture when the question gives none (any adult age gives the same plan).
-ADULT_AGE = 40
-#: ``plan()`` needs a date; no date from it reaches the answer.
-REFERENCE_DAY = date(2000, 1, 3)
-#: Which cause the picture records when the question suggests several (most specific first).
-CAUSE_ORDER = ("autoimmune_gastritis", "nitrous_oxide", "malabsorption", "dietary", "medication")
-FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
-#: Drugs a clinical picture can prefer (``preferences.drug``).
-PICTURE_DRUGS = ("hydroxocobalamin", "cyanocobalamin")
-#: A generic regimen question keeps the plan's headline while the plan's deciding item scores
-#: at least this share of the best match.
-GENERIC_MIN_SHARE = 0.15
+#: Source kinds that are primary (listed before summaries in the references).
+PRIMARY_KINDS = frozenset(
+    {"guideline", "label", "formulary", "regulator", "trial", "systematic-review"}
+)
+#: Source kinds that are the content team's own judgement.
+TEAM_KINDS = frozenset({"content-team"})
+#: Alert severities that mean "not as asked" for a yes/no question.
+CONCERN = frozenset({"warning", "stop"})
+#: Advice effects that mean "not as it is" (reduce, stop, switch, reload).
+CHANGE_CODES = frozenset(
+    {"CONSIDER_REDUCE_OR_STOP", "ESCALATE_OR_SWITCH_TO_IM", "NEURO_RELOAD", "SHORTEN_INTERVAL"}
+)
+_BECAUSE = re.compile(r"^Because (?P<cond>[^,]+), (?P<rest>.+)$", re.DOTALL)
+
+Stance = Literal["yes", "no", "depends"]
+#: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
+STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 
 
-# -- the picture --------------------------------------------------------------------------------
+# -- references ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Described:
-    """The picture built from the question, and the plan for it."""
+class References:
+    """Sources used by the answer: one number per source, primary before summaries."""
 
-    doc: dict[str, Any]
-    plan: Plan
-    assumed: tuple[str, ...]
-
-
-def _medications(slots: Slots, kb: KnowledgeBase) -> list[str]:
-    """The medications named, plus the B12 product a patient "already on" treatment takes."""
-    out = set(slots.medications)
-    if slots.on_treatment:
-        vocab = kb.vocabulary
-        b12 = sorted(
-            m for m in vocab.medications if m in vocab.products and vocab.products[m].kind == "b12"
-        )
-        named = [f for f in slots.formulations if f in b12] or b12
-        out.update(named[:1])
-    return sorted(out)
-
-
-def _picture_doc(
-    slots: Slots, kb: KnowledgeBase, guideline: str
-) -> tuple[dict[str, Any], list[str]]:
-    causes = [c for c in CAUSE_ORDER if c in slots.causes]
-    drugs = [f for f in slots.formulations if f in PICTURE_DRUGS]
-    known_symptoms = kb.vocabulary.neuro_symptoms
-    prefs = {
-        "route": slots.route_preference,
-        "drug": drugs[0] if len(drugs) == 1 else None,
-    }
-    fields: dict[str, Any] = {
-        "age": slots.age if slots.age is not None else ADULT_AGE,
-        "sex": slots.sex,
-        "pregnant": "pregnant" in slots.flags or None,
-        "breastfeeding": "breastfeeding" in slots.flags or None,
-        "deficiency": slots.deficiency,
-        "cause": causes[0] if causes else None,
-        "conditions": sorted(set(slots.conditions)),
-        "medications": _medications(slots, kb),
-        "diet": slots.diet,
-        "neuro_symptoms": [s for s in slots.neuro_symptoms if s in known_symptoms]
-        if slots.neuro
-        else [],
-        "ileal_resection_cm": slots.ileal_resection_cm,
-        "labs": dict(sorted(slots.labs.items())),
-        "preferences": {k: v for k, v in prefs.items() if v is not None},
-        "guideline": guideline,
-    }
-    doc = {k: v for k, v in fields.items() if v is not None and v != [] and v != {}}
-    return doc, ([] if slots.age is not None else ["age"])
-
-
-def _drop(doc: dict[str, Any], path: str) -> None:
-    """Remove the field a validation problem names (``labs.x``, ``conditions[0]``, ``age``)."""
-    head = path.split("[", 1)[0]
-    if head.startswith(FIELDS_FROM_PROBLEM):
-        group, _, name = head.partition(".")
-        inner = doc.get(group)
-        if isinstance(inner, dict):
-            inner.pop(name.split(".", 1)[0], None)
-            if not inner:
-                doc.pop(group, None)
-        return
-    if head == "age":
-        doc["age"] = ADULT_AGE
-    else:
-        doc.pop(head.split(".", 1)[0], None)
-
-
-def describe(slots: Slots, kb: KnowledgeBase, guideline: str) -> Described | None:
-    """The picture and plan for a question that describes a patient (``None`` otherwise)."""
-    if not (slots.describes_patient or slots.regimen_question):
-        return None
-    doc, assumed = _picture_doc(slots, kb, guideline)
-    picture = None
-    for _ in range(8):
-        try:
-            picture = parse_picture(doc, kb)
-            break
-        except InputError as err:
-            for problem in err.problems:
-                _drop(doc, problem.field)
-    if picture is None:
-        return None
-    result = plan(picture, kb, REFERENCE_DAY)
-    if (
-        result.status == "needs_more_data"
-        and any(m.field == "deficiency" for m in result.missing)
-        and "deficiency" not in doc
-        and "labs" not in doc
-        and not slots.status_unknown
-    ):
-        retry = parse_picture({**doc, "deficiency": "confirmed"}, kb)
-        second = plan(retry, kb, REFERENCE_DAY)
-        if second.status == "plan":
-            doc["deficiency"] = "confirmed"
-            assumed.append("deficiency")
-            result = second
-    return Described(doc, result, tuple(assumed))
-
-
-# -- composition --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Draft:
-    """Which recommendations go where, before texts and numbers are filled in."""
-
-    headline: Recommendation | None = None
-    pathway: str | None = None
-    regimen: str | None = None
-    why: list[Recommendation] = field(default_factory=list)
-    placed: dict[SectionKey, list[Recommendation]] = field(
-        default_factory=lambda: {k: [] for k in SECTION_ORDER}
-    )
-    seen: set[str] = field(default_factory=set)
-
-    def place(self, key: SectionKey, rec: Recommendation) -> None:
-        if rec.id not in self.seen:
-            self.seen.add(rec.id)
-            self.placed[key].append(rec)
-
-
-def _section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
-    act = rec.action
-    if isinstance(act, DisagreementAction):
-        return "alternatives"
-    if isinstance(act, MonitorAction):
-        return "monitoring"
-    if rec.id in index.population_recs:
-        return "special_populations"
-    if isinstance(act, AlertAction):
-        return "pitfalls"
-    return "algorithm"
-
-
-def _usable(rec: Recommendation, guideline: str) -> bool:
-    return rec.status == "approved" and guideline in rec.jurisdiction
-
-
-def _matched(hits: Sequence[Hit]) -> list[Hit]:
-    if not hits:
-        return []
-    floor = hits[0].score * RELATIVE_SCORE
-    return [h for h in hits[: MAX_MATCHED + 1] if h.score >= floor]
-
-
-def _draft(
-    kb: KnowledgeBase,
-    index: AnswerIndex,
-    slots: Slots,
-    hits: Sequence[Hit],
-    described: Described | None,
-    guideline: str,
-) -> _Draft:
-    recs = kb.recommendations
-    draft = _Draft()
-    result = described.plan if described else None
-    if result is not None and _plan_heads(slots, hits, result, kb):
-        deciding = _deciding(result, kb)
-        draft.headline = deciding
-        draft.pathway = result.pathway.id
-        draft.regimen = result.regimen.id if result.regimen else None
-        draft.seen.add(deciding.id)
-        draft.why = [recs[i] for w in result.pathway.why for i in w.recs if i != deciding.id]
-        draft.seen.update(r.id for r in draft.why)
-    elif hits:
-        top = recs[hits[0].id]
-        draft.headline = top
-        draft.seen.add(top.id)
-        act = top.action
-        if isinstance(act, DecisionAction) and result is None:
-            draft.pathway = act.pathway
-            draft.regimen = act.regimen if act.outcome == "plan" else None
-    if result is not None:
-        _place_plan(draft, result, kb, index)
-    for hit in _matched(hits):
-        rec = recs[hit.id]
-        conflicting = (
-            result is not None
-            and isinstance(rec.action, DecisionAction)
-            and rec.action.pathway != result.pathway.id
-        )
-        if _usable(rec, guideline) and not conflicting:
-            draft.place(_section_for(rec, index), rec)
-    return draft
-
-
-def _place_plan(draft: _Draft, result: Plan, kb: KnowledgeBase, index: AnswerIndex) -> None:
-    """The plan's decision (when it is not the headline), alerts, monitoring, disagreements."""
-    recs = kb.recommendations
-    draft.place("algorithm", _deciding(result, kb))
-    for alert in result.alerts:
-        for rid in alert.recs:
-            draft.place(_section_for(recs[rid], index), recs[rid])
-    for item in result.monitoring:
-        for rid in item.recs:
-            draft.place("monitoring", recs[rid])
-    for dis in result.disagreements:
-        for rid in dis.recs:
-            draft.place("alternatives", recs[rid])
-
-
-def _plan_heads(slots: Slots, hits: Sequence[Hit], result: Plan, kb: KnowledgeBase) -> bool:
-    """Whether the plan's decision heads the answer (see the module docstring)."""
-    top = kb.recommendations[hits[0].id] if hits else None
-    if top is None:
-        return True
-    top_decides = isinstance(top.action, DecisionAction)
-    if not slots.describes_patient:
-        # A generic regimen question ("treatment for confirmed deficiency"): the standard
-        # pathway, unless the best match is far more specific (its score dwarfs the decision's)
-        # or the question is about a product the picture cannot carry.
-        if any(f not in PICTURE_DRUGS for f in slots.formulations):
-            return False
-        if top_decides:
-            return True
-        deciding = _deciding(result, kb).id
-        score = next((h.score for h in hits if h.id == deciding), 0.0)
-        return score >= GENERIC_MIN_SHARE * hits[0].score
-    return slots.regimen_question or slots.decision_question or top_decides
-
-
-def _deciding(result: Plan, kb: KnowledgeBase) -> Recommendation:
-    """The plan's deciding recommendation (the first reason of its pathway)."""
-    first = result.pathway.why[0].recs[0]
-    return kb.recommendations[first]
-
-
-class _Writer:
-    """Turns the draft into texts with references numbered in order of first use."""
-
-    def __init__(self, kb: KnowledgeBase, audience: str) -> None:
+    def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self.book = ReferenceBook(kb)
-        self.patient = audience == "patient"
-        self.texts: set[str] = set()
+        self.order: list[str] = []
+        self.locators: dict[str, list[str]] = {}
+        self.verified: dict[str, bool] = {}
+
+    def add(self, citations: Iterable[Citation]) -> tuple[str, ...]:
+        out: list[str] = []
+        for cit in citations:
+            if cit.source not in self.locators:
+                self.order.append(cit.source)
+                self.locators[cit.source] = []
+                self.verified[cit.source] = False
+            if cit.locator not in self.locators[cit.source]:
+                self.locators[cit.source].append(cit.locator)
+            self.verified[cit.source] |= cit.verification == "verified"
+            if cit.source not in out:
+                out.append(cit.source)
+        return tuple(out)
+
+    def basis(self, citations: Sequence[Citation], rec: Recommendation | None) -> Basis | None:
+        kinds = [self.kb.sources[c.source].kind for c in citations]
+        if (rec is not None and rec.evidence == "expert-opinion") or (
+            kinds and all(k in TEAM_KINDS for k in kinds)
+        ):
+            return "content_team"
+        if citations and all(
+            c.verification == "secondary" or self.kb.sources[c.source].kind not in PRIMARY_KINDS
+            for c in citations
+        ):
+            return "secondary"
+        return None
+
+    def numbering(self) -> dict[str, int]:
+        ranked = sorted(
+            self.order,
+            key=lambda s: (self.kb.sources[s].kind not in PRIMARY_KINDS, self.order.index(s)),
+        )
+        return {s: i + 1 for i, s in enumerate(ranked)}
+
+    def references(self, numbers: dict[str, int]) -> tuple[ReferenceOut, ...]:
+        out = []
+        for source_id, n in sorted(numbers.items(), key=lambda kv: kv[1]):
+            src = self.kb.sources[source_id]
+            out.append(
+                ReferenceOut(
+                    n=n,
+                    source_id=src.id,
+                    citation=src.citation,
+                    locator="; ".join(self.locators[source_id]),
+                    evidence=src.evidence,
+                    verification="verified" if self.verified[source_id] else "secondary",
+                )
+            )
+        return tuple(out)
+
+
+# -- texts --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Line:
+    """A statement before its references are numbered."""
+
+    text: str
+    sources: tuple[str, ...]
+    rec: str
+    applies_if: str | None = None
+    basis: Basis | None = None
+
+
+@dataclass(slots=True)
+class _Writer:
+    kb: KnowledgeBase
+    audience: str
+    refs: References
+    texts: set[str] = field(default_factory=set)
+
+    @property
+    def patient(self) -> bool:
+        return self.audience == "patient"
+
+    @property
+    def words(self) -> dict[str, str]:
+        return self.kb.answering.answer_words.get(self.audience, {})
 
     def text(self, rec: Recommendation) -> str:
         return rec.patient_text if self.patient else rec.clinician_text
 
-    def item(self, text: str, refs: tuple[int, ...], rec_id: str) -> AnswerItem | None:
-        key = " ".join(text.split())
+    def conditional(self, text: str, condition: str | None, otherwise: bool = False) -> str:
+        """``text`` under ``condition`` ("If …: text"); a "Because X, Y" text becomes "If X, Y".
+
+        The default side of an "it depends" answer reads "Otherwise: text"."""
+        if condition is None:
+            return text
+        if otherwise:
+            return f"{self.words.get('otherwise', 'Otherwise:')} {text}"
+        because = _BECAUSE.match(text)
+        lead = self.words.get("if", "If {what}").format(what=condition)
+        if because:
+            return f"{lead}, {because.group('rest')}"
+        return f"{lead}: {text}"
+
+    def line(
+        self,
+        text: str,
+        citations: Sequence[Citation],
+        rec: Recommendation,
+        condition: str | None = None,
+        otherwise: bool = False,
+    ) -> _Line | None:
+        full = self.conditional(text, condition, otherwise)
+        key = " ".join(full.split())
         if not key or key in self.texts:
             return None
         self.texts.add(key)
-        return AnswerItem(text=text, refs=refs, recs=(rec_id,))
+        return _Line(
+            text=full,
+            sources=self.refs.add(citations),
+            rec=rec.id,
+            applies_if=condition,
+            basis=self.refs.basis(citations, rec),
+        )
 
-    def rec_items(self, rec: Recommendation) -> list[AnswerItem]:
-        out: list[AnswerItem | None] = [self.item(self.text(rec), self.book.use(rec), rec.id)]
+    def fact_lines(self, fact: Fact) -> list[_Line]:
+        rec = fact.rec
+        out = [self.line(self.text(rec), rec.citations, rec, fact.condition, fact.otherwise)]
         act = rec.action
         if isinstance(act, DisagreementAction) and not self.patient:
             for pos in act.positions:
-                out.append(self.item(pos.says, self.book.cite(pos.citations), rec.id))
+                out.append(self.line(pos.says, pos.citations, rec, fact.condition, fact.otherwise))
         return [i for i in out if i is not None]
 
-    def regimen_items(self, decision: Recommendation, regimen_id: str) -> list[AnswerItem]:
+    def regimen_lines(self, fact: Fact, regimen_id: str) -> list[_Line]:
         regimen = self.kb.regimens.get(regimen_id)
         if regimen is None:
             return []
-        cites: tuple[Citation, ...] = decision.citations + regimen.citations
-        refs = self.book.cite(cites)
+        cites = fact.rec.citations + regimen.citations
         out = [
-            self.item(p.patient_text if self.patient else p.text, refs, decision.id)
+            self.line(
+                p.patient_text if self.patient else p.text,
+                cites,
+                fact.rec,
+                fact.condition,
+                fact.otherwise,
+            )
             for p in regimen.phases
         ]
         return [i for i in out if i is not None]
 
-    def alternative_items(self, decision: Recommendation) -> list[AnswerItem]:
+    def alternative_lines(self, fact: Fact) -> list[_Line]:
+        decision = fact.rec
         act = decision.action
-        if self.patient or not isinstance(act, DecisionAction):
+        if self.patient or fact.condition or not isinstance(act, DecisionAction):
             return []
-        out: list[AnswerItem] = []
+        out: list[_Line] = []
         for alt in act.alternatives:
             target = self.kb.pathways.get(alt.pathway)
             if target is None or target.status != "approved":
@@ -379,38 +249,119 @@ class _Writer:
                 continue
             tact = target.action
             title = tact.pathway_title if isinstance(tact, DecisionAction) else target.title
-            made = self.item(
-                f"{title}: {alt.why_not}", self.book.cite(decision.citations), decision.id
-            )
+            made = self.line(f"{title}: {alt.why_not}", decision.citations, decision)
             if made is not None:
                 out.append(made)
         return out
 
-
-def _related(
-    kb: KnowledgeBase, question: str, draft: _Draft, hits: Sequence[Hit]
-) -> tuple[str, ...]:
-    asked = " ".join(fold(question).split()).rstrip("?")
-    order: list[str] = [r.id for k in SECTION_ORDER for r in draft.placed[k]]
-    order += [h.id for h in hits[: MAX_MATCHED + 2]]
-    skip = draft.headline.id if draft.headline else None
-    out: list[str] = []
-    seen: set[str] = set()
-    for rid in order:
-        if rid == skip or rid in seen:
-            continue
-        seen.add(rid)
-        for q in kb.recommendations[rid].questions:
-            key = " ".join(fold(q).split()).rstrip("?")
-            if key != asked and q not in out:
-                out.append(q)
-                break
-        if len(out) >= MAX_RELATED:
-            break
-    return tuple(out)
+    def sides(self, rec: Recommendation) -> str:
+        """A disagreement's sides, each with its sources ("A says … [NICE] B says … [FDA]")."""
+        act = rec.action
+        assert isinstance(act, DisagreementAction)
+        side = self.words.get("side", "{says} [{sources}]")
+        parts = []
+        for pos in act.positions:
+            self.refs.add(pos.citations)
+            names = ", ".join(
+                dict.fromkeys(self.kb.sources[c.source].publisher for c in pos.citations)
+            )
+            parts.append(side.format(says=pos.says.rstrip("."), sources=names))
+        return self.words.get("sides", "Sources disagree: {sides}").format(sides="; ".join(parts))
 
 
-def parameters(slots: Slots, described: Described | None) -> Parameters:
+# -- the headline's form ------------------------------------------------------------------------
+
+
+def stance(rec: Recommendation) -> Stance:
+    """Yes or no to "is what the question asks about appropriate?" for the headline's kind.
+
+    A caution (warning or stop alert), a decision that gives no regimen, advice to change
+    course, or a classification as not deficient says no; information, a treatment regimen,
+    advice to carry on, monitoring and a confirmed deficiency say yes; an indeterminate result
+    and a disagreement say "it depends".  This is the content team's reading of each kind
+    (docs/answers.md), not a source's.
+    """
+    act = rec.action
+    if isinstance(act, DisagreementAction):
+        return "depends"
+    if isinstance(act, AlertAction):
+        return "no" if act.severity in CONCERN else "yes"
+    if isinstance(act, DecisionAction):
+        return "yes" if act.outcome == "plan" and act.regimen else "no"
+    if isinstance(act, AdviceAction):
+        return "no" if act.code in CHANGE_CODES else "yes"
+    if isinstance(act, ClassifyAction):
+        if act.deficiency == "confirmed":
+            return "yes"
+        return "no" if act.deficiency == "not_deficient" else "depends"
+    if isinstance(act, MonitorAction):
+        return "yes"
+    return "depends"
+
+
+def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
+    if _states_regimen(slots, sel):
+        return None  # the regimen asked for heads, its condition written out
+    if sel.depends and (head.otherwise or sel.branches):
+        return "depends"  # an answer with branches says so, whatever the question's form
+    if slots.form not in STANCE_FORMS:
+        return None
+    if head.condition or sel.branches:
+        return "depends"
+    value = stance(head.rec)
+    if value == "depends" or not slots.asks_harm:
+        return value
+    return "no" if value == "yes" else "yes"
+
+
+def _states_regimen(slots: Slots, sel: Selection) -> bool:
+    """A question that asks for a regimen in a form other than yes/no ("how often?", "what
+    dose?") is answered by the regimen first: "If <its condition>: <regimen>", with the other
+    branches below (never "it depends" with nothing concrete before it)."""
+    return slots.form != "yesno" and sel.asks_regimen and sel.regimen is not None
+
+
+def _headline_text(
+    w: _Writer, slots: Slots, sel: Selection, head: Fact
+) -> tuple[str, Stance | None]:
+    words = w.words
+    answers = _answers(slots, sel, head)
+    if _states_regimen(slots, sel):
+        return w.conditional(w.text(head.rec), head.condition), answers
+    parts: list[str] = []
+    if answers in ("yes", "no"):
+        parts.append(words.get(answers, answers.capitalize() + "."))
+    elif answers == "depends" and sel.depends:
+        joined = words.get("or_whether", ", or whether ").join(sel.depends)
+        parts.append(words.get("depends", "It depends on whether {what}.").format(what=joined))
+    elif answers == "depends" and head.condition:
+        parts.append(
+            words.get("depends", "It depends on whether {what}.").format(what=head.condition)
+        )
+    elif answers == "depends":
+        parts.append(words.get("depends_source", "It depends on the source."))
+    parts.append(w.conditional(w.text(head.rec), head.condition, head.otherwise))
+    if isinstance(head.rec.action, DisagreementAction):
+        parts.append(w.sides(head.rec))
+    return " ".join(parts), answers
+
+
+# -- the answer ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One question with everything the pipeline worked out before composing."""
+
+    question: str
+    audience: Literal["clinician", "patient"]
+    guideline: Literal["uk", "us"]
+    norm: Normalised
+    slots: Slots
+    hits: tuple[Hit, ...]
+
+
+def parameters(slots: Slots, sel: Selection | None) -> Parameters:
     """The slots as they appear in the answer."""
     serum = LabValue(value=slots.serum_b12[0], unit=slots.serum_b12[1]) if slots.serum_b12 else None
     return Parameters(
@@ -430,8 +381,10 @@ def parameters(slots: Slots, described: Described | None) -> Parameters:
         audience_cue=slots.audience_cue,
         guideline_cue=slots.guideline_cue,
         describes_patient=slots.describes_patient,
-        picture=described.doc if described else None,
-        assumed=described.assumed if described else (),
+        picture=sel.picture if sel else None,
+        assumed=(),
+        form=slots.form,
+        depends_on=tuple(sel.depends) if sel else (),
     )
 
 
@@ -440,10 +393,6 @@ def _disclaimer(kb: KnowledgeBase, audience: str) -> str:
     if audience == "patient":
         return answering.patient_disclaimer or vocab.patient_disclaimer
     return answering.disclaimer or vocab.disclaimer
-
-
-def _titles(kb: KnowledgeBase, audience: str) -> dict[str, str]:
-    return kb.answering.section_titles[audience]
 
 
 def nearest_topics(kb: KnowledgeBase, hits: Sequence[Hit], guideline: str) -> tuple[Topic, ...]:
@@ -465,18 +414,6 @@ def nearest_topics(kb: KnowledgeBase, hits: Sequence[Hit], guideline: str) -> tu
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One question with everything the pipeline worked out before composing."""
-
-    question: str
-    audience: Literal["clinician", "patient"]
-    guideline: Literal["uk", "us"]
-    norm: Normalised
-    slots: Slots
-    hits: tuple[Hit, ...]
-
-
 def no_answer(kb: KnowledgeBase, req: Request) -> Answer:
     """The honest "not covered" answer with the nearest covered topics."""
     answering = kb.answering
@@ -496,7 +433,7 @@ def no_answer(kb: KnowledgeBase, req: Request) -> Answer:
         nearest_topics=nearest_topics(kb, req.hits, req.guideline),
         nearest_topics_title=answering.nearest_topics_title,
         review_status="approved",
-        **ReferenceBook(kb).review_fields(req.guideline),
+        **review_fields_of(kb, req.guideline, ()),
         content_version=kb.content_version,
         normaliser_version=req.norm.version,
         disclaimer=_disclaimer(kb, req.audience),
@@ -506,40 +443,93 @@ def no_answer(kb: KnowledgeBase, req: Request) -> Answer:
     )
 
 
-def compose(kb: KnowledgeBase, index: AnswerIndex, req: Request) -> Answer:
-    """The answer for an in-scope question (``no_answer`` when nothing can head it)."""
-    described = describe(req.slots, kb, req.guideline)
-    draft = _draft(kb, index, req.slots, req.hits, described, req.guideline)
-    if draft.headline is None:
-        return no_answer(kb, req)
-    writer = _Writer(kb, req.audience)
-    head = draft.headline
-    headline = Headline(
-        text=writer.text(head),
-        refs=writer.book.use(head),
-        recs=(head.id,),
-        pathway=draft.pathway,
-        regimen=draft.regimen,
-    )
-    writer.texts.add(" ".join(headline.text.split()))
-    items: dict[SectionKey, list[AnswerItem]] = {k: [] for k in SECTION_ORDER}
-    if draft.regimen:
-        items["algorithm"].extend(writer.regimen_items(head, draft.regimen))
-    for rec in draft.why:
-        items["algorithm"].extend(writer.rec_items(rec))
+def _related(kb: KnowledgeBase, question: str, sel: Selection) -> tuple[str, ...]:
+    """Canonical questions of the answer's other items (the question's own facts first)."""
+    asked = " ".join(fold(question).split()).rstrip("?")
+    skip = sel.headline.rec.id if sel.headline else None
+    out: list[str] = []
+    seen: set[str] = set()
+    for fact in sel.used():
+        rid = fact.rec.id
+        if rid == skip or rid in seen:
+            continue
+        seen.add(rid)
+        for q in fact.rec.questions:
+            key = " ".join(fold(q).split()).rstrip("?")
+            if key != asked and q not in out:
+                out.append(q)
+                break
+        if len(out) >= MAX_RELATED:
+            break
+    return tuple(out)
+
+
+def _sections(w: _Writer, sel: Selection) -> dict[SectionKey, list[_Line]]:
+    head = sel.headline
+    assert head is not None
+    lines: dict[SectionKey, list[_Line]] = {k: [] for k in SECTION_ORDER}
+    if sel.regimen:
+        lines["algorithm"].extend(w.regimen_lines(sel.decision or head, sel.regimen))
+    for branch in sel.branches:
+        lines["algorithm"].extend(w.fact_lines(branch))
     for key in SECTION_ORDER:
         if key == "alternatives":
-            items[key].extend(writer.alternative_items(head))
-        for rec in draft.placed[key]:
-            items[key].extend(writer.rec_items(rec))
-    titles = _titles(kb, req.audience)
-    sections = tuple(
-        AnswerSection(key=k, title=titles[k], items=tuple(items[k]))
-        for k in SECTION_ORDER
-        if items[k]
+            lines[key].extend(w.alternative_lines(sel.decision or head))
+        for fact in sel.placed[key]:
+            lines[key].extend(w.fact_lines(fact))
+    return lines
+
+
+def _not_covered(w: _Writer, sel: Selection) -> str | None:
+    """Names the parts of a question with several that the knowledge base does not cover."""
+    if not sel.uncovered:
+        return None
+    text = w.words.get("part_not_covered", "Not covered: {what}.")
+    return text.format(what="; ".join(f"\u201c{p}\u201d" for p in sel.uncovered))
+
+
+def _item(line: _Line, numbers: dict[str, int]) -> AnswerItem:
+    return AnswerItem(
+        text=line.text,
+        refs=tuple(numbers[s] for s in line.sources),
+        recs=(line.rec,),
+        applies_if=line.applies_if,
+        basis=line.basis,
     )
-    pending = not writer.book.all_approved or (
-        draft.regimen is not None and kb.regimens[draft.regimen].status != "approved"
+
+
+def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
+    """The answer for an in-scope question (``no_answer`` when nothing can head it)."""
+    head = sel.headline
+    if head is None:
+        return no_answer(kb, req)
+    w = _Writer(kb, req.audience, References(kb))
+    head_sources = w.refs.add(head.rec.citations)
+    text, answers = _headline_text(w, req.slots, sel, head)
+    head_basis = w.refs.basis(head.rec.citations, head.rec)
+    w.texts.add(" ".join(w.conditional(w.text(head.rec), head.condition, head.otherwise).split()))
+    lines = _sections(w, sel)
+    numbers = w.refs.numbering()
+    not_covered = _not_covered(w, sel)
+    headline = Headline(
+        text=f"{text} {not_covered}" if not_covered else text,
+        refs=tuple(numbers[s] for s in head_sources),
+        recs=(head.rec.id,),
+        pathway=sel.pathway if sel.named else None,
+        regimen=sel.regimen if sel.named else None,
+        applies_if=head.condition,
+        answers=answers,
+        basis=head_basis,
+    )
+    titles = kb.answering.section_titles[req.audience]
+    sections = tuple(
+        AnswerSection(key=k, title=titles[k], items=tuple(_item(x, numbers) for x in lines[k]))
+        for k in SECTION_ORDER
+        if lines[k]
+    )
+    used = [head.rec, *(kb.recommendations[x.rec] for k in SECTION_ORDER for x in lines[k])]
+    pending = any(r.status != "approved" for r in used) or (
+        sel.regimen is not None and kb.regimens[sel.regimen].status != "approved"
     )
     answering = kb.answering
     return Answer(
@@ -548,20 +538,20 @@ def compose(kb: KnowledgeBase, index: AnswerIndex, req: Request) -> Answer:
         audience=req.audience,
         guideline=req.guideline,
         headline=headline,
-        message=None,
+        message=not_covered,
         framing=answering.patient_framing if req.audience == "patient" else None,
         sections=sections,
-        references=writer.book.references,
-        related_questions=_related(kb, req.question, draft, req.hits),
+        references=w.refs.references(numbers),
+        related_questions=_related(kb, req.question, sel),
         related_questions_title=answering.related_questions_title,
         review_status="pending_review" if pending else "approved",
-        **writer.book.review_fields(
-            req.guideline, kb.regimens[draft.regimen] if draft.regimen else None
+        **review_fields_of(
+            kb, req.guideline, [*used, *([kb.regimens[sel.regimen]] if sel.regimen else [])]
         ),
         content_version=kb.content_version,
         normaliser_version=req.norm.version,
         disclaimer=_disclaimer(kb, req.audience),
-        matched=tuple(dict.fromkeys([head.id, *(h.id for h in req.hits[:MAX_MATCHED])])),
-        parameters=parameters(req.slots, described),
+        matched=tuple(dict.fromkeys([head.rec.id, *(h.id for h in req.hits[:MAX_MATCHED])])),
+        parameters=parameters(req.slots, sel),
         normalised=req.norm.text,
     )

@@ -15,608 +15,59 @@ when the question says so), ``audience_cue`` and ``guideline_cue``, and ``intent
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from b12.core.answer.extract_course import asked_forms, extract_course
+from b12.core.answer.lexicon import (
+    _US_UPPER,
+    AGE_WORDS,
+    B12_WORDS,
+    BARIATRIC_DEFAULT,
+    BARIATRIC_KINDS,
+    BOTH_WAYS,
+    CLINICIAN_WORDS,
+    DECISION_QUESTIONS,
+    DEFICIENCY_CUES,
+    DOSE_UNITS,
+    ELDERLY_AGE,
+    FIRST_PERSON,
+    GENERIC_DEFICIENCY,
+    ILEAL_EXPLICIT,
+    ILEAL_WORDS,
+    INTENTS,
+    LAB_FILLERS,
+    LAB_UNITS,
+    LABS,
+    MY_TREATMENT,
+    NEURO_WORDS,
+    ON_TREATMENT_LEAD,
+    ON_TREATMENT_WHAT,
+    PER_WORDS,
+    PERSON_WORDS,
+    POPULATIONS,
+    PREFER_WORDS,
+    REGIMEN_QUESTIONS,
+    RENAL_DIALYSIS,
+    RENAL_NEPHROPATHY,
+    ROUTE_WORDS,
+    SCREENING,
+    SEX_WORDS,
+    START_WORDS,
+    SUSPECT_REACH,
+    UK_WORDS,
+    UNIT_DAYS,
+    UNKNOWN_STATUS,
+    US_WORDS,
+    Phrase,
+)
+from b12.core.answer.match import find as _find
+from b12.core.answer.match import has as _has
+from b12.core.answer.match import hits as _hits
+from b12.core.answer.match import negated as _negated
+from b12.core.answer.match import number
 from b12.core.answer.normalise import BOUNDARIES, Normalised
 from b12.core.knowledge import KnowledgeBase
-
-Phrase = tuple[str, ...]
-
-
-def _p(*texts: str) -> tuple[Phrase, ...]:
-    return tuple(tuple(t.split()) for t in texts)
-
-
-# -- neurological involvement ------------------------------------------------------------------
-
-#: phrase → neuro_symptoms code (``kb.vocabulary.neuro_symptoms``).
-NEURO_WORDS: dict[Phrase, str] = {
-    **dict.fromkeys(
-        _p("tingling", "paraesthesia", "pins and needles", "prickling", "burning feet"),
-        "paraesthesia",
-    ),
-    **dict.fromkeys(_p("numbness", "numb"), "numbness"),
-    **dict.fromkeys(
-        _p("neuropathy", "peripheral neuropathy", "polyneuropathy", "nerve damage"),
-        "peripheral_neuropathy",
-    ),
-    **dict.fromkeys(_p("ataxia", "ataxic", "unsteady", "unsteadiness", "balance"), "ataxia"),
-    **dict.fromkeys(_p("gait", "walking difficulty", "difficulty walking"), "gait_disturbance"),
-    **dict.fromkeys(
-        _p("cognitive", "cognition", "confusion", "confused", "concentration"),
-        "cognitive_impairment",
-    ),
-    **dict.fromkeys(_p("memory", "forgetful", "forgetfulness"), "memory_loss"),
-    **dict.fromkeys(_p("mood", "depression", "psychosis", "irritability"), "mood_change"),
-    **dict.fromkeys(_p("visual disturbance", "vision", "blurred vision"), "visual_disturbance"),
-    **dict.fromkeys(
-        _p("subacute combined degeneration", "spinal cord", "myelopathy"),
-        "subacute_combined_degeneration",
-    ),
-    **dict.fromkeys(_p("weakness", "weak legs"), "weakness"),
-    **dict.fromkeys(
-        _p("neurological", "neurology", "nerve", "nerves", "neurologically"),
-        "unspecified_neurological",
-    ),
-}
-NEGATIONS = frozenset(
-    {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
-)
-POST_NEGATIONS = frozenset({"absent", "none", "negative", "denied", "excluded"})
-#: Words that end a negation's reach (besides clause punctuation).
-SCOPE_BREAKS = frozenset(
-    {"but", "however", "although", "though", "except", "yet", "whereas", "while", "now", "then"}
-)
-NEGATION_WINDOW = 6
-BOTH_WAYS = _p("with or without", "with and without", "with without", "whether or not")
-
-# -- populations --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Population:
-    """A population slot and what it adds to the clinical picture."""
-
-    name: str
-    phrases: tuple[Phrase, ...]
-    conditions: tuple[str, ...] = ()
-    medications: tuple[str, ...] = ()
-    cause: str | None = None
-    diet: str | None = None
-    flags: tuple[str, ...] = ()
-
-
-POPULATIONS: tuple[Population, ...] = (
-    Population(
-        "pernicious_anaemia",
-        _p(
-            "pernicious anaemia",
-            "pernicious",
-            "autoimmune gastritis",
-            "intrinsic factor antibody",
-            "intrinsic factor antibodies",
-            "parietal cell",
-        ),
-        cause="autoimmune_gastritis",
-    ),
-    Population("total_gastrectomy", _p("total gastrectomy"), conditions=("total_gastrectomy",)),
-    Population(
-        "partial_gastrectomy", _p("partial gastrectomy"), conditions=("partial_gastrectomy",)
-    ),
-    Population(
-        "bariatric",
-        _p(
-            "bariatric",
-            "gastric bypass",
-            "weight loss surgery",
-            "roux",
-            "sleeve",
-            "duodenal switch",
-            "biliopancreatic",
-        ),
-    ),
-    Population(
-        "ileal_resection",
-        _p("ileal resection", "ileum resected", "ileal resected", "resected ileum", "resection"),
-        conditions=("ileal_resection",),
-    ),
-    Population("crohn", _p("crohn", "crohn disease", "inflammatory bowel disease", "ibd")),
-    Population("coeliac", _p("coeliac", "celiac"), conditions=("coeliac",), cause="malabsorption"),
-    Population("malabsorption", _p("malabsorption", "malabsorb"), cause="malabsorption"),
-    Population(
-        "renal",
-        _p(
-            "chronic kidney disease",
-            "kidney disease",
-            "kidney failure",
-            "kidney impairment",
-            "kidney problems",
-            "renal",
-            "dialysis",
-            "haemodialysis",
-            "hemodialysis",
-            "nephropathy",
-        ),
-    ),
-    Population("elderly", _p("elderly", "older adult", "older adults", "older people", "frail")),
-    Population("vegan", _p("vegan", "vegans", "plant based"), diet="vegan", cause="dietary"),
-    Population(
-        "vegetarian",
-        _p("vegetarian", "vegetarians", "lacto ovo"),
-        diet="vegetarian",
-        cause="dietary",
-    ),
-    Population(
-        "dietary",
-        _p("diet", "dietary", "poor intake", "low intake", "dietary intake"),
-        cause="dietary",
-    ),
-    Population(
-        "critically_ill",
-        _p("critically ill", "critical illness", "icu", "intensive care"),
-        conditions=("critical_illness",),
-    ),
-    Population("infection", _p("infection", "sepsis"), conditions=("infection",)),
-    Population(
-        "hyperthyroidism",
-        _p("hyperthyroidism", "hyperthyroid", "thyrotoxicosis", "overactive thyroid"),
-        conditions=("hyperthyroidism",),
-    ),
-    Population("pregnancy", _p("pregnant", "pregnancy"), flags=("pregnant",)),
-    Population(
-        "breastfeeding",
-        _p("breastfeeding", "lactating", "lactation", "nursing mother"),
-        flags=("breastfeeding",),
-    ),
-    Population("metformin", _p("metformin"), medications=("metformin",), cause="medication"),
-    Population(
-        "ppi",
-        _p("proton pump inhibitor", "proton pump inhibitors", "omeprazole", "lansoprazole"),
-        medications=("ppi",),
-        cause="medication",
-    ),
-    Population(
-        "h2ra",
-        _p("h2 receptor antagonist", "ranitidine", "famotidine"),
-        medications=("h2ra",),
-        cause="medication",
-    ),
-    Population("colchicine", _p("colchicine"), medications=("colchicine",), cause="medication"),
-    Population("topiramate", _p("topiramate"), medications=("topiramate",), cause="medication"),
-    Population(
-        "nitrous_oxide",
-        _p("nitrous oxide", "nitrous"),
-        medications=("nitrous_oxide",),
-        cause="nitrous_oxide",
-    ),
-    Population(
-        "leber",
-        _p("leber", "leber disease", "optic atrophy", "optic neuropathy", "lhon"),
-        conditions=("leber_disease",),
-    ),
-    Population(
-        "tobacco_amblyopia",
-        _p("tobacco amblyopia", "amblyopia"),
-        conditions=("tobacco_amblyopia",),
-    ),
-    Population("cobalt_allergy", _p("cobalt"), conditions=("cobalt_allergy",)),
-    Population(
-        "injection_hypersensitivity",
-        _p("hypersensitivity", "anaphylaxis", "anaphylactic", "allergic reaction", "allergy"),
-        conditions=("injection_hypersensitivity",),
-    ),
-    Population(
-        "anticoagulated",
-        _p("anticoagulant", "anticoagulants", "anticoagulated", "warfarin", "apixaban"),
-        conditions=("anticoagulated",),
-    ),
-    Population("dementia", _p("dementia"), conditions=("dementia",)),
-)
-BARIATRIC_KINDS: dict[Phrase, str] = {
-    **dict.fromkeys(_p("sleeve"), "sleeve_gastrectomy"),
-    **dict.fromkeys(_p("duodenal switch", "biliopancreatic"), "bpd_ds"),
-}
-#: A bariatric operation not named more precisely is read as a gastric bypass.
-BARIATRIC_DEFAULT = "rygb"
-RENAL_DIALYSIS = _p("dialysis", "haemodialysis", "hemodialysis")
-RENAL_NEPHROPATHY = _p("nephropathy")
-ILEAL_WORDS = _p("ileal", "ileum", "terminal ileum")
-ELDERLY_AGE = 65
-
-# -- treatment words ----------------------------------------------------------------------------
-
-ROUTE_WORDS: dict[Phrase, str] = {
-    **dict.fromkeys(
-        _p("intramuscular", "intramuscularly", "injection", "injections", "injected", "inject"),
-        "im",
-    ),
-    **dict.fromkeys(
-        _p(
-            "oral",
-            "orally",
-            "tablet",
-            "tablets",
-            "pill",
-            "pills",
-            "by mouth",
-            "capsule",
-            "capsules",
-        ),
-        "oral",
-    ),
-    **dict.fromkeys(_p("subcutaneous", "subcutaneously"), "sc"),
-    **dict.fromkeys(_p("intravenous", "intravenously", "infusion", "drip"), "iv"),
-    **dict.fromkeys(_p("sublingual", "under the tongue", "lozenge"), "sublingual"),
-    **dict.fromkeys(_p("intranasal", "nasal spray", "nasal"), "intranasal"),
-}
-ON_TREATMENT_LEAD = frozenset(
-    {"already", "currently", "receiving", "taking", "on", "having", "gets", "getting", "takes"}
-)
-ON_TREATMENT_WHAT = frozenset(
-    {
-        "hydroxocobalamin",
-        "cyanocobalamin",
-        "methylcobalamin",
-        "injections",
-        "injection",
-        "supplements",
-        "supplement",
-        "treatment",
-        "replacement",
-        "maintenance",
-        "tablets",
-    }
-)
-START_WORDS = frozenset({"start", "starting", "started", "switch", "switching", "begin", "put"})
-PREFER_WORDS = frozenset({"prefer", "prefers", "preferred", "preference", "wants", "rather"})
-
-# -- numbers ------------------------------------------------------------------------------------
-
-NUMBER_WORDS = {
-    "one": 1,
-    "a": 1,
-    "an": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "once": 1,
-    "twice": 2,
-}
-UNIT_DAYS = {
-    "day": 1.0,
-    "days": 1.0,
-    "week": 7.0,
-    "weeks": 7.0,
-    "month": 30.44,
-    "months": 30.44,
-    "year": 365.25,
-    "years": 365.25,
-}
-PER_WORDS = {"daily": 1.0, "weekly": 7.0, "monthly": 30.44, "yearly": 365.25, "annually": 365.25}
-DOSE_UNITS = frozenset(
-    {
-        "microgram",
-        "micrograms",
-        "milligram",
-        "milligrams",
-        "mcg",
-        "mg",
-        "ug",
-        "μg",
-        "units",
-        "unit",
-        "iu",
-        "ml",
-        "tablet",
-        "tablets",
-        "dose",
-        "doses",
-        "daily",
-        "weekly",
-        "monthly",
-        "once",
-        "twice",
-        "every",
-        "per",
-        "a",
-        "injection",
-        "injections",
-        "x",
-        "times",
-    }
-)
-LAB_UNITS = frozenset(
-    {"ng/l", "pg/ml", "pmol/l", "nmol/l", "umol/l", "μmol/l", "g/l", "g/dl", "mmol/l", "cm"}
-)
-LAB_FILLERS = frozenset(
-    {"of", "is", "was", "=", "at", "level", "levels", "result", "only", "just", "about", "around"}
-)
-#: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
-LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
-    **dict.fromkeys(
-        _p("serum b12", "total b12", "b12", "cobalamin", "serum cobalamin", "b12 level"),
-        ("serum_b12_ng_l", {None: 1.0, "ng/l": 1.0, "pg/ml": 1.0, "pmol/l": 1.355}),
-    ),
-    **dict.fromkeys(
-        _p("active b12", "active b12 holotranscobalamin", "holotranscobalamin"),
-        ("active_b12_pmol_l", {None: 1.0, "pmol/l": 1.0}),
-    ),
-    **dict.fromkeys(
-        _p("methylmalonic acid", "methylmalonic"),
-        ("mma_nmol_l", {None: 1.0, "nmol/l": 1.0, "umol/l": 1000.0, "μmol/l": 1000.0}),
-    ),
-    **dict.fromkeys(
-        _p("homocysteine", "total homocysteine"),
-        ("homocysteine_umol_l", {None: 1.0, "umol/l": 1.0, "μmol/l": 1.0}),
-    ),
-    **dict.fromkeys(_p("egfr", "kidney function egfr"), ("egfr", {None: 1.0, "ml/min": 1.0})),
-    **dict.fromkeys(
-        _p("haemoglobin", "hemoglobin"),
-        ("haemoglobin_g_l", {None: 1.0, "g/l": 1.0, "g/dl": 10.0}),
-    ),
-    **dict.fromkeys(_p("potassium"), ("potassium_mmol_l", {None: 1.0, "mmol/l": 1.0})),
-    **dict.fromkeys(_p("folate", "serum folate"), ("folate_ug_l", {None: 1.0, "ug/l": 1.0})),
-    **dict.fromkeys(_p("mean cell volume", "mcv"), ("mcv_fl", {None: 1.0, "fl": 1.0})),
-}
-
-# -- cues ---------------------------------------------------------------------------------------
-
-DEFICIENCY_CUES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    (
-        "not_deficient",
-        _p("not deficient", "no deficiency", "not b12 deficient", "not actually deficient"),
-    ),
-    (
-        "indeterminate",
-        _p("borderline", "indeterminate", "equivocal", "grey zone", "gray zone", "low normal"),
-    ),
-    (
-        "suspected",
-        _p("suspected", "suspect", "suspicion", "possible", "query", "might have", "could be"),
-    ),
-    (
-        "at_risk",
-        _p(
-            "at risk",
-            "prophylaxis",
-            "prophylactic",
-            "prevent",
-            "prevention",
-            "preventive",
-            "just in case",
-        ),
-    ),
-    (
-        "confirmed",
-        _p(
-            "confirmed",
-            "low b12",
-            "low serum b12",
-            "low level",
-            "low levels",
-            "low b12 level",
-            "b12 low",
-            "b12 is low",
-            "b12 was low",
-        ),
-    ),
-)
-#: "B12 deficiency" in a question about a patient means a confirmed deficiency, but the word is
-#: in nearly every question, so on its own it does not make the question describe a patient.
-GENERIC_DEFICIENCY = _p("deficiency", "deficient", "deficiencies")
-#: The question says the B12 status is not known: the engine must not assume a deficiency.
-UNKNOWN_STATUS = _p(
-    "no b12 result",
-    "no b12 level",
-    "no result",
-    "no results",
-    "not tested",
-    "not been tested",
-    "not yet tested",
-    "no diagnosis",
-    "not measured",
-    "status unknown",
-    "unknown status",
-    "nothing known",
-)
-INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    (
-        "monitoring",
-        _p(
-            "monitor",
-            "monitoring",
-            "recheck",
-            "rechecked",
-            "re check",
-            "review",
-            "reviewed",
-            "check",
-            "checked",
-            "checking",
-            "follow up",
-            "blood test",
-            "blood tests",
-            "bloods",
-            "measure",
-            "measured",
-            "retest",
-            "test",
-            "tests",
-            "target",
-            "targets",
-        ),
-    ),
-    (
-        "safety",
-        _p(
-            "safe",
-            "safety",
-            "risk",
-            "risks",
-            "side effect",
-            "side effects",
-            "caution",
-            "avoid",
-            "contraindicated",
-            "contraindication",
-            "danger",
-            "dangerous",
-            "harm",
-            "too much",
-            "site",
-            "buttock",
-            "gluteal",
-        ),
-    ),
-    (
-        "diagnosis",
-        _p(
-            "diagnose",
-            "diagnosis",
-            "interpret",
-            "interpretation",
-            "confirm",
-            "result",
-            "results",
-            "mean",
-            "means",
-            "unlikely",
-            "likely",
-            "diagnostic",
-            "classify",
-            "classified",
-        ),
-    ),
-    (
-        "regimen",
-        _p(
-            "regimen",
-            "dose",
-            "doses",
-            "frequency",
-            "schedule",
-            "interval",
-            "loading",
-            "maintenance",
-            "treat",
-            "treatment",
-            "treating",
-            "prescribe",
-            "give",
-            "replace",
-            "replacement",
-            "manage",
-            "management",
-            "how many",
-            "how long",
-            "start",
-            "regime",
-        ),
-    ),
-)
-#: Phrases that ask for a treatment regimen outright: the plan's decision heads the answer.
-REGIMEN_QUESTIONS = _p(
-    "regimen",
-    "regime",
-    "schedule",
-    "frequency",
-    "how often",
-    "how many injections",
-    "how much",
-    "what dose",
-    "which dose",
-    "dose for",
-    "dose frequency",
-    "treatment for",
-    "treatment of",
-    "treatment regimen",
-    "how to treat",
-    "how do i treat",
-    "how should i treat",
-    "first line",
-    "which injection",
-    "what injection",
-)
-#: Phrases that ask what to do for the patient described ("does she need injections?").
-DECISION_QUESTIONS = _p(
-    "need b12",
-    "need injections",
-    "need treatment",
-    "need tablets",
-    "need prophylaxis",
-    "need prophylactic",
-    "needs b12",
-    "needs injections",
-    "needs treatment",
-    "needs prophylaxis",
-    "should they have",
-    "should he have",
-    "should she have",
-    "should i give",
-    "should i start",
-    "should we",
-    "what now",
-    "what next",
-    "what to do",
-    "injections or tablets",
-    "tablets or injections",
-    "oral or",
-    "or oral",
-    "or injections",
-    "or tablets",
-)
-FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "mine", "myself", "i've", "i'd", "i'll"})
-CLINICIAN_WORDS = frozenset(
-    {"patient", "patients", "prescribe", "prescribing", "clinician", "clinic", "prescriber"}
-)
-UK_WORDS = frozenset(
-    {"nice", "bnf", "bnfc", "bsh", "mhra", "uk", "nhs", "britain", "british", "england", "ng239"}
-)
-US_WORDS = frozenset({"fda", "usa", "u.s", "u.s.a", "american", "afp", "america", "usp"})
-_US_UPPER = re.compile(r"\bUS\b|\bU\.S\.")
-SEX_WORDS = {
-    **dict.fromkeys(
-        ("woman", "women", "female", "lady", "girl", "she", "her", "mother", "mum", "f"), "female"
-    ),
-    **dict.fromkeys(("man", "men", "male", "gentleman", "boy", "he", "his", "him", "m"), "male"),
-}
-AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "y"})
-PERSON_WORDS = frozenset(
-    {
-        "daughter",
-        "son",
-        "child",
-        "kid",
-        "boy",
-        "girl",
-        "baby",
-        "teenager",
-        "he",
-        "she",
-        "patient",
-        "woman",
-        "man",
-        "mother",
-        "father",
-        "mum",
-        "dad",
-        "husband",
-        "wife",
-        "i",
-        "i'm",
-    }
-)
-
 
 # -- the result ---------------------------------------------------------------------------------
 
@@ -651,6 +102,38 @@ class Slots:
     route_preference: str | None = None
     audience_cue: str | None = None
     guideline_cue: str | None = None
+    dose_ug: float | None = None
+    events: list[str] = field(default_factory=list)
+    timing: str | None = None
+    order_timing: str | None = None
+    phase_kinds: list[str] = field(default_factory=list)
+    folic: bool = False
+    b12_cover: bool | None = None
+    screening: bool = False
+    form: str | None = None
+    asks_harm: bool = False
+    site: str | None = None
+    about_lifelong: bool = False
+    asks_deficiency: bool = False
+    folate_low: bool = False
+
+    @property
+    def describes_order(self) -> bool:
+        """A treatment given or proposed: a product, route, site, dose, schedule or folic acid."""
+        return bool(
+            self.dose_ug is not None
+            or self.interval_days is not None
+            or self.formulations
+            or self.routes
+            or self.site
+            or self.order_timing
+            or self.folic
+        )
+
+    @property
+    def describes_course(self) -> bool:
+        """A course under follow-up: an event or a late dose is told."""
+        return bool(self.events or self.timing)
 
     @property
     def route(self) -> str | None:
@@ -669,67 +152,6 @@ class Slots:
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
-
-
-def _find(tokens: Sequence[str], phrase: Phrase, start: int = 0) -> Iterable[int]:
-    """Every position where ``phrase`` starts (``Sequence.index`` finds the first word fast)."""
-    n = len(phrase)
-    first = phrase[0]
-    i = start
-    while True:
-        try:
-            i = tokens.index(first, i)
-        except ValueError:
-            return
-        if n == 1 or tuple(tokens[i : i + n]) == phrase:
-            yield i
-        i += 1
-
-
-def _has(tokens: Sequence[str], phrases: Iterable[Phrase]) -> bool:
-    return any(next(iter(_find(tokens, p)), None) is not None for p in phrases)
-
-
-def _hits(tokens: Sequence[str], table: dict[Phrase, str]) -> list[tuple[int, int, str]]:
-    """(start, end, value) of every table phrase, longest match first, non-overlapping."""
-    taken: set[int] = set()
-    out: list[tuple[int, int, str]] = []
-    for phrase in sorted(table, key=lambda p: (-len(p), p)):
-        for i in _find(tokens, phrase):
-            span = set(range(i, i + len(phrase)))
-            if span & taken:
-                continue
-            taken |= span
-            out.append((i, i + len(phrase), table[phrase]))
-    out.sort()
-    return out
-
-
-def number(token: str) -> float | None:
-    """A number token (``150``, ``4.5``; a range gives its lower end) or a number word."""
-    if token in NUMBER_WORDS:
-        return float(NUMBER_WORDS[token])
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(?:-\d+(?:\.\d+)?)?", token)
-    if m is None or len(m.group(1)) > 9:
-        return None
-    return float(m.group(1))
-
-
-def _negated(tokens: Sequence[str], start: int, end: int) -> bool:
-    """NegEx-style: a negation word before ``start`` in the same clause, or one right after."""
-    for j in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
-        tok = tokens[j]
-        if tok in BOUNDARIES or tok in SCOPE_BREAKS:
-            break
-        if tok in NEGATIONS:
-            return True
-    for j in range(end, min(len(tokens), end + 3)):
-        tok = tokens[j]
-        if (tok in BOUNDARIES and tok != ":") or tok in SCOPE_BREAKS or tok == "and":
-            break
-        if tok in POST_NEGATIONS:
-            return True
-    return False
 
 
 def _neuro(tokens: Sequence[str], slots: Slots) -> None:
@@ -757,7 +179,7 @@ def _populations(tokens: Sequence[str], slots: Slots) -> None:
         if not hits:
             continue
         if pop.name == "ileal_resection" and not (
-            _has(tokens, ILEAL_WORDS) or _has(tokens, _p("ileum resected", "ileal resection"))
+            _has(tokens, ILEAL_WORDS) or _has(tokens, ILEAL_EXPLICIT)
         ):
             continue
         if pop.name == "crohn" and _has(tokens, ILEAL_WORDS):
@@ -829,17 +251,29 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
             before.add(t)
         if before & START_WORDS or before & {"if", "before", "when"}:
             continue
-        after = tokens[i + 1 : i + 3]
+        after = tokens[i + 1 : i + 4]
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
-    return False
+    # "my injections are every 12 weeks": the asker's own treatment.
+    if any(
+        tok == "my" and i + 1 < len(tokens) and tokens[i + 1] in MY_TREATMENT
+        for i, tok in enumerate(tokens)
+    ):
+        return True
+    # "switching from cyanocobalamin to …": treatment has started.
+    return any(
+        tok == "from" and i > 0 and tokens[i - 1] in START_WORDS for i, tok in enumerate(tokens)
+    )
 
 
 def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
     """The one of injection / oral the question names, or the one it prefers of the two."""
     ims = [r for r in routes if r in ("im", "oral")]
     if len(ims) == 1 and len(routes) == 1:
-        return ims[0]
+        # A route named alone is the one wanted, unless the question asks whether it is
+        # needed ("do I need injections?"): then it is what is asked about, not a preference.
+        asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
+        return None if asked else ims[0]
     if len(ims) == 2:
         # "prefers oral to injections": the route right after the preference word.
         for i, tok in enumerate(tokens):
@@ -986,6 +420,12 @@ def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
         slots.populations.append("elderly")
 
 
+def _near_b12(tokens: Sequence[str], i: int) -> bool:
+    """ "suspected" is about B12 only near a B12 word ("if sensitivity is suspected" is not)."""
+    window = tokens[max(0, i - SUSPECT_REACH) : i + SUSPECT_REACH + 1]
+    return any(t in B12_WORDS for t in window)
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
@@ -1001,13 +441,14 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
             i
             for p in phrases
             for i in _find(tokens, p)
-            if status == "not_deficient" or not _negated(tokens, i, i + len(p))
+            if (status == "not_deficient" or not _negated(tokens, i, i + len(p)))
+            and (status != "suspected" or _near_b12(tokens, i))
         ]
         if hit:
             slots.deficiency = status
             break
     else:
-        if any(
+        if not _has(tokens, SCREENING) and any(
             not _negated(tokens, i, i + 1) for p in GENERIC_DEFICIENCY for i in _find(tokens, p)
         ):
             slots.deficiency = "confirmed"
@@ -1025,6 +466,46 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     slots.status_unknown = _has(tokens, UNKNOWN_STATUS)
 
 
+def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """What the question implies (``answering.yaml`` ``question_reading``).
+
+    A named diagnosis of the cause (pernicious anaemia) or a patient already on B12 treatment
+    (with no result to classify) states a confirmed deficiency.  A question that asks for an
+    interval or a dose (also after another form: "switch … what interval?") asks for the
+    treatment regimen, unless it compares, asks why or asks to adjust (``not_regimen``).  In
+    a regimen question an established-treatment phrase ("maintenance") also states a treated,
+    confirmed deficiency (no patient is described).
+    """
+    reading = kb.answering.question_reading
+    open_status = slots.deficiency is None or slots.deficiency_generic
+    named = any(p in slots.populations for p in reading.deficiency_populations)
+    if open_status and (named or (slots.on_treatment and not slots.labs)):
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = False
+    if _has(tokens, _phrases(reading.not_regimen)):
+        slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
+    elif (
+        (
+            set(asked_forms(tokens)) & set(reading.regimen_forms)
+            or _has(tokens, _phrases(reading.regimen_phrases))
+        )
+        and slots.form != "yesno"
+        and slots.intent != "monitoring"
+        and not slots.screening
+        and slots.deficiency not in ("at_risk", "not_deficient")
+    ):
+        slots.regimen_question = True
+        slots.decision_question = True
+    established = _has(tokens, _phrases(reading.established_deficiency))
+    if slots.regimen_question and slots.deficiency is None and established and not slots.labs:
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = True
+
+
+def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(t.split()) for t in texts)
+
+
 def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     """Every slot of the normalised question (``question`` is the original, for case cues)."""
     tokens = norm.tokens
@@ -1038,7 +519,15 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots)
+    extract_course(tokens, norm.folded, slots)
+    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or "confirmed" in tokens
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
+    _read_implied(tokens, slots, kb)
+    if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
+        # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.
+        slots.deficiency = "at_risk"
+    if slots.folic and "folic_acid" not in slots.medications:
+        slots.medications.append("folic_acid")
     return slots

@@ -17,15 +17,20 @@ from b12.core.plan_models import Out, ReferenceOut
 
 Audience = Literal["clinician", "patient"]
 Guideline = Literal["uk", "us"]
+Basis = Literal["secondary", "content_team"]
 SectionKey = Literal["algorithm", "special_populations", "monitoring", "pitfalls", "alternatives"]
 
 
 class Headline(Out):
     """The one-sentence recommendation at the top of the answer.
 
+    ``answers`` is the yes / no / it-depends of a yes/no question (the text starts with it);
+    ``applies_if`` the open condition the headline statement holds under.
+
     ``pathway`` and ``regimen`` are set when the headline is a treatment decision: for a
     question that describes a patient they are exactly what ``b12 plan`` chooses for the
-    picture in ``parameters.picture``.
+    picture in ``parameters.picture``; for a question that asks for the regimen they may also
+    be the regimen given under the headline's stated condition (``applies_if``).
     """
 
     text: str
@@ -33,14 +38,24 @@ class Headline(Out):
     recs: tuple[str, ...]
     pathway: str | None = None
     regimen: str | None = None
+    applies_if: str | None = None
+    answers: Literal["yes", "no", "depends"] | None = None
+    basis: Basis | None = None
 
 
 class AnswerItem(Out):
-    """One sentence of a section, with its references and its recommendation."""
+    """One sentence of a section, with its references and its recommendation.
+
+    ``applies_if`` is set when the statement holds only under a condition the question leaves
+    open (the text then starts "If …"); ``basis`` when it rests on a secondary summary or on
+    the content team's judgement rather than on a primary source.
+    """
 
     text: str
     refs: tuple[int, ...]
     recs: tuple[str, ...]
+    applies_if: str | None = None
+    basis: Basis | None = None
 
 
 class AnswerSection(Out):
@@ -62,8 +77,9 @@ class Parameters(Out):
     """What the engine read from the question (the "slots").
 
     ``picture`` is the ClinicalPicture document built from the slots when the question
-    describes a patient (``None`` otherwise); ``assumed`` names the picture fields the engine
-    had to assume (for example ``age`` when no age is given: an adult is assumed).
+    describes a patient and gives an age (``None`` otherwise).  Nothing is assumed (issue 14):
+    ``assumed`` stays empty and is kept for compatibility.  ``form`` is the question's form
+    (``yesno``, ``how_often`` …) and ``depends_on`` the open conditions the headline depends on.
     """
 
     intent: Literal["regimen", "monitoring", "diagnosis", "safety"] | None = None
@@ -84,6 +100,8 @@ class Parameters(Out):
     describes_patient: bool = False
     picture: dict[str, Any] | None = None
     assumed: tuple[str, ...] = ()
+    form: str | None = None
+    depends_on: tuple[str, ...] = ()
 
 
 class Topic(Out):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from b12.core import criteria
-from b12.core.answer import extract
+from b12.core.answer import lexicon
 from b12.core.answer.normalise import BOUNDARIES, Normalised, Table, fold, normalise, tokenise
 from b12.core.knowledge import (
     DecisionAction,
@@ -61,6 +61,8 @@ class AnswerIndex:
     anchors: tuple[tuple[str, ...], ...]
     off_topic: tuple[tuple[str, ...], ...]
     bm25: Any
+    veterinary: tuple[tuple[str, ...], ...] = ()
+    wellness: tuple[tuple[str, ...], ...] = ()
 
     def terms(self, norm: Normalised) -> list[str]:
         """The stemmed retrieval terms of a normalised text (stopwords and punctuation out)."""
@@ -139,11 +141,11 @@ def _phrases(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
 
 def _lexicon_words() -> set[str]:
     out: set[str] = set()
-    tables: list[Any] = [extract.NEURO_WORDS, extract.ROUTE_WORDS, extract.LABS]
+    tables: list[Any] = [lexicon.NEURO_WORDS, lexicon.ROUTE_WORDS, lexicon.LABS]
     for table in tables:
         for phrase in table:
             out.update(phrase)
-    for pop in extract.POPULATIONS:
+    for pop in lexicon.POPULATIONS:
         for phrase in pop.phrases:
             out.update(phrase)
     return out
@@ -206,6 +208,8 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         anchors=anchors,
         off_topic=off_topic,
         bm25=retriever,
+        veterinary=_phrases(answering.veterinary),
+        wellness=_phrases(answering.wellness),
     )
 
 

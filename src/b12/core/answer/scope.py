@@ -3,14 +3,21 @@
 Lexical and deterministic (the optional MiniLM gate of the research notes is not used: see
 ``docs/answers.md``).  In order:
 
-1. an **in-scope anchor** (``answering.yaml``: B12, cobalamin, pernicious anaemia, …) in the
+0. an **animal** (``veterinary``: dog, cat, horse, vet …) → out of scope, always: b12 covers
+   human treatment only;
+1. a **wellness** use (``wellness``: energy, weight loss, hair, hangover …) → out of scope
+   unless the question describes a deficiency (a low result, a cause or risk, a symptom, a
+   treatment in progress) — B12 as a supplement for well-being is not covered;
+2. an **in-scope anchor** (``answering.yaml``: B12, cobalamin, pernicious anaemia, …) in the
    question → in scope, unless it also names an **out-of-scope** topic (iron, vitamin D, …)
-   and retrieval is weak (the question is about the other topic, mentioning B12 in passing);
-2. no anchor but an out-of-scope topic → out of scope;
-3. no anchor and no out-of-scope topic → in scope only when retrieval is **strong**: the best
-   BM25 score reaches ``MIN_SCORE`` and at least ``MIN_COVERAGE`` of the question's content
-   words occur in the knowledge base ("how often do I need my jabs?" passes; "what is the
-   capital of France?" does not).
+   as often as it names B12 (the question is about the other topic) or retrieval is weak;
+3. no anchor but an out-of-scope topic → out of scope;
+4. no anchor and no out-of-scope topic → in scope when the question describes B12 treatment
+   in its own words (a dose with a unit and a schedule, a B12 product, a B12 course event:
+   "is 1 mg every 3 months forever ok"), or when retrieval is **strong**: the best BM25 score
+   reaches ``MIN_SCORE`` and at least ``MIN_COVERAGE`` of the question's content words occur
+   in the knowledge base ("how often do I need my jabs?" passes; "what is the capital of
+   France?" does not).
 
 Anchors and out-of-scope words are matched on both the folded question and the normalised one
 (so "vitamin K" is out of scope even though the shorthand table reads "K" as potassium).
@@ -21,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from b12.core.answer.extract import Slots
 from b12.core.answer.normalise import BOUNDARIES, Normalised, tokenise
 from b12.core.answer.retrieve import AnswerIndex, Hit
 
@@ -55,22 +63,60 @@ def _present(phrases: Sequence[tuple[str, ...]], streams: Sequence[Sequence[str]
     return [" ".join(p) for p in phrases if p in grams]
 
 
-def gate(norm: Normalised, terms: list[str], hits: Sequence[Hit], index: AnswerIndex) -> Scope:
+def _count(phrases: Sequence[str], tokens: Sequence[str]) -> int:
+    """How many times the phrases occur in ``tokens`` (non-overlapping per phrase)."""
+    text = f" {' '.join(tokens)} "
+    return sum(text.count(f" {p} ") for p in phrases)
+
+
+def describes_deficiency(slots: Slots) -> bool:
+    """The question describes a deficiency, a risk of one, or treatment for one."""
+    return bool(
+        (slots.deficiency not in (None, "not_deficient"))
+        or slots.causes
+        or slots.neuro
+        or slots.on_treatment
+        or slots.events
+        or slots.conditions
+    )
+
+
+def describes_treatment(slots: Slots) -> bool:
+    """The question is about B12 treatment in its own words (a paraphrase with no anchor)."""
+    return bool(
+        (slots.dose_ug is not None and slots.interval_days is not None)
+        or slots.formulations
+        or slots.events
+    )
+
+
+def gate(
+    norm: Normalised, terms: list[str], hits: Sequence[Hit], index: AnswerIndex, slots: Slots
+) -> Scope:
     """Decide whether the question is in scope (see the module docstring)."""
     raw = [t for t in tokenise(norm.folded) if t not in BOUNDARIES]
     streams = (raw, list(norm.words))
+    coverage = (sum(1 for t in terms if t in index.stems) / len(terms)) if terms else 0.0
+    animals = _present(index.veterinary, streams)
+    if animals:
+        return Scope(False, "veterinary", (), tuple(animals), coverage)
+    wellness = _present(index.wellness, streams)
+    if wellness and not describes_deficiency(slots):
+        return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
     off = [w for w in _present(index.off_topic, streams) if not any(w in a for a in anchors)]
-    coverage = (sum(1 for t in terms if t in index.stems) / len(terms)) if terms else 0.0
     top = hits[0].score if hits else 0.0
     if anchors and not off:
         return Scope(True, "anchor", tuple(anchors), (), coverage)
     if anchors:
-        ok = top >= MIN_SCORE_MIXED
+        led = _count(off, raw) >= _count(anchors, raw)
+        ok = top >= MIN_SCORE_MIXED and not led
         return Scope(
             ok, "anchor_and_retrieval" if ok else "off_topic", tuple(anchors), tuple(off), coverage
         )
     if off:
         return Scope(False, "off_topic", (), tuple(off), coverage)
+    if describes_treatment(slots):
+        return Scope(True, "treatment_words", (), (), coverage)
     ok = top >= MIN_SCORE and coverage >= MIN_COVERAGE
     return Scope(ok, "retrieval" if ok else "weak_retrieval", (), (), coverage)

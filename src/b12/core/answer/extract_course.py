@@ -1,0 +1,178 @@
+"""Slots about treatment in progress and the question's form (step 2 of the pipeline, part 2).
+
+``extract.py`` reads the patient (population, neurological status, labs, age); this module
+reads what the question says about treatment that is given or proposed, and how it asks:
+
+* ``dose_ug`` — a dose with a unit ("1 mg", "1000 mcg"), in micrograms;
+* ``events`` — course events (``criteria`` ``event`` codes): symptoms back before the next dose,
+  new neurological symptoms on treatment, cause dealt with, no improvement on oral treatment,
+  no further improvement; ``timing`` ``overdue`` for a late or missed dose; ``order_timing``
+  ``early`` / ``late``; ``phase_kinds`` (loading, maintenance) named in the question;
+* ``site`` — an injection site (``criteria`` ``order_site`` codes: "buttock" → dorsogluteal);
+* ``folic`` — folic acid named as given or to give, and whether B12 is given with it;
+* ``screening`` — the question asks whether to test ("should I check B12 in …");
+* ``form`` — ``yesno``, ``how_often``, ``how_much``, ``when``, ``what_check``, ``is_safe``,
+  ``should_stop``, ``switch`` or ``None``; ``asks_harm`` when a "yes" would mean a concern
+  ("is that toxic?", "should I stop?").
+
+None of these is ever defaulted: a slot the question does not fill stays empty (unknown).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from b12.core.answer.lexicon import (
+    DOSE_UG,
+    EARLY_WORDS,
+    EVENTS,
+    FOLATE_LOW,
+    FOLIC,
+    FOLIC_ALONE,
+    FOLIC_WITH,
+    FORMS,
+    HARM_CUES,
+    LATE_WORDS,
+    LIFELONG,
+    NEW_WORDS,
+    NOT_IMPROVING,
+    PHASE_WORDS,
+    PROPOSAL_VERBS,
+    SCREENING,
+    SITE_WORDS,
+    VALUE_NOUNS,
+    WH_WORDS,
+    YESNO_LEADS,
+    YESNO_TAILS,
+)
+from b12.core.answer.match import find, has, hits, number
+from b12.core.answer.normalise import BOUNDARIES, tokenise
+
+#: A dash between spaces separates clauses ("after 6 months - is that toxic?").
+_DASH = re.compile(r"\s[-\u2013\u2014]+\s")
+
+if TYPE_CHECKING:
+    from b12.core.answer.extract import Slots
+
+
+def _dose(tokens: Sequence[str], slots: Slots) -> None:
+
+    for j, tok in enumerate(tokens[:-1]):
+        factor = DOSE_UG.get(tokens[j + 1])
+        value = number(tok) if tok[:1].isdigit() else None
+        if factor is not None and value is not None and value > 0:
+            slots.dose_ug = round(value * factor, 3)
+            return
+
+
+def _events(tokens: Sequence[str], slots: Slots) -> None:
+
+    for code, table in EVENTS:
+        if has(tokens, table) and code not in slots.events:
+            slots.events.append(code)
+    if has(tokens, NOT_IMPROVING):
+        if "oral" in slots.routes and "im" not in slots.routes:
+            slots.events.append("oral_not_improving")
+        elif "loading" in slots.phase_kinds:
+            slots.events.append("symptoms_returned_before_due")
+    if slots.neuro and slots.on_treatment and set(tokens) & NEW_WORDS:
+        slots.events.append("new_neuro_symptoms")
+    words = set(tokens)
+    if words & LATE_WORDS:
+        slots.timing = "overdue"
+        slots.order_timing = "late"
+    elif words & EARLY_WORDS:
+        slots.order_timing = "early"
+    slots.events = sorted(set(slots.events))
+
+
+def _phases(tokens: Sequence[str], slots: Slots) -> None:
+
+    for _, _, kind in hits(tokens, PHASE_WORDS):
+        if kind not in slots.phase_kinds:
+            slots.phase_kinds.append(kind)
+
+
+def _site(tokens: Sequence[str], slots: Slots) -> None:
+    found = [site for _, _, site in hits(tokens, SITE_WORDS)]
+    if "dorsogluteal" in found:
+        slots.site = "dorsogluteal"  # the one site with a caution, when several are compared
+    elif found:
+        slots.site = found[0]
+
+
+def _folic(tokens: Sequence[str], slots: Slots) -> None:
+
+    if not has(tokens, FOLIC):
+        return
+    slots.folic = True
+    if has(tokens, FOLIC_ALONE):
+        slots.b12_cover = False
+    elif has(tokens, FOLIC_WITH):
+        slots.b12_cover = True
+
+
+def _clauses(tokens: Sequence[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for tok in tokens:
+        if tok in BOUNDARIES or tok == "-":
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append(tok)
+    return [c for c in out if c]
+
+
+def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
+    clauses = [c for part in _DASH.split(folded) for c in _clauses(tokenise(part))]
+    if not clauses:
+        return False
+    if any(c[0] in YESNO_LEADS for c in clauses):
+        return True
+    words = set(tokens)
+    if words & WH_WORDS or " or " in f" {' '.join(tokens)} ":
+        return False
+    last = clauses[-1]
+    if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
+        return True
+    return "?" in tokens and not set(last) & VALUE_NOUNS
+
+
+def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
+    slots.asks_harm = has(tokens, HARM_CUES)
+    if _is_yes_no(tokens, folded):
+        slots.form = "yesno"
+        return
+    forms = asked_forms(tokens)
+    if forms:
+        slots.form = forms[0]
+
+
+def asked_forms(tokens: Sequence[str]) -> list[str]:
+    """Every form the question's words ask in, the leading one first ("switch … how often")."""
+    return [
+        form
+        for form, table in FORMS
+        if any(not _surgery_name(tokens, i) for p in table for i in find(tokens, p))
+    ]
+
+
+def _surgery_name(tokens: Sequence[str], i: int) -> bool:
+    """ "duodenal switch" names an operation, not a switch of treatment."""
+    return tokens[i] == "switch" and i > 0 and tokens[i - 1] == "duodenal"
+
+
+def extract_course(tokens: Sequence[str], folded: str, slots: Slots) -> None:
+    """Fill the treatment, course and form slots (see the module docstring)."""
+
+    _dose(tokens, slots)
+    _phases(tokens, slots)
+    _events(tokens, slots)
+    _folic(tokens, slots)
+    _site(tokens, slots)
+    slots.about_lifelong = has(tokens, LIFELONG)
+    slots.folate_low = has(tokens, FOLATE_LOW)
+    slots.screening = has(tokens, SCREENING)
+    _form(tokens, folded, slots)

@@ -1,0 +1,946 @@
+"""The word tables of slot extraction: phrases a user types → codes of the clinical picture.
+
+Parsing mechanics only (``extract`` reads them; ``retrieve`` adds their words to the known
+vocabulary): every clinical decision is still made by the knowledge base.  Phrases are matched
+on normalised tokens, so shorthand and misspellings are already expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+Phrase = tuple[str, ...]
+
+
+def phrases(*texts: str) -> tuple[Phrase, ...]:
+    return tuple(tuple(t.split()) for t in texts)
+
+
+# -- neurological involvement ------------------------------------------------------------------
+
+#: phrase → neuro_symptoms code (``kb.vocabulary.neuro_symptoms``).
+NEURO_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(
+        phrases(
+            "tingling",
+            "paraesthesia",
+            "pins and needles",
+            "pins needles",
+            "prickling",
+            "burning feet",
+        ),
+        "paraesthesia",
+    ),
+    **dict.fromkeys(phrases("numbness", "numb"), "numbness"),
+    **dict.fromkeys(
+        phrases("neuropathy", "peripheral neuropathy", "polyneuropathy", "nerve damage"),
+        "peripheral_neuropathy",
+    ),
+    **dict.fromkeys(phrases("ataxia", "ataxic", "unsteady", "unsteadiness", "balance"), "ataxia"),
+    **dict.fromkeys(
+        phrases("gait", "walking difficulty", "difficulty walking"), "gait_disturbance"
+    ),
+    **dict.fromkeys(
+        phrases("cognitive", "cognition", "confusion", "confused", "concentration"),
+        "cognitive_impairment",
+    ),
+    **dict.fromkeys(phrases("memory", "forgetful", "forgetfulness"), "memory_loss"),
+    **dict.fromkeys(phrases("mood", "depression", "psychosis", "irritability"), "mood_change"),
+    **dict.fromkeys(
+        phrases("visual disturbance", "vision", "blurred vision"), "visual_disturbance"
+    ),
+    **dict.fromkeys(
+        phrases("subacute combined degeneration", "spinal cord", "myelopathy"),
+        "subacute_combined_degeneration",
+    ),
+    **dict.fromkeys(phrases("weakness", "weak legs"), "weakness"),
+    **dict.fromkeys(
+        phrases("neurological", "neurology", "nerve", "nerves", "neurologically"),
+        "unspecified_neurological",
+    ),
+}
+NEGATIONS = frozenset(
+    {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
+)
+POST_NEGATIONS = frozenset({"absent", "none", "negative", "denied", "excluded"})
+#: Words that end a negation's reach (besides clause punctuation).
+SCOPE_BREAKS = frozenset(
+    {"but", "however", "although", "though", "except", "yet", "whereas", "while", "now", "then"}
+)
+NEGATION_WINDOW = 6
+BOTH_WAYS = phrases("with or without", "with and without", "with without", "whether or not")
+
+# -- populations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """A population slot and what it adds to the clinical picture."""
+
+    name: str
+    phrases: tuple[Phrase, ...]
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    cause: str | None = None
+    diet: str | None = None
+    flags: tuple[str, ...] = ()
+
+
+POPULATIONS: tuple[Population, ...] = (
+    Population(
+        "pernicious_anaemia",
+        phrases(
+            "pernicious anaemia",
+            "pernicious",
+            "autoimmune gastritis",
+            "intrinsic factor antibody",
+            "intrinsic factor antibodies",
+            "parietal cell",
+        ),
+        cause="autoimmune_gastritis",
+    ),
+    Population(
+        "total_gastrectomy",
+        phrases("total gastrectomy", "whole stomach removed", "stomach removed"),
+        conditions=("total_gastrectomy",),
+    ),
+    Population(
+        "partial_gastrectomy", phrases("partial gastrectomy"), conditions=("partial_gastrectomy",)
+    ),
+    Population(
+        "bariatric",
+        phrases(
+            "bariatric",
+            "gastric bypass",
+            "weight loss surgery",
+            "roux",
+            "sleeve",
+            "duodenal switch",
+            "biliopancreatic",
+        ),
+    ),
+    Population(
+        "ileal_resection",
+        phrases(
+            "ileal resection", "ileum resected", "ileal resected", "resected ileum", "resection"
+        ),
+        conditions=("ileal_resection",),
+    ),
+    Population("crohn", phrases("crohn", "crohn disease", "inflammatory bowel disease", "ibd")),
+    Population(
+        "coeliac", phrases("coeliac", "celiac"), conditions=("coeliac",), cause="malabsorption"
+    ),
+    Population(
+        "malabsorption",
+        phrases("malabsorption", "malabsorb", "atrophic gastritis"),
+        cause="malabsorption",
+    ),
+    Population(
+        "renal",
+        phrases(
+            "chronic kidney disease",
+            "kidney disease",
+            "kidney failure",
+            "kidney impairment",
+            "kidney problems",
+            "renal",
+            "dialysis",
+            "haemodialysis",
+            "hemodialysis",
+            "nephropathy",
+        ),
+    ),
+    Population(
+        "elderly", phrases("elderly", "older adult", "older adults", "older people", "frail")
+    ),
+    Population("vegan", phrases("vegan", "vegans", "plant based"), diet="vegan", cause="dietary"),
+    Population(
+        "vegetarian",
+        phrases("vegetarian", "vegetarians", "lacto ovo"),
+        diet="vegetarian",
+        cause="dietary",
+    ),
+    Population(
+        "dietary",
+        phrases("diet", "dietary", "poor intake", "low intake", "dietary intake"),
+        cause="dietary",
+    ),
+    Population(
+        "critically_ill",
+        phrases("critically ill", "critical illness", "icu", "intensive care"),
+        conditions=("critical_illness",),
+    ),
+    Population("infection", phrases("infection", "sepsis"), conditions=("infection",)),
+    Population(
+        "hyperthyroidism",
+        phrases("hyperthyroidism", "hyperthyroid", "thyrotoxicosis", "overactive thyroid"),
+        conditions=("hyperthyroidism",),
+    ),
+    Population("pregnancy", phrases("pregnant", "pregnancy"), flags=("pregnant",)),
+    Population(
+        "breastfeeding",
+        phrases("breastfeeding", "lactating", "lactation", "nursing mother"),
+        flags=("breastfeeding",),
+    ),
+    Population("metformin", phrases("metformin"), medications=("metformin",), cause="medication"),
+    Population(
+        "ppi",
+        phrases("proton pump inhibitor", "proton pump inhibitors", "omeprazole", "lansoprazole"),
+        medications=("ppi",),
+        cause="medication",
+    ),
+    Population(
+        "h2ra",
+        phrases("h2 receptor antagonist", "ranitidine", "famotidine"),
+        medications=("h2ra",),
+        cause="medication",
+    ),
+    Population(
+        "colchicine", phrases("colchicine"), medications=("colchicine",), cause="medication"
+    ),
+    Population(
+        "topiramate", phrases("topiramate"), medications=("topiramate",), cause="medication"
+    ),
+    Population(
+        "nitrous_oxide",
+        phrases("nitrous oxide", "nitrous"),
+        medications=("nitrous_oxide",),
+        cause="nitrous_oxide",
+    ),
+    Population(
+        "leber",
+        phrases("leber", "leber disease", "optic atrophy", "optic neuropathy", "lhon"),
+        conditions=("leber_disease",),
+    ),
+    Population(
+        "tobacco_amblyopia",
+        phrases("tobacco amblyopia", "amblyopia"),
+        conditions=("tobacco_amblyopia",),
+    ),
+    Population("cobalt_allergy", phrases("cobalt"), conditions=("cobalt_allergy",)),
+    Population(
+        "injection_hypersensitivity",
+        phrases(
+            "hypersensitivity",
+            "anaphylaxis",
+            "anaphylactic",
+            "allergic reaction",
+            "allergy",
+            "allergic to",
+            "reacted to",
+            "severe reaction",
+            "bad reaction",
+        ),
+        conditions=("injection_hypersensitivity",),
+    ),
+    Population(
+        "anticoagulated",
+        phrases("anticoagulant", "anticoagulants", "anticoagulated", "warfarin", "apixaban"),
+        conditions=("anticoagulated",),
+    ),
+    Population("dementia", phrases("dementia"), conditions=("dementia",)),
+)
+BARIATRIC_KINDS: dict[Phrase, str] = {
+    **dict.fromkeys(phrases("sleeve"), "sleeve_gastrectomy"),
+    **dict.fromkeys(phrases("duodenal switch", "biliopancreatic"), "bpd_ds"),
+}
+#: A bariatric operation not named more precisely is read as a gastric bypass.
+BARIATRIC_DEFAULT = "rygb"
+RENAL_DIALYSIS = phrases("dialysis", "haemodialysis", "hemodialysis")
+RENAL_NEPHROPATHY = phrases("nephropathy")
+ILEAL_WORDS = phrases("ileal", "ileum", "terminal ileum")
+ELDERLY_AGE = 65
+
+# -- treatment words ----------------------------------------------------------------------------
+
+ROUTE_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(
+        phrases(
+            "intramuscular", "intramuscularly", "injection", "injections", "injected", "inject"
+        ),
+        "im",
+    ),
+    **dict.fromkeys(
+        phrases(
+            "oral",
+            "orally",
+            "tablet",
+            "tablets",
+            "pill",
+            "pills",
+            "by mouth",
+            "capsule",
+            "capsules",
+        ),
+        "oral",
+    ),
+    **dict.fromkeys(phrases("subcutaneous", "subcutaneously"), "sc"),
+    **dict.fromkeys(phrases("intravenous", "intravenously", "infusion", "drip"), "iv"),
+    **dict.fromkeys(phrases("sublingual", "under the tongue", "lozenge"), "sublingual"),
+    **dict.fromkeys(phrases("intranasal", "nasal spray", "nasal"), "intranasal"),
+}
+ON_TREATMENT_LEAD = frozenset(
+    {"already", "currently", "receiving", "taking", "on", "having", "gets", "getting", "takes"}
+)
+ON_TREATMENT_WHAT = frozenset(
+    {
+        "hydroxocobalamin",
+        "cyanocobalamin",
+        "methylcobalamin",
+        "injections",
+        "injection",
+        "supplements",
+        "supplement",
+        "treatment",
+        "replacement",
+        "maintenance",
+        "tablets",
+        "b12",
+        "jabs",
+        "shots",
+    }
+)
+START_WORDS = frozenset({"start", "starting", "started", "switch", "switching", "begin", "put"})
+PREFER_WORDS = frozenset({"prefer", "prefers", "preferred", "preference", "wants", "rather"})
+
+# -- numbers ------------------------------------------------------------------------------------
+
+NUMBER_WORDS = {
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "once": 1,
+    "twice": 2,
+}
+UNIT_DAYS = {
+    "day": 1.0,
+    "days": 1.0,
+    "week": 7.0,
+    "weeks": 7.0,
+    "month": 30.44,
+    "months": 30.44,
+    "year": 365.25,
+    "years": 365.25,
+}
+PER_WORDS = {"daily": 1.0, "weekly": 7.0, "monthly": 30.44, "yearly": 365.25, "annually": 365.25}
+DOSE_UNITS = frozenset(
+    {
+        "microgram",
+        "micrograms",
+        "milligram",
+        "milligrams",
+        "mcg",
+        "mg",
+        "ug",
+        "μg",
+        "units",
+        "unit",
+        "iu",
+        "ml",
+        "tablet",
+        "tablets",
+        "dose",
+        "doses",
+        "daily",
+        "weekly",
+        "monthly",
+        "once",
+        "twice",
+        "every",
+        "per",
+        "a",
+        "injection",
+        "injections",
+        "x",
+        "times",
+    }
+)
+LAB_UNITS = frozenset(
+    {"ng/l", "pg/ml", "pmol/l", "nmol/l", "umol/l", "μmol/l", "g/l", "g/dl", "mmol/l", "cm"}
+)
+LAB_FILLERS = frozenset(
+    {"of", "is", "was", "=", "at", "level", "levels", "result", "only", "just", "about", "around"}
+)
+#: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
+LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
+    **dict.fromkeys(
+        phrases("serum b12", "total b12", "b12", "cobalamin", "serum cobalamin", "b12 level"),
+        ("serum_b12_ng_l", {None: 1.0, "ng/l": 1.0, "pg/ml": 1.0, "pmol/l": 1.355}),
+    ),
+    **dict.fromkeys(
+        phrases("active b12", "active b12 holotranscobalamin", "holotranscobalamin"),
+        ("active_b12_pmol_l", {None: 1.0, "pmol/l": 1.0}),
+    ),
+    **dict.fromkeys(
+        phrases("methylmalonic acid", "methylmalonic"),
+        ("mma_nmol_l", {None: 1.0, "nmol/l": 1.0, "umol/l": 1000.0, "μmol/l": 1000.0}),
+    ),
+    **dict.fromkeys(
+        phrases("homocysteine", "total homocysteine"),
+        ("homocysteine_umol_l", {None: 1.0, "umol/l": 1.0, "μmol/l": 1.0}),
+    ),
+    **dict.fromkeys(phrases("egfr", "kidney function egfr"), ("egfr", {None: 1.0, "ml/min": 1.0})),
+    **dict.fromkeys(
+        phrases("haemoglobin", "hemoglobin"),
+        ("haemoglobin_g_l", {None: 1.0, "g/l": 1.0, "g/dl": 10.0}),
+    ),
+    **dict.fromkeys(phrases("potassium"), ("potassium_mmol_l", {None: 1.0, "mmol/l": 1.0})),
+    **dict.fromkeys(phrases("folate", "serum folate"), ("folate_ug_l", {None: 1.0, "ug/l": 1.0})),
+    **dict.fromkeys(phrases("mean cell volume", "mcv"), ("mcv_fl", {None: 1.0, "fl": 1.0})),
+}
+
+# -- cues ---------------------------------------------------------------------------------------
+
+DEFICIENCY_CUES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    (
+        "not_deficient",
+        phrases(
+            "not deficient",
+            "no deficiency",
+            "not b12 deficient",
+            "not actually deficient",
+            "b12 normal",
+            "normal b12",
+            "b12 is normal",
+            "b12 was normal",
+            "b12 came back normal",
+        ),
+    ),
+    (
+        "indeterminate",
+        phrases("borderline", "indeterminate", "equivocal", "grey zone", "gray zone", "low normal"),
+    ),
+    (
+        "suspected",
+        phrases("suspected", "suspect", "suspicion", "possible", "query", "might have", "could be"),
+    ),
+    (
+        "at_risk",
+        phrases(
+            "at risk",
+            "prophylaxis",
+            "prophylactic",
+            "prevent",
+            "prevention",
+            "preventive",
+            "just in case",
+        ),
+    ),
+    (
+        "confirmed",
+        phrases(
+            "confirmed",
+            "low b12",
+            "low serum b12",
+            "low level",
+            "low levels",
+            "low b12 level",
+            "b12 low",
+            "b12 is low",
+            "b12 was low",
+        ),
+    ),
+)
+#: "B12 deficiency" in a question about a patient means a confirmed deficiency, but the word is
+#: in nearly every question, so on its own it does not make the question describe a patient.
+GENERIC_DEFICIENCY = phrases("deficiency", "deficient", "deficiencies")
+#: The question says the B12 status is not known: the engine must not assume a deficiency.
+UNKNOWN_STATUS = phrases(
+    "no b12 result",
+    "no b12 level",
+    "no result",
+    "no results",
+    "not tested",
+    "not been tested",
+    "not yet tested",
+    "no diagnosis",
+    "not measured",
+    "status unknown",
+    "unknown status",
+    "nothing known",
+)
+INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    (
+        "monitoring",
+        phrases(
+            "monitor",
+            "monitoring",
+            "recheck",
+            "rechecked",
+            "re check",
+            "review",
+            "reviewed",
+            "check",
+            "checked",
+            "checking",
+            "follow up",
+            "blood test",
+            "blood tests",
+            "bloods",
+            "measure",
+            "measured",
+            "retest",
+            "test",
+            "tests",
+            "target",
+            "targets",
+        ),
+    ),
+    (
+        "safety",
+        phrases(
+            "safe",
+            "safety",
+            "risk",
+            "risks",
+            "side effect",
+            "side effects",
+            "caution",
+            "avoid",
+            "contraindicated",
+            "contraindication",
+            "danger",
+            "dangerous",
+            "harm",
+            "too much",
+            "site",
+            "buttock",
+            "gluteal",
+        ),
+    ),
+    (
+        "diagnosis",
+        phrases(
+            "diagnose",
+            "diagnosis",
+            "interpret",
+            "interpretation",
+            "confirm",
+            "result",
+            "results",
+            "mean",
+            "means",
+            "unlikely",
+            "likely",
+            "diagnostic",
+            "classify",
+            "classified",
+        ),
+    ),
+    (
+        "regimen",
+        phrases(
+            "regimen",
+            "dose",
+            "doses",
+            "frequency",
+            "schedule",
+            "interval",
+            "loading",
+            "maintenance",
+            "treat",
+            "treatment",
+            "treating",
+            "prescribe",
+            "give",
+            "replace",
+            "replacement",
+            "manage",
+            "management",
+            "how many",
+            "how long",
+            "start",
+            "regime",
+        ),
+    ),
+)
+#: Phrases that ask for a treatment regimen outright: the plan's decision heads the answer.
+REGIMEN_QUESTIONS = phrases(
+    "regimen",
+    "regime",
+    "schedule",
+    "frequency",
+    "how often",
+    "how many injections",
+    "how much",
+    "what dose",
+    "which dose",
+    "dose for",
+    "dose frequency",
+    "treatment for",
+    "treatment of",
+    "treatment regimen",
+    "how to treat",
+    "how do i treat",
+    "how should i treat",
+    "first line",
+    "which injection",
+    "what injection",
+)
+#: Phrases that ask what to do for the patient described ("does she need injections?").
+DECISION_QUESTIONS = phrases(
+    "need b12",
+    "need injections",
+    "need treatment",
+    "need tablets",
+    "need prophylaxis",
+    "need prophylactic",
+    "needs b12",
+    "needs injections",
+    "needs treatment",
+    "needs prophylaxis",
+    "should they have",
+    "should he have",
+    "should she have",
+    "should i give",
+    "should i start",
+    "should we",
+    "what now",
+    "what next",
+    "what to do",
+    "injections or tablets",
+    "tablets or injections",
+    "oral or",
+    "or oral",
+    "or injections",
+    "or tablets",
+)
+FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "mine", "myself", "i've", "i'd", "i'll"})
+CLINICIAN_WORDS = frozenset(
+    {"patient", "patients", "prescribe", "prescribing", "clinician", "clinic", "prescriber"}
+)
+UK_WORDS = frozenset(
+    {"nice", "bnf", "bnfc", "bsh", "mhra", "uk", "nhs", "britain", "british", "england", "ng239"}
+)
+US_WORDS = frozenset({"fda", "usa", "u.s", "u.s.a", "american", "afp", "america", "usp"})
+_US_UPPER = re.compile(r"\bUS\b|\bU\.S\.")
+SEX_WORDS = {
+    **dict.fromkeys(
+        ("woman", "women", "female", "lady", "girl", "she", "her", "mother", "mum", "f"), "female"
+    ),
+    **dict.fromkeys(("man", "men", "male", "gentleman", "boy", "he", "his", "him", "m"), "male"),
+}
+AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "y"})
+PERSON_WORDS = frozenset(
+    {
+        "daughter",
+        "son",
+        "child",
+        "kid",
+        "boy",
+        "girl",
+        "baby",
+        "teenager",
+        "he",
+        "she",
+        "patient",
+        "woman",
+        "man",
+        "mother",
+        "father",
+        "mum",
+        "dad",
+        "husband",
+        "wife",
+        "i",
+        "i'm",
+    }
+)
+#: An ileal resection is named explicitly (not just "resection").
+ILEAL_EXPLICIT = phrases("ileum resected", "ileal resection")
+
+# -- issue 14: doses, course events, the question's form -----------------------------------------
+
+#: Dose unit token → micrograms per unit.
+DOSE_UG = {"microgram": 1.0, "micrograms": 1.0, "milligram": 1000.0, "milligrams": 1000.0}
+#: Words that say a dose was late or missed (a course under follow-up), or given early.
+LATE_WORDS = frozenset({"late", "overdue", "missed", "delayed", "forgot", "forgotten"})
+EARLY_WORDS = frozenset({"early", "earlier"})
+#: Course events told in the question (``criteria`` ``event`` codes).
+EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    (
+        "symptoms_returned_before_due",
+        phrases(
+            "before my next",
+            "before the next",
+            "before next",
+            "before each",
+            "before every",
+            "comes back before",
+            "come back before",
+            "symptoms return",
+            "symptoms returning",
+            "symptoms come back",
+            "symptoms came back",
+            "return after",
+            "returning after",
+            "wears off",
+            "wearing off",
+            "by week",
+        ),
+    ),
+    (
+        "cause_resolved",
+        phrases(
+            "cause resolved",
+            "cause fixed",
+            "cause removed",
+            "cause treated",
+            "metformin stopped",
+            "stopped metformin",
+            "stopped the metformin",
+            "proton pump inhibitor stopped",
+            "stopped proton pump inhibitor",
+            "diet now fine",
+            "diet is fine",
+            "eat better",
+            "eating better",
+            "stopped drinking",
+            "stopped using",
+            "no longer vegan",
+            "b12 corrected",
+        ),
+    ),
+    (
+        "no_further_improvement",
+        phrases(
+            "no further improvement",
+            "stopped improving",
+            "improvement stops",
+            "improvement has stopped",
+            "plateaued",
+        ),
+    ),
+)
+#: "not improving" on oral treatment, or still symptomatic during loading.
+NOT_IMPROVING = phrases(
+    "not working",
+    "no improvement",
+    "not improving",
+    "not better",
+    "still tired",
+    "still symptomatic",
+    "still exhausted",
+)
+#: A neurological symptom told as new during treatment.
+NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
+PHASE_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
+    **dict.fromkeys(phrases("maintenance"), "maintenance"),
+}
+#: The question asks whether to test or screen (a risk, not a known deficiency).
+SCREENING = phrases(
+    "check b12",
+    "check for b12",
+    "check their b12",
+    "check my b12",
+    "test b12",
+    "test for b12",
+    "b12 checked",
+    "b12 tested",
+    "screen",
+    "screening",
+    "should i check",
+    "should we check",
+    "should i test",
+    "should we test",
+    "get checked",
+)
+#: Folic acid named as something given or to give.
+FOLIC = phrases("folic acid", "folate tablets", "folic")
+FOLIC_ALONE = phrases("on their own", "on its own", "alone", "without b12")
+FOLIC_WITH = phrases("with b12", "together", "and b12", "b12 and folic")
+
+# -- the question's form --------------------------------------------------------------------------
+
+#: A clause starting with one of these asks a yes/no question.
+YESNO_LEADS = frozenset(
+    {
+        "is",
+        "are",
+        "can",
+        "could",
+        "should",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "must",
+        "may",
+        "has",
+        "have",
+        "was",
+        "were",
+        "shall",
+        "any",
+        "isn't",
+        "aren't",
+        "don't",
+        "doesn't",
+    }
+)
+WH_WORDS = frozenset({"what", "which", "how", "when", "why", "where", "who", "whats", "what's"})
+#: A question ending with one of these, with no question word, asks yes or no ("q3m ok?").
+YESNO_TAILS = frozenset(
+    {"ok", "okay", "fine", "enough", "safe", "needed", "required", "confirmed", "right", "normal"}
+)
+#: A last clause that names one of these asks for a value, not yes or no ("oral dose?").
+VALUE_NOUNS = frozenset(
+    {
+        "dose",
+        "doses",
+        "dosing",
+        "regimen",
+        "regime",
+        "interval",
+        "frequency",
+        "schedule",
+        "plan",
+        "recommendation",
+        "options",
+        "instead",
+        "significance",
+        "evidence",
+    }
+)
+FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    ("switch", phrases("switch", "switching", "change from", "instead of", "convert")),
+    ("should_stop", phrases("stop", "stopping", "come off", "cut back", "reduce", "space out")),
+    (
+        "how_often",
+        phrases("how often", "frequency", "interval", "how frequently", "how many times"),
+    ),
+    ("how_much", phrases("how much", "what dose", "which dose", "how many", "dose")),
+    (
+        "what_check",
+        phrases(
+            "what to check",
+            "which test",
+            "which tests",
+            "what test",
+            "what tests",
+            "what labs",
+            "which labs",
+            "which bloods",
+            "what bloods",
+            "what blood tests",
+            "which blood tests",
+            "what to monitor",
+            "next test",
+        ),
+    ),
+    ("is_safe", phrases("safe", "safety", "dangerous", "toxic", "harmful", "bad")),
+    # "when" last: it is also a conjunction ("how safe … when breastfeeding").
+    ("when", phrases("when", "how soon", "how long")),
+)
+#: Words that ask whether something is harmful, or whether to stop (a "yes" means a concern).
+HARM_CUES = phrases(
+    "toxic",
+    "toxicity",
+    "dangerous",
+    "danger",
+    "harmful",
+    "harm",
+    "bad",
+    "worry",
+    "worried",
+    "contraindicated",
+    "contraindication",
+    "overdose",
+    "too much",
+    "too high",
+    "cut back",
+    "reduce",
+    "stop",
+    "stopping",
+    "come off",
+    "avoid",
+    "problem",
+    "issue",
+    "risk",
+    "wrong",
+    "over label",
+)
+#: Injection sites (``criteria`` ``order_site`` codes).
+SITE_WORDS: dict[Phrase, str] = {
+    **dict.fromkeys(
+        phrases("buttock", "buttocks", "bum", "bottom", "gluteal", "dorsogluteal", "glute"),
+        "dorsogluteal",
+    ),
+    **dict.fromkeys(phrases("ventrogluteal", "hip"), "ventrogluteal"),
+    **dict.fromkeys(phrases("deltoid"), "deltoid"),
+    **dict.fromkeys(phrases("thigh", "vastus lateralis"), "vastus_lateralis"),
+}
+#: A question about treatment for life or stopping it (course events may apply).
+LIFELONG = phrases(
+    "lifelong",
+    "life long",
+    "for life",
+    "forever",
+    "for ever",
+    "indefinitely",
+    "come off",
+    "ever stop",
+)
+#: Folate named as low (the knowledge base's low-folate threshold applies).
+FOLATE_LOW = phrases(
+    "folate low",
+    "low folate",
+    "folate deficiency",
+    "folate deficient",
+    "folate both low",
+    "folate and b12 both low",
+    "folate are low",
+    "folate is low",
+)
+#: "my injections …": the asker is on treatment.
+MY_TREATMENT = frozenset(
+    {
+        "injections",
+        "injection",
+        "shots",
+        "tablets",
+        "treatment",
+        "hydroxocobalamin",
+        "cyanocobalamin",
+    }
+)
+#: A last clause starting with one of these proposes an action ("reduce frequency?").
+PROPOSAL_VERBS = frozenset(
+    {
+        "reduce",
+        "shorten",
+        "extend",
+        "increase",
+        "stop",
+        "switch",
+        "reload",
+        "restart",
+        "treat",
+        "start",
+        "give",
+        "supplement",
+        "continue",
+        "change",
+        "lengthen",
+        "repeat",
+    }
+)
+#: Words that make "suspected" (and the like) about B12, within ``SUSPECT_REACH`` tokens.
+B12_WORDS = frozenset(
+    {"b12", "deficiency", "deficient", "cobalamin", "pernicious", "low", "anaemia", "anemia"}
+)
+SUSPECT_REACH = 4

@@ -1,0 +1,711 @@
+"""Select: what the answer says, from the facts of the question (step 5, second half).
+
+What may appear follows from the three-valued facts (``facts.py``):
+
+* **true** — the content is stated as a fact about the question;
+* **unknown** — the content may appear only as a *conditional* ("If there is neurological
+  involvement: …"), with its open condition written out; content whose open condition cannot
+  be written out, or that is open only on a treatment the answer does not describe, is left out;
+* **false** — never shown.
+
+The headline: for a treatment question the decisions are taken in priority order as ``plan``
+takes them (what is not said read as absent); earlier decisions that are *unknown* and that the
+question points to (retrieved for it, or about neurological involvement) become the other
+branches of an "it depends on …" headline ("Otherwise: …").  A course told in the question is
+headed by the follow-up advice that holds for it, a result by its classification; otherwise the
+best retrieved recommendation that is not false heads (a true one preferred to an open one, and
+among true ones the one resting on more of the question's own facts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from b12.core import criteria
+from b12.core.answer.extract import Slots
+from b12.core.answer.facts import (
+    CAUSE_ORDER,
+    PICTURE_DRUGS,
+    PLAN_ONLY,
+    Evaluator,
+    Known,
+    Phrases,
+    known_facts,
+    leaf_fields,
+    products,
+)
+from b12.core.answer.models import SectionKey
+from b12.core.answer.retrieve import AnswerIndex, Hit
+from b12.core.errors import InputError
+from b12.core.knowledge import (
+    AdviceAction,
+    AlertAction,
+    ClassifyAction,
+    DecisionAction,
+    DisagreementAction,
+    KnowledgeBase,
+    MonitorAction,
+    Recommendation,
+)
+from b12.core.picture import parse_picture
+from b12.core.plan import plan
+
+SECTION_ORDER: tuple[SectionKey, ...] = (
+    "algorithm",
+    "special_populations",
+    "monitoring",
+    "pitfalls",
+    "alternatives",
+)
+#: Matched recommendations considered besides the headline: at most this many …
+MAX_MATCHED = 6
+#: … each scoring at least this share of the best score.
+RELATIVE_SCORE = 0.45
+#: A true recommendation within this share of the best score heads before an unknown one.
+PREFER_SHARE = 0.6
+#: At most this many other branches of an "it depends" headline.
+MAX_BRANCHES = 2
+#: A generic regimen question keeps the decision headline while the decision scores at least
+#: this share of the best match.
+GENERIC_MIN_SHARE = 0.15
+#: ``plan()`` needs a date; no date from it reaches the answer.
+REFERENCE_DAY = date(2000, 1, 3)
+FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One recommendation to show: as a fact (``condition`` None) or under its open condition.
+
+    ``otherwise`` marks the default side of an "it depends" answer: it holds when none of the
+    other branches' conditions does (``condition`` spells that out).
+    """
+
+    rec: Recommendation
+    condition: str | None = None
+    otherwise: bool = False
+
+
+@dataclass(slots=True)
+class Selection:
+    """What the answer says, before layout: the headline, its branches, the sections."""
+
+    known: Known
+    headline: Fact | None = None
+    pathway: str | None = None
+    regimen: str | None = None
+    depends: list[str] = field(default_factory=list)
+    branches: list[Fact] = field(default_factory=list)
+    placed: dict[SectionKey, list[Fact]] = field(
+        default_factory=lambda: {k: [] for k in SECTION_ORDER}
+    )
+    seen: set[str] = field(default_factory=set)
+    picture: dict[str, Any] | None = None
+    named: bool = False
+    decision: Fact | None = None
+    uncovered: list[str] = field(default_factory=list)
+    asks_regimen: bool = False
+
+    def place(self, key: SectionKey, fact: Fact) -> None:
+        if fact.rec.id not in self.seen:
+            self.seen.add(fact.rec.id)
+            self.placed[key].append(fact)
+
+    def used(self) -> list[Fact]:
+        """Every fact of the answer, headline first."""
+        out = [self.headline] if self.headline else []
+        if self.decision is not None and self.decision is not self.headline:
+            out.append(self.decision)
+        out += self.branches
+        out += [f for k in SECTION_ORDER for f in self.placed[k]]
+        return out
+
+
+def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
+    act = rec.action
+    if isinstance(act, DisagreementAction):
+        return "alternatives"
+    if isinstance(act, MonitorAction):
+        return "monitoring"
+    if rec.id in index.population_recs:
+        return "special_populations"
+    if isinstance(act, AlertAction):
+        return "pitfalls"
+    return "algorithm"
+
+
+def _matched(hits: Sequence[Hit]) -> list[Hit]:
+    if not hits:
+        return []
+    floor = hits[0].score * RELATIVE_SCORE
+    return [h for h in hits[: MAX_MATCHED + 1] if h.score >= floor]
+
+
+def _deficiency(
+    slots: Slots, kb: KnowledgeBase, guideline: str
+) -> tuple[tuple[bool, str | None], Recommendation | None]:
+    """The deficiency status: stated, or worked out from a result by the classifiers."""
+    stated = slots.deficiency
+    if stated is not None and stated != "suspected":
+        return (True, stated), None
+    ev = Evaluator(kb, known_facts(slots, kb, guideline))
+    for rec in kb.usable("classifiers", guideline, False):
+        if ev.truth(rec.when) is True:
+            assert isinstance(rec.action, ClassifyAction)
+            return (True, rec.action.deficiency), rec
+    if stated is not None:
+        return (True, stated), None
+    return ((True, None) if slots.status_unknown else (False, None)), None
+
+
+def _asks_diagnosis(slots: Slots) -> bool:
+    """The question asks whether a result means deficiency ("b12 170 - confirmed?")."""
+    if slots.regimen_question or slots.decision_question:
+        return False
+    return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
+
+
+def _regimen_of(rec: Recommendation) -> str | None:
+    act = rec.action
+    return act.regimen if isinstance(act, DecisionAction) and act.outcome == "plan" else None
+
+
+def _neuro_decision(rec: Recommendation) -> bool:
+    return rec.when is not None and any(
+        isinstance(n, criteria.Ref) and n.name == "neuro_involvement"
+        for n in criteria.walk(rec.when)
+    )
+
+
+class _Selector:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        index: AnswerIndex,
+        slots: Slots,
+        hits: Sequence[Hit],
+        guideline: str,
+        audience: str,
+    ) -> None:
+        self.kb, self.index, self.slots, self.hits = kb, index, slots, hits
+        self.guideline, self.audience = guideline, audience
+        self.deficiency, self.classifier = _deficiency(slots, kb, guideline)
+        self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
+        self.set_decision(None)
+
+    def result_alerts(self) -> list[Fact]:
+        """Alerts that hold because of a result the question gives ("B12 2000 on injections")."""
+        given = {f"labs.{name}" for name in self.slots.labs}
+        if not given:
+            return []
+        out = []
+        for rec in self.kb.usable("others", self.guideline, False):
+            if not isinstance(rec.action, AlertAction) or not self._usable(rec):
+                continue
+            if leaf_fields(rec.when, self.kb) & given and self.ev.truth(rec.when) is True:
+                out.append(Fact(rec))
+        return out
+
+    def result_classifier(self) -> Recommendation | None:
+        """The classification a stated result gets, even when a status is also stated."""
+        if not self.slots.labs:
+            return None
+        for rec in self.kb.usable("classifiers", self.guideline, False):
+            if self.ev.truth(rec.when) is True:
+                return rec
+        return None
+
+    def set_decision(self, decision: Recommendation | None) -> None:
+        known = known_facts(self.slots, self.kb, self.guideline, decision, self.deficiency)
+        self.ev = Evaluator(self.kb, known)
+        self.phrases = Phrases(self.kb, self.ev, self.audience)
+
+    def _usable(self, rec: Recommendation) -> bool:
+        return rec.status == "approved" and self.guideline in rec.jurisdiction
+
+    def fact(self, rec: Recommendation) -> Fact | None:
+        """``rec`` as a fact, as a conditional, or ``None`` when it is false or unwritable.
+
+        A decision is also judged by its place in the priority order: the catch-all (no
+        condition) holds only when every decision before it is false.
+        """
+        if rec.when is None and isinstance(rec.action, DecisionAction):
+            relevant = {h.id for h in self.matched}
+            before = [
+                r
+                for r in self.kb.usable("decisions", self.guideline, False)
+                if r.id != rec.id and (r.id in relevant or _neuro_decision(r))
+            ]
+            return Fact(rec) if all(self.ev.truth(r.when) is False for r in before) else None
+        t = self.ev.truth(rec.when)
+        if t is True:
+            return Fact(rec)
+        if t is False:
+            return None
+        text = self.phrases.explain(rec.when)
+        return Fact(rec, text) if text else None
+
+    def specificity(self, rec: Recommendation) -> int:
+        """How many of the question's own facts a true condition rests on (course events and
+        order facts count double: they are what a follow-up or order question is about)."""
+        fields = leaf_fields(rec.when, self.kb)
+        weight = 0
+        for name in fields:
+            if name in criteria.COURSE_FIELDS or name in criteria.ORDER_FIELDS:
+                weight += 2
+            elif name not in ("guideline", "pathway", "regimen_drug", "regimen_route"):
+                weight += 1
+        return weight
+
+    def score(self, rec_id: str) -> float:
+        return next((h.score for h in self.hits if h.id == rec_id), 0.0)
+
+    # -- which path ------------------------------------------------------------------------
+
+    def decides(self) -> bool:
+        recs = self.kb.recommendations
+        top = recs[self.hits[0].id] if self.hits else None
+        if top is None:
+            return True
+        top_decides = isinstance(top.action, DecisionAction)
+        slots = self.slots
+        if slots.describes_course:
+            return False  # follow-up advice answers a course told in the question
+        kinds = self.form_kinds()
+        if any(recs[h.id].action.type in kinds for h in self.matched):
+            return False  # "what to check?": the content of that kind answers it
+        asks_amount = slots.form in ("how_often", "how_much") and slots.intent != "monitoring"
+        if slots.describes_patient and (slots.screening or asks_amount):
+            return True
+        if any(f not in PICTURE_DRUGS for f in slots.formulations) and not top_decides:
+            return False
+        if not slots.describes_patient:
+            return top_decides or slots.regimen_question
+        return slots.regimen_question or slots.decision_question or top_decides
+
+    # -- the decision path -----------------------------------------------------------------
+
+    def decision_headline(self, sel: Selection) -> bool:
+        """The decision ``plan`` would take, with the earlier decisions the question leaves open.
+
+        ``plan`` reads what is not said as absent; that choice is the answer *otherwise*.  An
+        earlier decision whose condition is open and that the question points to (retrieved for
+        it, or about neurological involvement) is another branch: "It depends on whether …".
+        """
+        chosen, branches = self._choose(self.ev.known.facts, with_regimen=False)
+        hypo: Phrases | None = None
+        if self.asks_regimen() and self._no_regimen(chosen):
+            # "What dose / how often?": the regimen, under the condition it needs.
+            known = self._regimen_facts()
+            alt, alt_branches = self._choose(known.facts, with_regimen=True)
+            if alt is not None and self.ev.truth(alt.when) is not False:
+                chosen, branches = alt, alt_branches
+                hypo = Phrases(self.kb, Evaluator(self.kb, known), self.audience)
+        if chosen is None or self.ev.truth(chosen.when) is False:
+            return False
+        if (
+            self.ev.truth(chosen.when) is None
+            and not self.slots.describes_patient
+            and not self.asks_regimen()
+        ):
+            return False  # no patient described: the retrieved content answers, conditionally
+        forms = self.kb.answering.question_reading.regimen_forms
+        asks_form = self.slots.regimen_question and self.slots.form in forms
+        if self.hits and not self.slots.describes_patient and not asks_form:
+            top = self.kb.recommendations[self.hits[0].id]
+            share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
+            if not isinstance(top.action, DecisionAction) and share < GENERIC_MIN_SHARE:
+                return False
+        self._decision(sel, chosen, branches[:MAX_BRANCHES], hypo)
+        return True
+
+    def _no_regimen(self, chosen: Recommendation | None) -> bool:
+        """The decision gives no regimen to a regimen question: none holds, it is open, or
+        (for a question that asks for a dose, an interval or a regimen outright) it says to
+        carry on with the current treatment.  A referral or an out-of-scope decision that
+        holds is kept ("under 16" answers a dose question for a child), and so is carrying on
+        for "when is the next dose?"."""
+        if chosen is None:
+            return True
+        if _regimen_of(chosen):
+            return False
+        act = chosen.action
+        carry_on = isinstance(act, DecisionAction) and act.outcome == "plan"
+        if self.ev.truth(chosen.when) is not True:
+            return True
+        return carry_on and self.slots.regimen_question
+
+    def asks_regimen(self) -> bool:
+        return self.slots.regimen_question or self.slots.intent == "regimen"
+
+    def _choose(
+        self, facts: criteria.Facts, *, with_regimen: bool
+    ) -> tuple[Recommendation | None, list[Recommendation]]:
+        """The first decision that holds for ``facts`` (read as ``plan`` reads them), and the
+        earlier ones left open that the question points to (retrieved, or neurological).
+
+        ``with_regimen`` considers only decisions that give a regimen (a regimen question)."""
+        relevant = {h.id for h in self.matched}
+        branches: list[Recommendation] = []
+        for rec in self.kb.usable("decisions", self.guideline, False):
+            if with_regimen and not _regimen_of(rec):
+                continue
+            if rec.when is None or criteria.evaluate(rec.when, facts, self.kb.param, self.ev.defs):
+                return rec, branches
+            if self.ev.truth(rec.when) is None and (rec.id in relevant or _neuro_decision(rec)):
+                branches.append(rec)
+        return None, branches
+
+    def _regimen_facts(self) -> Known:
+        """The question's facts with a confirmed deficiency when its status is open (or only
+        suspected): the regimen is then given under that condition, never as a fact."""
+        known, status = self.deficiency
+        if known and status not in (None, "suspected"):
+            return self.ev.known
+        return known_facts(self.slots, self.kb, self.guideline, None, (True, "confirmed"))
+
+    def _decision(
+        self,
+        sel: Selection,
+        chosen: Recommendation,
+        branches: list[Recommendation],
+        hypo: Phrases | None = None,
+    ) -> None:
+        """Head with ``chosen``, the other ``branches`` as "If …" items.
+
+        ``hypo`` writes the branches' negations when the regimen is given under a confirmed
+        deficiency the question does not state (the head's own condition says so)."""
+        sides: list[tuple[Recommendation, str, str]] = []
+        for rec in branches:
+            pos = self.phrases.explain(rec.when, True)
+            neg = (hypo or self.phrases).explain(rec.when, False)
+            if pos and neg:
+                sides.append((rec, pos, neg))
+        otherwise = False
+        if self.ev.truth(chosen.when) is None:
+            own = self.phrases.explain(chosen.when)
+            condition = (
+                self.phrases.join([own, *(neg for _, _, neg in sides)], "and") if own else None
+            )
+        elif sides:
+            condition = self.phrases.join([neg for _, _, neg in sides], "and")
+            otherwise = True
+        else:
+            condition = None
+        options = [(rec, pos, False) for rec, pos, _ in sides] + [(chosen, condition, otherwise)]
+        rec_head, head_condition, head_otherwise = options[-1]
+        sel.headline = Fact(rec_head, head_condition, head_otherwise)
+        sel.decision = sel.headline
+        sel.branches = [Fact(r, c, o) for r, c, o in options if r.id != rec_head.id and c]
+        if rec_head.id == chosen.id:
+            sel.depends = [pos for _, pos, _ in sides] or (
+                [head_condition] if head_condition and not head_otherwise else []
+            )
+        else:
+            sel.depends = [head_condition] if head_condition else []
+        sel.seen.update(r.id for r, _, _ in options)
+        act = rec_head.action
+        assert isinstance(act, DecisionAction)
+        sel.pathway = act.pathway
+        sel.regimen = act.regimen if act.outcome == "plan" else None
+        if self.classifier is not None:
+            sel.place("algorithm", Fact(self.classifier))
+        self.set_decision(rec_head)
+        if head_condition is None:
+            self._place_true(sel)
+
+    def _place_true(self, sel: Selection) -> None:
+        """Every alert, monitoring item and disagreement that is true (what ``plan`` shows)."""
+        for rec in self.kb.recommendations.values():
+            if not self._usable(rec) or rec.id in sel.seen:
+                continue
+            if not isinstance(rec.action, AlertAction | MonitorAction | DisagreementAction):
+                continue
+            if self.ev.truth(rec.when) is True:
+                sel.place(section_for(rec, self.index), Fact(rec))
+        for key in SECTION_ORDER:
+            sel.placed[key].sort(key=lambda f: (-self.score(f.rec.id), f.rec.id))
+
+    # -- the retrieval path ----------------------------------------------------------------
+
+    def retrieval_headline(self, sel: Selection) -> bool:
+        if not self.hits:
+            return False
+        best = self.hits[0].score
+        candidates = [(h, self.fact(self.kb.recommendations[h.id])) for h in self.matched]
+        course: list[Fact] = []
+        if self.slots.describes_course:
+            # Follow-up advice that holds for the course the question tells heads it.
+            advice = [
+                (Hit(rec.id, best), Fact(rec))
+                for rec in self.kb.usable("others", self.guideline, False)
+                if isinstance(rec.action, AdviceAction) and self.ev.truth(rec.when) is True
+            ]
+            advice.sort(key=lambda hf: (-self.specificity(hf[1].rec), -self.score(hf[1].rec.id)))
+            candidates = advice[:1] + candidates
+            course = [f for _, f in advice[:1]]
+        shown = [(h, f) for h, f in candidates if f is not None]
+        if not shown:
+            return False
+        form_head = self.form_head(shown)
+        if form_head is not None:
+            course = [form_head, *course]
+        near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
+        if not near:
+            near = [f for _, f in shown if f.condition is None]
+        if not near:
+            near = self.result_alerts()
+        near.sort(key=lambda f: -self.specificity(f.rec))
+        near = course + near  # the follow-up advice for the told course heads
+        head = near[0] if near else shown[0][1]
+        if head.condition is not None and self.classifier is not None:
+            head = Fact(self.classifier)
+        sel.headline = head
+        sel.seen.add(head.rec.id)
+        act = head.rec.action
+        if isinstance(act, DecisionAction):
+            sel.decision = head
+            sel.pathway = act.pathway
+            given = head.condition is None or self.asks_regimen()  # asked for: under its condition
+            sel.regimen = act.regimen if act.outcome == "plan" and given else None
+        if head.condition is None:
+            self._place_true(sel)
+        return True
+
+    def form_kinds(self) -> tuple[str, ...]:
+        """The kinds of content that answer the question's form first (``form_heads``)."""
+        heads = self.kb.answering.question_reading.form_heads
+        return heads.get(self.slots.form, ()) if self.slots.form else ()
+
+    def form_head(self, shown: Sequence[tuple[Hit, Fact]]) -> Fact | None:
+        """The best retrieved item of the kind the form asks for ("what to check?" → a
+        monitoring item): a fact before one under its condition, each in retrieval order."""
+        kinds = self.form_kinds()
+        fits = [f for _, f in shown if f.rec.action.type in kinds]
+        facts = [f for f in fits if f.condition is None]
+        best = facts or fits
+        return best[0] if best else None
+
+    def answer_with_caution(self, sel: Selection) -> None:
+        """A yes/no question about a decision is answered by the true alert it asks about.
+
+        ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
+        retrieval ranks within ``PREFER_SHARE`` of the best heads; the decision stays, in the
+        algorithm section, with its regimen.
+        """
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
+            return
+        best = self.hits[0].score
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if hit.score < PREFER_SHARE * best or rec.id == head.rec.id:
+                continue
+            if not isinstance(rec.action, AlertAction | AdviceAction):
+                continue
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
+
+    # -- the rest --------------------------------------------------------------------------
+
+    def cover(self, sel: Selection, part_hits: Sequence[Hit]) -> bool:
+        """Answer one part of a question: its best usable match, if it is not false."""
+        for hit in _matched(part_hits)[:2]:
+            rec = self.kb.recommendations[hit.id]
+            if not self._usable(rec):
+                continue
+            if rec.id in {f.rec.id for f in sel.used()}:
+                return True
+            found = self.fact(rec)
+            if found is not None:
+                sel.place(section_for(rec, self.index), found)
+                return True
+        return False
+
+    def place_matched(self, sel: Selection) -> None:
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id in sel.seen:
+                continue
+            if sel.pathway and isinstance(rec.action, DecisionAction):
+                continue  # other pathways are explained by the decision's alternatives
+            found = self.fact(rec)
+            if found is None:
+                continue
+            if found.condition and self.ev.fields(rec.when) & PLAN_ONLY:
+                continue  # open only on a treatment the answer does not describe
+            sel.place(section_for(rec, self.index), found)
+
+
+def select(
+    kb: KnowledgeBase,
+    index: AnswerIndex,
+    slots: Slots,
+    hits: Sequence[Hit],
+    guideline: str,
+    audience: str,
+    parts: Sequence[tuple[str, Sequence[Hit]]] = (),
+) -> Selection:
+    """Evaluate the facts of the question and choose what the answer says (module docstring).
+
+    ``parts`` are the later parts of a question with several ("…? and …?"), each with its own
+    retrieval: each is answered by its best match when that is not false for the question (a
+    statement added to its section), or named in ``uncovered``.
+    """
+    sel = _select(kb, index, slots, hits, guideline, audience)
+    if sel.headline is not None and parts:
+        sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+        if sel.decision is not None:
+            sel_.set_decision(sel.decision.rec)
+        for text, part_hits in parts:
+            if not sel_.cover(sel, part_hits):
+                sel.uncovered.append(text)
+    return sel
+
+
+def _select(
+    kb: KnowledgeBase,
+    index: AnswerIndex,
+    slots: Slots,
+    hits: Sequence[Hit],
+    guideline: str,
+    audience: str,
+) -> Selection:
+    sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+    sel = Selection(known=sel_.ev.known)
+    reading = sel_.classifier or sel_.result_classifier()
+    if reading is not None and _asks_diagnosis(slots):
+        sel.headline = Fact(reading)
+        sel.seen.add(reading.id)
+        sel_._place_true(sel)
+        sel_.place_matched(sel)
+        sel.picture = picture(slots, kb, guideline)
+        return sel
+    done = sel_.decides() and sel_.decision_headline(sel)
+    head = sel.headline
+    asks_regimen = slots.regimen_question or slots.intent == "regimen"
+    if done and head is not None and head.condition and not head.otherwise and not asks_regimen:
+        # A decision open on what the question does not say: a retrieved fact heads instead.
+        other = Selection(known=sel_.ev.known)
+        sel_.set_decision(None)
+        top = hits[0].id if hits else None
+        if (
+            sel_.retrieval_headline(other)
+            and other.headline is not None
+            and (not other.headline.condition or other.headline.rec.id == top)
+            and other.headline.rec.id != head.rec.id
+        ):
+            sel = other
+        else:
+            sel_.set_decision(head.rec)
+    if not done:
+        sel_.set_decision(None)
+        done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
+    if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
+        sel_.answer_with_caution(sel)
+    if not done and sel_.classifier is not None:
+        sel.headline = Fact(sel_.classifier)
+        sel.seen.add(sel_.classifier.id)
+        done = True
+    if done:
+        sel_.place_matched(sel)
+    sel.known = sel_.ev.known
+    sel.picture = picture(slots, kb, guideline)
+    sel.asks_regimen = sel_.asks_regimen()
+    _name_plan(sel, kb)
+    return sel
+
+
+def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
+    """The headline names a pathway and regimen only when they are ``b12 plan``'s own choice.
+
+    A headline that holds under an open condition names them only when the plan for the
+    picture the question describes chooses the same (the plan reads what is not said as
+    absent); with no picture, only a headline that is a fact names them.
+    """
+    head = sel.headline
+    if head is None or sel.pathway is None or head is not sel.decision:
+        return
+    if sel.asks_regimen and sel.regimen is not None and head.condition is not None:
+        sel.named = True  # the regimen asked for, under its stated condition (``applies_if``)
+    elif sel.picture is not None:
+        sel.named = planned(sel.picture, kb) == (sel.pathway, sel.regimen)
+    else:
+        sel.named = head.condition is None and not sel.branches
+
+
+# -- the clinical picture (for b12 plan; nothing is assumed) -----------------------------------
+
+
+def _drop(doc: dict[str, Any], path: str) -> None:
+    """Remove the field a validation problem names (``labs.x``, ``conditions[0]``, …)."""
+    head = path.split("[", 1)[0]
+    if head.startswith(FIELDS_FROM_PROBLEM):
+        group, _, name = head.partition(".")
+        inner = doc.get(group)
+        if isinstance(inner, dict):
+            inner.pop(name.split(".", 1)[0], None)
+            if not inner:
+                doc.pop(group, None)
+        return
+    doc.pop(head.split(".", 1)[0], None)
+
+
+def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] | None:
+    """The ClinicalPicture document the question describes, when it gives an age (else None).
+
+    Only what the question says goes in: no age, deficiency status or treatment is assumed, so
+    a question without an age has no picture (``b12 plan`` needs one).
+    """
+    if slots.age is None or not slots.describes_patient:
+        return None
+    causes = [c for c in CAUSE_ORDER if c in slots.causes]
+    drugs = products(slots)
+    prefs = {"route": slots.route_preference, "drug": drugs[0] if len(drugs) == 1 else None}
+    meds = set(slots.medications)
+    if slots.on_treatment:
+        meds.update(drugs or PICTURE_DRUGS[:1])
+    fields: dict[str, Any] = {
+        "age": slots.age,
+        "sex": slots.sex,
+        "pregnant": "pregnant" in slots.flags or None,
+        "breastfeeding": "breastfeeding" in slots.flags or None,
+        "deficiency": slots.deficiency,
+        "cause": causes[0] if causes else None,
+        "conditions": sorted(set(slots.conditions)),
+        "medications": sorted(meds),
+        "diet": slots.diet,
+        "neuro_symptoms": [s for s in slots.neuro_symptoms if s in kb.vocabulary.neuro_symptoms]
+        if slots.neuro
+        else [],
+        "ileal_resection_cm": slots.ileal_resection_cm,
+        "labs": dict(sorted(slots.labs.items())),
+        "preferences": {k: v for k, v in prefs.items() if v is not None},
+        "guideline": guideline,
+    }
+    doc = {k: v for k, v in fields.items() if v is not None and v != [] and v != {}}
+    for _ in range(8):
+        try:
+            parse_picture(doc, kb)
+            return doc
+        except InputError as err:
+            if "age" in {p.field for p in err.problems}:
+                return None
+            for problem in err.problems:
+                _drop(doc, problem.field)
+    return None
+
+
+def planned(doc: dict[str, Any], kb: KnowledgeBase) -> tuple[str, str | None]:
+    """(pathway, regimen) of ``b12 plan`` for a picture document (used to check agreement)."""
+    result = plan(parse_picture(doc, kb), kb, REFERENCE_DAY)
+    return result.pathway.id, result.regimen.id if result.regimen else None
