@@ -168,6 +168,12 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
                 "sources.yaml", src.id, f"superseded_by names unknown source {src.superseded_by!r}"
             )
 
+    printout = vocab.patient_printout
+    for section in ("missed", "call_us"):
+        for k, item in enumerate(getattr(printout, section)):
+            cites("vocabulary.yaml", f"patient_printout.{section}[{k}].citations", item.citations,
+                  "approved")
+
     for par in parameters.values():
         cites(param_files[par.id], f"{par.id}.citations", par.citations, par.status)
 

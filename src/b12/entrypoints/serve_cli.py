@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
             cds_trusted_issuers=settings.cds_trusted_issuers(),
             cds_allowed_origins=settings.cds_allowed_origins(),
             public_base_url=settings.public_base_url(),
+            practice_name=settings.practice_name(),
+            practice_phone=settings.practice_phone(),
+            clinic_days=settings.clinic_days(),
         )
         if is_sandbox_config(config.cds_trusted_issuers) and not is_loopback(host):
             typer.echo(

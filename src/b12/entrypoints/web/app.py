@@ -31,6 +31,7 @@ from b12.entrypoints.web import (
     pages,
     pages_ask,
     pages_kb,
+    pages_patient_docs,
     pages_registry,
 )
 from b12.entrypoints.web.cds_auth import install_cors
@@ -90,6 +91,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(pages_registry.router)
+    app.include_router(pages_patient_docs.router)
     app.include_router(api_registry.router)
     app.include_router(pages_kb.router)
     app.include_router(api_kb.router)

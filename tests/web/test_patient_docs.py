@@ -1,0 +1,105 @@
+"""The patient page's chart and its two printouts (patient's copy, clinician's copy)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from pypdf import PdfReader
+
+from b12.adapters.sql.registry import DoseInput, Registry
+from tests.web.conftest import TODAY, UK_PA, SignedIn, at, audit_rows, enrol
+
+Client = Callable[[str], SignedIn]
+START = TODAY - timedelta(days=70)
+
+
+def _pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+
+
+def _history(registry: Registry) -> None:
+    """Enrolled 70 days ago with labs; two doses; a later picture with new labs; an event."""
+    enrol(registry, "P-7", day=START, name="Ann <Example>")
+    for offset in (0, 2):
+        day = START + timedelta(days=offset)
+        registry.record_dose(
+            "P-7",
+            DoseInput(date=day, drug="hydroxocobalamin", dose="1mg", route="im"),
+            actor="setup",
+            now=at(day),
+        )
+    later = START + timedelta(days=40)
+    picture = {
+        **UK_PA,
+        "labs": {**UK_PA["labs"], "serum_b12_ng_l": 480, "haemoglobin_g_l": 128, "mcv_fl": 95},
+        "neuro_symptoms": ["paraesthesia"],
+        "as_of": later.isoformat(),
+        "start": START.isoformat(),
+    }
+    registry.update_picture("P-7", picture, actor="setup", now=at(later))
+    registry.record_event("P-7", later, "no_further_improvement", actor="setup", now=at(later))
+
+
+def test_patient_page_shows_the_chart_and_its_table(client: Client, registry: Registry) -> None:
+    _history(registry)
+    page = client("nurse").get("/patients/P-7")
+    assert page.status_code == 200
+    html = page.text
+    assert "Ann &lt;Example&gt;" in html and "Ann <Example>" not in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert '<title id="b12-chart-title">' in svg and '<desc id="b12-chart-desc">' in svg
+    assert svg.count("<circle") >= 2  # the two doses (and lab points)
+    assert "110 then 480" in svg  # B12 over time, in the description
+    table = html[html.index('id="chart-table"') :]
+    table = table[: table.index("</details>")]
+    assert "Dose given" in table and "480 ng/L" in table and "128 g/L" in table
+    assert "95 fL" in table and "Neurological symptoms" in table
+    # Rows in date order.
+    days = re.findall(r"<tr><td>(\d+ \w+ \d{4})</td>", table)
+    parsed = [date.fromisoformat(_iso(d)) for d in days]
+    assert parsed == sorted(parsed) and len(parsed) >= 6
+    assert 'href="/patients/P-7/printout/patient.pdf"' in html
+    assert 'href="/patients/P-7/printout/clinician.pdf"' in html
+
+
+MONTHS = ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split()
+
+
+def _iso(text: str) -> str:
+    day, month, year = text.split()
+    return f"{year}-{MONTHS.index(month) + 1:02d}-{int(day):02d}"
+
+
+def test_patient_printout_from_the_registry(client: Client, registry: Registry) -> None:
+    picture = {**UK_PA, "as_of": TODAY.isoformat()}
+    registry.add_patient(
+        "P-8", picture, name="Bea Example", actor="setup", now=at(TODAY),
+        date_of_birth=date(1958, 4, 1),
+    )
+    reply = client("nurse").get("/patients/P-8/printout/patient.pdf")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/pdf"
+    text = _pdf_text(reply.content)
+    assert "Name: Bea Example" in text and "Date of birth: Tue 1 Apr 1958" in text
+    assert "If you miss an injection" in text and "Call us if" in text
+    assert "[1]" not in text and "References" not in text and "content version" not in text
+    assert audit_rows(registry, "view")[-1]["detail"] == {"page": "printout", "copy": "patient"}
+
+
+def test_clinician_copy_keeps_references(client: Client, registry: Registry) -> None:
+    enrol(registry, "P-9", day=TODAY, name="Cal Example")
+    reply = client("clinician").get("/patients/P-9/printout/clinician.pdf")
+    assert reply.status_code == 200
+    text = _pdf_text(reply.content)
+    assert "References" in text and "[1]" in text and "For: Cal Example" in text
+
+
+def test_unknown_copy_and_unknown_patient_are_404(client: Client, registry: Registry) -> None:
+    enrol(registry, "P-10", day=TODAY)
+    nurse = client("nurse")
+    assert nurse.get("/patients/P-10/printout/other.pdf").status_code == 404
+    assert nurse.get("/patients/NOPE/printout/patient.pdf").status_code == 404
