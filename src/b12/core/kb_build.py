@@ -171,8 +171,12 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:  # noqa: C901 - line
     printout = vocab.patient_printout
     for section in ("missed", "call_us"):
         for k, item in enumerate(getattr(printout, section)):
-            cites("vocabulary.yaml", f"patient_printout.{section}[{k}].citations", item.citations,
-                  "approved")
+            cites(
+                "vocabulary.yaml",
+                f"patient_printout.{section}[{k}].citations",
+                item.citations,
+                "approved",
+            )
 
     for par in parameters.values():
         cites(param_files[par.id], f"{par.id}.citations", par.citations, par.status)

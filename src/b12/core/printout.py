@@ -81,7 +81,11 @@ def _first_open(day: Date, open_idx: tuple[int, ...], latest: Date | None = None
 
 
 def _printed(
-    entry: PatientScheduleEntry, when: Date, suggested: Date, window: tuple[Date, Date], beyond: bool
+    entry: PatientScheduleEntry,
+    when: Date,
+    suggested: Date,
+    window: tuple[Date, Date],
+    beyond: bool,
 ) -> PrintedDose:
     return PrintedDose(
         date=when,

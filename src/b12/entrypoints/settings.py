@@ -13,8 +13,9 @@
                      JWT ``aud`` check behind a proxy; unset: the URL of the request itself
 ``B12_PRACTICE_NAME`` / ``B12_PRACTICE_PHONE`` the practice's name and telephone, printed on the
                      patient's printout; unset: left off
-``B12_CLINIC_DAYS``  comma-separated weekdays the practice gives injections (``mon,tue,wed,thu,fri``);
-                     the patient's printout moves dates onto them; unset: the knowledge base's
+``B12_CLINIC_DAYS``  comma-separated weekdays the practice gives injections on
+                     (``mon,tue,wed,thu,fri``): the patient's printout moves its dates onto them;
+                     unset: the knowledge base's ``patient_printout.open_days``
 """
 
 from __future__ import annotations

@@ -109,7 +109,9 @@ def _doses(data: ChartData, scale: _Scale, y: float) -> list[str]:
     mid = y + DOSE_H / 2
     parts = [f'<g fill="{MUTED}" font-size="11">', *_lane_label(mid + 4, "Doses"), "</g>"]
     parts.append(f'<g class="chart-doses" fill="{DOSE_FILL}" stroke="#ffffff" stroke-width="0.8">')
-    parts.extend(f'<circle cx="{_n(scale.x(d))}" cy="{_n(mid)}" r="4"/>' for d in sorted(data.doses))
+    parts.extend(
+        f'<circle cx="{_n(scale.x(d))}" cy="{_n(mid)}" r="4"/>' for d in sorted(data.doses)
+    )
     parts.append("</g>")
     return parts
 
@@ -193,8 +195,7 @@ def _axis(scale: _Scale, y: float) -> list[str]:
     months = _months(scale)
     for day in months:
         parts.append(
-            f'<line x1="{_n(scale.x(day))}" y1="{_n(y)}" x2="{_n(scale.x(day))}" '
-            f'y2="{_n(y + 4)}"/>'
+            f'<line x1="{_n(scale.x(day))}" y1="{_n(y)}" x2="{_n(scale.x(day))}" y2="{_n(y + 4)}"/>'
         )
     for day, text, anchor in ticks:
         parts.append(

@@ -32,7 +32,8 @@ def _when(document: dict[str, Any], created: Any) -> date:
 
 
 def picture_versions(registry: Registry, patient_id: str) -> list[tuple[date, dict[str, Any]]]:
-    """Every saved version of the patient's picture: (date it applies to, document), oldest first."""
+    """Every saved version of the patient's picture: (date it applies to, document), oldest
+    first."""
     query = (
         select(pictures.c.document, pictures.c.created_at)
         .where(pictures.c.patient_id == patient_id)

@@ -267,10 +267,7 @@ async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> R
         )
         copy = "patient" if fmt == "patient-pdf" else "clinician"
         return printout_pdf(request, result, copy, patient)
-    if fmt == "ics":
-        body = plan_to_ics(result)
-    else:
-        body = result.model_dump_json(indent=2).encode()
+    body = plan_to_ics(result) if fmt == "ics" else result.model_dump_json(indent=2).encode()
     return Response(
         body,
         media_type=media,

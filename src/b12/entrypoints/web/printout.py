@@ -27,9 +27,7 @@ COPIES = {
 INJECTED_ROUTES = ("im", "deep_sc", "sc", "iv")
 
 
-def printout_pdf(
-    request: Request, plan: Plan, copy: str, patient: PatientDetails
-) -> Response:
+def printout_pdf(request: Request, plan: Plan, copy: str, patient: PatientDetails) -> Response:
     """The PDF download of one copy (``patient`` or ``clinician``) of ``plan``."""
     svc = services(request)
     kb = svc.kb()
