@@ -14,13 +14,13 @@ table that is the chart's text alternative.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 
 from b12.adapters.exports.text import short_date
 
 WIDTH = 360
-LEFT = 62
+LEFT = 66
 RIGHT = 14
 TOP = 8
 DOSE_H = 26
@@ -87,8 +87,8 @@ class _Scale:
             *(d for d, _ in data.symptoms),
         ]
         self.start = min(days, default=data.today)
-        self.end = max([*days, data.today])
-        self.days = max((self.end - self.start).days, MIN_DAYS)
+        self.end = max([*days, data.today, self.start + timedelta(days=MIN_DAYS)])
+        self.days = (self.end - self.start).days
 
     def x(self, day: date) -> float:
         offset = min(max((day - self.start).days, 0), self.days)
@@ -162,7 +162,7 @@ def _lab(data: ChartData, scale: _Scale, key: str, name: str, unit: str, y: floa
 
 def _events(data: ChartData, scale: _Scale, y: float) -> list[str]:
     mid = y + EVENT_H / 2
-    parts = [f'<g fill="{MUTED}" font-size="11">', *_lane_label(mid + 4, "Symptoms,"), "</g>"]
+    parts = [f'<g fill="{MUTED}" font-size="11">', *_lane_label(mid + 4, "Symptoms"), "</g>"]
     parts.append(
         f'<text x="{LEFT - 6}" y="{_n(mid + 16)}" text-anchor="end" font-size="11" '
         f'fill="{MUTED}">events</text>'
