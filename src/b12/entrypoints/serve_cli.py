@@ -31,6 +31,11 @@ def register(app: typer.Typer) -> None:
         from b12.entrypoints.web.services import WebConfig
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        try:
+            clinic_days = settings.clinic_days()
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         config = WebConfig(
             database_url=settings.database_url(),
             secure_cookies=settings.secure_cookies(),
@@ -39,7 +44,7 @@ def register(app: typer.Typer) -> None:
             public_base_url=settings.public_base_url(),
             practice_name=settings.practice_name(),
             practice_phone=settings.practice_phone(),
-            clinic_days=settings.clinic_days(),
+            clinic_days=clinic_days,
         )
         if is_sandbox_config(config.cds_trusted_issuers) and not is_loopback(host):
             typer.echo(

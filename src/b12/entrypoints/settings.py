@@ -81,6 +81,7 @@ def practice_phone() -> str | None:
 
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def clinic_days() -> tuple[str, ...] | None:
@@ -89,8 +90,9 @@ def clinic_days() -> tuple[str, ...] | None:
     Raises ``ValueError`` naming the variable for an unknown day name.
     """
     value = os.environ.get("B12_CLINIC_DAYS", "")
-    days = tuple(part.strip().lower()[:3] for part in value.split(",") if part.strip())
-    bad = [d for d in days if d not in WEEKDAY_NAMES]
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    full = {d.lower(): d[:3].lower() for d in FULL_DAY_NAMES}
+    bad = [n for n in names if n not in WEEKDAY_NAMES and n not in full]
     if bad:
         raise ValueError(f"B12_CLINIC_DAYS: unknown weekday(s) {bad}; use {WEEKDAY_NAMES}")
-    return days or None
+    return tuple(full.get(n, n) for n in names) or None
