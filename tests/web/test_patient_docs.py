@@ -119,3 +119,28 @@ def test_unknown_copy_and_unknown_patient_are_404(client: Client, registry: Regi
     nurse = client("nurse")
     assert nurse.get("/patients/P-10/printout/other.pdf").status_code == 404
     assert nurse.get("/patients/NOPE/printout/patient.pdf").status_code == 404
+
+
+def test_printout_of_a_course_under_way_starts_at_the_next_dose(
+    client: Client, registry: Registry
+) -> None:
+    """Loading doses on Wed 25 and Fri 27 Feb: the next (Mon 2 Mar, today) is dose 3 of 6."""
+    enrol(registry, "P-11", day=date(2026, 2, 25), name="Dee Example")
+    for day in (date(2026, 2, 25), date(2026, 2, 27)):
+        registry.record_dose(
+            "P-11",
+            DoseInput(date=day, drug="hydroxocobalamin", dose="1mg", route="im"),
+            actor="setup",
+            now=at(day),
+        )
+    text = _pdf_text(client("nurse").get("/patients/P-11/printout/patient.pdf").content)
+    assert "Your next injection is on Monday 2 March 2026" in text
+    table = text.split("Date What Dose Notes Given", 1)[1]
+    assert table.lstrip().startswith("Mon 2 Mar 2026")
+    assert "25 Feb 2026" not in text
+    assert "27 Feb 2026" not in text
+    # Four loading doses are left (Mon, Wed, Fri, Mon), then maintenance two months later.
+    loading = re.findall(r"(\w{3} \d+ Mar 2026) Dose 1 mg", table)
+    assert loading == ["Mon 2 Mar 2026", "Wed 4 Mar 2026", "Fri 6 Mar 2026", "Mon 9 Mar 2026"]
+    clinician = _pdf_text(client("nurse").get("/patients/P-11/printout/clinician.pdf").content)
+    assert "Wed 25 Feb 2026" in clinician  # the plan as it was made, from the course start

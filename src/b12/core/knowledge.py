@@ -457,15 +457,17 @@ class PatientPrintout(Model):
     """The framing texts of the patient's printout (``vocabulary.patient_printout``).
 
     ``open_days`` are the weekdays the practice gives injections (a dated dose on another day is
-    moved to the next open day); ``clinic_days_text`` and ``first_dose_text`` take ``{days}`` and
-    ``{date}``.  ``missed`` and ``call_us`` are the "If you miss an injection" and "Call us if"
-    sections; each sentence is cited.
+    moved to the next open day); ``clinic_days_text`` takes ``{days}``; ``first_dose_text``
+    (a new course) and ``next_dose_text`` (a course under way) take ``{date}``.  ``missed``
+    and ``call_us`` are the "If you miss an injection" and "Call us if" sections; each
+    sentence is cited.
     """
 
     title: str
     open_days: tuple[str, ...]
     clinic_days_text: str
     first_dose_text: str
+    next_dose_text: str
     moved_text: str
     given_label: str
     missed_heading: str

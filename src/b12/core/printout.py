@@ -137,14 +137,57 @@ def clinic_day_entries(
     return tuple(sorted(out, key=lambda p: p.date))
 
 
+def _moved(entry: PatientScheduleEntry, shift: timedelta) -> PatientScheduleEntry:
+    window = entry.window
+    if window is not None:
+        window = window.model_copy(
+            update={"earliest": window.earliest + shift, "latest": window.latest + shift}
+        )
+    return entry.model_copy(update={"date": entry.date + shift, "window": window})
+
+
+def resume_from(
+    view: PatientPlan, phase: str | None, given_in_phase: int, due: Date
+) -> PatientPlan:
+    """The view's schedule picked up where a patient's record stands.
+
+    ``view`` is the plan of the patient's picture started on ``due`` (the next due date the
+    record gives).  The entries before the first dose of ``phase`` (an earlier phase, its
+    start-up tests) are dropped and the rest move so that this dose falls on ``due``.  A
+    fixed-length phase of which ``given_in_phase`` doses were given loses that many doses from
+    its end (its weekday pattern is kept), and the phases after it move up to follow its last
+    remaining dose; for an open-ended phase pass 0.  No dated dose of ``phase``: no dates.
+    """
+    schedule = view.schedule
+    indexes = [i for i, e in enumerate(schedule) if e.kind == "dose" and e.phase == phase]
+    if not indexes:
+        return view.model_copy(update={"schedule": (), "start": due})
+    given = min(given_in_phase, len(indexes) - 1)
+    kept = indexes[: len(indexes) - given]
+    dropped = set(indexes[len(kept) :])
+    start_shift = due - schedule[indexes[0]].date
+    later_shift = schedule[kept[-1]].date - schedule[indexes[-1]].date
+    out = [
+        _moved(e, start_shift + (later_shift if i > indexes[-1] else timedelta(0)))
+        for i, e in enumerate(schedule)
+        if i >= indexes[0] and i not in dropped
+    ]
+    return view.model_copy(update={"schedule": tuple(out), "start": due})
+
+
 def patient_printout(
     view: PatientPlan,
     kb: KnowledgeBase,
     *,
     open_days: tuple[str, ...] | None = None,
     injections: bool = True,
+    resumed: bool = False,
 ) -> PatientPrintoutDates:
-    """The printout's dates and sentences; ``open_days`` default to the knowledge base's."""
+    """The printout's dates and sentences; ``open_days`` default to the knowledge base's.
+
+    ``resumed``: the dates continue a course already under way (:func:`resume_from`), so the
+    first one is introduced as the next injection, not the first.
+    """
     content = kb.vocabulary.patient_printout
     days = open_days or content.open_days
     entries = clinic_day_entries(view.schedule, days)
@@ -157,7 +200,9 @@ def patient_printout(
         title=content.title,
         clinic_days_text=content.clinic_days_text.replace("{days}", _day_list(days)),
         first_dose_text=(
-            content.first_dose_text.replace("{date}", _long_date(first))
+            (content.next_dose_text if resumed else content.first_dose_text).replace(
+                "{date}", _long_date(first)
+            )
             if first is not None and injections
             else None
         ),

@@ -8,13 +8,14 @@ numbered references and the content version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from fastapi import Request, Response
 
 from b12.adapters.exports.patient_pdf import PatientDetails, Practice, patient_copy_pdf
 from b12.adapters.exports.pdf import plan_to_pdf
-from b12.core.patient_view import patient_view
+from b12.core.patient_view import PatientPlan, patient_view
 from b12.core.plan_models import Plan
 from b12.core.printout import patient_printout
 from b12.entrypoints.web.auth import services
@@ -27,18 +28,30 @@ COPIES = {
 INJECTED_ROUTES = ("im", "deep_sc", "sc", "iv")
 
 
-def printout_pdf(request: Request, plan: Plan, copy: str, patient: PatientDetails) -> Response:
-    """The PDF download of one copy (``patient`` or ``clinician``) of ``plan``."""
+def printout_pdf(
+    request: Request,
+    plan: Plan,
+    copy: str,
+    patient: PatientDetails,
+    resume: Callable[[PatientPlan], PatientPlan] | None = None,
+) -> Response:
+    """The PDF download of one copy (``patient`` or ``clinician``) of ``plan``.
+
+    ``resume`` turns the patient's dates into those of a course under way (the registry).
+    """
     svc = services(request)
     kb = svc.kb()
     view = patient_view(plan, kb)
     if copy == "patient":
+        if resume is not None:
+            view = resume(view)
         config = svc.config
         dates = patient_printout(
             view,
             kb,
             open_days=config.clinic_days,
             injections=plan.regimen is not None and plan.regimen.route in INJECTED_ROUTES,
+            resumed=resume is not None,
         )
         practice = Practice(config.practice_name, config.practice_phone)
         body = patient_copy_pdf(view, dates, patient=patient, practice=practice)
