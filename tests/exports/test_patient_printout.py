@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +22,8 @@ from b12.core.dates import WEEKDAYS
 from b12.core.knowledge import KnowledgeBase
 from b12.core.patient_view import PatientPlan, patient_view
 from b12.core.plan_models import Plan
-from b12.core.printout import PrintedDose, clinic_day_entries, patient_printout
+from b12.core.printout import PrintedDose, clinic_day_entries, patient_printout, resume_from
+from tests.exports.conftest import PICTURES
 from tests.properties.strategies import picture_docs
 
 KB = load_knowledge_base()
@@ -48,7 +50,7 @@ def _patient_copy(plan: Plan, kb: KnowledgeBase) -> tuple[str, PatientPlan, list
 def test_patient_copy_names_the_patient_and_lists_clinic_days(
     kb: KnowledgeBase, plans: dict[str, Plan], name: str
 ) -> None:
-    text, view, entries = _patient_copy(plans[name], kb)
+    text, _view, entries = _patient_copy(plans[name], kb)
     content = kb.vocabulary.patient_printout
     assert "Name: Ann Example" in text
     assert "Date of birth: Wed 2 Apr 1958" in text
@@ -167,7 +169,7 @@ def test_clinic_days_only_inside_windows_first_on_or_after_start(
         return
     assert injected[0].date >= view.start
     assert injected[0].date == _first_open(planned[0].date, open_days)
-    for before, entry in zip(injected, injected[1:], strict=False):
+    for before, entry in itertools.pairwise(injected):
         assert entry.date > before.date
     for entry in injected:
         assert entry.date >= entry.planned
@@ -188,3 +190,48 @@ def test_spacing_runs_from_the_printed_dose(kb: KnowledgeBase, plans: dict[str, 
     for k in range(1, len(printed)):
         interval = planned[k].date - planned[k - 1].date
         assert printed[k].planned == printed[k - 1].date + interval
+
+
+def _plan_from(kb: KnowledgeBase, name: str, start: date) -> PatientPlan:
+    doc = {**PICTURES[name], "start": start.isoformat(), "as_of": start.isoformat()}
+    _, plan = b12.plan_request(doc, kb)
+    return patient_view(plan, kb)
+
+
+def test_resume_a_fixed_length_phase_drops_the_doses_given_from_its_end(
+    kb: KnowledgeBase,
+) -> None:
+    due = date(2026, 3, 2)  # a Monday
+    view = _plan_from(kb, "pa_uk", due)
+    first_phase = view.phases[0].name
+    planned = [e for e in view.schedule if e.kind == "dose"]
+    loading = [e for e in planned if e.phase == first_phase]
+    resumed = resume_from(view, first_phase, 2, due)
+    doses = [e for e in resumed.schedule if e.kind == "dose"]
+    left = [e for e in doses if e.phase == first_phase]
+    assert len(left) == len(loading) - 2
+    assert [e.date for e in left] == [e.date for e in loading[: len(left)]]  # weekdays kept
+    after = [e for e in doses if e.phase != first_phase]
+    gap = planned[len(loading)].date - loading[-1].date
+    assert after[0].date - left[-1].date == gap  # the next phase follows the last dose left
+    assert resumed.start == due
+    assert all(e.date >= due for e in resumed.schedule)
+
+
+def test_resume_an_open_ended_phase_starts_on_the_due_date(kb: KnowledgeBase) -> None:
+    view = _plan_from(kb, "neuro_uk", date(2026, 3, 4))
+    phase = view.phases[0].name
+    resumed = resume_from(view, phase, 0, date(2026, 3, 4))
+    first = next(e for e in resumed.schedule if e.kind == "dose")
+    assert first.date == date(2026, 3, 4)
+    assert resume_from(view, "no-such-phase", 0, date(2026, 3, 4)).schedule == ()
+
+
+def test_resume_in_a_later_phase_drops_the_earlier_phase(kb: KnowledgeBase) -> None:
+    due = date(2026, 6, 1)
+    view = _plan_from(kb, "pa_uk", due)
+    later = view.phases[1].name
+    resumed = resume_from(view, later, 0, due)
+    doses = [e for e in resumed.schedule if e.kind == "dose"]
+    assert doses[0].date == due
+    assert {e.phase for e in doses} == {later}
