@@ -17,6 +17,7 @@ from tests.browser.test_journeys import (
     enrol,
     form_today,
     make_neuro_plan,
+    other_user,
     record_dose,
     scroll_width,
 )
@@ -80,7 +81,7 @@ def test_phone_width_patient_page_with_chart(
     sign_in: SignIn, browser: Browser, site: Site, shot: Shot
 ) -> None:
     patient_id = "BT-CHART-1"
-    phone = browser.new_context(viewport=PHONE)
+    phone = other_user(browser, **PHONE)
     try:
         page = phone.new_page()
         sign_in(page, site, "clinician")

@@ -47,8 +47,8 @@ def _points(root: ET.Element) -> list[tuple[float, float]]:
             out += [(float(a["x1"]), float(a["y1"])), (float(a["x2"]), float(a["y2"]))]
         elif tag in ("polygon", "polyline"):
             for pair in a["points"].split():
-                x, y = pair.split(",")
-                out.append((float(x), float(y)))
+                px, py = pair.split(",")
+                out.append((float(px), float(py)))
         elif tag == "text":
             out.append((float(a["x"]), float(a["y"])))
     return out
