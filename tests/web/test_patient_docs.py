@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import pytest
 from pypdf import PdfReader
 
 from b12.adapters.sql.registry import DoseInput, Registry
@@ -144,3 +145,37 @@ def test_printout_of_a_course_under_way_starts_at_the_next_dose(
     assert loading == ["Mon 2 Mar 2026", "Wed 4 Mar 2026", "Fri 6 Mar 2026", "Mon 9 Mar 2026"]
     clinician = _pdf_text(client("nurse").get("/patients/P-11/printout/clinician.pdf").content)
     assert "Wed 25 Feb 2026" in clinician  # the plan as it was made, from the course start
+
+
+def test_plan_page_offers_both_copies_and_prints_the_typed_details(client: Client) -> None:
+    from tests.web.test_engine_pages import NEURO_FORM, hidden_picture
+
+    http = client("clinician")
+    page = http.form("/plan", NEURO_FORM)
+    assert 'id="download-pdf"' in page.text
+    assert "Clinician&#39;s copy (PDF)" in page.text or "Clinician's copy (PDF)" in page.text
+    assert 'action="/plan/export/patient-pdf"' in page.text
+    picture = hidden_picture(page.text)
+    details = {"patient_name": "Eve Example", "date_of_birth": "02/04/1958", "nhs_number": "943"}
+    reply = http.form("/plan/export/patient-pdf", {"picture": picture, **details})
+    assert reply.status_code == 200
+    assert "b12-patient-printout.pdf" in reply.headers["content-disposition"]
+    text = _pdf_text(reply.content)
+    assert "Name: Eve Example" in text
+    assert "Date of birth: Wed 2 Apr 1958" in text
+    assert "NHS number: 943" in text
+    assert "sha256" not in text
+    clinician = _pdf_text(http.form("/plan/export/pdf", {"picture": picture, **details}).content)
+    assert "For: Eve Example" in clinician
+    assert "sha256" in clinician
+
+
+@pytest.mark.parametrize("born", ["31/02/1958", "1958-13-01", "01/01/2099", "yesterday"])
+def test_a_bad_date_of_birth_is_refused(client: Client, born: str) -> None:
+    from tests.web.test_engine_pages import NEURO_FORM, hidden_picture
+
+    http = client("clinician")
+    picture = hidden_picture(http.form("/plan", NEURO_FORM).text)
+    reply = http.form("/plan/export/patient-pdf", {"picture": picture, "date_of_birth": born})
+    assert reply.status_code == 422
+    assert "date of birth" in reply.text
