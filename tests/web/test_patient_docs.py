@@ -11,9 +11,18 @@ import pytest
 from pypdf import PdfReader
 
 from b12.adapters.sql.registry import DoseInput, Registry
-from tests.web.conftest import TODAY, UK_PA, SignedIn, at, audit_rows, enrol
+from tests.web.conftest import BACKENDS, TODAY, UK_PA, SignedIn, at, audit_rows, enrol
 
 Client = Callable[[str], SignedIn]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    name: str = request.param
+    return name
+
+
 START = TODAY - timedelta(days=70)
 
 

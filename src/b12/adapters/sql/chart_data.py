@@ -15,6 +15,7 @@ from sqlalchemy import select
 from b12.adapters.exports.patient_chart import ChartData, LabPoint
 from b12.adapters.sql.registry import Registry
 from b12.adapters.sql.tables import pictures
+from b12.adapters.sql.transactions import EngineStore
 
 
 def _number(value: Any) -> float | None:
@@ -31,16 +32,27 @@ def _when(document: dict[str, Any], created: Any) -> date:
     return created.date() if hasattr(created, "date") else date.fromisoformat(str(created)[:10])
 
 
+class PictureVersions(EngineStore):
+    """Reads the saved versions of a patient's picture (database errors become
+    :class:`~b12.adapters.sql.transactions.RegistryUnavailable`, as in the registry)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.engine = registry.engine
+
+    def of(self, patient_id: str) -> list[tuple[date, dict[str, Any]]]:
+        """Every version: (date it applies to, document), oldest first."""
+        query = (
+            select(pictures.c.document, pictures.c.created_at)
+            .where(pictures.c.patient_id == patient_id)
+            .order_by(pictures.c.version, pictures.c.id)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            return [(_when(r.document, r.created_at), r.document) for r in conn.execute(query)]
+
+
 def picture_versions(registry: Registry, patient_id: str) -> list[tuple[date, dict[str, Any]]]:
-    """Every saved version of the patient's picture: (date it applies to, document), oldest
-    first."""
-    query = (
-        select(pictures.c.document, pictures.c.created_at)
-        .where(pictures.c.patient_id == patient_id)
-        .order_by(pictures.c.version, pictures.c.id)
-    )
-    with registry.engine.connect() as conn:
-        return [(_when(r.document, r.created_at), r.document) for r in conn.execute(query)]
+    """Every saved version of the patient's picture, oldest first (see :class:`PictureVersions`)."""
+    return PictureVersions(registry).of(patient_id)
 
 
 def chart_data(
