@@ -45,6 +45,8 @@ PASSWORD = "correct horse battery staple 1"
 ROLES = ("clinician", "nurse", "reviewer")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 10_000
+#: The practice printed on the patient's printout.
+PRACTICE_ENV = {"B12_PRACTICE_NAME": "Riverside Surgery", "B12_PRACTICE_PHONE": "020 7946 0000"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def launch_site(tmp: Path, name: str, roles: tuple[str, ...] = ROLES) -> tuple[L
     """Start ``b12 serve`` on a fresh SQLite file in ``tmp`` and add one user per role."""
     db_url = f"sqlite:///{tmp / (name + '.sqlite')}"
     # No log file: LiveServer.start leaves the parent's handle open (a ResourceWarning).
-    server = LiveServer(db_url).start()
+    server = LiveServer(db_url, extra_env=PRACTICE_ENV).start()
     users = {role: f"{name}-{role}" for role in roles}
     try:
         with ThreadPoolExecutor(len(users)) as pool:

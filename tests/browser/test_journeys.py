@@ -161,7 +161,7 @@ def test_download_calendar_and_pdf(sign_in: SignIn, page: Page, site: Site, shot
     first_event = events[0].decoded("dtstart")
     assert first_event == first_on_page
 
-    pdf_button = page.get_by_role("button", name="Printable patient plan (PDF)")
+    pdf_button = page.get_by_role("button", name="Clinician's copy (PDF)")
     expect(pdf_button).to_have_id("download-pdf")
     with page.expect_download() as info:
         pdf_button.click()

@@ -88,6 +88,11 @@ def check_citations(parsed: Parsed, check: Checker) -> None:
             for k, pos in enumerate(rec.action.positions):
                 where = (file, f"action.positions[{k}].citations")
                 _cites(parsed, check, where, pos.citations, rec.status)
+    printout = parsed.vocab.patient_printout
+    for section in ("missed", "call_us"):
+        for k, item in enumerate(getattr(printout, section)):
+            where = ("vocabulary.yaml", f"patient_printout.{section}[{k}].citations")
+            _cites(parsed, check, where, item.citations, "approved")
 
 
 # -- conditions --------------------------------------------------------------------------------

@@ -519,6 +519,43 @@ class ScheduleKindLabels(Model):
     test: str
 
 
+class PrintoutItem(Model):
+    """One plain-language sentence of the patient's printout, with its evidence and citations."""
+
+    text: str
+    evidence: Evidence
+    citations: tuple[Citation, ...] = Field(min_length=1)
+
+
+class PatientPrintout(Model):
+    """The framing texts of the patient's printout (``vocabulary.patient_printout``).
+
+    ``open_days`` are the weekdays the practice gives injections (a dated dose on another day is
+    moved to the next open day); ``clinic_days_text`` takes ``{days}``; ``first_dose_text``
+    (a new course) and ``next_dose_text`` (a course under way) take ``{date}``.  ``missed``
+    and ``call_us`` are the "If you miss an injection" and "Call us if" sections; each
+    sentence is cited.
+    """
+
+    title: str
+    open_days: tuple[str, ...]
+    clinic_days_text: str
+    first_dose_text: str
+    next_dose_text: str
+    moved_text: str
+    given_label: str
+    missed_heading: str
+    missed: tuple[PrintoutItem, ...] = Field(min_length=1)
+    call_us_heading: str
+    call_us: tuple[PrintoutItem, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _days(self) -> PatientPrintout:
+        if not self.open_days or any(d not in WEEKDAYS for d in self.open_days):
+            raise ValueError(f"open_days must be names from {WEEKDAYS}")
+        return self
+
+
 class Vocabulary(Model):
     """Allowed values for the picture's coded fields, and named conditions."""
 
@@ -546,6 +583,7 @@ class Vocabulary(Model):
     patient_dosing_note: str
     patient_phase_review_text: str
     patient_schedule_labels: ScheduleKindLabels
+    patient_printout: PatientPrintout
 
     @model_validator(mode="after")
     def _weekdays(self) -> Vocabulary:

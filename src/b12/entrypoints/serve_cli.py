@@ -40,12 +40,20 @@ def register(app: typer.Typer) -> None:
         workers = workers or default_workers()
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        try:
+            clinic_days = settings.clinic_days()
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         config = WebConfig(
             database_url=settings.database_url(),
             secure_cookies=settings.secure_cookies(),
             cds_trusted_issuers=settings.cds_trusted_issuers(),
             cds_allowed_origins=settings.cds_allowed_origins(),
             public_base_url=settings.public_base_url(),
+            practice_name=settings.practice_name(),
+            practice_phone=settings.practice_phone(),
+            clinic_days=clinic_days,
         )
         if is_sandbox_config(config.cds_trusted_issuers) and not is_loopback(host):
             typer.echo(

@@ -11,6 +11,11 @@
                      (CORS); unset: none
 ``B12_PUBLIC_BASE_URL`` the app's external base URL (``https://cds.example.org``), used for the
                      JWT ``aud`` check behind a proxy; unset: the URL of the request itself
+``B12_PRACTICE_NAME`` / ``B12_PRACTICE_PHONE`` the practice's name and telephone, printed on the
+                     patient's printout; unset: left off
+``B12_CLINIC_DAYS``  comma-separated weekdays the practice gives injections on
+                     (``mon,tue,wed,thu,fri``): the patient's printout moves its dates onto them;
+                     unset: the knowledge base's ``patient_printout.open_days``
 """
 
 from __future__ import annotations
@@ -63,3 +68,31 @@ def public_base_url() -> str | None:
     """The externally visible base URL of the app, without a trailing slash."""
     value = os.environ.get("B12_PUBLIC_BASE_URL", "").strip().rstrip("/")
     return value or None
+
+
+def practice_name() -> str | None:
+    """The practice's name for the patient's printout."""
+    return os.environ.get("B12_PRACTICE_NAME", "").strip() or None
+
+
+def practice_phone() -> str | None:
+    """The practice's telephone number for the patient's printout."""
+    return os.environ.get("B12_PRACTICE_PHONE", "").strip() or None
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def clinic_days() -> tuple[str, ...] | None:
+    """The weekdays injections are given on; ``None`` (the knowledge base's) when unset.
+
+    Raises ``ValueError`` naming the variable for an unknown day name.
+    """
+    value = os.environ.get("B12_CLINIC_DAYS", "")
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    full = {d.lower(): d[:3].lower() for d in FULL_DAY_NAMES}
+    bad = [n for n in names if n not in WEEKDAY_NAMES and n not in full]
+    if bad:
+        raise ValueError(f"B12_CLINIC_DAYS: unknown weekday(s) {bad}; use {WEEKDAY_NAMES}")
+    return tuple(full.get(n, n) for n in names) or None

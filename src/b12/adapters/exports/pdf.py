@@ -141,6 +141,7 @@ COLUMNS = (
 LINE_H = 4.2
 PAD = 1.0
 HEAD_FILL = (230, 235, 245)
+TICK = 3.5  # the side of a tick box, mm
 
 
 class _Table:
@@ -151,8 +152,16 @@ class _Table:
     repeats on every dose row) and the lines are drawn with ``text()``.
     """
 
-    def __init__(self, pdf: FPDF) -> None:
+    def __init__(
+        self,
+        pdf: FPDF,
+        columns: tuple[tuple[str, float], ...] = COLUMNS,
+        *,
+        tick: int | None = None,
+    ) -> None:
         self.pdf = pdf
+        self.columns = columns
+        self.tick = tick  # a column that gets an empty box to tick on every row
         self.wrapped: dict[tuple[str, float, str], list[str]] = {}
 
     def wrap(self, text: str, width: float, style: str) -> list[str]:
@@ -190,23 +199,25 @@ class _Table:
         pdf = self.pdf
         style = "B" if heading else ""
         pdf.set_font(FONT, style=style, size=9)
-        widths = [w for _, w in COLUMNS]
+        widths = [w for _, w in self.columns]
         lines = [self.wrap(c, w - 2 * PAD, style) for c, w in zip(cells, widths, strict=True)]
         height = max(len(ls) for ls in lines) * LINE_H + 2 * PAD
         if not heading and pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
-            self.row(tuple(name for name, _ in COLUMNS), heading=True)
+            self.row(tuple(name for name, _ in self.columns), heading=True)
             pdf.set_font(FONT, style=style, size=9)
         x, y = pdf.l_margin, pdf.get_y()
-        for cell_lines, width in zip(lines, widths, strict=True):
+        for i, (cell_lines, width) in enumerate(zip(lines, widths, strict=True)):
+            if i == self.tick and not heading:
+                pdf.rect(x + PAD + 1, y + PAD + 0.5, TICK, TICK)
             if heading:
                 pdf.set_fill_color(*HEAD_FILL)
                 pdf.rect(x, y, width, height, style="DF")
             else:
                 pdf.rect(x, y, width, height)
-            for i, line in enumerate(cell_lines):
+            for k, line in enumerate(cell_lines):
                 if line:
-                    pdf.text(x + PAD, y + PAD + i * LINE_H + LINE_H * 0.75, line)
+                    pdf.text(x + PAD, y + PAD + k * LINE_H + LINE_H * 0.75, line)
             x += width
         pdf.set_xy(pdf.l_margin, y + height)
 

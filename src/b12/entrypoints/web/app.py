@@ -32,6 +32,7 @@ from b12.entrypoints.web import (
     pages,
     pages_ask,
     pages_kb,
+    pages_patient_docs,
     pages_register,
     pages_registry,
 )
@@ -96,6 +97,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(pages_registry.router)
+    app.include_router(pages_patient_docs.router)
     app.include_router(api_registry.router)
     app.include_router(pages_kb.router)
     app.include_router(api_kb.router)

@@ -13,5 +13,8 @@ app = create_app(
         cds_trusted_issuers=settings.cds_trusted_issuers(),
         cds_allowed_origins=settings.cds_allowed_origins(),
         public_base_url=settings.public_base_url(),
+        practice_name=settings.practice_name(),
+        practice_phone=settings.practice_phone(),
+        clinic_days=settings.clinic_days(),
     )
 )

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from b12.adapters.exports.ics import plan_to_ics
-from b12.adapters.exports.pdf import plan_to_pdf
+from b12.adapters.exports.patient_pdf import PatientDetails
 from b12.adapters.exports.timeline import plan_timeline_svg
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
@@ -31,6 +31,7 @@ from b12.entrypoints.web.auth import (
     services,
 )
 from b12.entrypoints.web.errors import HttpProblem
+from b12.entrypoints.web.printout import parse_birth_date, printout_pdf
 from b12.entrypoints.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -241,7 +242,8 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
 
 EXPORTS = {
     "ics": ("text/calendar; charset=utf-8", "b12-plan.ics"),
-    "pdf": ("application/pdf", "b12-plan.pdf"),
+    "pdf": ("application/pdf", "b12-clinician-copy.pdf"),
+    "patient-pdf": ("application/pdf", "b12-patient-printout.pdf"),
     "json": ("application/json", "b12-plan.json"),
 }
 
@@ -257,12 +259,15 @@ async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> R
     doc = forms.picture_from_json(_str(form, "picture"))
     result = _compute_plan(request, principal, doc, bool(_str(form, "allow_draft")))
     media, filename = EXPORTS[fmt]
-    if fmt == "ics":
-        body = plan_to_ics(result)
-    elif fmt == "pdf":
-        body = plan_to_pdf(result, patient_view(result, services(request).kb()))
-    else:
-        body = result.model_dump_json(indent=2).encode()
+    if fmt in ("pdf", "patient-pdf"):
+        patient = PatientDetails(
+            name=_str(form, "patient_name").strip()[:200] or None,
+            date_of_birth=parse_birth_date(_str(form, "date_of_birth"), services(request).today()),
+            nhs_number=_str(form, "nhs_number").strip()[:40] or None,
+        )
+        copy = "patient" if fmt == "patient-pdf" else "clinician"
+        return printout_pdf(request, result, copy, patient)
+    body = plan_to_ics(result) if fmt == "ics" else result.model_dump_json(indent=2).encode()
     return Response(
         body,
         media_type=media,

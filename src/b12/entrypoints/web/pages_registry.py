@@ -32,6 +32,7 @@ from b12.core.requests import plan_request
 from b12.entrypoints.web import forms
 from b12.entrypoints.web.auth import PagePrincipal, Principal, form_csrf, require, services
 from b12.entrypoints.web.pages import _form_page, merge_problems
+from b12.entrypoints.web.pages_patient_docs import chart_context
 from b12.entrypoints.web.registry_common import (
     DOSE_FIELDS,
     ROUTES,
@@ -191,6 +192,7 @@ def _patient_page(
         dose["key"] = secrets.token_urlsafe(16)
     recorded = request.query_params.get("recorded", "")
     context = {
+        **chart_context(kb, registry, record, patient_id, today),
         "record": record,
         "patient": record["patient"],
         "course": record["course"],

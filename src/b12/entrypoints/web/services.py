@@ -43,6 +43,11 @@ class WebConfig:
     cds_trusted_issuers: Path | None = None
     cds_allowed_origins: tuple[str, ...] = ()
     public_base_url: str | None = None
+    #: The patient's printout: the practice's name and telephone, and the weekdays injections
+    #: are given on (None: the knowledge base's ``patient_printout.open_days``).
+    practice_name: str | None = None
+    practice_phone: str | None = None
+    clinic_days: tuple[str, ...] | None = None
 
 
 class Services:
