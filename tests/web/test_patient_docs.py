@@ -98,14 +98,14 @@ def test_patient_printout_from_the_registry(client: Client, registry: Registry) 
         name="Bea Example",
         actor="setup",
         now=at(TODAY),
-        date_of_birth=date(1958, 4, 1),
+        date_of_birth=date(1957, 4, 1),
     )
     reply = client("nurse").get("/patients/P-8/printout/patient.pdf")
     assert reply.status_code == 200
     assert reply.headers["content-type"] == "application/pdf"
     text = _pdf_text(reply.content)
     assert "Name: Bea Example" in text
-    assert "Date of birth: Tue 1 Apr 1958" in text
+    assert "Date of birth: Mon 1 Apr 1957" in text
     assert "If you miss an injection" in text
     assert "Call us if" in text
     assert "[1]" not in text
