@@ -106,11 +106,15 @@ def test_no_statement_is_false_or_open_but_stated_for_any_question(
 # -- three-valued evaluation ------------------------------------------------------------------
 
 
-def _known(**scalars: str | None) -> Known:
+def _known(**fields: str | None) -> Known:
+    # ``cause`` is a set field since issue 11 (a picture has every cause): set fields go in
+    # ``lists`` and are closed (every value known), the others are known scalars.
+    sets = {k: frozenset([v] if v else []) for k, v in fields.items() if k in criteria.SET_FIELDS}
+    scalars = {k: v for k, v in fields.items() if k not in sets}
     facts = criteria.Facts(
-        scalars=dict(scalars), lists={}, flags=frozenset(), numbers={}, present=frozenset()
+        scalars=scalars, lists=sets, flags=frozenset(), numbers={}, present=frozenset()
     )
-    return Known(facts, frozenset(scalars), frozenset(), {}, frozenset())
+    return Known(facts, frozenset(scalars), frozenset(sets), {}, frozenset())
 
 
 def test_three_valued_logic_follows_kleene() -> None:

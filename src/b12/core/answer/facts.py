@@ -59,9 +59,9 @@ class Known:
     flags: frozenset[str]
 
 
-def _cause(slots: Slots) -> str | None:
-    causes = [c for c in CAUSE_ORDER if c in slots.causes]
-    return causes[0] if causes else None
+def causes_of(slots: Slots) -> list[str]:
+    """The causes the question names, most specific first (``plan`` reads them all)."""
+    return [c for c in CAUSE_ORDER if c in slots.causes]
 
 
 def products(slots: Slots) -> list[str]:
@@ -126,8 +126,12 @@ class _Builder:
 def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
     """What the question says about the patient (scalars, lists, flags, numbers)."""
     b.scalar("guideline", guideline)
+    causes = causes_of(slots)
+    b.lists["cause"] = frozenset(causes)
+    if causes:
+        b.closed.add("cause")  # the causes named are the picture's causes (as in a picture)
+        b.present.add("cause")
     for name, value in (
-        ("cause", _cause(slots)),
         ("diet", slots.diet),
         ("sex", slots.sex),
         ("stated_deficiency", slots.deficiency),
