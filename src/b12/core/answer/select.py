@@ -244,6 +244,8 @@ class _Selector:
         A decision is also judged by its place in the priority order: the catch-all (no
         condition) holds only when every decision before it is false.
         """
+        if isinstance(rec.action, DecisionAction) and self._taken_before(rec):
+            return None  # plan takes an earlier decision that holds
         if rec.when is None and isinstance(rec.action, DecisionAction):
             relevant = {h.id for h in self.matched}
             before = [
@@ -259,6 +261,15 @@ class _Selector:
             return None
         text = self.phrases.explain(rec.when)
         return Fact(rec, text) if text else None
+
+    def _taken_before(self, rec: Recommendation) -> bool:
+        """A decision earlier in the priority order holds, so ``plan`` never reaches ``rec``."""
+        for earlier in self.kb.usable("decisions", self.guideline, False):
+            if earlier.id == rec.id:
+                return False
+            if earlier.when is not None and self.ev.truth(earlier.when) is True:
+                return True
+        return False
 
     def specificity(self, rec: Recommendation) -> int:
         """How many of the question's own facts a true condition rests on (course events and
