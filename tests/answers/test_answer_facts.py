@@ -134,6 +134,23 @@ def test_three_valued_logic_follows_kleene() -> None:
     assert ev3.truth(None) is True
 
 
+def test_a_picture_field_no_question_states_is_unknown_not_absent() -> None:
+    """An operation date is never read from a question: whether it is given stays open."""
+    ev3 = Evaluator(KB, _known())
+    assert ev3.truth(criteria.Present("surgery_date", False)) is None
+    assert ev3.truth(criteria.Present("labs.mma_nmol_l", False)) is True  # no result told
+
+
+def test_every_cause_named_is_a_cause_of_the_picture() -> None:
+    """Issue 11: ``cause`` holds every cause; naming two leaves neither open nor false."""
+    _req, sel = evaluate_facts("pernicious anaemia and a vegan diet, b12 low: regimen?", KB)
+    assert sel is not None
+    ev3 = Evaluator(KB, sel.known)
+    for cause in ("autoimmune_gastritis", "dietary"):
+        assert ev3.truth(criteria.Member("cause", (cause,))) is True, cause
+    assert ev3.truth(criteria.Member("cause", ("nitrous_oxide",))) is False
+
+
 def test_known_leaves_agree_with_the_plan_evaluator() -> None:
     """A leaf whose field is known is evaluated by criteria.evaluate, as plan does."""
     known = _known(cause="dietary", deficiency="confirmed")
