@@ -272,3 +272,55 @@ def test_every_answer_with_a_picture_agrees_with_the_plan_for_it(kb: KnowledgeBa
             else:  # the headline is another item; no regimen may contradict the plan
                 assert ans.headline.regimen in (None, regimen), q.id
     assert checked >= 20
+
+
+#: Issue 11 x issue 14: a stated status and a result that disagree (the safer is followed), and
+#: neurological features that a normal result never overrules.  Our own pictures, not vignettes.
+STATUS_CONFLICTS = (
+    "58 year old man, status recorded as indeterminate, B12 120 ng/L, no neuro symptoms: "
+    "what regimen?",
+    "47 yo woman, suspected deficiency, B12 480 ng/L, no neurological symptoms: what regimen?",
+    "63 year old woman recorded as not deficient, B12 110 ng/L, no neuro symptoms: what regimen?",
+    "39 yo man recorded as borderline, B12 250 ng/L, MMA 650 nmol/L, no neuro symptoms: "
+    "which regimen?",
+    "70 year old vegan woman with numbness in her feet, B12 420 ng/L: what regimen?",
+)
+
+
+@pytest.mark.parametrize("question", STATUS_CONFLICTS)
+@pytest.mark.parametrize("guideline", ["uk", "us"])
+def test_a_stated_status_and_a_result_that_disagree_give_the_plans_pathway(
+    kb: KnowledgeBase, question: str, guideline: str
+) -> None:
+    ans = answer(question, kb, guideline=guideline)
+    picture = ans.parameters.picture
+    assert ans.headline is not None, question
+    assert picture is not None, question
+    assert (ans.headline.pathway, ans.headline.regimen) == _planned(picture, kb), picture
+
+
+def test_a_headline_decision_is_the_first_in_priority_order_that_can_hold(
+    kb: KnowledgeBase,
+) -> None:
+    """``plan`` takes the first decision that holds: no decision before the headline's holds."""
+    from b12.core.answer import evaluate_facts
+    from b12.core.answer.facts import Evaluator
+
+    checked = 0
+    questions = [(q.q, q.guideline) for q in ev.load_questions()]
+    questions += [("neuro sx with a low b12 - refer urgently?", "uk")]
+    for text, guideline in questions:
+        ans = answer(text, kb, guideline=guideline)
+        if ans.headline is None or ans.headline.pathway is None or ans.headline.applies_if:
+            continue  # a headline under an open condition is a branch, not plan's choice
+        _req, sel = evaluate_facts(text, kb, guideline=guideline)
+        assert sel is not None
+        evaluator = Evaluator(kb, sel.known)
+        for rec in kb.usable("decisions", guideline, False):
+            if rec.id == ans.headline.recs[0]:
+                break
+            if getattr(rec.action, "regimen", None) is None and ans.headline.regimen:
+                continue  # "carry on" holds, but the regimen asked for is given (issue 14)
+            assert rec.when is None or evaluator.truth(rec.when) is not True, (text, rec.id)
+        checked += 1
+    assert checked >= 20

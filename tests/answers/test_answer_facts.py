@@ -106,11 +106,15 @@ def test_no_statement_is_false_or_open_but_stated_for_any_question(
 # -- three-valued evaluation ------------------------------------------------------------------
 
 
-def _known(**scalars: str | None) -> Known:
+def _known(**fields: str | None) -> Known:
+    # ``cause`` is a set field since issue 11 (a picture has every cause): set fields go in
+    # ``lists`` and are closed (every value known), the others are known scalars.
+    sets = {k: frozenset([v] if v else []) for k, v in fields.items() if k in criteria.SET_FIELDS}
+    scalars = {k: v for k, v in fields.items() if k not in sets}
     facts = criteria.Facts(
-        scalars=dict(scalars), lists={}, flags=frozenset(), numbers={}, present=frozenset()
+        scalars=scalars, lists=sets, flags=frozenset(), numbers={}, present=frozenset()
     )
-    return Known(facts, frozenset(scalars), frozenset(), {}, frozenset())
+    return Known(facts, frozenset(scalars), frozenset(sets), {}, frozenset())
 
 
 def test_three_valued_logic_follows_kleene() -> None:
@@ -128,6 +132,23 @@ def test_three_valued_logic_follows_kleene() -> None:
     assert ev3.truth(criteria.AnyOf((pa, open_))) is None
     assert ev3.truth(criteria.Compare("age", "lt", 16.0, None)) is None  # no age: unknown
     assert ev3.truth(None) is True
+
+
+def test_a_picture_field_no_question_states_is_unknown_not_absent() -> None:
+    """An operation date is never read from a question: whether it is given stays open."""
+    ev3 = Evaluator(KB, _known())
+    assert ev3.truth(criteria.Present("surgery_date", False)) is None
+    assert ev3.truth(criteria.Present("labs.mma_nmol_l", False)) is True  # no result told
+
+
+def test_every_cause_named_is_a_cause_of_the_picture() -> None:
+    """Issue 11: ``cause`` holds every cause; naming two leaves neither open nor false."""
+    _req, sel = evaluate_facts("pernicious anaemia and a vegan diet, b12 low: regimen?", KB)
+    assert sel is not None
+    ev3 = Evaluator(KB, sel.known)
+    for cause in ("autoimmune_gastritis", "dietary"):
+        assert ev3.truth(criteria.Member("cause", (cause,))) is True, cause
+    assert ev3.truth(criteria.Member("cause", ("nitrous_oxide",))) is False
 
 
 def test_known_leaves_agree_with_the_plan_evaluator() -> None:

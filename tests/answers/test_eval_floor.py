@@ -21,6 +21,7 @@ No latency is asserted here (timings belong to the bench script).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,8 +115,13 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 
 
 #: Measured with bench/answer_eval.py at the last commit of issue 14 (never tuned on held-out):
-#: 71.2 % after the facts step, 73.1 % (76/104) after the question-reading step.
-HELDOUT_HEADLINE_MEASURED = "73.1 %"
+#: 71.2 % after the facts step, 73.1 % after the question-reading step.  After merging issue 11
+#: (and the course model), the set also holds their questions (q216-q232, q300-q304), 7 of them
+#: held out: measured 71.2 % on all held-out questions (3 of the 7 new ones), 73.1 % unchanged on
+#: the held-out questions that were there before.
+HELDOUT_HEADLINE_MEASURED = "71.2 %"
+#: Ids of the questions added with issue 11's and the course model's content.
+LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
 
 @pytest.mark.xfail(
@@ -130,9 +136,14 @@ def test_headline_floor_on_the_heldout_part(outcomes: list[ev.Outcome]) -> None:
 
 
 def test_headline_does_not_regress_on_the_heldout_part(outcomes: list[ev.Outcome]) -> None:
-    """A guard at the measured level, so the number above can only go up."""
-    m = ev.metrics(o for o in outcomes if o.question.split == "heldout")
+    """A guard at the measured levels, so the numbers above can only go up."""
+    heldout = [o for o in outcomes if o.question.split == "heldout"]
+    before = [o for o in heldout if not LATER_CONTENT.fullmatch(o.question.id)]
+    assert len(before) < len(heldout)
+    m = ev.metrics(before)
     assert (m.rates()["headline"] or 0.0) >= 0.73, _misses(m)
+    m = ev.metrics(heldout)
+    assert (m.rates()["headline"] or 0.0) >= 0.71, _misses(m)
 
 
 # --- citation audit --------------------------------------------------------------------------

@@ -36,6 +36,11 @@ INJECTED_ONLY = frozenset({"hydroxocobalamin"})
 PLAN_ONLY = frozenset(criteria.PLAN_FIELDS) | {"regimen_until"}
 #: A maintenance interval is at least this many days (a question "on 3-monthly injections").
 MAINTENANCE_MIN_DAYS = 28
+#: Picture fields a question can state (besides ``labs.<name>``).  Whether any other picture
+#: field (an operation date, say) is given is unknown for a question, never "absent".
+STATED_PRESENCE = frozenset(
+    {"cause", "deficiency", "diet", "ileal_resection_cm", "preferences.route", "preferences.drug"}
+)
 
 
 # -- partial facts ------------------------------------------------------------------------------
@@ -59,9 +64,9 @@ class Known:
     flags: frozenset[str]
 
 
-def _cause(slots: Slots) -> str | None:
-    causes = [c for c in CAUSE_ORDER if c in slots.causes]
-    return causes[0] if causes else None
+def causes_of(slots: Slots) -> list[str]:
+    """The causes the question names, most specific first (``plan`` reads them all)."""
+    return [c for c in CAUSE_ORDER if c in slots.causes]
 
 
 def products(slots: Slots) -> list[str]:
@@ -126,8 +131,12 @@ class _Builder:
 def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
     """What the question says about the patient (scalars, lists, flags, numbers)."""
     b.scalar("guideline", guideline)
+    causes = causes_of(slots)
+    b.lists["cause"] = frozenset(causes)
+    if causes:
+        b.closed.add("cause")  # the causes named are the picture's causes (as in a picture)
+        b.present.add("cause")
     for name, value in (
-        ("cause", _cause(slots)),
         ("diet", slots.diet),
         ("sex", slots.sex),
         ("stated_deficiency", slots.deficiency),
@@ -321,6 +330,9 @@ class Evaluator:
             case criteria.Compare(name):
                 if name not in facts.numbers:
                     return None
+            case criteria.Present(name):
+                if name not in STATED_PRESENCE and not name.startswith("labs."):
+                    return None
         return criteria.evaluate(cond, facts, self.kb.param, self.defs)
 
     def truth(self, cond: criteria.Condition | None) -> Truth:
@@ -358,7 +370,7 @@ class Evaluator:
                 out |= self.fields(part)
             case criteria.Ref(name):
                 out |= self.fields(self.defs[name])
-            case criteria.Member(name) | criteria.Compare(name):
+            case criteria.Member(name) | criteria.Compare(name) | criteria.Present(name):
                 out.add(name)
             case criteria.Flag(name):
                 out.add(f"flag:{name}")
@@ -389,6 +401,8 @@ class Phrases:
                 return [f"flag:{name}"]
             case criteria.Compare(name, op):
                 return [f"{name}{'<' if op in ('lt', 'le') else '>'}", name]
+            case criteria.Present(name):
+                return [f"present:{name}"]
         return []
 
     def join(self, texts: list[str], conj: str) -> str | None:
@@ -413,6 +427,8 @@ class Phrases:
                 if any(t is None for t in texts):
                     return None
                 return self.join([t for t in texts if t], "and" if conj_and else "or")
+        if isinstance(cond, criteria.Present) and not cond.present:
+            positive = not positive  # "absent: x" is written as "x is not given"
         member_key = self._leaf_key(cond)
         if isinstance(cond, criteria.Member) and len(cond.values) > 1 and member_key:
             exact = self._lookup(member_key[0], positive)

@@ -397,6 +397,9 @@ LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
         ("haemoglobin_g_l", {None: 1.0, "g/l": 1.0, "g/dl": 10.0}),
     ),
     **dict.fromkeys(phrases("potassium"), ("potassium_mmol_l", {None: 1.0, "mmol/l": 1.0})),
+    **dict.fromkeys(
+        phrases("platelets", "platelet", "platelet count", "plt"), ("platelets_10e9_l", {None: 1.0})
+    ),
     **dict.fromkeys(phrases("folate", "serum folate"), ("folate_ug_l", {None: 1.0, "ug/l": 1.0})),
     **dict.fromkeys(phrases("mean cell volume", "mcv"), ("mcv_fl", {None: 1.0, "fl": 1.0})),
 }

@@ -27,12 +27,12 @@ from typing import Any
 from b12.core import criteria
 from b12.core.answer.extract import Slots
 from b12.core.answer.facts import (
-    CAUSE_ORDER,
     PICTURE_DRUGS,
     PLAN_ONLY,
     Evaluator,
     Known,
     Phrases,
+    causes_of,
     known_facts,
     leaf_fields,
     products,
@@ -51,7 +51,7 @@ from b12.core.knowledge import (
     Recommendation,
 )
 from b12.core.picture import parse_picture
-from b12.core.plan import plan
+from b12.core.plan import CLINICAL_SUSPICION, TREATABLE, plan, safer
 
 SECTION_ORDER: tuple[SectionKey, ...] = (
     "algorithm",
@@ -147,17 +147,29 @@ def _matched(hits: Sequence[Hit]) -> list[Hit]:
 def _deficiency(
     slots: Slots, kb: KnowledgeBase, guideline: str
 ) -> tuple[tuple[bool, str | None], Recommendation | None]:
-    """The deficiency status: stated, or worked out from a result by the classifiers."""
+    """The deficiency status, worked out as ``plan`` does (:func:`b12.core.plan._classify`).
+
+    The safer of the stated status and what a result says (a stated status is never silently
+    replaced); then neurological features with a reason to suspect deficiency make a status
+    that would not be treated ``suspected`` (a normal result never overrules them).  The
+    classifier is returned when the result's status is the one used.
+    """
     stated = slots.deficiency
-    if stated is not None and stated != "suspected":
-        return (True, stated), None
     ev = Evaluator(kb, known_facts(slots, kb, guideline))
+    lab: str | None = None
+    classifier: Recommendation | None = None
     for rec in kb.usable("classifiers", guideline, False):
         if ev.truth(rec.when) is True:
             assert isinstance(rec.action, ClassifyAction)
-            return (True, rec.action.deficiency), rec
-    if stated is not None:
-        return (True, stated), None
+            lab, classifier = rec.action.deficiency, rec
+            break
+    status = safer(stated, lab)
+    used = classifier if lab is not None and status == lab else None
+    suspicion = criteria.Ref(CLINICAL_SUSPICION)
+    if status not in TREATABLE and ev.truth(suspicion) is True:
+        status, used = "suspected", None
+    if status is not None:
+        return (True, status), used
     return ((True, None) if slots.status_unknown else (False, None)), None
 
 
@@ -232,6 +244,8 @@ class _Selector:
         A decision is also judged by its place in the priority order: the catch-all (no
         condition) holds only when every decision before it is false.
         """
+        if isinstance(rec.action, DecisionAction) and self._taken_before(rec):
+            return None  # plan takes an earlier decision that holds
         if rec.when is None and isinstance(rec.action, DecisionAction):
             relevant = {h.id for h in self.matched}
             before = [
@@ -247,6 +261,15 @@ class _Selector:
             return None
         text = self.phrases.explain(rec.when)
         return Fact(rec, text) if text else None
+
+    def _taken_before(self, rec: Recommendation) -> bool:
+        """A decision earlier in the priority order holds, so ``plan`` never reaches ``rec``."""
+        for earlier in self.kb.usable("decisions", self.guideline, False):
+            if earlier.id == rec.id:
+                return False
+            if earlier.when is not None and self.ev.truth(earlier.when) is True:
+                return True
+        return False
 
     def specificity(self, rec: Recommendation) -> int:
         """How many of the question's own facts a true condition rests on (course events and
@@ -668,7 +691,7 @@ def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] |
     """
     if slots.age is None or not slots.describes_patient:
         return None
-    causes = [c for c in CAUSE_ORDER if c in slots.causes]
+    causes = causes_of(slots)
     drugs = products(slots)
     prefs = {"route": slots.route_preference, "drug": drugs[0] if len(drugs) == 1 else None}
     meds = set(slots.medications)
@@ -681,6 +704,7 @@ def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] |
         "breastfeeding": "breastfeeding" in slots.flags or None,
         "deficiency": slots.deficiency,
         "cause": causes[0] if causes else None,
+        "causes": causes[1:],
         "conditions": sorted(set(slots.conditions)),
         "medications": sorted(meds),
         "diet": slots.diet,
