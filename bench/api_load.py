@@ -58,8 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.server_cpu import ProcessTreeCpu  # noqa: E402
 from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
+
+from server_cpu import ProcessTreeCpu  # noqa: E402
 
 RECALL_PARAMS = {"within": "28", "limit": "100"}
 TARGET_CPU_MS = 5.0

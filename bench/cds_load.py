@@ -53,8 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.server_cpu import ProcessTreeCpu  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
+
+from server_cpu import ProcessTreeCpu  # noqa: E402
 
 PATH = "/cds-services/b12-order-sign"
 ISSUER = "https://ehr.load-test.example"

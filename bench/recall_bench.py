@@ -28,7 +28,7 @@ Printed, all measured in this run, for each database:
 * the query plan of the exact statement ``recall`` sends (captured from the engine), and whether
   it uses the index ``ix_courses_recall``;
 * the streamed CSV export (issue #16): ``Registry.open_recall_export`` read through the web
-  app's CSV writer (``iter_recall_csv``) as the download does: time to the first chunk holding
+  app's CSV writer (``recall_csv_chunks``) as the download does: time to the first chunk holding
   a row, total time, rows and bytes, and how much the process's peak memory grew while it ran
   (``VmHWM`` reset before the export); PASS/FAIL against starts ≤ 1 s and finishes ≤ 5 s; on
   PostgreSQL the plan of the server-side cursor (``EXPLAIN DECLARE …``);
@@ -63,10 +63,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from b12.adapters.knowledge_files import load_knowledge_base
-from b12.adapters.sql.registry import Registry
+from b12.adapters.sql.registry import Registry, recall_csv_chunks
 from b12.adapters.sql.tables import courses, doses, patients, pictures
 from b12.core.knowledge import KnowledgeBase
-from b12.entrypoints.web.registry_common import iter_recall_csv
 
 AS_OF = date(2026, 9, 1)
 WITHIN_DAYS = 14
@@ -473,7 +472,7 @@ def measure_export(url: str, kb: KnowledgeBase, within: int) -> ExportResult:
     first = 0.0
     t0 = time.perf_counter()
     export = registry.open_recall_export(AS_OF, within)
-    for chunk in iter_recall_csv(export):
+    for chunk in recall_csv_chunks(export):
         size += len(chunk)
         rows += chunk.count("\n")
         if not first and rows > 1:  # the header, then the first chunk of rows

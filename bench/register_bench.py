@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.recall_bench import AS_OF, fill, load_postgres, load_sqlite  # noqa: E402
 from tests.registry.register_csv import make_register  # noqa: E402
 
 from b12.adapters.knowledge_files import load_knowledge_base  # noqa: E402
@@ -50,6 +49,7 @@ from b12.adapters.sql.registry import Registry  # noqa: E402
 from b12.core.knowledge import KnowledgeBase  # noqa: E402
 from b12.core.register_import import read_rows  # noqa: E402
 from b12.entrypoints.register_cli import read_register_csv  # noqa: E402
+from recall_bench import AS_OF, fill, load_postgres, load_sqlite  # noqa: E402
 
 IMPORT_TARGET_SECONDS = 30.0
 IMPORT_TARGET_ROWS = 10_000

@@ -306,7 +306,8 @@ def order_check_docs(draw: st.DrawFn, vocab: Vocabulary) -> dict[str, Any]:
     if history or keep_empty:
         doc["history"] = history
     events = draw(event_docs(as_of, history))
-    if events and draw(st.booleans()):
+    give_events: bool = draw(st.booleans())
+    if events and give_events:
         doc["events"] = events
     if draw(st.integers(0, 3)) == 0:
         doc["course"] = draw(course_declarations(as_of, history))
