@@ -218,7 +218,7 @@ def generate(rng: random.Random, first: int, count: int, content_version: str) -
         status = "active" if p.regimen else "no_regimen"
         out["courses"].append(
             (i, pid, i, p.guideline, p.pathway, p.regimen, start, version, status, phase,
-             due, earliest, latest, int(p.continuous), created)
+             due, earliest, latest, int(p.continuous), created, None)
         )  # fmt: skip
         if p.regimen is None:
             continue
