@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, get_args
 
 from b12.adapters.documents import parse_json
@@ -106,7 +107,18 @@ FIELD_LABELS = {
     "order.site": "Site",
     "order.every_days": "Every (days)",
     "order.start": "Date of this dose",
+    "course": "Course already under way",
+    "course.stage": "Stage reached",
+    "course.since": "Since",
+    "course.every_months": "Maintenance every (months)",
 }
+
+#: The stages of a course that began before the doses on record, in plain words.
+COURSE_STAGES = (
+    Choice("maintenance", "On maintenance"),
+    Choice("loading_completed", "Loading course completed"),
+    Choice("neuro_course_completed", "Neurological course completed"),
+)
 
 
 def field_labels(kb: KnowledgeBase) -> dict[str, str]:
@@ -314,6 +326,52 @@ def order_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
         if days is not None:
             order["every_days"] = days
     return order, problems
+
+
+def course_from_form(
+    form: Form, latest: date | None
+) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
+    """The optional declared course (``course.*`` fields); ``None`` when left blank.
+
+    Problems are worded for the clinician; ``latest`` is the last date ``since`` may take.
+    """
+    stage, since, every = (_text(form, f"course.{n}") for n in ("stage", "since", "every_months"))
+    if not (stage or since or every):
+        return None, []
+    problems: list[FieldProblem] = []
+    if stage not in {c.value for c in COURSE_STAGES}:
+        problems.append(FieldProblem("course.stage", "Choose the stage the course has reached"))
+    day = _course_since(since, latest, problems)
+    doc: dict[str, Any] = {"stage": stage, "since": since}
+    if every:
+        months = _number(every, "course.every_months", [], whole=True)
+        if months is None or not 1 <= months <= 12:
+            problems.append(
+                FieldProblem(
+                    "course.every_months", "Enter the interval as whole months, from 1 to 12"
+                )
+            )
+        doc["every_months"] = months
+    return (None if problems or day is None else doc), problems
+
+
+def _course_since(text: str, latest: date | None, problems: list[FieldProblem]) -> date | None:
+    if not text:
+        problems.append(
+            FieldProblem("course.since", "Enter the date the course reached this stage")
+        )
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        problems.append(FieldProblem("course.since", "Enter the date as YYYY-MM-DD"))
+        return None
+    if latest is not None and day > latest:
+        problems.append(
+            FieldProblem("course.since", f"The date cannot be after today's date ({latest})")
+        )
+        return None
+    return day
 
 
 def picture_json(doc: Mapping[str, Any]) -> str:

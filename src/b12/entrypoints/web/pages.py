@@ -151,7 +151,16 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
         "diets": forms.DIETS,
         "today": today.isoformat(),
         "labels": forms.field_labels(kb),
+        "course_stages": forms.COURSE_STAGES,
     }
+
+
+def _latest(as_of: str, today: date) -> date:
+    """The last date a declared course may start from: the form's as_of, else today."""
+    try:
+        return date.fromisoformat(as_of) if as_of else today
+    except ValueError:
+        return today  # the as_of field reports its own problem
 
 
 def _form_page(
@@ -302,8 +311,13 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     picture, reading = forms.picture_from_form(form)
     order, order_problems = forms.order_from_form(form)
     history, history_problems = forms.history_from_text(_str(form, "history"))
-    reading += order_problems + history_problems
-    doc = {"picture": picture, "order": order, "history": history}
+    course, course_problems = forms.course_from_form(
+        form, _latest(_str(form, "as_of"), svc.today())
+    )
+    reading += order_problems + history_problems + course_problems
+    doc: dict[str, Any] = {"picture": picture, "order": order, "history": history}
+    if course is not None:
+        doc["course"] = course
     if as_of := _str(form, "as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
@@ -356,8 +370,13 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     picture, reading = forms.picture_from_form(form)
     history, history_problems = forms.history_from_text(_str(form, "history"))
     events, event_problems = forms.events_from_text(_str(form, "events"))
-    reading += history_problems + event_problems
+    course, course_problems = forms.course_from_form(
+        form, _latest(_str(form, "as_of"), svc.today())
+    )
+    reading += history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "history": history, "events": events}
+    if course is not None:
+        doc["course"] = course
     if as_of := _str(form, "as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}

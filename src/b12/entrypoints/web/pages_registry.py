@@ -121,8 +121,10 @@ async def enrol_submit(request: Request, principal: PagePrincipal) -> Response:
     picture, reading = forms.picture_from_form(form)
     who = {name: _str(form, name).strip() for name in ("id", "name", "date_of_birth")}
     patient_id, name, born, own = patient_fields(who, today=today)
-    values = {**forms.form_from_picture(picture), **who}
-    problems = own + reading
+    course, course_problems = forms.course_from_form(form, today)
+    course_values = {k: v for k, v in forms.raw_values(form).items() if k.startswith("course.")}
+    values = {**forms.form_from_picture(picture), **who, **course_values}
+    problems = own + reading + course_problems
     if problems or patient_id is None:
         try:  # report the picture's problems too, all at once
             plan_request(picture, kb, default_as_of=today)
@@ -137,6 +139,7 @@ async def enrol_submit(request: Request, principal: PagePrincipal) -> Response:
             actor=principal.user.username,
             now=svc.now(),
             date_of_birth=born,
+            course=course,
         )
     except InputError as err:
         return _enrol_page(request, kb, values, err.problems)
