@@ -580,3 +580,36 @@ def test_save_anyway_saves_the_values_on_screen_after_an_edit(
     expect(table).to_contain_text(due.isoformat())
     expect(table).not_to_contain_text((start + timedelta(days=1)).isoformat())
     shot(page, "4-saved", show=page.locator("#dose-history"))
+
+
+# -- enrol an established patient (a course already under way) ---------------------------------
+
+
+def test_enrol_a_patient_already_on_maintenance(
+    sign_in: SignIn, page: Page, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-ESTABLISHED-1"
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/patients/new")
+    today = form_today(page)
+    page.get_by_label("Patient id").fill(patient_id)
+    page.get_by_label(re.compile(r"^Age\b")).fill("72")
+    page.get_by_label("Cause", exact=True).select_option(label=NEURO_CAUSE)
+    page.get_by_label("Serum total B12").fill("110")
+    page.get_by_label("Stage reached").select_option(label="On maintenance")
+    # A date after today's is refused inline, and nothing is saved.
+    page.get_by_label("Since").fill((today + timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Enrol").click()
+    since = page.get_by_label("Since")
+    expect(since).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert")).to_contain_text("Since")
+    shot(page, "1-since-in-the-future")
+
+    page.get_by_label("Since").fill((today - timedelta(days=400)).isoformat())
+    page.get_by_label(re.compile(r"^Maintenance every")).fill("3")
+    page.get_by_role("button", name="Enrol").click()
+    expect(page.get_by_role("heading", name=f"Patient {patient_id}", level=1)).to_be_visible()
+    expect(page.locator("#next-due")).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d"))
+    expect(page.locator("#next-due")).not_to_contain_text("overdue")
+    expect(page.locator("dt:text-is('Phase') + dd")).to_have_text("maintenance")
+    shot(page, "2-enrolled-on-maintenance")
