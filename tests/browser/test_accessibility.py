@@ -1,0 +1,101 @@
+"""Every page and page state passes axe-core's WCAG 2.2 A/AA rules, at desktop and phone width.
+
+Page states include forms with every error showing, results, the patient record after a dose,
+the recall list, the knowledge-base pages and the answer page: the states a clinician, a nurse
+or a reviewer meets.  Other journeys call :func:`assert_accessible` on their own states too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.axe_check import assert_accessible
+from tests.browser.conftest import TIMEOUT_MS, SignIn, Site
+from tests.browser.test_journeys import enrol, fill_neuro_picture, make_neuro_plan, record_dose
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def sized(browser: Browser, request: pytest.FixtureRequest) -> Iterator[tuple[str, Page]]:
+    """A fresh page at desktop and at phone width."""
+    width = str(request.param)
+    ctx: BrowserContext = browser.new_context(viewport=WIDTHS[width])
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield width, ctx.new_page()
+    finally:
+        ctx.close()
+
+
+def test_sign_in_pages(sized: tuple[str, Page], site: Site) -> None:
+    width, page = sized
+    page.goto(f"{site.url}/login")
+    assert_accessible(page, f"sign-in ({width})")
+    page.get_by_label("Username").fill("nobody")
+    page.get_by_label("Password").fill("wrong password entirely")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page, f"sign-in refused ({width})")
+
+
+def test_clinician_pages(sized: tuple[str, Page], sign_in: SignIn, site: Site) -> None:
+    width, page = sized
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/")
+    assert_accessible(page, f"home ({width})")
+
+    page.goto(f"{site.url}/plan")
+    assert_accessible(page, f"plan form ({width})")
+    fill_neuro_picture(page, serum_b12="abc")
+    page.get_by_role("button", name="Make plan").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    assert_accessible(page, f"plan form with errors ({width})")
+
+    make_neuro_plan(page, site)
+    assert_accessible(page, f"plan result ({width})")
+
+    page.goto(f"{site.url}/check")
+    assert_accessible(page, f"order-check form ({width})")
+    page.goto(f"{site.url}/next")
+    assert_accessible(page, f"follow-up form ({width})")
+
+    page.goto(f"{site.url}/ask?q=how+often+are+maintenance+injections+given")
+    assert_accessible(page, f"answer ({width})")
+
+
+def test_nurse_patient_pages(sized: tuple[str, Page], sign_in: SignIn, site: Site) -> None:
+    width, page = sized
+    patient_id = f"BT-A11Y-{width.upper()}"
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/patients/new")
+    assert_accessible(page, f"enrol form ({width})")
+    enrol(page, site, patient_id)
+    assert_accessible(page, f"patient record, no dose yet ({width})")
+    record_dose(page, lambda *a, **k: None, "a11y")  # type: ignore[arg-type]
+    assert_accessible(page, f"patient record after a dose ({width})")
+
+    page.goto(f"{site.url}/patients")
+    assert_accessible(page, f"patient list ({width})")
+    page.goto(f"{site.url}/recall")
+    assert_accessible(page, f"recall list ({width})")
+    page.goto(f"{site.url}/recall?status=not-a-status")
+    assert_accessible(page, f"recall list, bad filter ({width})")
+
+
+def test_reviewer_pages(sized: tuple[str, Page], sign_in: SignIn, site: Site) -> None:
+    width, page = sized
+    sign_in(page, site, "reviewer")
+    page.goto(f"{site.url}/kb")
+    assert_accessible(page, f"knowledge base ({width})")
+    first = page.locator("main a[href^='/kb/B12-']").first
+    href = first.get_attribute("href")
+    assert href and re.match(r"^/kb/B12-", href)
+    page.goto(f"{site.url}{href}")
+    assert_accessible(page, f"knowledge-base item ({width})")
