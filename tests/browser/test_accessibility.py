@@ -99,3 +99,15 @@ def test_reviewer_pages(sized: tuple[str, Page], sign_in: SignIn, site: Site) ->
     assert href and re.match(r"^/kb/B12-", href)
     page.goto(f"{site.url}{href}")
     assert_accessible(page, f"knowledge-base item ({width})")
+
+
+def test_review_confirmation_and_search(
+    sized: tuple[str, Page], sign_in: SignIn, review_site: Site
+) -> None:
+    width, page = sized
+    sign_in(page, review_site, "reviewer")
+    page.goto(f"{review_site.url}/kb?q=coeliac&evidence=vibes")
+    expect(page.get_by_role("alert")).to_contain_text("not one of the choices")
+    assert_accessible(page, f"knowledge-base search with a bad filter ({width})")
+    page.goto(f"{review_site.url}/kb/B12-DX-040/confirm?to_status=retired")
+    assert_accessible(page, f"refused confirmation ({width})")

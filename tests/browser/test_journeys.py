@@ -396,6 +396,13 @@ def move(page: Page, shot: Shot, step: str, button_id: str, name: str, to_status
     button = page.get_by_role("button", name=name, exact=True)
     expect(button).to_have_id(button_id)
     button.click()
+    if name.endswith("…"):  # a move that changes plans: see what it would change, then confirm
+        expect(page.locator("#impact-summary")).to_be_visible()
+        shot(page, f"{step}-confirm-{to_status}", show=page.locator("#h-impact"))
+        page.get_by_role("button", name=re.compile("^Confirm")).click()  # unticked: refused
+        expect(page.locator("#impact-summary")).to_be_visible()
+        page.get_by_label(re.compile("I have read")).check()
+        page.get_by_role("button", name=re.compile("^Confirm")).click()
     expect(page.locator("#item-status")).to_have_text(to_status)
     shot(page, f"{step}-{to_status}")
 
@@ -424,7 +431,7 @@ def test_reviewer_approves_draft_and_banner_goes(
     switch_user(sign_in, page, site, "reviewer")  # ... and a second person approves
     page.goto(f"{site.url}/kb/{COELIAC_RULE}")
     move(page, shot, "3", "move-in-review", "Start review", "in-review")
-    move(page, shot, "4", "move-approved", "Approve", "approved")
+    move(page, shot, "4", "move-approved", "Approve…", "approved")
     expect(page.get_by_role("table")).to_contain_text("in-review → approved")
     expect(page.locator("#item-level")).to_have_text(
         "Engineering-reviewed; not clinically signed off"
@@ -461,7 +468,7 @@ def test_reviewer_cannot_approve_draft_citing_superseded_source(
     switch_user(sign_in, page, site, "reviewer")
     page.goto(f"{site.url}/kb/{NITROUS_RULE}")
     move(page, shot, "3", "move-in-review", "Start review", "in-review")
-    page.get_by_role("button", name="Approve", exact=True).click()
+    page.get_by_role("button", name="Approve…", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("superseded source")
     expect(page.locator("#item-status")).to_have_text("in-review")
     shot(page, "4-approval-refused")

@@ -57,7 +57,7 @@ def test_approval_through_the_pages_removes_the_banner(
     submitted = author.form(f"/kb/{DRAFT}/transition", {"to_status": "submitted"})
     assert submitted.status_code == 303, submitted.text
     for to in ("in-review", "approved"):
-        response = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to})
+        response = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to, "confirmed": "yes"})
         assert response.status_code == 303, response.text
     page = reviewer.get(f"/kb/{DRAFT}").text
     assert 'id="item-status">approved' in page
@@ -142,7 +142,8 @@ def test_the_author_cannot_approve_and_the_safety_officer_signs_off(
     officer = client("safety_officer")
     page = officer.get(f"/kb/{DRAFT}").text
     assert 'id="move-approved"' in page
-    assert officer.form(f"/kb/{DRAFT}/transition", {"to_status": "approved"}).status_code == 303
+    approve = {"to_status": "approved", "confirmed": "yes"}
+    assert officer.form(f"/kb/{DRAFT}/transition", approve).status_code == 303
     # The approver may not also sign off; a reviewer has no sign-off button or right.
     assert 'id="move-signed-off"' not in reviewer.get(f"/kb/{DRAFT}").text
     refused = move(anonymous, bearer("safety_officer"), "signed-off")
@@ -171,3 +172,95 @@ def test_the_author_cannot_approve_and_the_safety_officer_signs_off(
     listed = officer.get("/kb?status=signed-off").text
     assert f'href="/kb/{item}"' in listed
     assert 'id="h-signed-off"' in listed
+
+
+# -- search, filters and the confirmation step (issue 15) ---------------------------------------
+
+
+def test_search_finds_items_by_their_words_ids_and_sources(
+    client: Callable[[str], SignedIn],
+) -> None:
+    page = client("clinician").get("/kb?q=coeliac")
+    assert page.status_code == 200
+    assert f'href="/kb/{DRAFT}"' in page.text
+    assert 'href="/kb/B12-SAFE-027"' not in page.text  # nitrous oxide: no coeliac in it
+    by_words = client("clinician").get("/kb?q=NITROUS+oxide").text  # any case, every word
+    assert 'href="/kb/B12-SAFE-027"' in by_words
+    none = client("clinician").get("/kb?q=zebra+crossing").text
+    assert 'id="kb-empty"' in none
+    assert "zebra crossing" in none
+
+
+def test_filters_narrow_by_evidence_source_and_guideline_set(
+    client: Callable[[str], SignedIn], services: Services
+) -> None:
+    kb = services.kb()
+    http = client("clinician")
+    us_only = [r for r in kb.recommendations.values() if tuple(r.jurisdiction) == ("us",)]
+    uk_only = [r for r in kb.recommendations.values() if tuple(r.jurisdiction) == ("uk",)]
+    assert us_only and uk_only
+    page = http.get("/kb?guideline=us").text
+    assert f'href="/kb/{us_only[0].id}"' in page
+    assert f'href="/kb/{uk_only[0].id}"' not in page
+    source = kb.recommendations[DRAFT].citations[0].source
+    cited = http.get(f"/kb?source={source}").text
+    assert f'href="/kb/{DRAFT}"' in cited
+    evidence = kb.recommendations[DRAFT].evidence
+    other = next(r for r in kb.recommendations.values() if r.evidence != evidence)
+    narrowed = http.get(f"/kb?evidence={evidence}").text
+    assert f'href="/kb/{DRAFT}"' in narrowed
+    assert f'href="/kb/{other.id}"' not in narrowed
+
+
+def test_an_unknown_filter_value_is_kept_and_explained(client: Callable[[str], SignedIn]) -> None:
+    page = client("clinician").get("/kb?evidence=vibes&q=coeliac")
+    assert page.status_code == 422
+    assert "&#39;vibes&#39; is not one of the choices" in page.text
+    assert '<option value="vibes" selected>' in page.text  # kept, not reset
+    assert 'value="coeliac"' in page.text
+    assert f'href="/kb/{DRAFT}"' in page.text  # the other filters still apply
+
+
+def _to_review(client: Callable[[str], SignedIn]) -> SignedIn:
+    client("clinician").form(f"/kb/{DRAFT}/transition", {"to_status": "submitted"})
+    reviewer = client("reviewer")
+    assert reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": "in-review"}).status_code == 303
+    return reviewer
+
+
+def test_approval_shows_what_it_would_change_and_needs_a_confirmation(
+    client: Callable[[str], SignedIn], services: Services
+) -> None:
+    reviewer = _to_review(client)
+    item_page = reviewer.get(f"/kb/{DRAFT}").text
+    assert f'action="/kb/{DRAFT}/confirm"' in item_page  # approve opens the confirmation step
+    confirm = reviewer.get(f"/kb/{DRAFT}/confirm?to_status=approved")
+    assert confirm.status_code == 200
+    text = confirm.text
+    assert "Written by <strong>clinician.test</strong>" in text
+    assert "You, <strong>reviewer.test</strong>, would approve it" in text
+    assert 'id="impact-summary"' in text
+    assert 'id="impact-changed"' in text  # the coeliac advice appears in no-cause vignettes
+    assert "COELIAC_TESTING" in text
+    # Pressing confirm without ticking the box writes nothing.
+    unticked = reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": "approved"})
+    assert unticked.status_code == 422
+    assert "Tick the box to confirm" in unticked.text
+    assert services.reviews.item(DRAFT).status == "in-review"
+    ticked = {"to_status": "approved", "confirmed": "yes"}
+    assert reviewer.form(f"/kb/{DRAFT}/transition", ticked).status_code == 303
+    assert services.reviews.item(DRAFT).status == "approved"
+
+
+def test_the_confirmation_step_refuses_what_the_move_would_refuse(
+    client: Callable[[str], SignedIn],
+) -> None:
+    reviewer = client("reviewer")
+    for to in ("submitted", "in-review"):
+        assert reviewer.form(f"/kb/{DRAFT}/transition", {"to_status": to}).status_code == 303
+    own = reviewer.get(f"/kb/{DRAFT}/confirm?to_status=approved")
+    assert own.status_code == 403  # the author may not approve: no confirmation page for them
+    assert "second person" in own.text
+    nonsense = reviewer.get(f"/kb/{DRAFT}/confirm?to_status=retired")
+    assert nonsense.status_code == 422
+    assert client("nurse").get(f"/kb/{DRAFT}/confirm?to_status=approved").status_code == 403

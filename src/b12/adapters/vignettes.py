@@ -40,6 +40,7 @@ class Vignette:
     as_of: date
     options: dict[str, Any]
     expect: dict[str, Any] | None
+    title: str = ""
 
 
 def _plain(value: Any) -> Any:
@@ -79,6 +80,7 @@ def _vignette(path: Path, doc: Any) -> Vignette:
         as_of=as_of,
         options=_plain(doc.get("options") or {}),
         expect=_plain(doc["expect"]) if doc.get("expect") is not None else None,
+        title=str(doc.get("title") or ""),
     )
 
 

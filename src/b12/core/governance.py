@@ -51,13 +51,16 @@ REVIEW_FIELDS = frozenset({"status", "review"})
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """One allowed move between statuses: who may make it and whether a comment is required."""
+    """One allowed move between statuses: who may make it, whether a comment is required, and
+    whether the web page asks the person to confirm it after showing what it would change
+    (moves that change what clinicians are shown)."""
 
     from_status: str
     to_status: str
     name: str
     roles: frozenset[str]
     comment_required: bool = False
+    confirm_required: bool = False
 
 
 _REVIEWERS = frozenset({"reviewer", "safety_officer", "admin"})
@@ -71,13 +74,34 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({"clinician", "reviewer", "safety_officer", "admin"}),
     ),
     Transition("submitted", "in-review", "start review", _REVIEWERS),
-    Transition("in-review", "approved", "approve", _REVIEWERS),
+    Transition("in-review", "approved", "approve", _REVIEWERS, confirm_required=True),
     Transition("submitted", "draft", "send back", _REVIEWERS, comment_required=True),
     Transition("in-review", "draft", "send back", _REVIEWERS, comment_required=True),
-    Transition("approved", "signed-off", "sign off", _SAFETY),
-    Transition("signed-off", "approved", "withdraw sign-off", _SAFETY, comment_required=True),
-    Transition("approved", "retired", "retire", frozenset({"admin"}), comment_required=True),
-    Transition("signed-off", "retired", "retire", frozenset({"admin"}), comment_required=True),
+    Transition("approved", "signed-off", "sign off", _SAFETY, confirm_required=True),
+    Transition(
+        "signed-off",
+        "approved",
+        "withdraw sign-off",
+        _SAFETY,
+        comment_required=True,
+        confirm_required=True,
+    ),
+    Transition(
+        "approved",
+        "retired",
+        "retire",
+        frozenset({"admin"}),
+        comment_required=True,
+        confirm_required=True,
+    ),
+    Transition(
+        "signed-off",
+        "retired",
+        "retire",
+        frozenset({"admin"}),
+        comment_required=True,
+        confirm_required=True,
+    ),
 )
 _BY_PAIR = {(t.from_status, t.to_status): t for t in TRANSITIONS}
 
@@ -117,6 +141,11 @@ def check_people(move: Transition, actor: str, people: People) -> None:
             " the clinical sign-off must come from another person",
             {"actor": actor, "author": people.author, "approvers": list(people.approvers)},
         )
+
+
+def transition_between(from_status: str, to_status: str) -> Transition | None:
+    """The allowed move ``from_status`` → ``to_status`` (stages), or ``None``."""
+    return _BY_PAIR.get((from_status, to_status))
 
 
 def transitions_from(status: str) -> tuple[Transition, ...]:

@@ -16,6 +16,9 @@
 ``B12_CLINIC_DAYS``  comma-separated weekdays the practice gives injections on
                      (``mon,tue,wed,thu,fri``): the patient's printout moves its dates onto them;
                      unset: the knowledge base's ``patient_printout.open_days``
+``B12_VIGNETTES_DIR`` folder of golden vignettes the review pages run to show what approving
+                     an item would change; unset: ``tests/vignettes/cases`` of this checkout when
+                     present (a deployment without it shows no impact preview, and says so)
 """
 
 from __future__ import annotations
@@ -96,3 +99,12 @@ def clinic_days() -> tuple[str, ...] | None:
     if bad:
         raise ValueError(f"B12_CLINIC_DAYS: unknown weekday(s) {bad}; use {WEEKDAY_NAMES}")
     return tuple(full.get(n, n) for n in names) or None
+
+
+def vignettes_dir() -> Path | None:
+    """The golden vignettes the review pages run for the impact preview (``None``: none)."""
+    value = os.environ.get("B12_VIGNETTES_DIR", "").strip()
+    if value:
+        return Path(value)
+    checkout = Path(__file__).resolve().parents[3] / "tests" / "vignettes" / "cases"
+    return checkout if checkout.is_dir() else None

@@ -222,31 +222,9 @@ class ContentReviews(EngineStore):
             if not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
             current = self._effective(conn)
-            rec = current.kb.recommendations[item_id]
-            from_status = stage_of(rec.status, rec.review.level)
-            approvers = rec.review.reviewed_by if rec.status == "approved" else ()
-            people = People(rec.review.author, approvers)
-            move = check_transition(from_status, to_status, role, note, actor=actor, people=people)
-            decided = _decision(
-                current.applied.get(item_id),
-                (from_status, to_status, move.name),
-                actor,
-                now,
-                fingerprint,
+            from_status, decided, applied, kb = self._decide(
+                current, item_id, to_status, actor=actor, role=role, note=note, now=now
             )
-            applied = {**current.applied, item_id: decided}
-            try:
-                kb = build_knowledge_base(apply_reviews(self.raw, applied))
-            except KnowledgeBaseError as exc:
-                raise InputError(
-                    [
-                        FieldProblem(
-                            "to_status",
-                            f"{item_id} cannot become {to_status}: {p.render()}",
-                        )
-                        for p in exc.problems
-                    ]
-                ) from None
             inserted = conn.execute(
                 insert(content_reviews).values(
                     item_id=item_id,
@@ -289,6 +267,69 @@ class ContentReviews(EngineStore):
                 )
         self._remember(after)
         return self.item(item_id)
+
+    def preview(
+        self,
+        item_id: str,
+        to_status: str,
+        *,
+        actor: str,
+        role: str,
+        now: datetime,
+        comment: str | None = None,
+    ) -> tuple[KnowledgeBase, KnowledgeBase]:
+        """The effective knowledge base now and as it would be after the move; nothing written.
+
+        The same checks as :meth:`transition` (who may, a second person, whether the knowledge
+        base still builds), except that a comment the move requires is not asked for yet.
+        """
+        if item_id not in self._files:
+            raise NotFound(f"no knowledge-base item {item_id!r}")
+        with self._read() as conn:
+            current = self._effective(conn)
+            *_, kb = self._decide(
+                current,
+                item_id,
+                to_status,
+                actor=actor.strip(),
+                role=role,
+                note=(comment or "").strip() or "(preview)",
+                now=now,
+            )
+        return current.kb, kb
+
+    def _decide(
+        self,
+        current: _Effective,
+        item_id: str,
+        to_status: str,
+        *,
+        actor: str,
+        role: str,
+        note: str | None,
+        now: datetime,
+    ) -> tuple[str, ReviewState, dict[str, ReviewState], KnowledgeBase]:
+        """Check the move against the current state and build the knowledge base after it."""
+        fingerprint = self._fingerprints[item_id]
+        rec = current.kb.recommendations[item_id]
+        from_status = stage_of(rec.status, rec.review.level)
+        approvers = rec.review.reviewed_by if rec.status == "approved" else ()
+        people = People(rec.review.author, approvers)
+        move = check_transition(from_status, to_status, role, note, actor=actor, people=people)
+        decided = _decision(
+            current.applied.get(item_id), (from_status, to_status, move.name), actor, now, fingerprint
+        )
+        applied = {**current.applied, item_id: decided}
+        try:
+            kb = build_knowledge_base(apply_reviews(self.raw, applied))
+        except KnowledgeBaseError as exc:
+            raise InputError(
+                [
+                    FieldProblem("to_status", f"{item_id} cannot become {to_status}: {p.render()}")
+                    for p in exc.problems
+                ]
+            ) from None
+        return from_status, decided, applied, kb
 
     # -- internals ----------------------------------------------------------------------------
 

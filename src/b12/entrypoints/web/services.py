@@ -9,6 +9,7 @@ tokens found valid (5 s), and the CDS Hooks token ids this process has seen.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from b12.adapters.sql.accounts import TOKEN_CACHE_SECONDS, Accounts
 from b12.adapters.sql.cds_store import CdsStore
 from b12.adapters.sql.content_review import REVIEW_CHECK_SECONDS, ContentReviews
 from b12.adapters.sql.registry import Registry
+from b12.adapters.vignettes import Vignette, load_vignettes
 from b12.core.kb_build import build_knowledge_base
 from b12.core.knowledge import KnowledgeBase
 
@@ -48,6 +50,9 @@ class WebConfig:
     practice_name: str | None = None
     practice_phone: str | None = None
     clinic_days: tuple[str, ...] | None = None
+    #: Golden vignettes for the review pages' impact preview (None: B12_VIGNETTES_DIR, or this
+    #: checkout's tests/vignettes/cases when present).
+    vignettes_dir: Path | None = None
 
 
 class Services:
@@ -66,9 +71,22 @@ class Services:
         )
         self.reviews = ContentReviews(self.registry.engine, self.raw)
         self.cds_store = CdsStore(self.registry.engine)
+        self._vignettes: tuple[Path | None, list[Vignette]] | None = None
+        self._vignette_lock = threading.Lock()
         self.trusted_issuers: TrustedIssuers | None = (
             TrustedIssuers.load(config.cds_trusted_issuers) if config.cds_trusted_issuers else None
         )
+
+    def vignettes(self) -> tuple[Path | None, list[Vignette]]:
+        """The golden vignettes for the impact preview, read once per process (folder, cases)."""
+        with self._vignette_lock:
+            if self._vignettes is None:
+                from b12.entrypoints.settings import vignettes_dir
+
+                folder = self.config.vignettes_dir or vignettes_dir()
+                cases = load_vignettes(folder) if folder is not None and folder.is_dir() else []
+                self._vignettes = (folder, cases)
+            return self._vignettes
 
     def now(self) -> datetime:
         """The current time from the configured clock."""
