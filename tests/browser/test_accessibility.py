@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.browser.axe_check import assert_accessible
 from tests.browser.conftest import TIMEOUT_MS, SignIn, Site
@@ -19,7 +19,10 @@ from tests.browser.test_journeys import enrol, fill_neuro_picture, make_neuro_pl
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+WIDTHS: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
 
 
 @pytest.fixture(params=sorted(WIDTHS))
@@ -96,7 +99,8 @@ def test_reviewer_pages(sized: tuple[str, Page], sign_in: SignIn, site: Site) ->
     assert_accessible(page, f"knowledge base ({width})")
     first = page.locator("main a[href^='/kb/B12-']").first
     href = first.get_attribute("href")
-    assert href and re.match(r"^/kb/B12-", href)
+    assert href
+    assert re.match(r"^/kb/B12-", href)
     page.goto(f"{site.url}{href}")
     assert_accessible(page, f"knowledge-base item ({width})")
 

@@ -198,7 +198,8 @@ def test_filters_narrow_by_evidence_source_and_guideline_set(
     http = client("clinician")
     us_only = [r for r in kb.recommendations.values() if tuple(r.jurisdiction) == ("us",)]
     uk_only = [r for r in kb.recommendations.values() if tuple(r.jurisdiction) == ("uk",)]
-    assert us_only and uk_only
+    assert us_only
+    assert uk_only
     page = http.get("/kb?guideline=us").text
     assert f'href="/kb/{us_only[0].id}"' in page
     assert f'href="/kb/{uk_only[0].id}"' not in page

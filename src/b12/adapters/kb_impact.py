@@ -77,7 +77,7 @@ def _summary(v: Vignette, kb: KnowledgeBase) -> tuple[dict[str, Any], set[str]]:
 def impact(
     item_id: str, before: KnowledgeBase, after: KnowledgeBase, cases: list[Vignette]
 ) -> Impact:
-    """Run every case with ``before`` and ``after``; report what uses ``item_id`` and what changes."""
+    """Run every case with ``before`` and ``after``: what uses ``item_id``, and what changes."""
     using: list[tuple[str, str]] = []
     changed: list[CaseChange] = []
     failed: list[tuple[str, str]] = []

@@ -317,7 +317,11 @@ class ContentReviews(EngineStore):
         people = People(rec.review.author, approvers)
         move = check_transition(from_status, to_status, role, note, actor=actor, people=people)
         decided = _decision(
-            current.applied.get(item_id), (from_status, to_status, move.name), actor, now, fingerprint
+            current.applied.get(item_id),
+            (from_status, to_status, move.name),
+            actor,
+            now,
+            fingerprint,
         )
         applied = {**current.applied, item_id: decided}
         try:

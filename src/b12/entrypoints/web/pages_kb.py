@@ -232,9 +232,7 @@ def kb_confirm(
 ) -> Response:
     """The confirmation step of a move that changes what clinicians are shown."""
     require(principal, "kb")
-    return _confirm_page(
-        request, principal, item_id, to_status, comment="", errors={}, status=200
-    )
+    return _confirm_page(request, principal, item_id, to_status, comment="", errors={}, status=200)
 
 
 @router.post("/kb/{item_id}/transition", response_class=HTMLResponse)
