@@ -12,24 +12,11 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError
-from b12.core.knowledge import KnowledgeBase
-from b12.core.plan import PlanOptions
-from b12.core.plan_models import Plan
-from b12.core.requests import (
-    follow_up_request,
-    order_check_request,
-    parse_horizon,
-    plan_request,
-)
 from b12.entrypoints import (
     accounts_cli,
     ask_cli,
@@ -41,13 +28,24 @@ from b12.entrypoints import (
     serve_cli,
 )
 from b12.entrypoints.cli_common import fail_input, parse_day, read_document, today
-from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+
+    from b12.core.knowledge import KnowledgeBase
+    from b12.core.plan_models import Plan
+
+    CourseCompute = Callable[..., BaseModel]
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="b12: clinical decision support for vitamin B12 deficiency treatment.",
     pretty_exceptions_enable=False,
+    # Plain (Click) help and usage errors: Typer's Rich help alone costs ~12x `python -c pass`
+    # in imports (rich.markdown, markdown-it), more than the whole --help budget (issue 16).
+    rich_markup_mode=None,
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and check the knowledge base.")
 app.add_typer(kb_app, name="kb")
@@ -62,6 +60,14 @@ JsonFlag = Annotated[
 
 def _fail_input(err: InputError) -> NoReturn:
     fail_input(err)
+
+
+def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base at ``root`` (default: the bundled one), from the compiled cache when
+    the content is unchanged; the loader is imported by the commands that need it."""
+    from b12.adapters import knowledge_files
+
+    return knowledge_files.load_knowledge_base(root)
 
 
 def _load_kb(path: Path | None) -> KnowledgeBase:
@@ -130,6 +136,9 @@ def plan_command(
     ] = None,
 ) -> None:
     """Print the treatment plan for a clinical picture (or for FHIR data with --fhir)."""
+    from b12.core.plan import PlanOptions
+    from b12.core.requests import parse_horizon, plan_request
+
     kb = _load_kb(kb_path)
     try:
         months = parse_horizon(horizon) if horizon is not None else None
@@ -159,6 +168,10 @@ def plan_command(
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
+        from rich.console import Console
+
+        from b12.entrypoints.report import render_plan
+
         render_plan(result, Console())
 
 
@@ -233,9 +246,6 @@ DraftFlag = Annotated[
 ]
 
 
-CourseCompute = Callable[..., BaseModel]
-
-
 def _course_command(
     source: str,
     as_of: str | None,
@@ -246,6 +256,10 @@ def _course_command(
     as_json: bool,
 ) -> None:
     """Shared body of ``check`` and ``next``: read, validate, compute, print."""
+    from rich.console import Console
+
+    from b12.core.plan import PlanOptions
+
     kb = _load_kb(kb_path)
     try:
         raw, default_as_of = _course_input(source, as_of)
@@ -270,6 +284,9 @@ def check_command(
     kb_path: KbOption = None,
 ) -> None:
     """Check a proposed order: verdict ok / warn / stop, with cited alerts."""
+    from b12.core.requests import order_check_request
+    from b12.entrypoints.report import render_order_check
+
     _course_command(
         source, as_of, allow_draft, kb_path, order_check_request, render_order_check, as_json
     )
@@ -286,6 +303,9 @@ def next_command(
     kb_path: KbOption = None,
 ) -> None:
     """Say when the next dose is due, whether it is overdue, and what to change."""
+    from b12.core.requests import follow_up_request
+    from b12.entrypoints.report import render_follow_up
+
     _course_command(
         source, as_of, allow_draft, kb_path, follow_up_request, render_follow_up, as_json
     )
@@ -369,6 +389,9 @@ def kb_check(
 @kb_app.command("list")
 def kb_list(kb_path: KbOption = None) -> None:
     """List recommendations with status, review level, evidence and jurisdiction."""
+    from rich.console import Console
+    from rich.table import Table
+
     kb = _load_kb(kb_path)
     table = Table()
     for col in ("id", "status", "review", "evidence", "jurisdiction", "kind", "title"):
