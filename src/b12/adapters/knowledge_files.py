@@ -11,11 +11,11 @@ another, ``B12_NO_CACHE=1`` turns both off):
 * the *parsed* documents, keyed by every file's bytes (``yaml_files``);
 * the *compiled* knowledge base: the :class:`KnowledgeBase` that ``build_knowledge_base``
   returned after validating exactly these bytes, pickled.  Its key is a SHA-256 over the
-  content digest (every file's relative path and bytes), the code that builds and defines the
-  knowledge base (the bytes of every ``b12/core`` module and of this adapter and
-  ``yaml_files``), the Python and pydantic versions and :data:`COMPILED_FORMAT`.  Any change to
-  any of these is a different key, so a stored entry is never stale: the files are parsed
-  (duplicate keys rejected) and validated again, and the result stored under the new key.
+  content digest (every file's relative path and bytes), :func:`code_fingerprint` (the bytes
+  of every ``b12/core`` module and top-level ``b12/adapters`` module, the Python, pydantic and
+  YAML parser versions) and :data:`COMPILED_FORMAT`.  Any change to any of these is a
+  different key, so a stored entry is never stale: the files are parsed (duplicate keys
+  rejected) and validated again, and the result stored under the new key.
 
 :func:`load_knowledge_base` uses the compiled copy when its key matches;
 :func:`check_knowledge_base` (``b12 kb check``, the CI gate) always parses and validates the
@@ -25,16 +25,22 @@ content classes (pydantic models and dataclasses of ``b12.core``) and dates; any
 corrupt, truncated, foreign or older file) and the knowledge base is built from the YAML, never
 a crash.  Compiled conditions are closures, so they are not stored: they are compiled again on
 every load (``b12.core.kb_index.compile_predicates``, about 1 ms).
+
+:func:`cached_coverage` keeps ``kb check``'s vignette-coverage verdict the same way, keyed by
+the knowledge base's files, the vignette files and the code (docs/knowledge-authoring.md §11).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib
+import importlib.util
 import io
 import pickle
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +50,7 @@ from b12.adapters.yaml_files import (
     default_cache_dir,
     parse_files,
     read_files,
+    read_plain,
     read_private,
     write_entry,
 )
@@ -144,7 +151,7 @@ def load_knowledge_base(
             kb = _read_compiled(cache_path(folder, COMPILED_LABEL, key), key, files)
             if kb is not None:
                 return kb
-    return _validate(root, files, folder)
+    return _validate(root, files, folder, stored_ok=False)
 
 
 def check_knowledge_base(
@@ -158,17 +165,23 @@ def check_knowledge_base(
     """
     root = root or default_knowledge_dir()
     folder = (cache_dir or default_cache_dir()) if use_cache else None
-    return _validate(root, _read_content(root), folder)
+    return _validate(root, _read_content(root), folder, stored_ok=True)
 
 
-def _validate(root: Path, files: list[tuple[str, bytes]], folder: Path | None) -> KnowledgeBase:
+def _validate(
+    root: Path, files: list[tuple[str, bytes]], folder: Path | None, *, stored_ok: bool
+) -> KnowledgeBase:
+    """Parse and validate; store the compiled copy (unless ``stored_ok`` and one exists: a
+    check does not rewrite an entry that a load may use)."""
     from b12.core.kb_build import build_knowledge_base
 
     raw = _raw(root, files, cache_dir=folder, use_cache=folder is not None)
     kb = build_knowledge_base(raw)
     if folder is not None:
         key = compiled_key(files)
-        if key is not None:
+        if key is not None and (
+            not stored_ok or not cache_path(folder, COMPILED_LABEL, key).exists()
+        ):
             portable = dataclasses.replace(kb, predicates={})  # closures are compiled on load
             write_entry(folder, COMPILED_LABEL, key, (key, portable))
     return kb
@@ -177,30 +190,54 @@ def _validate(root: Path, files: list[tuple[str, bytes]], folder: Path | None) -
 def compiled_key(files: list[tuple[str, bytes]]) -> str | None:
     """The compiled cache key of these content files with this code (``None``: no caching,
     when b12's own source files cannot be read)."""
+    code = code_fingerprint()
+    if code is None:
+        return None
+    parts = (COMPILED_FORMAT, code, content_digest(files))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str | None:
+    """SHA-256 over what turns content files into a knowledge base (or a check's verdict): the
+    bytes of every ``b12/core`` module and of the top-level ``b12/adapters`` modules (this one,
+    ``yaml_files``, ``vignettes``, ``documents``, …), the Python and pydantic versions and the
+    YAML parser's version.  ``None`` when a source file cannot be read (then nothing is cached).
+    """
     import pydantic
 
-    code = hashlib.sha256()
-    modules = sorted((_PACKAGE / "core").rglob("*.py"))
-    modules += [
-        _PACKAGE / "adapters" / "knowledge_files.py",
-        _PACKAGE / "adapters" / "yaml_files.py",
-    ]
+    digest = hashlib.sha256()
+    modules = sorted((_PACKAGE / "core").rglob("*.py")) + sorted(
+        (_PACKAGE / "adapters").glob("*.py")
+    )
     try:
         for path in modules:
-            code.update(path.relative_to(_PACKAGE).as_posix().encode())
-            code.update(b"\0")
-            code.update(path.read_bytes())
-            code.update(b"\0")
+            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+        digest.update(f"{sys.version}\0{pydantic.VERSION}\0{_parser_version()}".encode())
     except OSError:
         return None
-    parts = (
-        COMPILED_FORMAT,
-        sys.version,
-        pydantic.VERSION,
-        code.hexdigest(),
-        content_digest(files),
-    )
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return digest.hexdigest()
+
+
+def _parser_version() -> str:
+    """ruamel.yaml's version text and its C extension's file, found without importing them."""
+    parts = []
+    for name in ("ruamel.yaml", "_ruamel_yaml"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        if origin is None or not Path(origin).is_file():
+            parts.append(f"{name}: none")
+        elif origin.endswith(".py"):
+            parts.append(hashlib.sha256(Path(origin).read_bytes()).hexdigest())
+        else:
+            parts.append(f"{origin} {Path(origin).stat().st_size}")
+    return "\0".join(parts)
 
 
 class _ContentUnpickler(pickle.Unpickler):
@@ -241,3 +278,42 @@ def _read_compiled(path: Path, key: str, files: list[tuple[str, bytes]]) -> Know
     except Exception:  # any unreadable entry (corrupt, truncated, foreign) is rebuilt instead
         return None
     return kb
+
+
+#: Bump when what a stored coverage verdict means changes.
+COVERAGE_FORMAT = "1"
+COVERAGE_LABEL = "coverage"
+
+
+def cached_coverage(
+    kb_root: Path | None,
+    vignettes: Path,
+    compute: Callable[[], list[str]],
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> tuple[list[str], bool]:
+    """The vignette coverage problems, and whether they came from the cache.
+
+    ``compute`` runs every vignette against the knowledge base (``kb check``).  Its verdict is
+    a pure function of the knowledge base's files, the vignette files and the code, so it is
+    stored under a SHA-256 of all three: every content file's and every ``*.yaml`` vignette
+    file's relative path and bytes, :func:`code_fingerprint` (the core and adapter sources,
+    Python, pydantic and parser versions) and :data:`COVERAGE_FORMAT`.  Any change to any of
+    them is a miss, and a miss runs ``compute`` in full.  A folder that cannot be read, or
+    ``compute`` raising, stores nothing.
+    """
+    folder = (cache_dir or default_cache_dir()) if use_cache else None
+    code = code_fingerprint() if folder is not None else None
+    if folder is None or code is None:
+        return compute(), False
+    kb_files = _read_content(kb_root or default_knowledge_dir())
+    cases = read_files(vignettes, sorted(vignettes.glob("*.yaml")))
+    parts = (COVERAGE_FORMAT, code, content_digest(kb_files), content_digest(cases))
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    stored = read_plain(cache_path(folder, COVERAGE_LABEL, key), key)
+    if isinstance(stored, list) and all(isinstance(line, str) for line in stored):
+        return stored, True
+    problems = compute()
+    write_entry(folder, COVERAGE_LABEL, key, (key, list(problems)))
+    return problems, False

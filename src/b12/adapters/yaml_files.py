@@ -168,17 +168,24 @@ def read_private(path: Path) -> bytes | None:
         return None
 
 
-def _read_cache(path: Path, key: str) -> dict[str, Any] | None:
+def read_plain(path: Path, key: str) -> Any | None:
+    """The plain data (builtin containers, text, numbers, dates) stored by
+    ``write_entry(..., key, (key, value))``; ``None`` when missing, untrusted, corrupt or stored
+    under another key.  Nothing else can be built, so a tampered file cannot run code."""
     data = read_private(path)
     if data is None:
         return None
     try:
         stored = _SafeUnpickler(io.BytesIO(data)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError):
+    except Exception:  # corrupt, truncated or foreign: ignored, the caller computes again
         return None
     if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != key:
         return None
-    documents = stored[1]
+    return stored[1]
+
+
+def _read_cache(path: Path, key: str) -> dict[str, Any] | None:
+    documents = read_plain(path, key)
     return documents if isinstance(documents, dict) else None
 
 

@@ -412,14 +412,21 @@ def kb_check(
     ] = None,
 ) -> None:
     """Validate the knowledge base; with vignettes, check every approved item is exercised."""
-    from b12.adapters.vignettes import coverage_problems, load_vignettes
+    from b12.adapters.knowledge_files import cached_coverage
 
     kb = _load_kb(kb_path, check=True)
     folder = vignettes or Path("tests/vignettes/cases")
     problems: list[str] = []
+    cached = False
+
+    def run_every_vignette() -> list[str]:
+        from b12.adapters.vignettes import coverage_problems, load_vignettes
+
+        return coverage_problems(kb, load_vignettes(folder))
+
     if folder.is_dir():
         try:
-            problems = coverage_problems(kb, load_vignettes(folder))
+            problems, cached = cached_coverage(kb_path, folder, run_every_vignette)
         except InputError as err:
             _fail_input(err)
     elif vignettes is not None:
@@ -453,7 +460,8 @@ def kb_check(
             typer.echo(f"coverage: {line}", err=True)
         if problems:
             raise typer.Exit(1)
-        typer.echo(f"vignette coverage OK ({folder})")
+        how = "; verdict of an earlier run on these exact files and code" if cached else ""
+        typer.echo(f"vignette coverage OK ({folder}{how})")
 
 
 @kb_app.command("list")
