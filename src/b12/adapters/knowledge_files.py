@@ -257,6 +257,24 @@ class _ContentUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
 
 
+def _whole(kb: KnowledgeBase) -> bool:
+    """Every field of this code's ``KnowledgeBase`` is there, with the right kind of value.
+
+    The key already names the code that built the entry (:func:`code_fingerprint`); this is the
+    cheap second line against an entry written by other code (a forged or hand-copied file).
+    """
+    from b12.core.knowledge import Answering, Recommendation, Vocabulary
+
+    state = vars(kb)
+    if not all(f.name in state for f in dataclasses.fields(kb)):
+        return False
+    return (
+        isinstance(kb.vocabulary, Vocabulary)
+        and isinstance(kb.answering, Answering)
+        and all(isinstance(r, Recommendation) for r in kb.recommendations.values())
+    )
+
+
 def _read_compiled(path: Path, key: str, files: list[tuple[str, bytes]]) -> KnowledgeBase | None:
     """The stored knowledge base under ``key``, or ``None`` (missing, untrusted or unusable)."""
     from b12.core.kb_index import compile_predicates
@@ -270,7 +288,7 @@ def _read_compiled(path: Path, key: str, files: list[tuple[str, bytes]]) -> Know
         if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
             return None
         kb = stored[1]
-        if not isinstance(kb, KnowledgeBase):
+        if not isinstance(kb, KnowledgeBase) or not _whole(kb):
             return None
         if kb.content_version != "sha256:" + content_digest(files)[:16]:
             return None
