@@ -36,7 +36,6 @@ import dataclasses
 import functools
 import hashlib
 import importlib
-import importlib.util
 import io
 import pickle
 import sys
@@ -49,6 +48,7 @@ from b12.adapters.yaml_files import (
     content_digest,
     default_cache_dir,
     parse_files,
+    parser_version,
     read_files,
     read_plain,
     read_private,
@@ -216,28 +216,10 @@ def code_fingerprint() -> str | None:
             digest.update(b"\0")
             digest.update(path.read_bytes())
             digest.update(b"\0")
-        digest.update(f"{sys.version}\0{pydantic.VERSION}\0{_parser_version()}".encode())
+        digest.update(f"{sys.version}\0{pydantic.VERSION}\0{parser_version()}".encode())
     except OSError:
         return None
     return digest.hexdigest()
-
-
-def _parser_version() -> str:
-    """ruamel.yaml's version text and its C extension's file, found without importing them."""
-    parts = []
-    for name in ("ruamel.yaml", "_ruamel_yaml"):
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        origin = spec.origin if spec is not None else None
-        if origin is None or not Path(origin).is_file():
-            parts.append(f"{name}: none")
-        elif origin.endswith(".py"):
-            parts.append(hashlib.sha256(Path(origin).read_bytes()).hexdigest())
-        else:
-            parts.append(f"{origin} {Path(origin).stat().st_size}")
-    return "\0".join(parts)
 
 
 class _ContentUnpickler(pickle.Unpickler):

@@ -7,8 +7,9 @@ Parsing is ruamel.yaml's safe loader (YAML 1.2) with its C scanner/parser when t
 A set of files (the knowledge base, the vignette folder) is parsed as a *bundle*.  The parsed
 documents of a bundle are cached in the user's cache folder (:func:`default_cache_dir`, e.g.
 ``~/.cache/b12/content``; ``B12_CACHE_DIR`` names another, ``B12_NO_CACHE=1`` turns caching
-off) under a key that is the SHA-256 of this module's format version, the ruamel.yaml version
-and every file's relative path and bytes.  So:
+off) under a key that is the SHA-256 of this module's format version, the parser's identity
+(ruamel.yaml's version file and its C extension, :func:`parser_version`) and every file's
+relative path and bytes.  So:
 
 * the cache is never stale: any byte changed, file added, removed or renamed is a new key;
 * only a successful strict parse is cached, so a file with a duplicate key or a syntax error is
@@ -30,7 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -141,12 +144,33 @@ def content_digest(files: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
-def _cache_key(label: str, files: list[tuple[str, bytes]]) -> tuple[str, str]:
-    """(content digest over paths and bytes, cache key adding the parser version)."""
-    from ruamel.yaml import __version__ as ruamel_version
+@functools.cache
+def parser_version() -> str:
+    """The YAML parser's identity, found without importing it (a cache hit never needs the
+    parser): the bytes of ``ruamel/yaml/__init__.py`` (its version) and the C extension's file
+    name and size."""
+    parts = []
+    for name in ("ruamel.yaml", "_ruamel_yaml"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        try:
+            if origin is None or not origin.endswith(".py"):
+                size = os.stat(origin).st_size if origin else -1
+                parts.append(f"{name} {origin} {size}")
+            else:
+                parts.append(hashlib.sha256(Path(origin).read_bytes()).hexdigest())
+        except OSError:
+            parts.append(f"{name} unreadable")
+    return "\0".join(parts)
 
+
+def _cache_key(label: str, files: list[tuple[str, bytes]]) -> tuple[str, str]:
+    """(content digest over paths and bytes, cache key adding the parser's identity)."""
     content = content_digest(files)
-    key = hashlib.sha256(f"{FORMAT_VERSION}\0{ruamel_version}\0{label}\0{content}".encode())
+    key = hashlib.sha256(f"{FORMAT_VERSION}\0{parser_version()}\0{label}\0{content}".encode())
     return content, key.hexdigest()
 
 
