@@ -34,4 +34,4 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
     import pytest
 
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
-        _ = b12.nonsense  # type: ignore[attr-defined]
+        _ = b12.nonsense
