@@ -368,3 +368,27 @@ def test_kb_check_fails_every_time_when_coverage_is_missing(
         code, _, err = _kb_check(runner, kb_copy, cases, monkeypatch, tmp_path / "cache")
         assert code == 1
         assert f"coverage: {target} is not exercised by any vignette where it fires" in err
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/tmp/xdg-cache"])
+def test_the_default_cache_folder_is_platformdirs_user_cache_folder(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platformdirs
+
+    from b12.adapters.yaml_files import default_cache_dir
+
+    monkeypatch.delenv("B12_CACHE_DIR", raising=False)
+    monkeypatch.delenv("B12_NO_CACHE", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    expected = Path(platformdirs.user_cache_dir("b12", appauthor=False)) / "content"
+    assert default_cache_dir() == expected
+    monkeypatch.setenv("B12_CACHE_DIR", "/somewhere/else")
+    assert default_cache_dir() == Path("/somewhere/else")
+    monkeypatch.setenv("B12_NO_CACHE", "1")
+    assert default_cache_dir() is None
+    monkeypatch.setenv("B12_NO_CACHE", "0")
+    assert default_cache_dir() == Path("/somewhere/else")

@@ -37,6 +37,7 @@ import importlib.util
 import io
 import os
 import pickle
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ def default_cache_dir() -> Path | None:
     chosen = os.environ.get(CACHE_DIR_ENV, "").strip()
     if chosen:
         return Path(chosen)
+    if sys.platform.startswith("linux"):  # platformdirs' rule, without importing it (start-up)
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        return Path(base if base.strip() else os.path.expanduser("~/.cache")) / "b12" / "content"
     try:
         import platformdirs
 
