@@ -135,7 +135,8 @@ def test_the_command_prints_the_same_bytes_cold_warm_and_with_caching_off(tmp_pa
     cache = tmp_path / "cache"
     runs = []
     for extra in ({}, {}, {"B12_NO_CACHE": "1"}):
-        env = {**os.environ, "PYTHONPATH": str(SRC), "B12_CACHE_DIR": str(cache), **extra}
+        base = {k: v for k, v in os.environ.items() if k != "B12_NO_CACHE"}
+        env = {**base, "PYTHONPATH": str(SRC), "B12_CACHE_DIR": str(cache), **extra}
         args = [sys.executable, "-m", "b12.entrypoints.cli", "plan", str(EXAMPLE), "--json"]
         args += ["--as-of", "2026-03-02"]
         done = subprocess.run(args, env=env, capture_output=True, check=True)
