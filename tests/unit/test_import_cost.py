@@ -130,3 +130,18 @@ def test_the_outreach_help_names_the_statuses_the_core_accepts() -> None:
 def test_the_probe_does_see_a_heavy_import() -> None:
     """Guard against a probe that can never fail."""
     assert {"bm25s", "numpy"} <= set(_heavy_after("import b12.core\nimport bm25s"))
+
+
+def test_the_lazy_command_table_names_every_command_of_the_other_modules() -> None:
+    """``b12 NAME`` imports only NAME's module: the table must list exactly the commands the
+    other modules register (an unlisted one would still run, after loading them all)."""
+    import typer
+
+    from b12.entrypoints import cli
+
+    group = typer.main.get_command(cli.app)
+    assert isinstance(group, cli.LazyGroup)
+    own = set(group.commands)
+    everything = group.list_commands(typer.Context(group))
+    assert set(everything) - own == set(cli.LAZY_COMMANDS)
+    assert everything[: len(cli.HELP_ORDER)] == list(cli.HELP_ORDER)
