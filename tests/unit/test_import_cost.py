@@ -140,7 +140,7 @@ def test_the_lazy_command_table_names_every_command_of_the_other_modules() -> No
 
     import typer
 
-    from b12.entrypoints import cli
+    import b12.entrypoints.cli as cli
 
     registered: dict[str, str] = {}
     for path in sorted((SRC / "b12" / "entrypoints").glob("*_cli.py")):
