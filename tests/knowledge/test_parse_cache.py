@@ -1,4 +1,9 @@
-"""The compiled (parsed-YAML) cache: never stale, never trusted blindly, YAML stays the source."""
+"""The parsed-YAML cache: never stale, never trusted blindly, YAML stays the source.
+
+Tests that tamper with a parse entry read through ``check_knowledge_base``, which always parses
+(from this cache) and validates; ``load_knowledge_base`` would be served by the compiled
+knowledge base (``test_compiled_cache.py``) without reading the parse entry at all.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from b12.adapters.knowledge_files import (
+    check_knowledge_base,
     content_files,
     content_hash,
     default_knowledge_dir,
@@ -132,7 +138,7 @@ def test_a_tampered_cache_file_cannot_run_code_and_is_ignored(
     key = entry.stem.split("-", 1)[1]
     marker = tmp_path / "pwned"
     entry.write_bytes(pickle.dumps((key, {"x": Exploit(str(marker))})))
-    assert _same(load_knowledge_base(kb_copy, cache_dir=cache), good)
+    assert _same(check_knowledge_base(kb_copy, cache_dir=cache), good)
     assert not marker.exists()
 
 
@@ -141,13 +147,13 @@ def test_a_corrupt_or_group_writable_cache_file_is_ignored(kb_copy: Path, tmp_pa
     good = load_knowledge_base(kb_copy, cache_dir=cache)
     (entry,) = _entries(cache)
     entry.write_bytes(b"not a pickle")
-    assert _same(load_knowledge_base(kb_copy, cache_dir=cache), good)
+    assert _same(check_knowledge_base(kb_copy, cache_dir=cache), good)
     (entry,) = _entries(cache)
     key = entry.stem.split("-", 1)[1]
     names = [p.relative_to(kb_copy).as_posix() for p in content_files(kb_copy)]
     entry.write_bytes(pickle.dumps((key, dict.fromkeys(names, "forged"))))
     entry.chmod(0o666)
-    assert _same(load_knowledge_base(kb_copy, cache_dir=cache), good)
+    assert _same(check_knowledge_base(kb_copy, cache_dir=cache), good)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only folder")

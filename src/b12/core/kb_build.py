@@ -5,7 +5,7 @@ Input is plain data keyed by file name (the adapter parses YAML); every problem 
 its own validator (:mod:`b12.core.kb_sections`: sources, vocabulary, parameters, regimens,
 recommendations, answering; :mod:`b12.core.kb_links`: citations, conditions, actions,
 pathways, answer phrases, review levels, terms read by no rule); this module only composes
-them and indexes the result for the engine.
+them and indexes the result for the engine (:mod:`b12.core.kb_index`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from b12.core import criteria
 from b12.core.errors import KnowledgeBaseError
+from b12.core.kb_index import index_knowledge_base
 from b12.core.kb_links import (
     Parsed,
     check_actions,
@@ -38,15 +38,10 @@ from b12.core.kb_sections import (
     parse_vocabulary,
 )
 from b12.core.knowledge import (
-    DRAFT_STATUSES,
     ClassifyAction,
     DecisionAction,
     KnowledgeBase,
-    OutputReviewLevel,
     Recommendation,
-    RuleKind,
-    lowest_review_level,
-    review_level_of,
 )
 
 
@@ -107,7 +102,7 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:
         others=others,
         pathways={r.action.pathway: r for r in decisions if isinstance(r.action, DecisionAction)},
     )
-    _index(kb)
+    index_knowledge_base(kb)
     return kb
 
 
@@ -131,56 +126,6 @@ def _rule_lists(recs: Iterable[Recommendation]) -> tuple[Rules, Rules, Rules, Ru
     )
     others = tuple(r for r in ordered if not isinstance(r.action, DecisionAction | ClassifyAction))
     return ordered, decisions, classifiers, others
-
-
-def _index(kb: KnowledgeBase) -> None:
-    """Compile the rules' conditions and precompute the engine's lookups."""
-    definitions = kb.vocabulary.definitions
-    resolve = {p.id: p.value for p in kb.parameters.values()}.__getitem__
-    kb.predicates.update(
-        {
-            r.id: criteria.compile_condition(r.when, resolve, definitions)
-            for r in kb.recommendations.values()
-            if r.when is not None
-        }
-    )
-    kb.predicates.update(
-        {
-            f"def:{name}": criteria.compile_condition(cond, resolve, definitions)
-            for name, cond in definitions.items()
-        }
-    )
-    lists: dict[RuleKind, Rules] = {
-        "decisions": kb.decisions,
-        "classifiers": kb.classifiers,
-        "others": kb.others,
-    }
-    for kind, recs_list in lists.items():
-        for juris in ("uk", "us"):
-            for allow in (False, True):
-                kb.usable_index[(kind, juris, allow)] = tuple(
-                    r
-                    for r in recs_list
-                    if juris in r.jurisdiction
-                    and (r.status == "approved" or (allow and r.status in DRAFT_STATUSES))
-                )
-    for juris in ("uk", "us"):
-        kb.review_floor[juris] = _floor(kb, juris)
-
-
-def _floor(kb: KnowledgeBase, juris: str) -> OutputReviewLevel:
-    """The lowest review level among the approved content of one guideline set."""
-    levels = [
-        review_level_of(r.status, r.review)
-        for r in kb.recommendations.values()
-        if r.status == "approved" and juris in r.jurisdiction
-    ]
-    levels += [
-        review_level_of(g.status, g.review)
-        for g in kb.regimens.values()
-        if g.status == "approved" and g.guideline == juris
-    ]
-    return lowest_review_level(levels) or "unreviewed"
 
 
 def _priority(rec: Recommendation) -> int:

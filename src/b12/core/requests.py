@@ -2,22 +2,24 @@
 
 A plan request is a ClinicalPicture document; ``as_of`` comes from the document or, failing
 that, from the caller (the CLI passes its own today).  Nothing here reads the clock.
+
+The order check and follow-up engines are imported by their request functions, so a plan
+request (``b12 plan``) does not load them.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from b12.core.course_input import parse_follow_up, parse_order_check
-from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.errors import FieldProblem, InputError, quoted
-from b12.core.follow_up import follow_up
 from b12.core.knowledge import KnowledgeBase
-from b12.core.order_check import check_order
 from b12.core.picture import ClinicalPicture, parse_picture
 from b12.core.plan import PlanOptions, plan
 from b12.core.plan_models import Plan
+
+if TYPE_CHECKING:
+    from b12.core.course_models import FollowUpResult, OrderCheckResult
 
 
 def parse_horizon(text: str) -> int:
@@ -68,6 +70,9 @@ def order_check_request(
     options: PlanOptions | None = None,
 ) -> OrderCheckResult:
     """Validate an OrderCheck document and judge the order; :class:`InputError` on bad input."""
+    from b12.core.course_input import parse_order_check
+    from b12.core.order_check import check_order
+
     return check_order(parse_order_check(raw, kb, default_as_of), kb, options)
 
 
@@ -79,4 +84,7 @@ def follow_up_request(
     options: PlanOptions | None = None,
 ) -> FollowUpResult:
     """Validate a FollowUp document and assess the course; :class:`InputError` on bad input."""
+    from b12.core.course_input import parse_follow_up
+    from b12.core.follow_up import follow_up
+
     return follow_up(parse_follow_up(raw, kb, default_as_of), kb, options)

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from b12.core.errors import InputError
-from b12.core.knowledge import KnowledgeBase
 
-if TYPE_CHECKING:  # the answer engine (BM25 index, numpy) is imported by the command only
+if TYPE_CHECKING:  # the answer engine (BM25 index, numpy) and Rich are imported when used
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from b12.core.answer.models import Answer
+    from b12.core.knowledge import KnowledgeBase
 
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: Fixed structural labels of the readable output (the clinical text is the knowledge base's).
@@ -48,6 +47,8 @@ def superscript(refs: tuple[int, ...]) -> str:
 
 
 def _line(text: str, refs: tuple[int, ...]) -> Text:
+    from rich.text import Text
+
     out = Text(text)
     if refs:
         out.append(" " + superscript(refs), style="cyan")
@@ -56,6 +57,8 @@ def _line(text: str, refs: tuple[int, ...]) -> Text:
 
 def _bullets(rows: list[tuple[str, Text]]) -> Table:
     """A hanging-indent list: marker column, then text that wraps under itself."""
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 1))
     grid.add_column(justify="right", width=4, no_wrap=True)
     grid.add_column(ratio=1)
@@ -66,6 +69,10 @@ def _bullets(rows: list[tuple[str, Text]]) -> Table:
 
 def render_answer(ans: Answer, console: Console) -> None:
     """Print the answer in the seeds' shape."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
     meta = Text()
     meta.append(f"{LABELS['guideline']}: {ans.guideline.upper()}   ")
     meta.append(f"{LABELS['audience']}: {ans.audience}   ")
@@ -157,4 +164,6 @@ def register(app: typer.Typer, load_kb: Callable[[Path | None], KnowledgeBase]) 
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
         else:
+            from rich.console import Console
+
             render_answer(result, Console())

@@ -2,52 +2,113 @@
 
 Exit codes: 0 success; 1 the knowledge base is invalid or an internal error; 2 bad input;
 3 refused; 4 not found; 5 database unavailable; 6 conflict (see ``cli_common``).  Shared helpers
-(reading documents, errors, the clock) live in :mod:`b12.entrypoints.cli_common`; heavy
-libraries (SQLAlchemy, the answer engine's index) are imported by the commands that use them.
+(reading documents, errors, the clock) live in :mod:`b12.entrypoints.cli_common`.
+
+Start-up (issue 16): a command imports only what it uses.  This module imports Typer and the
+light shared helpers; each command imports the core, Rich or the database inside its body.
+The command groups of the other ``*_cli`` modules are loaded by :class:`LazyGroup` when one of
+their commands is asked for (``b12 --help`` and an unknown command load them all), so
+``b12 plan`` neither imports nor builds the registry, account or server commands.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperGroup
 
-from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.errors import FieldProblem, InputError, KnowledgeBaseError
-from b12.core.knowledge import KnowledgeBase
-from b12.core.plan import PlanOptions
-from b12.core.plan_models import Plan
-from b12.core.requests import (
-    follow_up_request,
-    order_check_request,
-    parse_horizon,
-    plan_request,
-)
-from b12.entrypoints import (
-    accounts_cli,
-    ask_cli,
-    cds_cli,
-    cli_common,
-    export_cli,
-    register_cli,
-    registry_cli,
-    serve_cli,
-)
+from b12.entrypoints import cli_common
 from b12.entrypoints.cli_common import fail_input, parse_day, read_document, today
-from b12.entrypoints.report import render_follow_up, render_order_check, render_plan
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+    from typer import _click as click  # Typer vendors Click; its types, for annotations
+
+    from b12.core.knowledge import KnowledgeBase
+    from b12.core.plan_models import Plan
+
+    CourseCompute = Callable[..., BaseModel]
+
+#: Commands defined by the other command modules: name → module (in ``b12 --help`` order).
+LAZY_COMMANDS = {
+    "recall": "registry_cli",
+    "serve": "serve_cli",
+    "ask": "ask_cli",
+    "db": "registry_cli",
+    "patient": "registry_cli",
+    "dose": "registry_cli",
+    "event": "registry_cli",
+    "registry": "register_cli",
+    "user": "accounts_cli",
+    "token": "accounts_cli",
+    "export": "export_cli",
+    "cds": "cds_cli",
+}
+#: The order of ``b12 --help``: this module's commands first, then the loaded ones.
+HELP_ORDER = ("plan", "check", "next", "schema", "recall", "serve", "ask", "kb")
+
+
+class LazyGroup(TyperGroup):
+    """The root command group: other modules' commands are imported and built on first use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._loaded: set[str] = set()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self._load(LAZY_COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_all()
+        names = list(self.commands)
+        rank = {name: i for i, name in enumerate(HELP_ORDER)}
+        return sorted(names, key=lambda n: (rank.get(n, len(rank)), names.index(n)))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and args[0] not in LAZY_COMMANDS:
+            self._load_all()  # an unknown name: suggest among every command
+        return super().resolve_command(ctx, args)
+
+    def _load_all(self) -> None:
+        for module in dict.fromkeys(LAZY_COMMANDS.values()):
+            self._load(module)
+
+    def _load(self, module: str) -> None:
+        if module in self._loaded:
+            return
+        self._loaded.add(module)
+        holder = typer.Typer(rich_markup_mode=self.rich_markup_mode)
+        register = importlib.import_module(f"b12.entrypoints.{module}").register
+        if module == "ask_cli":
+            register(holder, _load_kb)
+        else:
+            register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            self.commands.setdefault(name, command)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     add_completion=False,
     no_args_is_help=True,
     help="b12: clinical decision support for vitamin B12 deficiency treatment.",
     pretty_exceptions_enable=False,
+    # Plain (Click) help and usage errors: Typer's Rich help alone costs ~12x `python -c pass`
+    # in imports (rich.markdown, markdown-it), more than the whole --help budget (issue 16).
+    rich_markup_mode=None,
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Inspect and check the knowledge base.")
 app.add_typer(kb_app, name="kb")
@@ -64,8 +125,22 @@ def _fail_input(err: InputError) -> NoReturn:
     fail_input(err)
 
 
-def _load_kb(path: Path | None) -> KnowledgeBase:
+def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base at ``root`` (default: the bundled one), from the compiled cache when
+    the content is unchanged; the loader is imported by the commands that need it."""
+    from b12.adapters import knowledge_files
+
+    return knowledge_files.load_knowledge_base(root)
+
+
+def _load_kb(path: Path | None, *, check: bool = False) -> KnowledgeBase:
+    """The knowledge base, or exit 1 listing its problems.  ``check``: parse and validate the
+    files now, never the compiled copy (``kb check``)."""
     try:
+        if check:
+            from b12.adapters.knowledge_files import check_knowledge_base
+
+            return check_knowledge_base(path)
         return load_knowledge_base(path)
     except KnowledgeBaseError as err:
         for problem in err.problems:
@@ -130,6 +205,9 @@ def plan_command(
     ] = None,
 ) -> None:
     """Print the treatment plan for a clinical picture (or for FHIR data with --fhir)."""
+    from b12.core.plan import PlanOptions
+    from b12.core.requests import parse_horizon, plan_request
+
     kb = _load_kb(kb_path)
     try:
         months = parse_horizon(horizon) if horizon is not None else None
@@ -155,10 +233,16 @@ def plan_command(
     if ics_path is not None or pdf_path is not None:
         _write_plan_exports(result, kb, ics_path, pdf_path, label)
     if fhir_out is not None:
+        from b12.entrypoints import export_cli
+
         export_cli.write_plan_bundle(result, kb, fhir_out, fhir_path=fhir_path, patient=patient)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
+        from rich.console import Console
+
+        from b12.entrypoints.report import render_plan
+
         render_plan(result, Console())
 
 
@@ -233,9 +317,6 @@ DraftFlag = Annotated[
 ]
 
 
-CourseCompute = Callable[..., BaseModel]
-
-
 def _course_command(
     source: str,
     as_of: str | None,
@@ -246,6 +327,10 @@ def _course_command(
     as_json: bool,
 ) -> None:
     """Shared body of ``check`` and ``next``: read, validate, compute, print."""
+    from rich.console import Console
+
+    from b12.core.plan import PlanOptions
+
     kb = _load_kb(kb_path)
     try:
         raw, default_as_of = _course_input(source, as_of)
@@ -270,6 +355,9 @@ def check_command(
     kb_path: KbOption = None,
 ) -> None:
     """Check a proposed order: verdict ok / warn / stop, with cited alerts."""
+    from b12.core.requests import order_check_request
+    from b12.entrypoints.report import render_order_check
+
     _course_command(
         source, as_of, allow_draft, kb_path, order_check_request, render_order_check, as_json
     )
@@ -286,6 +374,9 @@ def next_command(
     kb_path: KbOption = None,
 ) -> None:
     """Say when the next dose is due, whether it is overdue, and what to change."""
+    from b12.core.requests import follow_up_request
+    from b12.entrypoints.report import render_follow_up
+
     _course_command(
         source, as_of, allow_draft, kb_path, follow_up_request, render_follow_up, as_json
     )
@@ -322,14 +413,21 @@ def kb_check(
     ] = None,
 ) -> None:
     """Validate the knowledge base; with vignettes, check every approved item is exercised."""
-    from b12.adapters.vignettes import coverage_problems, load_vignettes
+    from b12.adapters.knowledge_files import cached_coverage
 
-    kb = _load_kb(kb_path)
+    kb = _load_kb(kb_path, check=True)
     folder = vignettes or Path("tests/vignettes/cases")
     problems: list[str] = []
+    cached = False
+
+    def run_every_vignette() -> list[str]:
+        from b12.adapters.vignettes import coverage_problems, load_vignettes
+
+        return coverage_problems(kb, load_vignettes(folder))
+
     if folder.is_dir():
         try:
-            problems = coverage_problems(kb, load_vignettes(folder))
+            problems, cached = cached_coverage(kb_path, folder, run_every_vignette)
         except InputError as err:
             _fail_input(err)
     elif vignettes is not None:
@@ -363,12 +461,16 @@ def kb_check(
             typer.echo(f"coverage: {line}", err=True)
         if problems:
             raise typer.Exit(1)
-        typer.echo(f"vignette coverage OK ({folder})")
+        how = "; verdict of an earlier run on these exact files and code" if cached else ""
+        typer.echo(f"vignette coverage OK ({folder}{how})")
 
 
 @kb_app.command("list")
 def kb_list(kb_path: KbOption = None) -> None:
     """List recommendations with status, review level, evidence and jurisdiction."""
+    from rich.console import Console
+    from rich.table import Table
+
     kb = _load_kb(kb_path)
     table = Table()
     for col in ("id", "status", "review", "evidence", "jurisdiction", "kind", "title"):
@@ -384,18 +486,21 @@ def _bundled_kb() -> KnowledgeBase:
 
 
 cli_common.use_knowledge_base(_bundled_kb)
-registry_cli.register(app)
-register_cli.register(app)
-accounts_cli.register(app)
-serve_cli.register(app)
-ask_cli.register(app, _load_kb)
-export_cli.register(app)
-cds_cli.register(app)
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point.
+
+    On the way out every live object is moved to the collector's permanent generation
+    (``gc.freeze``), so the interpreter's final collections do not walk the imported models
+    and the knowledge base only to free memory the process is giving back anyway: about an
+    eighth of a short command's CPU time (issue 16; ``bench/cli_start.py``).  Objects are still
+    released by reference counting; files are written and closed inside the commands.
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -8,23 +8,26 @@ only on the knowledge base and the code table (sorted keys, two-space indent).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from b12.adapters.fhir.codes import load_code_table
-from b12.adapters.fhir.definitions import knowledge_base_resources
-from b12.adapters.fhir.outbound import Json, plan_bundle, to_bytes, with_id
-from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.errors import KnowledgeBaseError
-from b12.core.knowledge import KnowledgeBase
-from b12.core.plan_models import Plan
+
+if TYPE_CHECKING:  # the FHIR adapters and the knowledge base are imported by the commands
+    from b12.adapters.fhir.outbound import Json
+    from b12.core.knowledge import KnowledgeBase
+    from b12.core.plan_models import Plan
 
 export_app = typer.Typer(no_args_is_help=True, help="Export b12 content in other formats.")
 
 
 def definition_files(kb: KnowledgeBase) -> dict[str, bytes]:
     """File name → bytes: one file per definition, and ``bundle.json`` with them all."""
+    from b12.adapters.fhir.codes import load_code_table
+    from b12.adapters.fhir.definitions import knowledge_base_resources
+    from b12.adapters.fhir.outbound import to_bytes, with_id
+
     resources = knowledge_base_resources(kb, load_code_table(kb=kb))
     files = {f"{r['resourceType']}-{r['id']}.json": to_bytes(r) for r in resources}
     bundle: Json = with_id(
@@ -36,6 +39,13 @@ def definition_files(kb: KnowledgeBase) -> dict[str, bytes]:
     )
     files["bundle.json"] = to_bytes(bundle)
     return files
+
+
+def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base at ``root`` (default: the bundled one); imported when used."""
+    from b12.adapters import knowledge_files
+
+    return knowledge_files.load_knowledge_base(root)
 
 
 #: The subject of a ``--fhir-out`` bundle when no Patient id is known.
@@ -60,6 +70,9 @@ def write_plan_bundle(
     plan: Plan, kb: KnowledgeBase, path: Path, *, fhir_path: Path | None, patient: str | None
 ) -> None:
     """``b12 plan --fhir-out PATH``: the plan as a FHIR CarePlan Bundle file."""
+    from b12.adapters.fhir.codes import load_code_table
+    from b12.adapters.fhir.outbound import plan_bundle, to_bytes
+
     table = load_code_table(kb=kb)
     data = to_bytes(plan_bundle(plan, kb, table, patient_ref=patient_reference(fhir_path, patient)))
     try:

@@ -23,17 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from b12.adapters.spreadsheet import csv_text
 from b12.core.errors import FieldProblem, InputError
-from b12.core.register_import import OUTREACH_STATUSES, RowReport, csv_rows, read_rows, summary
 from b12.entrypoints import settings
 from b12.entrypoints.cli_common import errors, now, open_registry, parse_day, terminal
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the register engine, SQLAlchemy and Rich are imported by the commands
     from b12.adapters.sql.register import RegisterStore
+    from b12.core.register_import import RowReport
 
 registry_app = typer.Typer(
     no_args_is_help=True, help="Bring a register in, review it, and work the recall list."
@@ -46,6 +43,10 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Date of the list (def
 Within = Annotated[int, typer.Option(help="Include doses due within this many days.")]
 
 REPORT_COURSE = ("pathway", "phase", "phase_read", "next_due")
+#: The outreach statuses named in ``--status`` help: the core's ``OUTREACH_STATUSES`` (which
+#: validates the value), spelled here so that building the command imports no core models
+#: (``tests/unit/test_import_cost.py`` checks that the two agree).
+OUTREACH_HELP = ("invited", "contacted", "booked", "declined")
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +71,8 @@ def _viewed(store: RegisterStore, what: str, **detail: Any) -> None:
 
 def read_register_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """The rows of a register file (UTF-8, with or without a byte-order mark)."""
+    from b12.core.register_import import csv_rows
+
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             return list(csv_rows(handle))
@@ -91,6 +94,8 @@ def import_register(
     as_json: JsonFlag = False,
 ) -> None:
     """Import a practice's register (run with --dry-run first)."""
+    from b12.core.register_import import read_rows, summary
+
     with errors(), _store() as store:
         moment = now()
         rows = read_register_csv(path)
@@ -116,6 +121,9 @@ def import_register(
 
 def _print_import(reports: list[RowReport], counts: dict[str, int], dry_run: bool) -> None:
     """Refused rows in full; rows needing attention counted by column (details: --report)."""
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Refused rows (nothing written for them)")
     for col in ("line", "patient", "column", "reason"):
         table.add_column(col)
@@ -159,6 +167,8 @@ def _write_report(path: Path, reports: list[RowReport]) -> None:
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
     """Write ``rows`` as CSV, every text cell defused for spreadsheets."""
+    from b12.adapters.spreadsheet import csv_text
+
     try:
         path.write_text(csv_text(fields, rows), encoding="utf-8", newline="")
     except OSError as exc:
@@ -179,6 +189,9 @@ def review(
     as_json: JsonFlag = False,
 ) -> None:
     """The register review: who needs what, each row with its reason and citations."""
+    from rich.console import Console
+    from rich.table import Table
+
     with errors(), _store() as store:
         day = _day(as_of)
         rows = [r.as_dict() for r in store.review(day, criterion)]
@@ -217,7 +230,7 @@ def review(
 @outreach_app.command("mark")
 def outreach_mark(
     patient: Annotated[str, typer.Argument(help="Patient id.")],
-    status: Annotated[str, typer.Option(help=f"One of: {', '.join(OUTREACH_STATUSES)}.")],
+    status: Annotated[str, typer.Option(help=f"One of: {', '.join(OUTREACH_HELP)}.")],
     note: Annotated[str | None, typer.Option(help="Optional note.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -233,6 +246,9 @@ def outreach_mark(
 @outreach_app.command("list")
 def outreach_list(as_of: AsOf = None, within: Within = 14, as_json: JsonFlag = False) -> None:
     """The recall list with each row's outreach mark for its current due date."""
+    from rich.console import Console
+    from rich.table import Table
+
     with errors(), _store() as store:
         day = _day(as_of)
         rows = store.recall_with_outreach(day, within)
