@@ -9,16 +9,45 @@
 * An open-ended phase (``until`` a clinical event) is never ended here: its doses run to the
   horizon, with review points, and the phases after it are described, not dated.
 * Nothing is scheduled after ``horizon_end``; the result then says that the schedule continues.
+
+Compact form (issue 16).  An open-ended phase at a fixed rhythm (every N days, or N times a week
+on set weekdays) is not listed dose by dose: its doses are shown as one repeating entry up to
+the last dose *before* its first review point (the doses the first review looks back on), then
+one repeating entry for the doses from that review on, while the patient keeps improving, up to
+the horizon; its review points are one repeating entry from the first review.  So a neurological
+plan has the same handful of rows whatever the horizon (5 years: 1,047 rows before).  Fixed-length
+phases (``count``, ``for_days``: 6 doses over 2 weeks) stay listed dose by dose, since each dose
+is ticked off; so does an open-ended phase given as a range (every 2–3 days: each dose has its
+own window).  ``build_schedule(..., compact=False)`` is the listing before compaction, and
+:func:`expand_schedule` turns the compact entries back into exactly that listing; every
+consumer that needs one row per dose (calendar export on request, patient printout, timeline
+markers, FHIR review requests) goes through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from datetime import date as Date
+from typing import Any, Protocol, Self, TypeVar
 
-from b12.core.dates import add_days, add_months, next_weekday_on_or_after, weekday_indexes
+from b12.core.dates import WEEKDAYS, add_days, add_months, next_weekday_on_or_after, weekday_indexes
 from b12.core.knowledge import Phase, Regimen
+from b12.core.plan_models import RepeatOut
+
+#: Order of entries on one date: doses, then tests, then reviews (then by text).
+KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A run of slots at a fixed rhythm: ``count`` of them from the slot's date to ``until``."""
+
+    until: Date
+    count: int
+    every_days: int | None = None
+    weekdays: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +60,7 @@ class Slot:
     earliest: Date | None = None
     latest: Date | None = None
     repeats: str | None = None
+    repeat: Repeat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +154,147 @@ def _reviews(phase: Phase, first: date, horizon_end: date) -> list[Slot]:
     return out
 
 
+def _rule_text(every_days: int | None, weekdays: tuple[str, ...] | None) -> str:
+    if weekdays is not None:
+        times = "once" if len(weekdays) == 1 else "twice" if len(weekdays) == 2 else None
+        per = f"{times or f'{len(weekdays)} times'} a week"
+        return f"{per} ({', '.join(weekdays)})"
+    assert every_days is not None
+    return "daily" if every_days == 1 else f"every {every_days} days"
+
+
+def repeat_text(kind: str, first: date, repeat: RepeatOut) -> str:
+    """``every 2 days from 2026-03-02 to 2026-03-14 (7 doses)``: a repeating entry in words."""
+    noun = "doses" if kind == "dose" else f"{kind}s"
+    rule = _rule_text(repeat.every_days, repeat.weekdays)
+    return f"{rule} from {first.isoformat()} to {repeat.until.isoformat()} ({repeat.count} {noun})"
+
+
+def repeat_out(repeat: Repeat) -> RepeatOut:
+    """The output form of a slot's :class:`Repeat` (weekday names, not indexes)."""
+    names = tuple(WEEKDAYS[i] for i in repeat.weekdays) if repeat.weekdays is not None else None
+    return RepeatOut.model_construct(
+        every_days=repeat.every_days,
+        times_per_week=len(names) if names is not None else None,
+        weekdays=names,
+        until=repeat.until,
+        count=repeat.count,
+    )
+
+
+def repeat_dates(first: date, repeat: RepeatOut) -> list[date]:
+    """The dates a repeating entry stands for, ``first`` included (the one expansion rule)."""
+    out = [first]
+    if repeat.weekdays is not None:
+        days = weekday_indexes(repeat.weekdays)
+        while len(out) < repeat.count:
+            out.append(next_weekday_on_or_after(out[-1] + timedelta(days=1), days))
+    else:
+        assert repeat.every_days is not None
+        step = timedelta(days=repeat.every_days)
+        out.extend(first + step * i for i in range(1, repeat.count))
+    assert out[-1] == repeat.until, "a repeating entry's count and until disagree"
+    return out
+
+
+class Expandable(Protocol):
+    """A schedule entry (plan or patient view) that may stand for a run of dates."""
+
+    @property
+    def date(self) -> Date: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def repeat(self) -> RepeatOut | None: ...
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with some fields replaced (pydantic)."""
+
+
+E = TypeVar("E", bound=Expandable)
+
+
+def expand_schedule(entries: Iterable[E]) -> tuple[E, ...]:
+    """Every repeating entry listed one row per date, in date order (the others unchanged).
+
+    The listed rows keep the entry's kind, phase, dose, text and references, and have no
+    ``repeat``/``repeats``; the result is the schedule as it was before compaction (rows of one
+    date ordered as the plan orders them: by kind, then text where the entry has one).
+    """
+    out: list[E] = []
+    compacted = False
+    for entry in entries:
+        repeat = entry.repeat
+        if repeat is None:
+            out.append(entry)
+            continue
+        compacted = True
+        out.extend(
+            entry.model_copy(update={"date": day, "repeat": None, "repeats": None})
+            for day in repeat_dates(entry.date, repeat)
+        )
+    if compacted:
+        out.sort(key=lambda e: (e.date, KIND_ORDER[e.kind], getattr(e, "text", "")))
+    return tuple(out)
+
+
+def _compactable(phase: Phase) -> bool:
+    """Open-ended with review points, at a fixed rhythm (no per-dose window)."""
+    if phase.until is None or not phase.list_each_dose:
+        return False
+    if phase.times_per_week is not None:
+        return True
+    return phase.every_days is not None and phase.every_days.min == phase.every_days.max
+
+
+def _run(slots: list[Slot], every_days: int | None, weekdays: tuple[int, ...] | None) -> list[Slot]:
+    """One slot standing for ``slots`` (or ``slots`` itself when there are fewer than two)."""
+    if len(slots) < 2:
+        return slots
+    first, last = slots[0], slots[-1]
+    repeat = Repeat(until=last.date, count=len(slots), every_days=every_days, weekdays=weekdays)
+    text = repeat_text(first.kind, first.date, repeat_out(repeat))
+    return [Slot(first.date, first.kind, first.phase, repeats=text, repeat=repeat)]
+
+
+def _compact(
+    phase: Phase, doses: list[Slot], reviews: list[Slot], weekdays: tuple[int, ...]
+) -> list[Slot]:
+    """Doses up to the first review, doses from it on, and the review points (module doc)."""
+    if phase.times_per_week is not None:
+        every, days = None, weekdays
+    else:
+        assert phase.every_days is not None
+        every, days = phase.every_days.min, None
+    first_review = reviews[0].date if reviews else None
+    before = [d for d in doses if first_review is None or d.date < first_review]
+    after = doses[len(before) :]
+    return [
+        *_run(before, every, days),
+        *_run(after, every, days),
+        *_run(reviews, phase.review_every_days, None),
+    ]
+
+
 def build_schedule(
-    regimen: Regimen, start: date, horizon_end: date, weekdays: tuple[int, ...]
+    regimen: Regimen,
+    start: date,
+    horizon_end: date,
+    weekdays: tuple[int, ...],
+    *,
+    compact: bool = True,
 ) -> DoseSchedule:
-    """Date every dose of ``regimen`` from ``start`` up to ``horizon_end``."""
+    """Date every dose of ``regimen`` from ``start`` up to ``horizon_end``.
+
+    ``compact`` (the default): open-ended phases at a fixed rhythm as repeating slots (module
+    doc); ``compact=False`` lists every dose and review point.
+    """
     slots: list[Slot] = []
     last: date | None = None
     for index, phase in enumerate(regimen.phases):
+        days = weekdays
         if phase.times_per_week is not None:
             begin = start if last is None else add_days(last, 1)
             days = weekday_indexes(phase.weekdays) if phase.weekdays else weekdays
@@ -140,11 +304,16 @@ def build_schedule(
             pick = lo if phase.suggest == "earliest" else hi
             first = start if last is None else _step(phase, last, pick)
             doses, cut = _interval_dates(phase, first, last, horizon_end)
-        slots.extend(doses)
         if phase.until is not None:
             begin_review = doses[0].date if doses else start
-            slots.extend(_reviews(phase, begin_review, horizon_end))
+            reviews = _reviews(phase, begin_review, horizon_end)
+            if compact and _compactable(phase):
+                slots.extend(_compact(phase, doses, reviews, days))
+            else:
+                slots.extend(doses)
+                slots.extend(reviews)
             return DoseSchedule(tuple(slots), True, regimen.phases[index + 1 :])
+        slots.extend(doses)
         if cut or not doses:
             return DoseSchedule(tuple(slots), True, regimen.phases[index + 1 :])
         last = doses[-1].date
