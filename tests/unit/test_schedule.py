@@ -66,7 +66,9 @@ def test_windows_of_a_range_run_from_the_previous_dose(kb: KnowledgeBase) -> Non
 
 
 def test_open_ended_phase_is_never_ended_and_gets_review_points(kb: KnowledgeBase) -> None:
-    sched = build_schedule(kb.regimens["UK-HYDROXO-NEURO"], date(2026, 3, 2), date(2026, 4, 2), MWF)
+    sched = build_schedule(
+        kb.regimens["UK-HYDROXO-NEURO"], date(2026, 3, 2), date(2026, 4, 2), MWF, compact=False
+    )
     doses = [s.date for s in sched.slots if s.kind == "dose"]
     reviews = [s.date for s in sched.slots if s.kind == "review"]
     assert doses[0] == date(2026, 3, 2)
