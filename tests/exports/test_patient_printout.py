@@ -237,3 +237,22 @@ def test_resume_in_a_later_phase_drops_the_earlier_phase(kb: KnowledgeBase) -> N
     doses = [e for e in resumed.schedule if e.kind == "dose"]
     assert doses[0].date == due
     assert {e.phase for e in doses} == {later}
+
+
+def test_a_repeating_entry_is_printed_one_row_per_dose_with_a_tick_box(
+    kb: KnowledgeBase, plans: dict[str, Plan]
+) -> None:
+    # Issue 16: the plan shows alternate-day loading as repeating entries; the patient still gets
+    # every injection and every review on its own dated row, each with a box to tick.
+    plan = plans["neuro_uk"]
+    assert any(e.repeat is not None for e in plan.schedule)
+    text, view, entries = _patient_copy(plan, kb)
+    listed = expand_schedule(view.schedule)
+    doses = [e for e in entries if e.kind == "dose"]
+    assert len(doses) == sum(1 for e in listed if e.kind == "dose") > 150
+    assert len(entries) > 3 * len(view.schedule)
+    assert len({e.date for e in doses}) == len(doses)
+    assert all(e.repeats is None for e in entries)
+    for entry in entries:
+        assert human_date(entry.date) in text
+    assert "every 2 days from" not in text  # rows, not the summary
