@@ -249,33 +249,81 @@ def _compactable(phase: Phase) -> bool:
     return phase.every_days is not None and phase.every_days.min == phase.every_days.max
 
 
-def _run(slots: list[Slot], every_days: int | None, weekdays: tuple[int, ...] | None) -> list[Slot]:
-    """One slot standing for ``slots`` (or ``slots`` itself when there are fewer than two)."""
-    if len(slots) < 2:
-        return slots
-    first, last = slots[0], slots[-1]
-    repeat = Repeat(until=last.date, count=len(slots), every_days=every_days, weekdays=weekdays)
-    text = repeat_text(first.kind, first.date, repeat_out(repeat))
-    return [Slot(first.date, first.kind, first.phase, repeats=text, repeat=repeat)]
+#: (every N days, None) or (None, weekday indexes).
+_Rhythm = tuple[int | None, tuple[int, ...] | None]
+
+
+def _run(
+    phase: Phase, kind: str, first: date, last: date, count: int, rhythm: _Rhythm
+) -> list[Slot]:
+    """One slot standing for ``count`` items from ``first`` to ``last`` (a plain slot for one)."""
+    if count < 2:
+        return [Slot(first, kind, phase)] if count == 1 else []
+    every, weekdays = rhythm
+    repeat = Repeat(until=last, count=count, every_days=every, weekdays=weekdays)
+    text = repeat_text(kind, first, repeat_out(repeat))
+    return [Slot(first, kind, phase, repeats=text, repeat=repeat)]
+
+
+def _count(first: date, end: date, rhythm: _Rhythm) -> int:
+    """How many dates of the rhythm lie from ``first`` (one of them) to ``end`` inclusive."""
+    if end < first:
+        return 0
+    every, weekdays = rhythm
+    span = (end - first).days
+    if every is not None:
+        return span // every + 1
+    assert weekdays is not None
+    weeks, rest = divmod(span + 1, 7)
+    tail = sum(1 for i in range(rest) if (first.weekday() + i) % 7 in weekdays)
+    return weeks * len(weekdays) + tail
+
+
+def _nth(first: date, n: int, end: date, rhythm: _Rhythm) -> date:
+    """The ``n``-th date of the rhythm from ``first`` (1-based); ``end`` bounds a weekly one."""
+    every, weekdays = rhythm
+    if every is not None:
+        return first + timedelta(days=every * (n - 1))
+    assert weekdays is not None
+    day = end  # the last clinic day on or before ``end`` (the count was taken up to ``end``)
+    while day.weekday() not in weekdays:
+        day -= timedelta(days=1)
+    return day
 
 
 def _compact(
-    phase: Phase, doses: list[Slot], reviews: list[Slot], weekdays: tuple[int, ...]
+    phase: Phase, first: date, rhythm: _Rhythm, start: date, horizon_end: date
 ) -> list[Slot]:
-    """Doses up to the first review, doses from it on, and the review points (module doc)."""
-    if phase.times_per_week is not None:
-        every, days = None, weekdays
-    else:
-        assert phase.every_days is not None
-        every, days = phase.every_days.min, None
-    first_review = reviews[0].date if reviews else None
-    before = [d for d in doses if first_review is None or d.date < first_review]
-    after = doses[len(before) :]
-    return [
-        *_run(before, every, days),
-        *_run(after, every, days),
-        *_run(reviews, phase.review_every_days, None),
-    ]
+    """An open-ended phase as runs, worked out without dating each dose (module doc).
+
+    The same dates as the listing (``_interval_dates``/``_weekly_dates`` and ``_reviews``):
+    doses from ``first`` up to the horizon on the rhythm, review points every
+    ``review_every_days`` from the first dose (from ``start`` when no dose fits).
+    """
+    step = phase.review_every_days
+    assert step is not None
+    has_doses = first <= horizon_end
+    begin_review = first if has_doses else start
+    reviews = (horizon_end - begin_review).days // step
+    first_review = begin_review + timedelta(days=step) if reviews else None
+    out: list[Slot] = []
+    if has_doses:
+        end = first_review - timedelta(days=1) if first_review else horizon_end
+        n = _count(first, end, rhythm)
+        out.extend(_run(phase, "dose", first, _nth(first, n, end, rhythm), n, rhythm))
+        if first_review is not None:
+            every, weekdays = rhythm
+            again = (
+                first + timedelta(days=every * n)
+                if every is not None
+                else next_weekday_on_or_after(first_review, weekdays or ())
+            )
+            m = _count(again, horizon_end, rhythm)
+            out.extend(_run(phase, "dose", again, _nth(again, m, horizon_end, rhythm), m, rhythm))
+    if first_review is not None:
+        last_review = begin_review + timedelta(days=step * reviews)
+        out.extend(_run(phase, "review", first_review, last_review, reviews, (step, None)))
+    return out
 
 
 def build_schedule(
@@ -294,24 +342,27 @@ def build_schedule(
     slots: list[Slot] = []
     last: date | None = None
     for index, phase in enumerate(regimen.phases):
-        days = weekdays
+        runs = compact and _compactable(phase)
         if phase.times_per_week is not None:
             begin = start if last is None else add_days(last, 1)
             days = weekday_indexes(phase.weekdays) if phase.weekdays else weekdays
+            if runs:
+                first = next_weekday_on_or_after(begin, days)
+                slots.extend(_compact(phase, first, (None, days), start, horizon_end))
+                return DoseSchedule(tuple(slots), True, regimen.phases[index + 1 :])
             doses, cut = _weekly_dates(phase, begin, days, horizon_end)
         else:
             lo, hi = _span(phase)
             pick = lo if phase.suggest == "earliest" else hi
             first = start if last is None else _step(phase, last, pick)
+            if runs:
+                slots.extend(_compact(phase, first, (lo, None), start, horizon_end))
+                return DoseSchedule(tuple(slots), True, regimen.phases[index + 1 :])
             doses, cut = _interval_dates(phase, first, last, horizon_end)
         if phase.until is not None:
             begin_review = doses[0].date if doses else start
-            reviews = _reviews(phase, begin_review, horizon_end)
-            if compact and _compactable(phase):
-                slots.extend(_compact(phase, doses, reviews, days))
-            else:
-                slots.extend(doses)
-                slots.extend(reviews)
+            slots.extend(doses)
+            slots.extend(_reviews(phase, begin_review, horizon_end))
             return DoseSchedule(tuple(slots), True, regimen.phases[index + 1 :])
         slots.extend(doses)
         if cut or not doses:
