@@ -107,11 +107,13 @@ class _Context:
 
 
 def _dose_out(dose: Dose) -> DoseOut:
-    return DoseOut(value=dose.value, max=dose.max, unit=dose.unit, micrograms=dose.micrograms)
+    return DoseOut.model_construct(
+        value=dose.value, max=dose.max, unit=dose.unit, micrograms=dose.micrograms
+    )
 
 
 def _span_out(span: Span | None) -> SpanOut | None:
-    return SpanOut(min=span.min, max=span.max) if span else None
+    return SpanOut.model_construct(min=span.min, max=span.max) if span else None
 
 
 def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
@@ -120,7 +122,7 @@ def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
 
 
 def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> PhaseOut:
-    return PhaseOut(
+    return PhaseOut.model_construct(
         name=phase.name,
         kind=phase.kind,
         dose=_dose_out(phase.dose),
@@ -376,7 +378,7 @@ def _regimen_and_schedule(
     entries: list[ScheduleEntry] = []
     for slot in sched.slots:
         window = (
-            Window(earliest=slot.earliest, latest=slot.latest)
+            Window.model_construct(earliest=slot.earliest, latest=slot.latest)
             if slot.earliest and slot.latest
             else None
         )
@@ -421,7 +423,7 @@ def _monitoring(
         for item in rec.action.items:
             if item.at is None:
                 items.append(
-                    MonitoringOut(
+                    MonitoringOut.model_construct(
                         after=item.after,
                         kind=item.kind,
                         tests=item.tests,
@@ -444,7 +446,7 @@ def _monitoring(
                     day = add_months(first, step)
                     continue
                 items.append(
-                    MonitoringOut(
+                    MonitoringOut.model_construct(
                         date=day,
                         kind=item.kind,
                         tests=item.tests,
@@ -455,7 +457,7 @@ def _monitoring(
                 )
                 labels = ", ".join(ctx.kb.vocabulary.tests[t].label for t in item.tests)
                 entries.append(
-                    ScheduleEntry(
+                    ScheduleEntry.model_construct(
                         date=day,
                         kind=item.kind,
                         text=f"{labels}: {rec.title}",
