@@ -101,3 +101,20 @@ def test_text_is_escaped_and_output_deterministic(plans: dict[str, Plan]) -> Non
     assert title.text is not None
     assert '<script>alert("x")</script> & co' in title.text
     assert plan_timeline_svg(hostile) == svg
+
+
+def test_a_repeating_entry_gets_a_run_line_and_a_legend_line_saying_what_it_stands_for(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["neuro_uk"]
+    repeating = [e for e in plan.schedule if e.repeat is not None]
+    assert len(repeating) == 3  # doses to the first review, doses from it on, the reviews
+    root = ET.fromstring(plan_timeline_svg(plan))
+    runs = _group(root, "runs")
+    tips = [line.findtext(f"{NS}title") or "" for line in runs]
+    legend = [t.text or "" for g in _group(root, "legend") for t in g.iter(f"{NS}text")]
+    for entry, tip in zip(repeating, tips, strict=True):
+        assert entry.repeats is not None
+        assert tip.endswith(entry.repeats)
+        assert any(t.endswith(entry.repeats) for t in legend)
+    assert "every 2 days from 2026-03-02 to 2026-03-14 (7 doses)" in tips[0]

@@ -181,7 +181,9 @@ def test_open_ended_phase_given_as_a_range_stays_listed(kb: KnowledgeBase) -> No
 def test_a_horizon_before_the_first_review_gives_one_run_and_no_review(
     kb: KnowledgeBase,
 ) -> None:
-    sched = build_schedule(kb.regimens["UK-HYDROXO-NEURO"], date(2026, 3, 2), date(2026, 3, 10), MWF)
+    sched = build_schedule(
+        kb.regimens["UK-HYDROXO-NEURO"], date(2026, 3, 2), date(2026, 3, 10), MWF
+    )
     assert _rows(sched) == [(date(2026, 3, 2), "dose", date(2026, 3, 10), 5)]
     # A single dose is an ordinary row.
     one = build_schedule(kb.regimens["UK-HYDROXO-NEURO"], date(2026, 3, 2), date(2026, 3, 3), MWF)
