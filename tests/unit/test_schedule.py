@@ -3,9 +3,12 @@
 import itertools
 from datetime import date
 
+import pytest
+
 from b12.core.dates import add_months, weekday_indexes
 from b12.core.knowledge import KnowledgeBase, Span
-from b12.core.schedule import DoseSchedule, build_schedule
+from b12.core.plan_models import RepeatOut
+from b12.core.schedule import DoseSchedule, build_schedule, repeat_dates
 
 MWF = weekday_indexes(("mon", "wed", "fri"))
 
@@ -198,3 +201,11 @@ def test_five_years_of_neurological_loading_are_three_rows(kb: KnowledgeBase) ->
     assert len(compact.slots) == 3
     assert len(listed.slots) > 1000
     assert sum(s.repeat.count if s.repeat else 1 for s in compact.slots) == len(listed.slots)
+
+
+def test_a_repeating_entry_whose_count_and_until_disagree_is_refused() -> None:
+    repeat = RepeatOut(every_days=2, until=date(2026, 3, 14), count=6)
+    with pytest.raises(ValueError, match="count"):
+        repeat_dates(date(2026, 3, 2), repeat)
+    ok = repeat.model_copy(update={"count": 7})
+    assert repeat_dates(date(2026, 3, 2), ok)[-1] == date(2026, 3, 14)

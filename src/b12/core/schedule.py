@@ -193,7 +193,8 @@ def repeat_dates(first: date, repeat: RepeatOut) -> list[date]:
         assert repeat.every_days is not None
         step = timedelta(days=repeat.every_days)
         out.extend(first + step * i for i in range(1, repeat.count))
-    assert out[-1] == repeat.until, "a repeating entry's count and until disagree"
+    if out[-1] != repeat.until:
+        raise ValueError(f"a repeating entry's count ({repeat.count}) and until disagree")
     return out
 
 
