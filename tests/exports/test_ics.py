@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
 from b12.adapters.exports.ics import PRODID, plan_to_ics
 from b12.core.knowledge import KnowledgeBase
 from b12.core.plan_models import MonitoringOut, Plan
 from b12.core.requests import plan_request
+from b12.core.schedule import expand_schedule
 from tests.exports.conftest import PICTURES, make_plan
 
 
@@ -107,3 +109,61 @@ def test_two_patients_calendars_never_share_event_uids(kb: KnowledgeBase) -> Non
     assert not uids[0] & uids[1]
     assert not uids[0] & uids[2]
     assert {str(e["UID"]) for e in Calendar.from_ical(plan_to_ics(one)).walk("VEVENT")} == uids[0]
+
+
+# --- repeating entries (issue 16) ------------------------------------------------------------
+
+
+def _occurrences(data: bytes) -> list[tuple[date, str]]:
+    """Every (date, summary) a calendar application shows: RRULEs expanded by dateutil."""
+    out: list[tuple[date, str]] = []
+    for event in Calendar.from_ical(data).walk("VEVENT"):
+        start = event.decoded("DTSTART")
+        summary = str(event["SUMMARY"])
+        if "RRULE" not in event:
+            out.append((start, summary))
+            continue
+        raw = event["RRULE"].to_ical()
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        rule = rrulestr(text, dtstart=datetime.combine(start, time()))
+        out.extend((when.date(), summary) for when in rule)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("picture", ["neuro_uk", "leber_uk"])
+def test_compact_calendar_recurs_on_exactly_the_dates_of_the_expanded_one(
+    kb: KnowledgeBase, picture: str
+) -> None:
+    plan = _plan(kb, picture)
+    compact, expanded = plan_to_ics(plan), plan_to_ics(plan, expand=True)
+    listed = expand_schedule(plan.schedule)
+    repeating = [e for e in plan.schedule if e.repeat is not None]
+    assert repeating
+    compact_events = Calendar.from_ical(compact).walk("VEVENT")
+    expanded_events = Calendar.from_ical(expanded).walk("VEVENT")
+    assert len(compact_events) == len(plan.schedule)
+    assert len(expanded_events) == len(listed) > 3 * len(plan.schedule)
+    assert not any("RRULE" in e for e in expanded_events)
+    assert [e.decoded("DTSTART") for e in expanded_events] == [e.date for e in listed]
+    with_rule = [e for e in compact_events if "RRULE" in e]
+    assert len(with_rule) == len(repeating)
+    for event, entry in zip(with_rule, repeating, strict=True):
+        assert entry.repeats is not None
+        assert f"Repeats: {entry.repeats}" in str(event["DESCRIPTION"])
+    assert _occurrences(compact) == _occurrences(expanded)
+
+
+def test_an_expanded_calendar_of_a_plan_without_repeating_entries_is_the_same(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["pa_uk"]
+    assert all(e.repeat is None for e in plan.schedule)
+    assert plan_to_ics(plan, expand=True) == plan_to_ics(plan)
+
+
+def _plan(kb: KnowledgeBase, name: str) -> Plan:
+    if name == "leber_uk":
+        doc = {"age": 40, "conditions": ["leber_disease"], "labs": {"serum_b12_ng_l": 95}}
+        _, result = plan_request({**doc, "as_of": "2026-03-02"}, kb)
+        return result
+    return make_plan(kb, name)

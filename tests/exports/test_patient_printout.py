@@ -23,6 +23,7 @@ from b12.core.knowledge import KnowledgeBase
 from b12.core.patient_view import PatientPlan, patient_view
 from b12.core.plan_models import Plan
 from b12.core.printout import PrintedDose, clinic_day_entries, patient_printout, resume_from
+from b12.core.schedule import expand_schedule
 from tests.exports.conftest import PICTURES
 from tests.properties.strategies import picture_docs
 
@@ -160,7 +161,8 @@ def test_clinic_days_only_inside_windows_first_on_or_after_start(
     view = patient_view(plan, KB)
     entries = clinic_day_entries(view.schedule, open_days)
     injected = [e for e in entries if e.kind == "dose" and e.repeats is None]
-    planned = [e for e in view.schedule if e.kind == "dose" and e.repeats is None]
+    listed = expand_schedule(view.schedule)  # a repeating entry: one printed row per dose
+    planned = [e for e in listed if e.kind == "dose" and e.repeats is None]
     assert len(injected) == len(planned)  # every dose is printed, none added
     for entry in entries:
         if entry.repeats is None:
@@ -185,7 +187,7 @@ def test_clinic_days_only_inside_windows_first_on_or_after_start(
 
 def test_spacing_runs_from_the_printed_dose(kb: KnowledgeBase, plans: dict[str, Plan]) -> None:
     view = patient_view(plans["neuro_uk"], kb)
-    planned = [e for e in view.schedule if e.kind == "dose"]
+    planned = [e for e in expand_schedule(view.schedule) if e.kind == "dose"]
     printed = [e for e in clinic_day_entries(view.schedule, MON_FRI) if e.kind == "dose"]
     for k in range(1, len(printed)):
         interval = planned[k].date - planned[k - 1].date
@@ -235,3 +237,22 @@ def test_resume_in_a_later_phase_drops_the_earlier_phase(kb: KnowledgeBase) -> N
     doses = [e for e in resumed.schedule if e.kind == "dose"]
     assert doses[0].date == due
     assert {e.phase for e in doses} == {later}
+
+
+def test_a_repeating_entry_is_printed_one_row_per_dose_with_a_tick_box(
+    kb: KnowledgeBase, plans: dict[str, Plan]
+) -> None:
+    # Issue 16: the plan shows alternate-day loading as repeating entries; the patient still gets
+    # every injection and every review on its own dated row, each with a box to tick.
+    plan = plans["neuro_uk"]
+    assert any(e.repeat is not None for e in plan.schedule)
+    text, view, entries = _patient_copy(plan, kb)
+    listed = expand_schedule(view.schedule)
+    doses = [e for e in entries if e.kind == "dose"]
+    assert len(doses) == sum(1 for e in listed if e.kind == "dose") > 150
+    assert len(entries) > 3 * len(view.schedule)
+    assert len({e.date for e in doses}) == len(doses)
+    assert all(e.repeats is None for e in entries)
+    for entry in entries:
+        assert human_date(entry.date) in text
+    assert "every 2 days from" not in text  # rows, not the summary

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from b12.core.knowledge import KnowledgeBase
 from b12.core.patient_view import PatientPlan, patient_view
 from b12.core.plan_models import AlertOut, Plan
+from b12.core.schedule import expand_schedule
 
 
 def _kb_sentences(kb: KnowledgeBase) -> set[str]:
@@ -73,8 +74,10 @@ def test_phase_review_points_are_framed_by_the_vocabulary(
 ) -> None:
     plan = plans["neuro_uk"]
     view = patient_view(plan, kb)
-    reviews = [e for e in view.schedule if e.kind == "review" and e.phase is not None]
+    listed = expand_schedule(view.schedule)
+    reviews = [e for e in listed if e.kind == "review" and e.phase is not None]
     assert len(reviews) > 10
+    assert len([e for e in view.schedule if e.kind == "review" and e.phase is not None]) == 1
     assert plan.regimen is not None
     loading = kb.regimens[plan.regimen.id].phases[0]
     for entry in reviews:

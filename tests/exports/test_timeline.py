@@ -8,6 +8,7 @@ import pytest
 
 from b12.adapters.exports.timeline import plan_timeline_svg
 from b12.core.plan_models import Plan
+from b12.core.schedule import expand_schedule
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -35,7 +36,8 @@ def test_svg_parses_with_title_desc_and_one_marker_per_item(
     assert desc is not None
     assert desc.text
     assert set((root.get("aria-labelledby") or "").split()) == {title.get("id"), desc.get("id")}
-    counts = {k: sum(1 for e in plan.schedule if e.kind == k) for k in ("dose", "review", "test")}
+    listed = expand_schedule(plan.schedule)  # one marker per dose, also of a repeating entry
+    counts = {k: sum(1 for e in listed if e.kind == k) for k in ("dose", "review", "test")}
     assert f"{counts['dose']} doses, {counts['review']} reviews, {counts['test']} tests" in (
         desc.text
     )
@@ -77,7 +79,7 @@ def test_month_ticks_and_legend(plans: dict[str, Plan]) -> None:
 
 def test_long_neuro_schedule_stays_small(plans: dict[str, Plan]) -> None:
     plan = plans["neuro_uk"]
-    doses = sum(1 for e in plan.schedule if e.kind == "dose")
+    doses = sum(1 for e in expand_schedule(plan.schedule) if e.kind == "dose")
     assert doses > 150
     svg = plan_timeline_svg(plan)
     assert len(svg.encode()) < 20_000
@@ -99,3 +101,20 @@ def test_text_is_escaped_and_output_deterministic(plans: dict[str, Plan]) -> Non
     assert title.text is not None
     assert '<script>alert("x")</script> & co' in title.text
     assert plan_timeline_svg(hostile) == svg
+
+
+def test_a_repeating_entry_gets_a_run_line_and_a_legend_line_saying_what_it_stands_for(
+    plans: dict[str, Plan],
+) -> None:
+    plan = plans["neuro_uk"]
+    repeating = [e for e in plan.schedule if e.repeat is not None]
+    assert len(repeating) == 3  # doses to the first review, doses from it on, the reviews
+    root = ET.fromstring(plan_timeline_svg(plan))
+    runs = _group(root, "runs")
+    tips = [line.findtext(f"{NS}title") or "" for line in runs]
+    legend = [t.text or "" for g in _group(root, "legend") for t in g.iter(f"{NS}text")]
+    for entry, tip in zip(repeating, tips, strict=True):
+        assert entry.repeats is not None
+        assert tip.endswith(entry.repeats)
+        assert any(t.endswith(entry.repeats) for t in legend)
+    assert "every 2 days from 2026-03-02 to 2026-03-14 (7 doses)" in tips[0]

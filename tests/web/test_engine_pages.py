@@ -56,7 +56,9 @@ def test_a_neuro_plan_shows_alternate_days_and_the_urgent_alert(
     assert 'data-code="NEURO_URGENT_ADVICE"' in page.text
     dates = schedule_dates(page.text)
     assert dates[0] == date(2026, 3, 2)
-    assert (dates[1] - dates[0]).days == 2
+    # Open-ended loading is one repeating row up to the first review (issue 16), saying so.
+    assert "every 2 days from 2026-03-02 to 2026-03-14 (7 doses)" in page.text
+    assert '<span class="repeat" data-count="7" data-until="2026-03-14">' in page.text
     assert "<svg" in page.text
     assert 'role="img"' in page.text
     assert 'id="ref-1"' in page.text

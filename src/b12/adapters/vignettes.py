@@ -201,7 +201,7 @@ def summarize(plan: Plan) -> dict[str, Any]:
         "schedule": [
             f"{e.date} {e.kind}"
             + (f" {e.phase} {e.dose.micrograms}ug {e.route}" if e.kind == "dose" and e.dose else "")
-            + (f" then {e.repeats}" if e.repeats else "")
+            + (f" {e.repeats}" if e.repeat else f" then {e.repeats}" if e.repeats else "")
             + _window(e)
             + (f" [{', '.join(e.recs)}]" if e.kind != "dose" else "")
             for e in plan.schedule

@@ -9,9 +9,11 @@ Mapping from the plan:
 * headline — the deciding recommendation's ``patient_text`` (the pathway title is clinician
   language); the other reasons (for example the classifier) follow as ``reasons``;
 * phases — each regimen phase's ``patient_text``, with its dose;
-* schedule — one entry per plan entry: doses say their phase's ``patient_text``; tests and
-  monitoring reviews say their recommendation's ``patient_text``; a phase's review point says
-  ``patient_phase_review_text`` and the phase's ``patient_text``;
+* schedule — one entry per plan entry (a repeating one stays one, with its ``repeat``; the
+  printout lists its dates, :func:`b12.core.schedule.expand_schedule`): doses say their
+  phase's ``patient_text``; tests and monitoring reviews say their recommendation's
+  ``patient_text``; a phase's review point says ``patient_phase_review_text`` and the phase's
+  ``patient_text``;
 * alerts — their recommendations' ``patient_text``, one item per distinct text (codes, refs and
   recs merged; the most severe severity kept);
 * monitoring — grouped by recommendation, kind, tests and condition, with all their dates;
@@ -30,6 +32,7 @@ from b12.core.plan_models import (
     Out,
     Plan,
     ReferenceOut,
+    RepeatOut,
     ScheduleEntry,
     Window,
 )
@@ -68,6 +71,7 @@ class PatientScheduleEntry(Out):
     dose: DoseOut | None = None
     window: Window | None = None
     repeats: str | None = None
+    repeat: RepeatOut | None = None
     refs: tuple[int, ...]
     recs: tuple[str, ...]
 
@@ -165,6 +169,7 @@ def _entry(
         dose=entry.dose,
         window=entry.window,
         repeats=entry.repeats,
+        repeat=entry.repeat,
         refs=entry.refs,
         recs=entry.recs,
     )

@@ -51,11 +51,10 @@ from b12.core.plan_models import (
     SpanOut,
     Window,
 )
-from b12.core.schedule import build_schedule
+from b12.core.schedule import KIND_ORDER, build_schedule, repeat_out
 
 USABLE_DRAFT = DRAFT_STATUSES
 SEVERITY_ORDER = {"stop": 0, "warning": 1, "info": 2}
-KIND_ORDER = {"dose": 0, "test": 1, "review": 2}
 IRREVERSIBLE = "irreversible_cause"
 #: Vocabulary definition: neurological features together with a reason to suspect deficiency.
 CLINICAL_SUSPICION = "clinical_suspicion"
@@ -74,6 +73,9 @@ class PlanOptions:
     horizon_months: int | None = None
     clinic_weekdays: tuple[str, ...] | None = None
     allow_draft: bool = False
+    compact_schedule: bool = True
+    """Open-ended phases as repeating entries (``False``: every dose listed, as before issue 16;
+    the same rows as :func:`b12.core.schedule.expand_schedule` of the compact schedule)."""
 
 
 def is_usable(item_status: str, allow_draft: bool) -> bool:
@@ -105,11 +107,13 @@ class _Context:
 
 
 def _dose_out(dose: Dose) -> DoseOut:
-    return DoseOut(value=dose.value, max=dose.max, unit=dose.unit, micrograms=dose.micrograms)
+    return DoseOut.model_construct(
+        value=dose.value, max=dose.max, unit=dose.unit, micrograms=dose.micrograms
+    )
 
 
 def _span_out(span: Span | None) -> SpanOut | None:
-    return SpanOut(min=span.min, max=span.max) if span else None
+    return SpanOut.model_construct(min=span.min, max=span.max) if span else None
 
 
 def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
@@ -118,7 +122,7 @@ def is_irreversible(ctx: _Context, facts: criteria.Facts) -> bool:
 
 
 def _phase_out(phase: Phase, lifelong: bool, weekdays: tuple[str, ...]) -> PhaseOut:
-    return PhaseOut(
+    return PhaseOut.model_construct(
         name=phase.name,
         kind=phase.kind,
         dose=_dose_out(phase.dose),
@@ -279,7 +283,7 @@ def plan(
     plan_facts = picture_facts(picture, deficiency, plan_scalars, plan_lists)
 
     regimen_out, entries, continues, note = _regimen_and_schedule(
-        ctx, decision, regimen, plan_facts, (start, horizon_end), weekdays
+        ctx, decision, regimen, plan_facts, (start, horizon_end), weekdays, opts.compact_schedule
     )
     extras = [r for r in ctx.usable_list("others") if ctx.holds(r, plan_facts)]
     first_dose = next((e.date for e in entries if e.kind == "dose"), start)
@@ -337,6 +341,7 @@ def _regimen_and_schedule(
     facts: criteria.Facts,
     span: tuple[date, date],
     weekdays: tuple[str, ...],
+    compact: bool = True,
 ) -> tuple[RegimenOut | None, list[ScheduleEntry], bool, str | None]:
     start, horizon_end = span
     if regimen is None:
@@ -368,12 +373,12 @@ def _regimen_and_schedule(
         refs=refs,
         recs=recs,
     )
-    sched = build_schedule(regimen, start, horizon_end, weekday_indexes(weekdays))
+    sched = build_schedule(regimen, start, horizon_end, weekday_indexes(weekdays), compact=compact)
     doses = {p.name: _dose_out(p.dose) for p in regimen.phases}
     entries: list[ScheduleEntry] = []
     for slot in sched.slots:
         window = (
-            Window(earliest=slot.earliest, latest=slot.latest)
+            Window.model_construct(earliest=slot.earliest, latest=slot.latest)
             if slot.earliest and slot.latest
             else None
         )
@@ -388,6 +393,7 @@ def _regimen_and_schedule(
                 route=regimen.route if is_dose else None,
                 window=window,
                 repeats=slot.repeats,
+                repeat=repeat_out(slot.repeat) if slot.repeat is not None else None,
                 text=slot.phase.text if is_dose else _review_text(slot.phase),
                 refs=refs,
                 recs=recs,
@@ -417,7 +423,7 @@ def _monitoring(
         for item in rec.action.items:
             if item.at is None:
                 items.append(
-                    MonitoringOut(
+                    MonitoringOut.model_construct(
                         after=item.after,
                         kind=item.kind,
                         tests=item.tests,
@@ -440,7 +446,7 @@ def _monitoring(
                     day = add_months(first, step)
                     continue
                 items.append(
-                    MonitoringOut(
+                    MonitoringOut.model_construct(
                         date=day,
                         kind=item.kind,
                         tests=item.tests,
@@ -451,7 +457,7 @@ def _monitoring(
                 )
                 labels = ", ".join(ctx.kb.vocabulary.tests[t].label for t in item.tests)
                 entries.append(
-                    ScheduleEntry(
+                    ScheduleEntry.model_construct(
                         date=day,
                         kind=item.kind,
                         text=f"{labels}: {rec.title}",

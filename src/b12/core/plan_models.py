@@ -93,8 +93,28 @@ class Window(Out):
     latest: Date
 
 
+class RepeatOut(Out):
+    """How a repeating schedule entry repeats (an open-ended phase shown as one row).
+
+    The entry stands for ``count`` items of its kind: the first on the entry's ``date``, then
+    every ``every_days`` days or on ``weekdays`` (``times_per_week`` of them) each week, the last
+    on ``until``.  :func:`b12.core.schedule.expand_schedule` lists them one by one.
+    """
+
+    every_days: int | None = None
+    times_per_week: int | None = None
+    weekdays: tuple[str, ...] | None = None
+    until: Date
+    count: int
+
+
 class ScheduleEntry(Out):
-    """A dated dose, review or test."""
+    """A dated dose, review or test; with ``repeat``, a run of them (see :class:`RepeatOut`).
+
+    ``repeats`` is the same in words (``every 2 days from 2026-03-02 to 2026-03-14 (7 doses)``),
+    or, for a phase that is not listed dose by dose (tablets every day), how often with no end
+    (``daily``; no ``repeat``: those doses are not listed anywhere).
+    """
 
     date: Date
     kind: Literal["dose", "review", "test"]
@@ -104,6 +124,7 @@ class ScheduleEntry(Out):
     route: str | None = None
     window: Window | None = None
     repeats: str | None = None
+    repeat: RepeatOut | None = None
     text: str
     refs: tuple[int, ...]
     recs: tuple[str, ...]

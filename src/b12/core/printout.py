@@ -13,6 +13,10 @@ default, or the days passed in).  The printout re-dates the injections in order:
   day) the dose goes to the first open day after it and is marked ``beyond_window``;
 * check-ups and tests go to the next open day on or after their date.
 
+A repeating entry (an open-ended phase shown as one row, issue 16) is first listed date by
+date (:func:`b12.core.schedule.expand_schedule`): the patient ticks every injection, so the
+printout has one row per dose and per review up to the horizon, as the plan had before.
+
 Doses of a phase that is not listed dose by dose (tablets every day) are taken at home and are
 not moved.  Every sentence comes from the knowledge base (``vocabulary.patient_printout``).
 """
@@ -26,6 +30,7 @@ from b12.core.dates import WEEKDAYS, next_weekday_on_or_after, weekday_indexes
 from b12.core.knowledge import KnowledgeBase
 from b12.core.patient_view import PatientPlan, PatientScheduleEntry
 from b12.core.plan_models import DoseOut, Out
+from b12.core.schedule import expand_schedule
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -112,7 +117,7 @@ def clinic_day_entries(
     seen: set[tuple[Date, str, str]] = set()
     shift = timedelta(0)
     first = True
-    for entry in schedule:
+    for entry in expand_schedule(schedule):
         suggested = entry.date + shift
         if entry.repeats is not None:  # taken at home every day: not moved
             out.append(_printed(entry, entry.date, entry.date, (entry.date, entry.date), False))
@@ -157,8 +162,9 @@ def resume_from(
     fixed-length phase of which ``given_in_phase`` doses were given loses that many doses from
     its end (its weekday pattern is kept), and the phases after it move up to follow its last
     remaining dose; for an open-ended phase pass 0.  No dated dose of ``phase``: no dates.
+    Repeating entries are listed date by date first (the result has one row per dose).
     """
-    schedule = view.schedule
+    schedule = expand_schedule(view.schedule)
     indexes = [i for i, e in enumerate(schedule) if e.kind == "dose" and e.phase == phase]
     if not indexes:
         return view.model_copy(update={"schedule": (), "start": due})

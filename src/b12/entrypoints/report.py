@@ -113,6 +113,8 @@ def _schedule(plan: Plan, console: Console) -> None:
         window = f"{e.window.earliest} → {e.window.latest}" if e.window else ""
         what = f"{e.kind} ({e.phase})" if e.phase else e.kind
         note = e.text if e.kind != "dose" else (f"then {e.repeats}" if e.repeats else "")
+        if e.repeat is not None:  # a run of doses or reviews (issue 16): say what it stands for
+            note = (e.repeats or "") if e.kind == "dose" else f"{e.text} ({e.repeats})"
         table.add_row(str(e.date), what, dose_text(e.dose), window, note + _refs(e.refs))
     console.print(table)
     if plan.schedule_note:

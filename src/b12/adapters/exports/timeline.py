@@ -6,7 +6,11 @@ phases as bands, then one lane each for doses (circles), reviews (diamonds) and 
 window as a bar behind it; a month axis; a legend.  Only presentation attributes are used (no
 ``style`` attributes or elements), so a strict Content-Security-Policy does not block it.
 Markers are bare shapes inside one group per lane, which keeps a year of alternate-day doses
-to a few kilobytes.  All text is escaped; the output depends only on the plan.
+to a few kilobytes.  A repeating entry (an open-ended phase shown as one row, issue 16) still
+gets one marker per dose (:func:`b12.core.schedule.expand_schedule`), plus a thin run line under
+its markers with the entry's words as a tooltip, and a legend line saying what it stands for
+("every 2 days from … to … (N doses)").  All text is escaped; the output depends only on the
+plan.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from html import escape
 
 from b12.adapters.exports.text import human_date, month_label
 from b12.core.plan_models import Plan, ScheduleEntry
+from b12.core.schedule import expand_schedule
 
 WIDTH = 1000
 LEFT = 90
@@ -114,8 +119,9 @@ def _phase_spans(plan: Plan) -> list[tuple[str, date, date]]:
         return []
     spans: list[tuple[str, date, date]] = []
     names = [p.name for p in plan.regimen.phases]
+    listed = expand_schedule(plan.schedule)
     for name in names:
-        dates = [e.date for e in plan.schedule if e.phase == name]
+        dates = [e.date for e in listed if e.phase == name]
         if dates:
             spans.append((name, min(dates), max(dates)))
     # A phase that runs on (open-ended, or cut by the horizon) reaches the end of the axis.
@@ -164,6 +170,23 @@ def _markers(entries: list[ScheduleEntry], kind: str, scale: _Scale) -> list[str
     return parts
 
 
+def _runs(entries: list[ScheduleEntry], scale: _Scale) -> list[str]:
+    """A thin line under each repeating entry's markers, its words as the tooltip."""
+    runs = [e for e in entries if e.repeat is not None]
+    if not runs:
+        return []
+    parts = [f'<g class="runs" stroke="{MUTED}" stroke-width="1">']
+    for e in runs:
+        assert e.repeat is not None
+        y = LANES[e.kind] + 9
+        parts.append(
+            f'<line x1="{_n(scale.x(e.date))}" y1="{y}" x2="{_n(scale.x(e.repeat.until))}" '
+            f'y2="{y}"><title>{_e(f"{LEGEND_NAMES[e.kind]}: {e.repeats}")}</title></line>'
+        )
+    parts.append("</g>")
+    return parts
+
+
 def _legend(plan: Plan, has_windows: bool) -> tuple[list[str], int]:
     parts = [f'<g class="legend" font-size="12" fill="{INK}">']
     x = LEFT
@@ -195,6 +218,11 @@ def _legend(plan: Plan, has_windows: bool) -> tuple[list[str], int]:
             f'stroke="{MUTED}" stroke-width="0.5"/>'
         )
         parts.append(f'<text x="{LEFT + 18}" y="{y}">{_e(f"Phase {name}: {when}")}</text>')
+    for entry in plan.schedule:
+        if entry.repeat is not None:
+            y += ROW
+            what = f"{LEGEND_NAMES[entry.kind]}s ({entry.phase}): {entry.repeats}"
+            parts.append(f'<text x="{LEFT + 18}" y="{y}">{_e(what)}</text>')
     parts.append("</g>")
     return parts, y
 
@@ -216,7 +244,7 @@ def plan_timeline_svg(plan: Plan) -> str:
     """An accessible, width-scaling SVG timeline of the plan (deterministic; text escaped)."""
     scale = _Scale(plan.start, plan.horizon_end)
     by_kind: dict[str, list[ScheduleEntry]] = {"dose": [], "review": [], "test": []}
-    for entry in plan.schedule:
+    for entry in expand_schedule(plan.schedule):
         by_kind[entry.kind].append(entry)
     counts = {k: len(v) for k, v in by_kind.items()}
     has_windows = any(e.window is not None for e in plan.schedule)
@@ -236,6 +264,7 @@ def plan_timeline_svg(plan: Plan) -> str:
         body.append(f'<text x="{LEFT - 8}" y="{y + 4}">{LANE_NAMES[kind]}</text>')
     body.append("</g>")
     body.extend(_phases(plan, scale))
+    body.extend(_runs(list(plan.schedule), scale))
     for kind in ("dose", "review", "test"):
         body.extend(_markers(by_kind[kind], kind, scale))
     body.extend(_axis(scale))

@@ -44,6 +44,7 @@ from b12.core.plan_models import (
     ScheduleEntry,
     SpanOut,
 )
+from b12.core.schedule import expand_schedule
 
 #: Base of every canonical URL b12 mints.
 BASE = "https://b12.example/fhir"
@@ -262,7 +263,7 @@ def _phase_dates(plan: Plan) -> dict[str, tuple[date, date | None]]:
     """Per phase: the first dated dose, and the last one when the phase ends in the schedule."""
     assert plan.regimen is not None
     doses: dict[str, list[date]] = {}
-    for entry in plan.schedule:
+    for entry in expand_schedule(plan.schedule):
         if entry.kind == "dose" and entry.phase is not None:
             doses.setdefault(entry.phase, []).append(entry.date)
     names = [p.name for p in plan.regimen.phases]
@@ -386,7 +387,7 @@ def service_requests(
         out.extend(_test_request(plan, kb, table, item, t, patient_ref) for t in item.tests)
     out.extend(
         _review_request(plan, e, patient_ref)
-        for e in plan.schedule
+        for e in expand_schedule(plan.schedule)
         if e.kind == "review"
         and not any(m.date == e.date and m.recs == e.recs for m in plan.monitoring)
     )
