@@ -31,6 +31,7 @@ from b12.core.knowledge import KnowledgeBase
 from b12.core.requests import plan_request
 from b12.entrypoints.web import forms
 from b12.entrypoints.web.auth import PagePrincipal, Principal, form_csrf, require, services
+from b12.entrypoints.web.errors import HttpProblem
 from b12.entrypoints.web.pages import _form_page, merge_problems
 from b12.entrypoints.web.pages_patient_docs import chart_context
 from b12.entrypoints.web.registry_common import (
@@ -39,11 +40,16 @@ from b12.entrypoints.web.registry_common import (
     SITES,
     current_courses,
     dose_input,
+    dose_numbers,
+    long_day,
+    needs_confirmation,
     order_field,
     patient_fields,
     recall_csv_response,
     recall_status,
     recall_statuses,
+    reminders,
+    schedule_progress,
 )
 from b12.entrypoints.web.templating import render
 
@@ -194,6 +200,15 @@ def _patient_page(
     if not dose["key"]:
         dose["key"] = secrets.token_urlsafe(16)
     recorded = request.query_params.get("recorded", "")
+    numbers = dose_numbers(history)
+    reminded = [
+        kb.vocabulary.alert_codes[code].title
+        for code in request.query_params.get("reminded", "").split(",")
+        if code in kb.vocabulary.alert_codes
+    ]
+    upcoming = None
+    if check is None and principal.may("record"):
+        upcoming = _upcoming_check(registry, patient_id, dose, today)
     context = {
         **chart_context(kb, registry, record, patient_id, today),
         "record": record,
@@ -217,11 +232,52 @@ def _patient_page(
         "routes": ROUTES,
         "sites": SITES,
         "recorded": recorded if recorded.isdigit() else None,
+        "recorded_number": numbers.get(int(recorded)) if recorded.isdigit() else None,
+        "reminded": reminded,
+        "numbers": numbers,
+        "amendments": registry.dose_amendments(patient_id),
+        "progress": schedule_progress(follow, kb),
+        "upcoming_reminders": reminders(upcoming, kb),
+        "check_reminders": reminders(check, kb),
+        "needs_override": check is not None and needs_confirmation(check, kb),
         "duplicate": bool(request.query_params.get("duplicate")),
         "today": today.isoformat(),
         "may_record": principal.may("record"),
+        "may_edit": principal.may("enrol"),
+        "amended": _amended_banner(request, numbers),
+        "day": long_day,
     }
     return render(request, "patient.html", context, status=status)
+
+
+def _amended_banner(request: Request, numbers: dict[int, int]) -> str | None:
+    """What the last correction, void or details change did, for the banner."""
+    params = request.query_params
+    if params.get("details") == "1":
+        return "Clinical details saved as a new version; the course was worked out again."
+    corrected, voided = params.get("corrected", ""), params.get("voided", "")
+    if corrected.isdigit():
+        return "Dose corrected: the entry as first recorded stays in the history, struck through."
+    if voided.isdigit():
+        return "Dose voided: it stays in the history, struck through, and no longer counts."
+    return None
+
+
+def _upcoming_check(
+    registry: Registry, patient_id: str, dose: dict[str, str], today: date
+) -> OrderCheckResult | None:
+    """The order check of the dose the form is pre-filled with, for its reminders (the
+    nurse sees "watch the potassium" before giving the dose, not after); None when the
+    pre-filled dose is incomplete."""
+    given, problems = dose_input(
+        {k: v for k, v in dose.items() if k != "key"}, today=today, given_by="preview"
+    )
+    if given is None or problems:
+        return None
+    try:
+        return registry.preview_dose(patient_id, given, today)
+    except InputError:
+        return None
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -258,7 +314,7 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
     require(principal, "record")
     await form_csrf(request, principal)
     svc = services(request)
-    _, registry = _bound(request)
+    kb, registry = _bound(request)
     form = await request.form()
     values = {name: _str(form, name).strip() for name in DOSE_FIELDS}
     asked = _str(form, "confirm") == "1"
@@ -279,7 +335,7 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
             status=422,
         )
     confirmed = check is not None and _str(form, "checked") == checked_fingerprint(values, check)
-    if check is not None and check.verdict != "ok" and not (asked and confirmed):
+    if check is not None and needs_confirmation(check, kb) and not (asked and confirmed):
         return _patient_page(
             request,
             principal,
@@ -317,7 +373,11 @@ async def record_dose(request: Request, patient_id: str, principal: PagePrincipa
             problems=_dose_problems(err),
             status=422,
         )
-    shown = {"recorded": outcome.dose_id, **({"duplicate": 1} if outcome.duplicate else {})}
+    shown: dict[str, Any] = {"recorded": outcome.dose_id}
+    if outcome.duplicate:
+        shown["duplicate"] = 1
+    elif said := reminders(outcome.check, kb):
+        shown["reminded"] = ",".join(dict.fromkeys(a.code for a in said))
     target = f"{_patient_url(patient_id)}?{urlencode(shown)}#next"
     return RedirectResponse(target, status_code=303)
 
@@ -355,6 +415,221 @@ async def record_event(request: Request, patient_id: str, principal: PagePrincip
     return _patient_page(
         request, principal, patient_id, event_values=values, problems=problems, status=422
     )
+
+
+# -- correcting and voiding a dose, editing the clinical details --------------------------------
+
+#: The correction form's fields (the dose fields, and why).
+FIX_FIELDS = ("date", "drug", "dose", "route", "site", "batch")
+REASON_REQUIRED = "Give the reason for this change (it is kept with the record)"
+
+
+def _dose_row(history: Sequence[dict[str, Any]], dose_id: int) -> dict[str, Any] | None:
+    return next((d for d in history if int(d["id"]) == dose_id), None)
+
+
+def _dose_values(row: dict[str, Any]) -> dict[str, str]:
+    """A recorded dose as the correction form shows it."""
+    return {
+        "date": str(row["date"]),
+        "drug": row["drug"],
+        "dose": f"{row['dose_value']:g}{row['dose_unit']}",
+        "route": row["route"],
+        "site": row["site"] or "",
+        "batch": row["batch"] or "",
+    }
+
+
+def _amend_page(
+    request: Request,
+    principal: Principal,
+    patient_id: str,
+    dose_id: int,
+    *,
+    fix: dict[str, str] | None = None,
+    void: dict[str, str] | None = None,
+    problems: Sequence[FieldProblem] = (),
+    status: int = 200,
+) -> Response:
+    """The page to correct or void one recorded dose."""
+    svc = services(request)
+    kb, registry = _bound(request)
+    record = registry.show_patient(patient_id)
+    history = registry.dose_history(patient_id)
+    row = _dose_row(history, dose_id)
+    if row is None or row.get("superseded_by"):
+        raise HttpProblem(404, "not_found", f"no dose {dose_id} in force for this patient")
+    registry.record_view(
+        "patient",
+        patient_id,
+        actor=principal.user.username,
+        now=svc.now(),
+        detail={"page": "dose_amend", "dose": dose_id},
+    )
+    context = {
+        "patient": record["patient"],
+        "row": row,
+        "number": dose_numbers(history).get(dose_id),
+        "fix": fix or {**_dose_values(row), "fix.reason": ""},
+        "void": void or {"void.reason": ""},
+        "errors": forms.errors_by_field(problems),
+        "problems": list(problems),
+        "products": forms.picture_choices(kb)["products"],
+        "routes": ROUTES,
+        "sites": SITES,
+        "today": svc.today().isoformat(),
+    }
+    return render(request, "dose_amend.html", context, status=status)
+
+
+@router.get("/patients/{patient_id}/doses/{dose_id}", response_class=HTMLResponse)
+def amend_dose_page(
+    request: Request, patient_id: str, dose_id: int, principal: PagePrincipal
+) -> Response:
+    """Correct a recorded dose (a new row replaces it) or void it (entered in error)."""
+    require(principal, "record")
+    return _amend_page(request, principal, patient_id, dose_id)
+
+
+def _amended_url(patient_id: str, what: str, dose_id: int) -> str:
+    return f"{_patient_url(patient_id)}?{urlencode({what: dose_id})}#doses"
+
+
+@router.post("/patients/{patient_id}/doses/{dose_id}/correct", response_class=HTMLResponse)
+async def correct_dose(
+    request: Request, patient_id: str, dose_id: int, principal: PagePrincipal
+) -> Response:
+    """Save the corrected dose as a new row that supersedes the old one (reason required)."""
+    require(principal, "record")
+    await form_csrf(request, principal)
+    svc = services(request)
+    _, registry = _bound(request)
+    form = await request.form()
+    values = {name: _str(form, name).strip() for name in FIX_FIELDS}
+    reason = _str(form, "fix.reason").strip()
+    shown = {**values, "fix.reason": reason}
+    old = _dose_row(registry.dose_history(patient_id), dose_id)
+    given_by = (old or {}).get("given_by") or principal.user.username
+    given, problems = dose_input(values, today=svc.today(), given_by=given_by)
+    if not reason:
+        problems.append(FieldProblem("fix.reason", REASON_REQUIRED))
+    if given is None or problems:
+        return _amend_page(
+            request, principal, patient_id, dose_id, fix=shown, problems=problems, status=422
+        )
+    try:
+        registry.correct_dose(
+            patient_id,
+            dose_id,
+            given,
+            reason=reason,
+            actor=principal.user.username,
+            now=svc.now(),
+        )
+    except InputError as err:
+        fixed = [
+            FieldProblem("fix.reason" if p.field == "reason" else order_field(p.field), p.message)
+            for p in err.problems
+        ]
+        return _amend_page(
+            request, principal, patient_id, dose_id, fix=shown, problems=fixed, status=422
+        )
+    return RedirectResponse(_amended_url(patient_id, "corrected", dose_id), status_code=303)
+
+
+@router.post("/patients/{patient_id}/doses/{dose_id}/void", response_class=HTMLResponse)
+async def void_dose(
+    request: Request, patient_id: str, dose_id: int, principal: PagePrincipal
+) -> Response:
+    """Void a dose entered in error (reason required); it stays on record, struck through."""
+    require(principal, "record")
+    await form_csrf(request, principal)
+    svc = services(request)
+    _, registry = _bound(request)
+    form = await request.form()
+    reason = _str(form, "void.reason").strip()
+    problems: list[FieldProblem] = []
+    if not reason:
+        problems.append(FieldProblem("void.reason", REASON_REQUIRED))
+    else:
+        try:
+            registry.void_dose(
+                patient_id, dose_id, reason=reason, actor=principal.user.username, now=svc.now()
+            )
+        except InputError as err:
+            problems = [FieldProblem("void.reason", p.message) for p in err.problems]
+    if problems:
+        return _amend_page(
+            request,
+            principal,
+            patient_id,
+            dose_id,
+            void={"void.reason": reason},
+            problems=problems,
+            status=422,
+        )
+    return RedirectResponse(_amended_url(patient_id, "voided", dose_id), status_code=303)
+
+
+def _details_page(
+    request: Request,
+    patient_id: str,
+    values: dict[str, Any],
+    problems: Sequence[FieldProblem] = (),
+) -> Response:
+    svc = services(request)
+    kb = svc.kb()
+    record = svc.registry_for(kb).show_patient(patient_id)
+    extra = {"patient": record["patient"], "course": record["course"]}
+    return _form_page(
+        request, "patient_details.html", kb, values=values, problems=list(problems), extra=extra
+    )
+
+
+@router.get("/patients/{patient_id}/details", response_class=HTMLResponse)
+def details_form(request: Request, patient_id: str, principal: PagePrincipal) -> Response:
+    """The patient's clinical details (the picture) as a form, to change them."""
+    require(principal, "enrol")
+    svc = services(request)
+    kb, registry = _bound(request)
+    record = registry.show_patient(patient_id)
+    registry.record_view(
+        "patient",
+        patient_id,
+        actor=principal.user.username,
+        now=svc.now(),
+        detail={"page": "details"},
+    )
+    values = {**forms.form_from_picture(record["picture"]), "as_of": svc.today().isoformat()}
+    return _details_page(request, patient_id, values)
+
+
+@router.post("/patients/{patient_id}/details", response_class=HTMLResponse)
+async def details_submit(request: Request, patient_id: str, principal: PagePrincipal) -> Response:
+    """Save changed details as a new version (the old one stays, superseded); reason required."""
+    require(principal, "enrol")
+    await form_csrf(request, principal)
+    svc = services(request)
+    kb, registry = _bound(request)
+    form = await request.form()
+    picture, problems = forms.picture_from_form(form)
+    reason = _str(form, "change_reason").strip()
+    values = {**forms.raw_values(form), "change_reason": reason}
+    if not reason:
+        problems.append(FieldProblem("change_reason", REASON_REQUIRED))
+    try:
+        plan_request(picture, kb, default_as_of=svc.today())
+    except InputError as err:
+        problems = merge_problems(problems, err.problems)
+    if problems:
+        return _details_page(request, patient_id, values, problems)
+    try:
+        registry.update_picture(
+            patient_id, picture, actor=principal.user.username, now=svc.now(), reason=reason
+        )
+    except InputError as err:
+        return _details_page(request, patient_id, values, err.problems)
+    return RedirectResponse(f"{_patient_url(patient_id)}?details=1#course", status_code=303)
 
 
 # -- recall list ------------------------------------------------------------------------------
