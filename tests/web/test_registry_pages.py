@@ -619,8 +619,8 @@ def test_recall_lists_the_overdue_first_highlighted_with_days_overdue(
     assert page.status_code == 200
     assert _recall_ids(page.text) == ["overdue-10", "us-overdue", "due-today", "upcoming-8"]
     assert '<tr data-patient="overdue-10" class="overdue">' in page.text
-    assert "<strong>10 days</strong>" in page.text
-    assert '<a href="/patients/overdue-10">overdue-10</a>' in page.text
+    assert "10 days overdue" in page.text
+    assert '<a href="/patients/overdue-10">Olly Overdue</a>' in page.text  # the name, linked
     assert "<strong>4</strong> patients" in page.text
     (view,) = audit_rows(registry, "view")
     assert (view["table_name"], view["record_id"]) == ("recall", "list")

@@ -14,22 +14,24 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
-from b12.adapters.sql.registry import GUIDELINES, MAX_WITHIN_DAYS, Registry
+from b12.adapters.sql.registry import GUIDELINES, MAX_WITHIN_DAYS, RecallRow, Registry
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.dates import parse_iso_date
 from b12.core.errors import FieldProblem, InputError, Refused
 from b12.core.knowledge import KnowledgeBase
+from b12.core.register_import import OUTREACH_STATUSES
 from b12.core.requests import plan_request
 from b12.entrypoints.web import forms
+from b12.entrypoints.web.api_register import store as register_store
 from b12.entrypoints.web.auth import PagePrincipal, Principal, form_csrf, require, services
 from b12.entrypoints.web.errors import HttpProblem
 from b12.entrypoints.web.pages import _form_page, merge_problems
@@ -635,36 +637,51 @@ async def details_submit(request: Request, patient_id: str, principal: PagePrinc
 # -- recall list ------------------------------------------------------------------------------
 
 
+#: Filter messages in the words of the form (the value typed stays in the form).
+WITHIN_RULE = f"Enter a whole number of days from 0 to {MAX_WITHIN_DAYS}"
+
+
 def _whole(
-    value: str | None, field: str, default: int, low: int, high: int, problems: list[FieldProblem]
+    value: str | None,
+    field: str,
+    default: int,
+    low: int,
+    high: int,
+    problems: list[FieldProblem],
+    rule: str | None = None,
 ) -> int:
     if value is None or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        problems.append(FieldProblem(field, f"expected a whole number, got {value!r}"))
+        problems.append(FieldProblem(field, rule or f"expected a whole number, got {value!r}"))
         return default
     if not low <= number <= high:
-        problems.append(FieldProblem(field, f"must be {low} to {high}"))
+        problems.append(FieldProblem(field, rule or f"must be {low} to {high}"))
         return default
     return number
 
 
-def _recall_query(request: Request) -> tuple[dict[str, Any], list[FieldProblem]]:
+def _recall_query(params: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The recall filters from the query string, with defaults, and their problems."""
-    params = request.query_params
     problems: list[FieldProblem] = []
-    within = _whole(params.get("within"), "within", DEFAULT_WITHIN, 0, MAX_WITHIN_DAYS, problems)
+    within = _whole(
+        params.get("within"), "within", DEFAULT_WITHIN, 0, MAX_WITHIN_DAYS, problems, WITHIN_RULE
+    )
     limit = _whole(params.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
     offset = _whole(params.get("offset"), "offset", 0, 0, 10**9, problems)
     status = params.get("status") or "all"
     if status not in recall_statuses():
-        problems.append(FieldProblem("status", f"unknown status {status!r}"))
+        known = ", ".join(recall_statuses())
+        problems.append(FieldProblem("status", f"Choose a status: {known} (got {status!r})"))
         status = "all"
     guideline = params.get("guideline") or ""
     if guideline and guideline not in GUIDELINES:
-        problems.append(FieldProblem("guideline", f"unknown guideline {guideline!r}"))
+        known = ", ".join(g.upper() for g in GUIDELINES)
+        problems.append(
+            FieldProblem("guideline", f"Choose a guideline set: {known} (got {guideline!r})")
+        )
         guideline = ""
     query = {
         "within": within,
@@ -682,21 +699,51 @@ def _recall_link(query: dict[str, Any], **changes: Any) -> str:
     return "/recall?" + urlencode(keep)
 
 
-@router.get("/recall", response_class=HTMLResponse)
-def recall_page(request: Request, principal: PagePrincipal) -> Response:
-    """Who is due or overdue, most urgent first, with filters and paging."""
-    require(principal, "registry")
+def _choices(known: Sequence[str], typed: str) -> list[dict[str, str]]:
+    """A select's options, with the value typed (not one of them) kept and marked."""
+    options = [{"value": k, "label": k.upper() if k in GUIDELINES else k} for k in known]
+    if typed and typed not in known:
+        options.insert(0, {"value": typed, "label": f"{typed} (not a choice)"})
+    return options
+
+
+def _due_window(row: RecallRow) -> str:
+    """The acceptable window: one date when it is one day."""
+    if row.earliest == row.latest:
+        return long_day(row.earliest)
+    return f"{long_day(row.earliest)} to {long_day(row.latest)}"
+
+
+def _recall_page(
+    request: Request,
+    principal: Principal,
+    params: Mapping[str, str],
+    *,
+    problems: Sequence[FieldProblem] = (),
+    marked: str | None = None,
+) -> Response:
     svc = services(request)
     today = svc.today()
-    query, problems = _recall_query(request)
-    filters = {
-        "status": recall_status(query["status"]),
-        "guideline": query["guideline"] or None,
+    query, filter_problems = _recall_query(params)
+    typed = {name: params.get(name, "") for name in ("within", "status", "guideline")}
+    shown = {
+        "within": typed["within"] if "within" in params else str(query["within"]),
+        "status": typed["status"] or query["status"],
+        "guideline": typed["guideline"] or query["guideline"],
     }
-    total = svc.registry.recall_count(today, query["within"], **filters)
-    rows = svc.registry.recall(
-        today, query["within"], limit=query["limit"], offset=query["offset"], **filters
-    )
+    rows: list[RecallRow] = []
+    total = 0
+    details: dict[str, dict[str, Any]] = {}
+    if not filter_problems:  # an invalid filter shows no list: it is explained, not guessed
+        filters = {
+            "status": recall_status(query["status"]),
+            "guideline": query["guideline"] or None,
+        }
+        total = svc.registry.recall_count(today, query["within"], **filters)
+        rows = svc.registry.recall(
+            today, query["within"], limit=query["limit"], offset=query["offset"], **filters
+        )
+        details = svc.registry.recall_details(today, rows)
     svc.registry.record_view(
         "recall",
         "list",
@@ -706,22 +753,88 @@ def recall_page(request: Request, principal: PagePrincipal) -> Response:
     )
     limit, offset = query["limit"], query["offset"]
     csv_query = {k: query[k] for k in ("within", "status", "guideline") if query[k] != ""}
+    lines = [
+        {
+            "row": r,
+            **details.get(r.patient_id, {}),
+            "window": _due_window(r),
+            "due_day": long_day(r.next_due),
+        }
+        for r in rows
+    ]
+    all_problems = [*filter_problems, *problems]
     context = {
-        "rows": rows,
+        "rows": lines,
         "total": total,
         "query": query,
-        "today": today.isoformat(),
-        "statuses": recall_statuses(),
-        "guidelines": GUIDELINES,
-        "errors": forms.errors_by_field(problems),
-        "problems": problems,
+        "shown": shown,
+        "today": long_day(today),
+        "statuses": _choices(recall_statuses(), shown["status"]),
+        "guidelines": _choices(GUIDELINES, shown["guideline"]),
+        "outreach_statuses": OUTREACH_STATUSES,
+        "errors": forms.errors_by_field(all_problems),
+        "problems": all_problems,
+        "invalid_filter": bool(filter_problems),
         "first": offset + 1 if rows else 0,
         "last": offset + len(rows),
         "previous": _recall_link(query, offset=max(0, offset - limit)) if offset else None,
         "next": _recall_link(query, offset=offset + limit) if offset + limit < total else None,
         "csv": "/recall.csv?" + urlencode(csv_query),
+        "here": _recall_link(query),
+        "may_mark": principal.may("record"),
+        "marked": marked,
+        "day": long_day,
     }
-    return render(request, "recall.html", context, status=422 if problems else 200)
+    return render(request, "recall.html", context, status=422 if all_problems else 200)
+
+
+@router.get("/recall", response_class=HTMLResponse)
+def recall_page(request: Request, principal: PagePrincipal) -> Response:
+    """Who is due or overdue, most urgent first, with filters, paging and outreach marks."""
+    require(principal, "registry")
+    marked = request.query_params.get("marked", "")
+    return _recall_page(
+        request, principal, request.query_params, marked=marked if marked.isdigit() else None
+    )
+
+
+@router.post("/recall/outreach", response_class=HTMLResponse)
+async def recall_mark(request: Request, principal: PagePrincipal) -> Response:
+    """Mark the ticked recall rows (invited, contacted, booked, declined); each mark audited."""
+    require(principal, "record")
+    await form_csrf(request, principal)
+    form = await request.form()
+    chosen = [p for p in form.getlist("patient") if isinstance(p, str) and p]
+    status = _str(form, "outreach")
+    note = _str(form, "note").strip() or None
+    back = _str(form, "back")
+    if not back.startswith("/recall?"):
+        back = "/recall?"
+    problems: list[FieldProblem] = []
+    if not chosen:
+        problems.append(FieldProblem("patient", "Tick at least one patient to mark"))
+    if status not in OUTREACH_STATUSES:
+        problems.append(
+            FieldProblem("outreach", f"Choose what happened: {', '.join(OUTREACH_STATUSES)}")
+        )
+    if not problems:
+        outreach = register_store(request)
+        svc = services(request)
+        try:
+            for patient_id in dict.fromkeys(chosen):
+                outreach.mark(
+                    patient_id, status, note=note, actor=principal.user.username, now=svc.now()
+                )
+        except InputError as err:
+            problems = [FieldProblem("outreach" if p.field == "status" else p.field, p.message)
+                        for p in err.problems]  # fmt: skip
+    if problems:
+        params = dict(parse_qsl(back.removeprefix("/recall?")))
+        return _recall_page(request, principal, params, problems=problems)
+    separator = "&" if back != "/recall?" else ""
+    return RedirectResponse(
+        f"{back}{separator}marked={len(set(chosen))}#recall", status_code=303
+    )
 
 
 @router.get("/recall.csv")
@@ -730,7 +843,7 @@ def recall_csv_download(request: Request, principal: PagePrincipal) -> Response:
     require(principal, "registry")
     svc = services(request)
     today = svc.today()
-    query, problems = _recall_query(request)
+    query, problems = _recall_query(request.query_params)
     if problems:
         raise InputError(problems)
     export = svc.registry.open_recall_export(
