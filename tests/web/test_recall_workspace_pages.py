@@ -24,9 +24,7 @@ def _practice(registry: Registry) -> None:
     enrol(registry, "upcoming-8", start="2026-03-10")
     enrol(registry, "us-overdue", US_PA, day=date(2026, 2, 25))
     dose = DoseInput(date=date(2026, 2, 20), drug="hydroxocobalamin", dose="1mg", route="im")
-    registry.record_dose(
-        "overdue-10", dose, actor="setup", now=at(date(2026, 2, 20))
-    )
+    registry.record_dose("overdue-10", dose, actor="setup", now=at(date(2026, 2, 20)))
     with registry.engine.begin() as conn:
         conn.execute(
             patients.update()

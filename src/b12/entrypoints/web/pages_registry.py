@@ -60,6 +60,13 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 DEFAULT_WITHIN = 14
+#: The order check's verdict on a recorded dose, in the history's words.
+VERDICT_WORDS = {
+    "ok": "clear",
+    "warn": "warning",
+    "stop": "stop, overridden",
+    "imported": "brought in",
+}
 
 
 def _str(form: FormData, name: str) -> str:
@@ -203,6 +210,7 @@ def _patient_page(
         dose["key"] = secrets.token_urlsafe(16)
     recorded = request.query_params.get("recorded", "")
     numbers = dose_numbers(history)
+    amendments = registry.dose_amendments(patient_id)
     reminded = [
         kb.vocabulary.alert_codes[code].title
         for code in request.query_params.get("reminded", "").split(",")
@@ -237,7 +245,9 @@ def _patient_page(
         "recorded_number": numbers.get(int(recorded)) if recorded.isdigit() else None,
         "reminded": reminded,
         "numbers": numbers,
-        "amendments": registry.dose_amendments(patient_id),
+        "amendments": amendments,
+        "corrections": {a["replacement"] for a in amendments.values() if a["replacement"]},
+        "verdict_words": VERDICT_WORDS,
         "progress": schedule_progress(follow, kb),
         "upcoming_reminders": reminders(upcoming, kb),
         "check_reminders": reminders(check, kb),
@@ -593,7 +603,7 @@ def details_form(request: Request, patient_id: str, principal: PagePrincipal) ->
     """The patient's clinical details (the picture) as a form, to change them."""
     require(principal, "enrol")
     svc = services(request)
-    kb, registry = _bound(request)
+    _, registry = _bound(request)
     record = registry.show_patient(patient_id)
     registry.record_view(
         "patient",
@@ -832,9 +842,7 @@ async def recall_mark(request: Request, principal: PagePrincipal) -> Response:
         params = dict(parse_qsl(back.removeprefix("/recall?")))
         return _recall_page(request, principal, params, problems=problems)
     separator = "&" if back != "/recall?" else ""
-    return RedirectResponse(
-        f"{back}{separator}marked={len(set(chosen))}#recall", status_code=303
-    )
+    return RedirectResponse(f"{back}{separator}marked={len(set(chosen))}#recall", status_code=303)
 
 
 @router.get("/recall.csv")

@@ -313,6 +313,9 @@ def schedule_progress(follow: FollowUpResult, kb: KnowledgeBase) -> dict[str, An
         summary = f"{kind}: {min(given, total)} of {total} doses given"
         if given < total:
             summary += f" (next is dose {given + 1} of {total})"
+    elif phase.kind == "loading":  # open-ended loading (until no further improvement)
+        summary = f"{kind}, {phase_frequency(phase)}: {given} dose{'' if given == 1 else 's'}"
+        summary += " given so far"
     else:
         summary = f"{kind}, {phase_frequency(phase)}"
     return {
