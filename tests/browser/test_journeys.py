@@ -287,9 +287,7 @@ def test_recall_list_shows_overdue_patient(
     row = table.get_by_role("row").filter(has_text=patient_id)
     expect(row).to_have_count(1)
     expect(row).to_have_class(re.compile(r"\boverdue\b"))
-    expect(row.locator('[data-label="Overdue"]')).to_have_text(
-        f"{(today - due).days} days overdue"
-    )
+    expect(row.locator('[data-label="Overdue"]')).to_have_text(f"{(today - due).days} days overdue")
     expect(row).to_contain_text(f"{due:%a} {due.day} {due:%b %Y}")  # the due window, in words
     # Most urgent first: nobody is above a patient this overdue.
     expect(table.locator("tbody tr").first).to_have_attribute("data-patient", patient_id)

@@ -150,9 +150,7 @@ def test_nurse_records_corrects_and_voids_doses(
         # The record is the hub: schedule progress, next due, and the jobs from here.
         expect(p.locator("#progress")).to_contain_text(re.compile(r"Loading.*: 0 doses given"))
         expect(p.locator("#run-check")).to_have_attribute("href", f"/check?patient={patient_id}")
-        expect(p.locator("#run-follow-up")).to_have_attribute(
-            "href", f"/next?patient={patient_id}"
-        )
+        expect(p.locator("#run-follow-up")).to_have_attribute("href", f"/next?patient={patient_id}")
         expect(p.locator("#printout-patient")).to_be_visible()
         expect(p.locator("#calendar")).to_be_visible()
         shot(p, "1-record-hub", show=p.locator("#schedule"))

@@ -111,7 +111,7 @@ def test_recall_list_becomes_cards_at_phone_width(
         expect(overdue).to_be_visible()
         box = overdue.bounding_box()
         assert box is not None
-        assert 0 <= box["x"]
+        assert box["x"] >= 0
         assert box["x"] + box["width"] <= PHONE["width"]  # the overdue column stays in view
         card = row.bounding_box()
         assert card is not None
