@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from b12.adapters.sql.registry import DoseInput, Registry
+from b12.adapters.sql.tables import register_entries
 from tests.web.conftest import UK_PA, SignedIn, at, audit_rows, counts, enrol
 
 Client = Callable[[str], SignedIn]
@@ -278,3 +279,28 @@ def test_editing_the_details_needs_a_clinician_and_a_reason_and_keeps_the_old_ve
     (audited,) = audit_rows(registry, "update_picture")
     assert audited["detail"]["reason"] == "repeat B12 result"
     assert audited["actor"] == "clinician.test"
+
+
+def test_the_record_names_the_patient_with_identifiers_and_products_in_words(
+    client: Client, registry: Registry
+) -> None:
+    enrol(registry, "P-001", day=FEB_28)
+    _dose(registry, "P-001", FEB_28)
+    with registry.engine.begin() as conn:
+        conn.execute(
+            register_entries.insert().values(
+                patient_id="P-001",
+                nhs_number="9434765919",
+                mrn="M-9",
+                contact="07700 900123",
+                fingerprint="f",
+                imported_at=at(FEB_28),
+            )
+        )
+    page = client("nurse").get("/patients/P-001").text
+    who = page.split('id="who">', 1)[1].split("</p>", 1)[0]
+    assert "NHS number 943 476 5919" in who
+    assert "MRN M-9" in who
+    assert 'href="tel:07700900123"' in who
+    history = page.split('id="dose-history"', 1)[1].split("</table>", 1)[0]
+    assert "Hydroxocobalamin" in history  # the product's label, not its id

@@ -96,7 +96,8 @@ def test_patient_list_links_each_patient_and_offers_enrolment_to_clinicians(
     assert clinician.status_code == nurse.status_code == 200
     assert '<a href="/patients/P-001">P-001</a>' in nurse.text
     assert "Ann Example" in nurse.text
-    assert "uk-im-no-neuro" in nurse.text
+    assert registry.follow_up("P-001", NOW.date()).pathway.title in nurse.text  # words, not ids
+    assert "uk-im-no-neuro" not in nurse.text
     assert 'href="/patients/new"' in clinician.text
     assert 'href="/patients/new"' not in nurse.text
     views = audit_rows(registry, "view")
@@ -117,7 +118,7 @@ def test_patient_list_shows_a_patient_once_after_a_picture_change(
     page = client("nurse").get("/patients")
 
     assert page.text.count('<tr data-patient="P-001">') == 1
-    assert "uk-im-neuro" in page.text
+    assert registry.follow_up("P-001", NOW.date()).pathway.title in page.text  # the new course
 
 
 def test_pages_redirect_to_login_without_a_session(anonymous: TestClient) -> None:

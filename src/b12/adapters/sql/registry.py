@@ -707,6 +707,15 @@ class Registry(EngineStore):
                 }
         return found
 
+    def register_entry(self, patient_id: str) -> dict[str, Any] | None:
+        """The patient's identifiers and contact from the register brought in (None if none)."""
+        query = select(
+            register_entries.c.nhs_number, register_entries.c.mrn, register_entries.c.contact
+        ).where(register_entries.c.patient_id == patient_id)
+        with self._guard(), self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row is not None else None
+
     def recall_details(self, as_of: date, rows: Sequence[RecallRow]) -> dict[str, dict[str, Any]]:
         """What a practice's recall screen shows beside each recall row.
 

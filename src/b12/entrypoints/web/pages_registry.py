@@ -46,6 +46,7 @@ from b12.entrypoints.web.registry_common import (
     long_day,
     needs_confirmation,
     order_field,
+    pathway_titles,
     patient_fields,
     recall_csv_response,
     recall_status,
@@ -94,6 +95,10 @@ def patients_page(request: Request, principal: PagePrincipal) -> Response:
     require(principal, "registry")
     svc = services(request)
     rows = current_courses(svc.registry.list_patients())
+    titles = pathway_titles(svc.kb())
+    for row in rows:
+        row["pathway_title"] = titles.get(row["pathway"], row["pathway"])
+        row["next_due_day"] = long_day(row.get("next_due"))
     svc.registry.record_view(
         "patients",
         "list",
@@ -256,6 +261,8 @@ def _patient_page(
         "today": today.isoformat(),
         "may_record": principal.may("record"),
         "may_edit": principal.may("enrol"),
+        "entry": registry.register_entry(patient_id),
+        "product_labels": {k: t.label for k, t in kb.vocabulary.products.items()},
         "amended": _amended_banner(request, numbers),
         "day": long_day,
     }

@@ -271,6 +271,16 @@ def long_day(value: date | str | None) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
+def pathway_titles(kb: KnowledgeBase) -> dict[str, str]:
+    """Each pathway id's title, to show people words rather than ids."""
+    titles: dict[str, str] = {}
+    for pathway_id, rec in kb.pathways.items():
+        title = getattr(rec.action, "pathway_title", None)
+        if isinstance(title, str):
+            titles[pathway_id] = title
+    return titles
+
+
 def dose_numbers(history: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """Each dose in force numbered 1, 2, 3… in date order for the patient (database ids and
     corrected or voided rows are not counted)."""
