@@ -494,6 +494,7 @@ def _amend_page(
         "errors": forms.errors_by_field(problems),
         "problems": list(problems),
         "products": forms.picture_choices(kb)["products"],
+        "product_labels": {k: t.label for k, t in kb.vocabulary.products.items()},
         "routes": ROUTES,
         "sites": SITES,
         "today": svc.today().isoformat(),
