@@ -108,6 +108,8 @@ def test_bulk_mark_marks_each_ticked_row_audited_and_keeps_the_filters(
         ({"outreach": "invited"}, "patient"),
         ({"patient": ["overdue-10"], "outreach": "emailed"}, "outreach"),
         ({"patient": ["overdue-10"]}, "outreach"),
+        ({"patient": ["overdue-10", "nobody"], "outreach": "invited"}, "patient"),
+        ({"patient": ["overdue-10", "bad id!"], "outreach": "invited"}, "patient"),
     ],
 )
 def test_a_bulk_mark_missing_its_rows_or_status_is_422_and_writes_nothing(

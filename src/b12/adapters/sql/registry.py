@@ -707,6 +707,15 @@ class Registry(EngineStore):
                 }
         return found
 
+    def known_patients(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are enrolled patients (to check a list before acting on each)."""
+        wanted = [i for i in ids if isinstance(i, str) and PATIENT_ID.fullmatch(i)]
+        if not wanted:
+            return set()
+        query = select(patients.c.id).where(patients.c.id.in_(wanted))
+        with self._guard(), self.engine.connect() as conn:
+            return set(conn.execute(query).scalars().all())
+
     def register_entry(self, patient_id: str) -> dict[str, Any] | None:
         """The patient's identifiers and contact from the register brought in (None if none)."""
         query = select(

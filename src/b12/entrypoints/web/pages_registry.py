@@ -831,6 +831,9 @@ async def recall_mark(request: Request, principal: PagePrincipal) -> Response:
     problems: list[FieldProblem] = []
     if not chosen:
         problems.append(FieldProblem("patient", "Tick at least one patient to mark"))
+    elif unknown := set(chosen) - services(request).registry.known_patients(chosen):
+        listed = ", ".join(sorted(unknown)[:5])
+        problems.append(FieldProblem("patient", f"Not on the register: {listed}"))
     if status not in OUTREACH_STATUSES:
         problems.append(
             FieldProblem("outreach", f"Choose what happened: {', '.join(OUTREACH_STATUSES)}")
