@@ -304,3 +304,16 @@ def test_the_record_names_the_patient_with_identifiers_and_products_in_words(
     assert 'href="tel:07700900123"' in who
     history = page.split('id="dose-history"', 1)[1].split("</table>", 1)[0]
     assert "Hydroxocobalamin" in history  # the product's label, not its id
+
+
+def test_a_declared_maintenance_course_says_how_often_and_that_it_was_declared(
+    client: Client, registry: Registry
+) -> None:
+    picture = {**UK_PA, "as_of": FEB_28.isoformat()}
+    course = {"stage": "maintenance", "since": "2025-06-01", "every_months": 3}
+    registry.add_patient("M-1", picture, name=None, actor="setup", now=at(FEB_28), course=course)
+
+    page = client("nurse").get("/patients/M-1").text
+
+    assert 'id="progress">Maintenance, every 3 months</p>' in page
+    assert "Phase as declared: a course already under way." in page

@@ -306,6 +306,15 @@ def phase_frequency(phase: Phase) -> str:
     return "once a week" if times == 1 else f"{times} times a week"
 
 
+#: How the course's phase was read (``CourseReadingOut.basis``), said on the record.
+COURSE_BASIS = {
+    "declared": "as declared: a course already under way",
+    "recorded": "counted from the first recorded dose",
+    "inferred": "inferred from the spacing of the recorded doses",
+    "ambiguous": "unclear from the record (see the alerts below)",
+}
+
+
 def schedule_progress(follow: FollowUpResult, kb: KnowledgeBase) -> dict[str, Any] | None:
     """Where the patient is in the schedule: the phase, how often, and for a fixed-length
     phase how many of its doses are given ("loading: 3 of 6 doses given")."""
@@ -319,22 +328,27 @@ def schedule_progress(follow: FollowUpResult, kb: KnowledgeBase) -> dict[str, An
     total = expected_doses(phase)
     given = follow.doses_in_phase
     kind = phase.kind.capitalize()
+    reading = follow.course
+    frequency = phase_frequency(phase)
+    if reading is not None and reading.every_months and phase.kind == "maintenance":
+        months = reading.every_months  # the interval declared or read from the record
+        frequency = "every month" if months == 1 else f"every {months} months"
     if total is not None:
         summary = f"{kind}: {min(given, total)} of {total} doses given"
         if given < total:
             summary += f" (next is dose {given + 1} of {total})"
     elif phase.kind == "loading":  # open-ended loading (until no further improvement)
-        summary = f"{kind}, {phase_frequency(phase)}: {given} dose{'' if given == 1 else 's'}"
-        summary += " given so far"
+        summary = f"{kind}, {frequency}: {given} dose{'' if given == 1 else 's'} given so far"
     else:
-        summary = f"{kind}, {phase_frequency(phase)}"
+        summary = f"{kind}, {frequency}"
     return {
         "summary": summary,
         "kind": phase.kind,
         "given": given,
         "total": total,
-        "frequency": phase_frequency(phase),
+        "frequency": frequency,
         "text": phase.text,
+        "basis": COURSE_BASIS.get(reading.basis) if reading is not None else None,
     }
 
 
