@@ -260,7 +260,7 @@ def test_enrol_record_dose_next_due_moves(
         .get_by_role("row")
         .filter(has_text=patient_id)
     )
-    expect(row).to_contain_text(after.isoformat())
+    expect(row).to_contain_text(f"{after:%a} {after.day} {after:%b %Y}")  # dates in words
 
 
 # -- 6. the recall list shows an overdue patient -----------------------------------------------
