@@ -253,5 +253,9 @@ def test_phone_width_record_with_corrections_does_not_overflow(
         assert box["x"] + box["width"] <= PHONE["width"]  # a card, not a wide row
         shot(p, "5-history-cards-phone", show=p.locator("#dose-history"))
         shot(p, "6-chart-phone", show=p.locator("#chart"))
+        p.get_by_role("link", name="Edit clinical details").click()
+        expect(p.get_by_role("heading", name=re.compile("Edit clinical details"))).to_be_visible()
+        _no_overflow(p)
+        shot(p, "7-details-phone")
     finally:
         phone.close()
