@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import PRACTICE_ENV, Shot, SignIn, Site
@@ -107,5 +107,155 @@ def test_phone_width_patient_page_with_chart(
         assert scroll_width(page) <= PHONE["width"] + 1, "the chart's table scrolls sideways"
         shot(page, "4-chart-table", show=table)
         expect(page.get_by_role("link", name="Patient's printout (PDF)")).to_be_visible()
+    finally:
+        phone.close()
+
+
+# -- the nurse's record: record, correct, void (issue 15) --------------------------------------
+
+OVERFLOW_JS = "document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+def _no_overflow(page: Page) -> None:
+    fits: bool = page.evaluate(OVERFLOW_JS)
+    assert fits, f"the page scrolls sideways: {_too_wide(page)}"
+
+
+def _history_row(page: Page, number: str) -> Locator:
+    """The dose history row whose number (No.) is ``number``."""
+    rows = page.locator("#dose-history tbody tr")
+    return rows.filter(has=page.locator(f'th[scope="row"]:text-is("{number}")'))
+
+
+def _open_amend(page: Page, number: str) -> None:
+    _history_row(page, number).get_by_role("link", name=re.compile("Correct or void")).click()
+    expect(page.get_by_role("heading", name=f"Correct or void dose {number}")).to_be_visible()
+
+
+def test_nurse_records_corrects_and_voids_doses(
+    sign_in: SignIn, page: Page, browser: Browser, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-NURSE-1"
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/patients/new")
+    today = form_today(page)
+    start = today - timedelta(days=4)
+    enrol(page, site, patient_id, start=start)
+
+    nurse = other_user(browser)
+    try:
+        p = nurse.new_page()
+        sign_in(p, site, "nurse")
+        p.goto(f"{site.url}/patients/{patient_id}")
+        # The record is the hub: schedule progress, next due, and the jobs from here.
+        expect(p.locator("#progress")).to_contain_text(re.compile(r"Loading.*: 0 doses given"))
+        expect(p.locator("#run-check")).to_have_attribute("href", f"/check?patient={patient_id}")
+        expect(p.locator("#run-follow-up")).to_have_attribute("href", f"/next?patient={patient_id}")
+        expect(p.locator("#printout-patient")).to_be_visible()
+        expect(p.locator("#calendar")).to_be_visible()
+        shot(p, "1-record-hub", show=p.locator("#schedule"))
+
+        record_dose(p, shot, "2", given=start)
+        expect(p.locator("#recorded")).to_contain_text("Dose 1 recorded.")
+        record_dose(p, shot, "3", given=start + timedelta(days=2))
+        expect(p.locator("#recorded")).to_contain_text("Dose 2 recorded.")
+        expect(p.locator("#progress")).to_contain_text(re.compile(r"Loading.*: 2 doses given"))
+        shot(p, "4-two-doses", show=p.locator("#doses"))
+
+        # Correct dose 2's batch: the reason is required, and asked for next to its field.
+        _open_amend(p, "2")
+        form = p.locator("#correct-form")
+        form.get_by_label("Batch").fill("BX-204")
+        form.get_by_role("button", name="Save correction").click()
+        expect(p.locator("#err-fix-reason")).to_contain_text("Give the reason")
+        expect(p.locator("#correct-form").get_by_label("Batch")).to_have_value("BX-204")
+        shot(p, "5-correction-needs-reason", show=p.locator("#correct-form"))
+        p.locator("#correct-form").get_by_label(re.compile("Reason for the correction")).fill(
+            "batch number misread from the vial"
+        )
+        p.locator("#correct-form").get_by_role("button", name="Save correction").click()
+        expect(p.locator("#amended")).to_contain_text("Dose corrected")
+        struck = p.locator("#dose-history tr.superseded")
+        expect(struck).to_have_count(1)
+        expect(struck).to_contain_text("corrected by")
+        expect(struck).to_contain_text(site.users["nurse"])
+        expect(struck).to_contain_text("batch number misread from the vial")
+        expect(struck.locator("s").first).to_have_text((start + timedelta(days=2)).isoformat())
+        expect(_history_row(p, "2")).to_contain_text("BX-204")
+        shot(p, "6-corrected", show=p.locator("#doses"))
+
+        # Void dose 1 (recorded on the wrong patient): reason required, then struck through.
+        _open_amend(p, "1")
+        p.get_by_role("button", name="Void dose 1").click()
+        expect(p.locator("#err-void-reason")).to_be_visible()
+        p.get_by_label(re.compile("Reason for voiding")).fill("recorded on the wrong patient")
+        shot(p, "7-void-reason", show=p.locator("#void-form"))
+        p.get_by_role("button", name="Void dose 1").click()
+        expect(p.locator("#amended")).to_contain_text("Dose voided")
+        voided = p.locator("#dose-history tr.voided")
+        expect(voided).to_have_count(1)
+        expect(voided).to_contain_text("voided by")
+        expect(voided).to_contain_text("recorded on the wrong patient")
+        # What is left counts from 1 again; the schedule counts one dose.
+        expect(p.locator("#dose-history tbody tr")).to_have_count(3)
+        expect(_history_row(p, "1")).to_contain_text("BX-204")
+        expect(p.locator("#progress")).to_contain_text(re.compile(r"Loading.*: 1 dose given"))
+        shot(p, "8-voided", show=p.locator("#doses"))
+    finally:
+        nurse.close()
+
+
+def test_clinician_edits_the_clinical_details_with_a_reason(
+    sign_in: SignIn, page: Page, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-DETAILS-1"
+    sign_in(page, site, "clinician")
+    enrol(page, site, patient_id)
+    page.get_by_role("link", name="Edit clinical details").click()
+    expect(page.get_by_role("heading", name=re.compile("Edit clinical details"))).to_be_visible()
+    expect(page.get_by_label("Serum total B12")).to_have_value("110")
+    page.get_by_label("Serum total B12").fill("95")
+    page.get_by_role("button", name="Save new details").click()
+    expect(page.locator("#err-change_reason")).to_be_visible()
+    expect(page.get_by_label("Serum total B12")).to_have_value("95")  # kept
+    page.get_by_label(re.compile("Reason for the change")).fill("repeat B12 from the lab")
+    shot(page, "1-details-reason", show=page.locator("#details-form button"))
+    page.get_by_role("button", name="Save new details").click()
+    expect(page.locator("#amended")).to_contain_text("Clinical details saved as a new version")
+    expect(page.locator("#chart-table")).to_be_attached()
+
+
+def test_phone_width_record_with_corrections_does_not_overflow(
+    sign_in: SignIn, browser: Browser, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-PHONE-REC-1"
+    phone = other_user(browser, **PHONE)
+    try:
+        p = phone.new_page()
+        sign_in(p, site, "clinician")
+        p.goto(f"{site.url}/patients/new")
+        today = form_today(p)
+        start = today - timedelta(days=4)
+        enrol(p, site, patient_id, start=start)
+        record_dose(p, shot, "1", given=start)
+        record_dose(p, shot, "2", given=start + timedelta(days=2))
+        _open_amend(p, "2")
+        p.get_by_label(re.compile("Reason for voiding")).fill("entered twice")
+        _no_overflow(p)
+        shot(p, "3-amend-phone")
+        p.get_by_role("button", name="Void dose 2").click()
+        expect(p.locator("#amended")).to_be_visible()
+        _no_overflow(p)
+        shot(p, "4-schedule-phone", show=p.locator("#schedule"))
+        expect(p.locator("#dose-history tr.voided")).to_be_visible()
+        box = p.locator("#dose-history tr.voided").bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= PHONE["width"]  # a card, not a wide row
+        shot(p, "5-history-cards-phone", show=p.locator("#dose-history"))
+        shot(p, "6-chart-phone", show=p.locator("#chart"))
+        p.get_by_role("link", name="Edit clinical details").click()
+        expect(p.get_by_role("heading", name=re.compile("Edit clinical details"))).to_be_visible()
+        _no_overflow(p)
+        shot(p, "7-details-phone")
     finally:
         phone.close()

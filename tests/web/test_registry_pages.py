@@ -96,7 +96,8 @@ def test_patient_list_links_each_patient_and_offers_enrolment_to_clinicians(
     assert clinician.status_code == nurse.status_code == 200
     assert '<a href="/patients/P-001">P-001</a>' in nurse.text
     assert "Ann Example" in nurse.text
-    assert "uk-im-no-neuro" in nurse.text
+    assert registry.follow_up("P-001", NOW.date()).pathway.title in nurse.text  # words, not ids
+    assert "uk-im-no-neuro" not in nurse.text
     assert 'href="/patients/new"' in clinician.text
     assert 'href="/patients/new"' not in nurse.text
     views = audit_rows(registry, "view")
@@ -117,7 +118,7 @@ def test_patient_list_shows_a_patient_once_after_a_picture_change(
     page = client("nurse").get("/patients")
 
     assert page.text.count('<tr data-patient="P-001">') == 1
-    assert "uk-im-neuro" in page.text
+    assert registry.follow_up("P-001", NOW.date()).pathway.title in page.text  # the new course
 
 
 def test_pages_redirect_to_login_without_a_session(anonymous: TestClient) -> None:
@@ -241,8 +242,12 @@ def test_patient_page_shows_course_next_due_history_and_audits_the_view(
 
     assert page.status_code == 200
     text = page.text
-    assert "uk-im-no-neuro" in text
-    assert "UK-HYDROXO-STANDARD" in text
+    follow = registry.follow_up("P-001", FEB_28)
+    assert follow.regimen is not None
+    assert follow.pathway.title in text  # words, not the codes (issue 15)
+    assert follow.regimen.title in text
+    assert "uk-im-no-neuro" not in text
+    assert "UK-HYDROXO-STANDARD" not in text
     assert "loading" in text
     assert "sha256:" in text  # content version
     assert _next_due(text) == "2026-03-02 (acceptable 2026-03-02 to 2026-03-02)"
@@ -615,8 +620,8 @@ def test_recall_lists_the_overdue_first_highlighted_with_days_overdue(
     assert page.status_code == 200
     assert _recall_ids(page.text) == ["overdue-10", "us-overdue", "due-today", "upcoming-8"]
     assert '<tr data-patient="overdue-10" class="overdue">' in page.text
-    assert "<strong>10 days</strong>" in page.text
-    assert '<a href="/patients/overdue-10">overdue-10</a>' in page.text
+    assert "10 days overdue" in page.text
+    assert '<a href="/patients/overdue-10">Olly Overdue</a>' in page.text  # the name, linked
     assert "<strong>4</strong> patients" in page.text
     (view,) = audit_rows(registry, "view")
     assert (view["table_name"], view["record_id"]) == ("recall", "list")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -53,7 +53,16 @@ from sqlalchemy.sql import Select
 
 from b12.adapters.spreadsheet import CHUNK_ROWS, csv_chunks
 from b12.adapters.sql.recall_export import RecallExport
-from b12.adapters.sql.tables import audit, courses, doses, events, patients, pictures
+from b12.adapters.sql.tables import (
+    audit,
+    courses,
+    doses,
+    events,
+    outreach,
+    patients,
+    pictures,
+    register_entries,
+)
 from b12.adapters.sql.transactions import EngineStore, RegistryUnavailable
 from b12.core.course_input import CourseIn, DoseIn, parse_dose_text
 from b12.core.course_models import FollowUpResult, OrderCheckResult
@@ -518,9 +527,20 @@ class Registry(EngineStore):
             return self._check(conn, course, given, amount)
 
     def update_picture(
-        self, patient_id: str, picture: dict[str, Any], *, actor: str, now: datetime
+        self,
+        patient_id: str,
+        picture: dict[str, Any],
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
     ) -> Plan:
-        """A changed picture is a new version with a new course; the old ones stay, superseded."""
+        """A changed picture is a new version with a new course; the old ones stay, superseded.
+
+        ``reason`` (why the details changed) is kept in the audit entry when given.
+        """
+        if reason is not None and (problem := text_problem(reason, "reason", MAX_REASON)):
+            raise InputError([problem])
         today = now.date()
         with self._write() as conn:
             course = self._course(conn, patient_id, lock=True)
@@ -567,7 +587,13 @@ class Registry(EngineStore):
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             self._refresh(conn, course_id, today)
-            detail = {"version": version, "course": course_id, "supersedes": course["id"]}
+            detail: dict[str, Any] = {
+                "version": version,
+                "course": course_id,
+                "supersedes": course["id"],
+            }
+            if reason is not None:
+                detail["reason"] = reason
             self._audit(conn, actor, "update_picture", "pictures", str(picture_id), detail, now)
         return plan
 
@@ -608,6 +634,162 @@ class Registry(EngineStore):
             detail = {"supersedes": old, "reason": reason, "verdict": check.verdict}
             self._audit(conn, actor, "correct_dose", "doses", str(new_id), detail, now)
         return int(new_id)
+
+    def void_dose(
+        self, patient_id: str, dose_id: int, *, reason: str, actor: str, now: datetime
+    ) -> None:
+        """Void a dose recorded in error (wrong patient, never given): it stays on record.
+
+        A voided row is superseded by nothing: its ``superseded_by`` names the row itself, so
+        every read of the doses in force (``superseded_by IS NULL``) leaves it out, as it leaves
+        out a corrected row; who voided it, when and why are in its ``void_dose`` audit entry.
+        The course's next-due window is worked out again in the same transaction.
+        """
+        if not reason.strip():
+            raise InputError([FieldProblem("reason", "voiding a dose needs a reason")])
+        if (problem := text_problem(reason, "reason", MAX_REASON)) is not None:
+            raise InputError([problem])
+        today = now.date()
+        with self._write() as conn:
+            course = self._course(conn, patient_id, lock=True)
+            old = conn.execute(
+                select(doses.c.id).where(
+                    doses.c.id == dose_id,
+                    doses.c.patient_id == patient_id,
+                    doses.c.superseded_by.is_(None),
+                )
+            ).scalar()
+            if old is None:
+                raise NotFound(f"no dose {dose_id} in force for patient {patient_id!r}")
+            conn.execute(update(doses).where(doses.c.id == old).values(superseded_by=old))
+            self._refresh(conn, course["id"], today)
+            detail = {"voids": old, "reason": reason.strip()}
+            self._audit(conn, actor, "void_dose", "doses", str(old), detail, now)
+
+    def dose_amendments(self, patient_id: str) -> dict[int, dict[str, Any]]:
+        """For each corrected or voided dose of the patient: how, by whom, when and why.
+
+        ``{dose_id: {"kind": "corrected" | "voided", "by", "at", "reason", "replacement"}}``,
+        read from the audit entries of ``correct_dose`` and ``void_dose`` (the record of who
+        changed the history; the dose rows themselves are never changed otherwise).
+        """
+        found: dict[int, dict[str, Any]] = {}
+        with self._guard(), self.engine.connect() as conn:
+            ids = [
+                str(i)
+                for i in conn.execute(select(doses.c.id).where(doses.c.patient_id == patient_id))
+                .scalars()
+                .all()
+            ]
+            query = (
+                select(audit.c.action, audit.c.actor, audit.c.at, audit.c.record_id, audit.c.detail)
+                .where(
+                    audit.c.table_name == "doses",
+                    audit.c.action.in_(("correct_dose", "void_dose")),
+                    audit.c.record_id.in_(ids),
+                )
+                .order_by(audit.c.id)
+            )
+            for row in conn.execute(query) if ids else ():
+                detail = row.detail or {}
+                if row.action == "correct_dose":
+                    old, kind, replacement = detail.get("supersedes"), "corrected", row.record_id
+                else:
+                    old, kind, replacement = detail.get("voids"), "voided", None
+                if not isinstance(old, int):
+                    continue
+                found[old] = {
+                    "kind": kind,
+                    "by": row.actor,
+                    "at": row.at.isoformat(timespec="minutes"),
+                    "reason": detail.get("reason"),
+                    "replacement": int(replacement) if replacement else None,
+                }
+        return found
+
+    def known_patients(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are enrolled patients (to check a list before acting on each)."""
+        wanted = [i for i in ids if isinstance(i, str) and PATIENT_ID.fullmatch(i)]
+        if not wanted:
+            return set()
+        query = select(patients.c.id).where(patients.c.id.in_(wanted))
+        with self._guard(), self.engine.connect() as conn:
+            return set(conn.execute(query).scalars().all())
+
+    def register_entry(self, patient_id: str) -> dict[str, Any] | None:
+        """The patient's identifiers and contact from the register brought in (None if none)."""
+        query = select(
+            register_entries.c.nhs_number, register_entries.c.mrn, register_entries.c.contact
+        ).where(register_entries.c.patient_id == patient_id)
+        with self._guard(), self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row is not None else None
+
+    def recall_details(self, as_of: date, rows: Sequence[RecallRow]) -> dict[str, dict[str, Any]]:
+        """What a practice's recall screen shows beside each recall row.
+
+        Per patient: date of birth, NHS number, MRN and contact (from the register brought
+        in, when there is one), the last dose in force, and the latest outreach mark made for
+        the row's current due date (``None`` when the row has not been marked since it fell
+        due again).
+        """
+        ids = [r.patient_id for r in rows]
+        due = {r.patient_id: r.next_due for r in rows}
+        out: dict[str, dict[str, Any]] = {
+            pid: {
+                "date_of_birth": None,
+                "nhs_number": None,
+                "mrn": None,
+                "contact": None,
+                "last_dose": None,
+                "outreach": None,
+            }
+            for pid in ids
+        }
+        if not ids:
+            return out
+        who = (
+            select(
+                patients.c.id,
+                patients.c.date_of_birth,
+                register_entries.c.nhs_number,
+                register_entries.c.mrn,
+                register_entries.c.contact,
+            )
+            .outerjoin(register_entries, register_entries.c.patient_id == patients.c.id)
+            .where(patients.c.id.in_(ids))
+        )
+        last = (
+            select(doses.c.patient_id, func.max(doses.c.date))
+            .where(doses.c.patient_id.in_(ids), doses.c.superseded_by.is_(None))
+            .group_by(doses.c.patient_id)
+        )
+        newest = (
+            select(outreach.c.patient_id, func.max(outreach.c.id).label("id"))
+            .where(outreach.c.patient_id.in_(ids))
+            .group_by(outreach.c.patient_id)
+            .subquery()
+        )
+        marks = select(outreach).join(newest, newest.c.id == outreach.c.id)
+        with self._guard(), self.engine.connect() as conn:
+            for r in conn.execute(who):
+                out[r.id].update(
+                    date_of_birth=r.date_of_birth,
+                    nhs_number=r.nhs_number,
+                    mrn=r.mrn,
+                    contact=r.contact,
+                )
+            for pid, day in conn.execute(last):
+                out[pid]["last_dose"] = day
+            for m in conn.execute(marks):
+                if m.due_date == due.get(m.patient_id):
+                    out[m.patient_id]["outreach"] = {
+                        "status": m.status,
+                        "by": m.actor,
+                        "at": m.at.isoformat(timespec="minutes"),
+                        "note": m.note,
+                    }
+        return out
 
     def record_event(
         self, patient_id: str, day: date, kind: str, *, actor: str, now: datetime

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from b12.adapters.exports.ics import plan_to_ics
 from b12.adapters.exports.patient_chart import chart_rows, patient_chart_svg
 from b12.adapters.exports.patient_pdf import PatientDetails
 from b12.adapters.sql.chart_data import chart_data, picture_versions
@@ -89,6 +90,33 @@ def patient_printout(
             return resume_from(view, follow.phase, given, due)
 
     return printout_pdf(request, plan, copy, details, resume)
+
+
+@router.get("/patients/{patient_id}/calendar.ics")
+def patient_calendar(request: Request, patient_id: str, principal: PagePrincipal) -> Response:
+    """The patient's plan as made (from the course's start date, as the clinician's copy) as an
+    iCalendar file; viewing it is audited like the page."""
+    require(principal, "registry")
+    svc = services(request)
+    kb = svc.kb()
+    registry = svc.registry_for(kb)
+    record = registry.show_patient(patient_id)
+    registry.record_view(
+        "patient",
+        patient_id,
+        actor=principal.user.username,
+        now=svc.now(),
+        detail={"page": "calendar"},
+    )
+    today = svc.today()
+    doc = {**record["picture"], "start": record["course"]["start"], "as_of": today.isoformat()}
+    _, plan = plan_request(doc, kb, default_as_of=today, options=PlanOptions())
+    filename = f"b12-{patient_id}.ics"
+    return Response(
+        plan_to_ics(plan, label=patient_id),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _next_date(follow: FollowUpResult, today: date) -> date | None:

@@ -29,10 +29,13 @@ from b12.adapters.sql.registry import (
     recall_csv,
     recall_csv_chunks,
 )
+from b12.core.course import expected_doses
 from b12.core.course_input import parse_dose_text
+from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.dates import parse_iso_date
 from b12.core.errors import FieldProblem, InputError, quoted
-from b12.core.knowledge import Route, Site
+from b12.core.knowledge import AlertAction, KnowledgeBase, Phase, Route, Site, Span
+from b12.core.plan_models import AlertOut
 
 ROUTES: tuple[str, ...] = get_args(Route)
 SITES: tuple[str, ...] = get_args(Site)
@@ -214,6 +217,139 @@ def recall_csv_response(export: RecallExport[RecallRow], filename: str) -> Strea
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         background=BackgroundTask(export.close),
     )
+
+
+# -- reminders and overrides ------------------------------------------------------------------
+
+
+def is_reminder(alert: AlertOut, kb: KnowledgeBase) -> bool:
+    """Is this alert of an order check a reminder (information) rather than a reason to pause?
+
+    Information is always a reminder and a stop never is.  A warning is a reminder when every
+    rule that raised it also gives it in the patient's plan (its ``contexts`` include
+    ``plan``): it is about the patient and travels with every dose of the course (watch the
+    potassium after the first doses, warn about skin reactions with a cobalt allergy), not a
+    finding about this order.  Warnings raised only for an order (early, late, outside the
+    label, an unusual route or site, a product not supported) are findings: the dose waits
+    for "Save anyway".
+    """
+    if alert.severity != "warning":
+        return alert.severity == "info"
+    if not alert.recs:
+        return False
+    for rec_id in alert.recs:
+        rec = kb.recommendations.get(rec_id)
+        action = rec.action if rec is not None else None
+        if not isinstance(action, AlertAction) or "plan" not in action.contexts:
+            return False
+    return True
+
+
+def needs_confirmation(check: OrderCheckResult, kb: KnowledgeBase) -> bool:
+    """Does the dose wait for "Save anyway"? A stop, or a warning that is not a reminder."""
+    if check.verdict == "stop":
+        return True
+    return any(not is_reminder(a, kb) for a in check.alerts if a.severity != "info")
+
+
+def reminders(check: OrderCheckResult | None, kb: KnowledgeBase) -> list[AlertOut]:
+    """The reminders of an order check (warnings first)."""
+    if check is None:
+        return []
+    found = [a for a in check.alerts if a.severity != "stop" and is_reminder(a, kb)]
+    return sorted(found, key=lambda a: a.severity != "warning")
+
+
+# -- the patient record -----------------------------------------------------------------------
+
+
+def long_day(value: date | str | None) -> str:
+    """``2026-12-07`` → ``Mon 7 Dec 2026`` ('' for nothing)."""
+    if value is None or value == "":
+        return ""
+    day = value if isinstance(value, date) else parse_iso_date(str(value))
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def pathway_titles(kb: KnowledgeBase) -> dict[str, str]:
+    """Each pathway id's title, to show people words rather than ids."""
+    titles: dict[str, str] = {}
+    for pathway_id, rec in kb.pathways.items():
+        title = getattr(rec.action, "pathway_title", None)
+        if isinstance(title, str):
+            titles[pathway_id] = title
+    return titles
+
+
+def dose_numbers(history: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """Each dose in force numbered 1, 2, 3… in date order for the patient (database ids and
+    corrected or voided rows are not counted)."""
+    in_force = [d for d in history if not d.get("superseded_by")]
+    in_force.sort(key=lambda d: (str(d["date"]), int(d["id"])))
+    return {int(d["id"]): n for n, d in enumerate(in_force, start=1)}
+
+
+def _span(span: Span, unit: str) -> str:
+    plural = unit if span.max == 1 else unit + "s"
+    if span.min == span.max:
+        return f"every {span.max} {plural}" if span.max != 1 else f"every {unit}"
+    return f"every {span.min}–{span.max} {plural}"
+
+
+def phase_frequency(phase: Phase) -> str:
+    """How often the phase's doses come, in words ("every 3 months", "3 times a week")."""
+    if phase.every_months is not None:
+        return _span(phase.every_months, "month")
+    if phase.every_days is not None:
+        return _span(phase.every_days, "day")
+    times = phase.times_per_week or 1
+    return "once a week" if times == 1 else f"{times} times a week"
+
+
+#: How the course's phase was read (``CourseReadingOut.basis``), said on the record.
+COURSE_BASIS = {
+    "declared": "as declared: a course already under way",
+    "recorded": "counted from the first recorded dose",
+    "inferred": "inferred from the spacing of the recorded doses",
+    "ambiguous": "unclear from the record (see the alerts below)",
+}
+
+
+def schedule_progress(follow: FollowUpResult, kb: KnowledgeBase) -> dict[str, Any] | None:
+    """Where the patient is in the schedule: the phase, how often, and for a fixed-length
+    phase how many of its doses are given ("loading: 3 of 6 doses given")."""
+    if follow.regimen is None or follow.phase is None:
+        return None
+    regimen = kb.regimens.get(follow.regimen.id)
+    phases = [p for p in regimen.phases if p.name == follow.phase] if regimen else []
+    if not phases:
+        return None
+    phase = phases[0]
+    total = expected_doses(phase)
+    given = follow.doses_in_phase
+    kind = phase.kind.capitalize()
+    reading = follow.course
+    frequency = phase_frequency(phase)
+    if reading is not None and reading.every_months and phase.kind == "maintenance":
+        months = reading.every_months  # the interval declared or read from the record
+        frequency = "every month" if months == 1 else f"every {months} months"
+    if total is not None:
+        summary = f"{kind}: {min(given, total)} of {total} doses given"
+        if given < total:
+            summary += f" (next is dose {given + 1} of {total})"
+    elif phase.kind == "loading":  # open-ended loading (until no further improvement)
+        summary = f"{kind}, {frequency}: {given} dose{'' if given == 1 else 's'} given so far"
+    else:
+        summary = f"{kind}, {frequency}"
+    return {
+        "summary": summary,
+        "kind": phase.kind,
+        "given": given,
+        "total": total,
+        "frequency": frequency,
+        "text": phase.text,
+        "basis": COURSE_BASIS.get(reading.basis) if reading is not None else None,
+    }
 
 
 __all__ = [
