@@ -451,7 +451,7 @@ def plan_result(
             "audience": audience,
             "view": patient_view(result, kb) if audience == "patient" else None,
             "alerts": sorted(result.alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 9)),
-            "timeline": plan_timeline_svg(result),
+            "timeline": plan_timeline_svg(result, result_view.phase_words(kb)),
             "picture_json": forms.picture_json(draft.request),
             "allow_draft": draft.allow_draft and principal.may("review"),
             "do_now": result_view.plan_do_now(result, kb) if audience == "clinician" else None,

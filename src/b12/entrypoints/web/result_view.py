@@ -62,6 +62,12 @@ class Words:
         return term.title if term else label(code)
 
 
+def phase_words(kb: KnowledgeBase) -> Mapping[str, str]:
+    """People words for the regimens' phase names (for the timeline)."""
+    display = kb.vocabulary.display
+    return display.words.get("phases", {}) if display else {}
+
+
 def _number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
