@@ -127,8 +127,10 @@ def test_the_result_id_is_unguessable_and_the_output_is_not_stored(
     assert len(ids) == 3
     draft = ResultDrafts(services.registry.engine).load(ids.pop(), actor="t", now=NOW)
     assert draft is not None
-    assert draft.request["age"] == 68 and draft.request["as_of"] == TODAY.isoformat()
-    assert "schedule" not in draft.request and "pathway" not in draft.request
+    assert draft.request["age"] == 68
+    assert draft.request["as_of"] == TODAY.isoformat()
+    assert "schedule" not in draft.request
+    assert "pathway" not in draft.request
 
 
 def test_bad_input_is_422_on_the_form_and_saves_nothing(client: Client, registry: Registry) -> None:
@@ -159,7 +161,8 @@ def test_the_summary_line_states_what_was_entered(client: Client) -> None:
     parts = html.unescape(summary.group(1)).split(" · ")
     assert parts[0] == "68 F"
     assert "autoimmune gastritis (pernicious anaemia)" in parts
-    assert "B12 110 ng/L" in parts and "Hb 96 g/L" in parts
+    assert "B12 110 ng/L" in parts
+    assert "Hb 96 g/L" in parts
     assert "no neuro" in parts
     assert parts[-1] == "UK"
 
@@ -206,7 +209,7 @@ def test_do_now_gives_first_dose_potassium_review_and_urgent_advice(
     assert "Potassium check: Tue 3 Mar 2026" in text
     assert re.search(r"Review: \w{3} \d{1,2} \w{3} 2026", text)
     urgent = kb.vocabulary.alert_codes["NEURO_URGENT_ADVICE"]
-    assert 'class="urgent" data-code="NEURO_URGENT_ADVICE"' in box.group(0), urgent.title
+    assert 'class="urgent" data-alert="NEURO_URGENT_ADVICE"' in box.group(0), urgent.title
     # Urgent advice comes first.
     assert text.index("Urgent:") < text.index("First dose:")
 
@@ -221,9 +224,7 @@ def test_do_now_has_no_potassium_or_urgent_line_when_no_alert_asks(client: Clien
     assert "Urgent" not in box.group(0)
 
 
-def test_the_do_now_words_come_from_the_knowledge_base(
-    client: Client, kb: KnowledgeBase
-) -> None:
+def test_the_do_now_words_come_from_the_knowledge_base(client: Client, kb: KnowledgeBase) -> None:
     display = kb.vocabulary.display
     assert display is not None
     http = client("clinician")
@@ -260,7 +261,8 @@ def test_check_another_order_keeps_the_patient_and_clears_the_order(client: Clie
     assert another
     form = http.get(html.unescape(another.group(1))).text
     assert "2026-03-02 hydroxocobalamin 1mg im deltoid" in form  # the history stays
-    assert 'value="68"' in form and 'value="110"' in form  # the picture stays
+    assert 'value="68"' in form
+    assert 'value="110"' in form
     assert 'value="2026-03-04"' not in form  # the order's date is cleared
     assert not re.search(r'value="deltoid"\s+selected', form)  # and its site
 
@@ -287,13 +289,17 @@ def test_a_form_opens_pre_filled_from_the_patient_record(
     form = client("nurse").get(f"{url}?patient=P-300")
     assert form.status_code == 200
     assert "2026-03-02 hydroxocobalamin 1mg im deltoid" in form.text
-    assert 'value="68"' in form.text and 'value="110"' in form.text
-    assert re.search(r'value="pernicious_anaemia"\s+selected|value="autoimmune_gastritis"', form.text)
+    assert 'value="68"' in form.text
+    assert 'value="110"' in form.text
+    assert re.search(
+        r'value="pernicious_anaemia"\s+selected|value="autoimmune_gastritis"', form.text
+    )
     assert 'name="patient" value="P-300"' in form.text
     if url == "/next":
         assert "2026-03-02 stable" in form.text
     views = [r for r in audit_rows(registry, "view") if r["record_id"] == "P-300"]
-    assert views and views[-1]["actor"] == "nurse.test"
+    assert views
+    assert views[-1]["actor"] == "nurse.test"
 
 
 def test_a_declared_course_is_pre_filled_too(client: Client, registry: Registry) -> None:
@@ -308,7 +314,8 @@ def test_a_declared_course_is_pre_filled_too(client: Client, registry: Registry)
     )
     form = client("clinician").get("/next?patient=P-301").text
     assert re.search(r'value="maintenance"\s+selected', form)
-    assert 'value="2025-06-01"' in form and 'value="3"' in form
+    assert 'value="2025-06-01"' in form
+    assert 'value="3"' in form
 
 
 def test_an_unknown_patient_is_404_and_a_result_remembers_its_patient(
@@ -361,7 +368,9 @@ def test_no_result_page_of_any_vignette_shows_a_code_an_iso_date_or_two_disclaim
     http = client("reviewer")
     drafts = ResultDrafts(services.registry.engine)
     codes = _codes(kb)
-    assert "POTASSIUM_48H" in codes and "uk-im-no-neuro" in codes and "every-3-4-days" in codes
+    assert "POTASSIUM_48H" in codes
+    assert "uk-im-no-neuro" in codes
+    assert "every-3-4-days" in codes
     failures: list[str] = []
     for v in load_vignettes(VIGNETTES):
         kind, request = _draft_of(v)

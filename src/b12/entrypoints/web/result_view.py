@@ -343,29 +343,28 @@ def follow_up_do_now(result: FollowUpResult, kb: KnowledgeBase) -> DoNow:
 
 
 def check_do_now(result: OrderCheckResult, doc: Mapping[str, Any], kb: KnowledgeBase) -> DoNow:
-    """The verdict and the dose's date, when it was due, potassium and urgent advice."""
+    """The verdict with the alerts behind it, the dose's date, when it is due, potassium and
+    urgent advice."""
     words = Words(kb, result.guideline)
     box = DoNow(words.text("heading", "do_now"), nothing=words.text("nothing", "do_now"))
     box.items += _alert_items(result.alerts, kb, words)
     order = doc.get("order") or {}
     when = _date(order.get("start")) or result.as_of
-    box.items.append(
-        DoNowItem(
-            words("verdicts", result.verdict),
-            f"{words.text('dose_date', 'do_now')}: {day(when)}",
-            when.isoformat(),
-        )
-    )
-    due = result.timing.due
-    if due is not None:
+    reasons = [a.title for a in result.alerts if a.severity in ("stop", "warning")]
+    verdict = words("verdicts", result.verdict)
+    box.items.append(DoNowItem(verdict, "; ".join(reasons) or verdict, code=result.verdict))
+    box.items.append(DoNowItem(words.text("dose_date", "do_now"), day(when), when.isoformat()))
+    timing = result.timing
+    if timing.due is not None:
+        due = timing.due
+        status = words("timing", timing.status)
+        if timing.days_off:
+            status += " " + words.text("days_off", "do_now", n=timing.days_off)
+        text = day(due.date)
+        if due.earliest != due.latest:
+            text += " · " + words.text("window", "do_now", earliest=due.earliest, latest=due.latest)
         box.items.append(
-            DoNowItem(
-                words("timing", result.timing.status),
-                words.text(
-                    "due", "do_now", date=due.date, earliest=due.earliest, latest=due.latest
-                ),
-                due.date.isoformat(),
-            )
+            DoNowItem(f"{words.text('due_label', 'do_now')} ({status})", text, due.date.isoformat())
         )
     for alert in _potassium_alerts(result.alerts, kb):
         box.items.append(DoNowItem(words.text("potassium", "do_now"), alert.title, code=alert.code))
