@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.browser.conftest import Shot, SignIn, Site
-from tests.browser.test_journeys import fill_neuro_picture, other_user
+from tests.browser.test_journeys import enrol, fill_neuro_picture, other_user
 
 pytestmark = pytest.mark.browser
 
@@ -151,3 +151,36 @@ def test_order_check_restates_the_order_and_check_another_keeps_the_patient(
     expect(page.get_by_label("Dose", exact=True)).to_have_value("")
     expect(page.get_by_label("Site", exact=True)).to_have_value("")
     shot(page, "2-check-another")
+
+
+def test_follow_up_and_order_check_open_pre_filled_from_the_patient_record(
+    sign_in: SignIn, page: Page, site: Site, shot: Shot
+) -> None:
+    patient_id = "BT-RESULTS-1"
+    sign_in(page, site, "clinician")
+    enrol(page, site, patient_id)
+
+    page.goto(f"{site.url}/next?patient={patient_id}")
+    expect(page.locator("#prefilled")).to_contain_text(patient_id)
+    expect(page.get_by_label(re.compile(r"^Age\b"))).to_have_value("68")
+    expect(page.get_by_label("Paraesthesia")).to_be_checked()
+    page.get_by_role("button", name="Assess").click()
+    expect(page.get_by_role("heading", name="Follow-up", level=1)).to_be_visible()
+    assert RESULT.search(page.url), page.url
+    expect(page.get_by_role("region", name="Do now")).to_contain_text("Next dose due:")
+    expect(page.locator("#summary")).to_contain_text("no doses on record")
+    expect(page.get_by_role("link", name="Patient record")).to_have_attribute(
+        "href", f"/patients/{patient_id}"
+    )
+    shot(page, "1-follow-up")
+
+    page.goto(f"{site.url}/check?patient={patient_id}")
+    page.get_by_label("Product", exact=True).select_option("hydroxocobalamin")
+    page.get_by_label("Dose", exact=True).fill("1")
+    page.get_by_role("button", name="Check order").click()
+    expect(page.get_by_role("heading", name=re.compile("^Order check:"), level=1)).to_be_visible()
+    expect(page.get_by_role("region", name="Do now")).to_contain_text("Timing: First dose of the course")
+    page.get_by_role("link", name="Check another order").click()
+    expect(page.locator("#prefilled")).to_contain_text(patient_id)  # still this patient
+    expect(page.get_by_label("Dose", exact=True)).to_have_value("")
+    shot(page, "2-check-another-same-patient")

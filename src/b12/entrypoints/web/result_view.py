@@ -343,29 +343,37 @@ def follow_up_do_now(result: FollowUpResult, kb: KnowledgeBase) -> DoNow:
 
 
 def check_do_now(result: OrderCheckResult, doc: Mapping[str, Any], kb: KnowledgeBase) -> DoNow:
-    """The verdict with the alerts behind it, the dose's date, when it is due, potassium and
-    urgent advice."""
+    """The verdict with the alerts behind it, the dose's date and timing, potassium and urgent
+    advice (an alert is named once: urgent and potassium alerts have their own lines)."""
     words = Words(kb, result.guideline)
     box = DoNow(words.text("heading", "do_now"), nothing=words.text("nothing", "do_now"))
     box.items += _alert_items(result.alerts, kb, words)
+    display = kb.vocabulary.display
+    own_lines = (
+        set(display.do_now.urgent_alerts + display.do_now.potassium_alerts) if display else set()
+    )
+    reasons = [
+        a.title
+        for a in result.alerts
+        if a.severity in ("stop", "warning") and a.code not in own_lines
+    ]
+    verdict = words("verdicts", result.verdict)
+    box.items.append(DoNowItem(verdict, "; ".join(reasons), code=result.verdict))
     order = doc.get("order") or {}
     when = _date(order.get("start")) or result.as_of
-    reasons = [a.title for a in result.alerts if a.severity in ("stop", "warning")]
-    verdict = words("verdicts", result.verdict)
-    box.items.append(DoNowItem(verdict, "; ".join(reasons) or verdict, code=result.verdict))
     box.items.append(DoNowItem(words.text("dose_date", "do_now"), day(when), when.isoformat()))
     timing = result.timing
-    if timing.due is not None:
-        due = timing.due
-        status = words("timing", timing.status)
-        if timing.days_off:
-            status += " " + words.text("days_off", "do_now", n=timing.days_off)
-        text = day(due.date)
+    text = words("timing", timing.status)
+    if timing.days_off:
+        text += " " + words.text("days_off", "do_now", n=timing.days_off)
+    due = timing.due
+    if due is not None:
+        text += " · " + words.text("due_on", "do_now", date=due.date)
         if due.earliest != due.latest:
             text += " · " + words.text("window", "do_now", earliest=due.earliest, latest=due.latest)
-        box.items.append(
-            DoNowItem(f"{words.text('due_label', 'do_now')} ({status})", text, due.date.isoformat())
-        )
+    box.items.append(
+        DoNowItem(words.text("timing", "do_now"), text, due.date.isoformat() if due else "")
+    )
     for alert in _potassium_alerts(result.alerts, kb):
         box.items.append(DoNowItem(words.text("potassium", "do_now"), alert.title, code=alert.code))
     return box
