@@ -403,3 +403,18 @@ def test_no_result_page_of_any_vignette_shows_a_code_an_iso_date_or_two_disclaim
         if text.count(disclaimer) > 1 or "it does not replace clinical judgement." in text:
             failures.append(f"{v.id}: disclaimer shown {text.count(disclaimer)} times")
     assert not failures, "\n".join(failures[:40])
+
+
+def test_a_follow_up_do_now_says_when_the_next_dose_is_due_or_how_late_it_is(
+    client: Client,
+) -> None:
+    http = client("clinician")
+    history = "\n".join(f"2025-09-{d:02d} hydroxocobalamin 1mg im" for d in (1, 3, 5, 8, 10, 12))
+    late = http.get(submit(http, "/next", {**PA_FORM, "history": history})).text
+    box = re.search(r'<section class="do-now".*?</section>', late, flags=re.S)
+    assert box
+    text = visible_text(box.group(0))
+    assert "Next dose due:" in text
+    assert re.search(r"Overdue by \d+ days", text), text
+    # The summary counts the doses used, with the last one's date.
+    assert "6 doses on record (last Fri 12 Sep 2025)" in visible_text(late)
