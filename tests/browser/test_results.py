@@ -179,7 +179,8 @@ def test_follow_up_and_order_check_open_pre_filled_from_the_patient_record(
     page.get_by_label("Dose", exact=True).fill("1")
     page.get_by_role("button", name="Check order").click()
     expect(page.get_by_role("heading", name=re.compile("^Order check:"), level=1)).to_be_visible()
-    expect(page.get_by_role("region", name="Do now")).to_contain_text("Timing: First dose of the course")
+    do_now = page.get_by_role("region", name="Do now")
+    expect(do_now).to_contain_text("Timing: First dose of the course")
     page.get_by_role("link", name="Check another order").click()
     expect(page.locator("#prefilled")).to_contain_text(patient_id)  # still this patient
     expect(page.get_by_label("Dose", exact=True)).to_have_value("")
