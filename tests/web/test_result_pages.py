@@ -418,3 +418,15 @@ def test_a_follow_up_do_now_says_when_the_next_dose_is_due_or_how_late_it_is(
     assert re.search(r"Overdue by \d+ days", text), text
     # The summary counts the doses used, with the last one's date.
     assert "6 doses on record (last Fri 12 Sep 2025)" in visible_text(late)
+
+
+def test_a_plan_that_needs_more_information_says_what_in_do_now(client: Client) -> None:
+    http = client("clinician")
+    page = http.get(submit(http, "/plan", {"age": "50", "sex": "female"})).text
+    assert 'data-code="needs_more_data"' in page
+    box = re.search(r'<section class="do-now".*?</section>', page, flags=re.S)
+    assert box
+    text = visible_text(box.group(0))
+    assert "More information needed:" in text
+    assert "First dose" not in text
+    assert "_" not in text  # field labels, not contract names

@@ -15,7 +15,8 @@ from typing import Any
 
 from b12.core.course_models import FollowUpResult, OrderCheckResult
 from b12.core.knowledge import KnowledgeBase
-from b12.core.plan_models import AlertOut, Plan
+from b12.core.plan_models import AlertOut, MissingOut, Plan
+from b12.entrypoints.web import forms
 from b12.entrypoints.web.templating import day, label
 
 
@@ -276,11 +277,32 @@ def _potassium_alerts(alerts: Sequence[AlertOut], kb: KnowledgeBase) -> list[Ale
     return [a for a in alerts if a.code in codes]
 
 
+def _outcome_items(
+    status: str,
+    group: str,
+    settled: str,
+    missing: Sequence[MissingOut],
+    kb: KnowledgeBase,
+    words: Words,
+) -> list[DoNowItem]:
+    """A result that is not a settled plan or assessment says so, with the facts it needs."""
+    items = []
+    if status != settled and not missing:
+        items.append(DoNowItem(words(group, status), "", code=status))
+    if missing:
+        labels = forms.field_labels(kb)
+        needed = ", ".join(labels.get(m.field) or label(m.field) for m in missing)
+        items.append(DoNowItem(words(group, "needs_more_data"), needed, code="needs_more_data"))
+    return items
+
+
 def plan_do_now(plan: Plan, kb: KnowledgeBase) -> DoNow:
-    """First dose, potassium check (when an alert asks for it), review date, urgent advice."""
+    """First dose, potassium check (when an alert asks for it), review date, urgent advice;
+    for a plan that is not ready, what it needs."""
     words = Words(kb, plan.guideline)
     box = DoNow(words.text("heading", "do_now"), nothing=words.text("nothing", "do_now"))
     box.items += _alert_items(plan.alerts, kb, words)
+    box.items += _outcome_items(plan.status, "plan_status", "plan", plan.missing, kb, words)
     doses = [e for e in plan.schedule if e.kind == "dose"]
     if doses:
         first = doses[0]
@@ -319,6 +341,7 @@ def follow_up_do_now(result: FollowUpResult, kb: KnowledgeBase) -> DoNow:
     words = Words(kb, result.guideline)
     box = DoNow(words.text("heading", "do_now"), nothing=words.text("nothing", "do_now"))
     box.items += _alert_items(result.alerts, kb, words)
+    box.items += _outcome_items(result.status, "follow_up_status", "ok", result.missing, kb, words)
     due = result.next_due
     if due is not None:
         if due.continuous:
