@@ -185,3 +185,23 @@ def test_follow_up_and_order_check_open_pre_filled_from_the_patient_record(
     expect(page.locator("#prefilled")).to_contain_text(patient_id)  # still this patient
     expect(page.get_by_label("Dose", exact=True)).to_have_value("")
     shot(page, "2-check-another-same-patient")
+
+
+def test_phone_width_result_top_fits_and_do_now_is_on_the_first_screen(
+    sign_in: SignIn, browser: Browser, site: Site, shot: Shot
+) -> None:
+    phone = other_user(browser, width=390, height=844)
+    try:
+        page = phone.new_page()
+        sign_in(page, site, "clinician")
+        page.goto(f"{site.url}/plan")
+        fill_neuro_picture(page)
+        make_plan(page)
+        width: int = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 391, "the result page scrolls sideways"
+        box = page.get_by_role("region", name="Do now").bounding_box()
+        assert box is not None
+        assert box["y"] < 844, "Do now is below the first screen"
+        shot(page, "1-phone")
+    finally:
+        phone.close()
