@@ -205,3 +205,20 @@ def test_phone_width_result_top_fits_and_do_now_is_on_the_first_screen(
         shot(page, "1-phone")
     finally:
         phone.close()
+
+
+def test_back_from_a_result_to_a_corrected_form_does_not_resubmit(
+    sign_in: SignIn, page: Page, site: Site
+) -> None:
+    """A form answered with problems (HTTP 422, nothing saved) is made a GET history entry."""
+    sign_in(page, site, "clinician")
+    page.goto(f"{site.url}/plan")
+    fill_neuro_picture(page)
+    page.get_by_label("Serum total B12").fill("abc")
+    page.get_by_role("button", name="Make plan").click()
+    expect(page.locator("#problems")).to_be_visible()
+    page.get_by_label("Serum total B12").fill("110")
+    make_plan(page)
+    back = _get(page.go_back())  # raises net::ERR_CACHE_MISS on a POST entry
+    assert back.request.method == "GET"
+    expect(page.get_by_role("heading", name="New treatment plan")).to_be_visible()
