@@ -49,9 +49,11 @@ def schedule_dates(page: Page, kind: str | None = None) -> list[date]:
     table = page.get_by_role("table", name="Dated doses, reviews and tests")
     expect(table).to_be_visible()
     rows = table.locator("tbody tr" + (f".kind-{kind}" if kind else ""))
+    # Dates read "Mon 7 Dec 2026"; the ISO date is the <time> element's datetime.
+    cells = rows.locator("td:first-child time")
     return [
-        date.fromisoformat(text.strip())
-        for text in rows.locator("td:first-child").all_inner_texts()
+        date.fromisoformat(cells.nth(i).get_attribute("datetime") or "")
+        for i in range(cells.count())
     ]
 
 
@@ -123,7 +125,7 @@ def test_patient_language_switch(sign_in: SignIn, page: Page, site: Site, shot: 
     make_neuro_plan(page, site)
     expect(page.locator("[data-code]").first).to_be_visible()
 
-    page.get_by_role("button", name="Show patient language").click()
+    page.get_by_role("link", name="Show patient language").click()
     expect(page.get_by_role("heading", name="Your treatment plan", level=1)).to_be_visible()
     expect(page.get_by_role("heading", name="What we recommend")).to_be_visible()
     headline = page.locator(".headline")
@@ -134,7 +136,7 @@ def test_patient_language_switch(sign_in: SignIn, page: Page, site: Site, shot: 
     expect(page.get_by_role("table", name="Your appointment dates")).to_be_visible()
     shot(page, "1-patient", show=headline)
 
-    page.get_by_role("button", name="Show clinician view").click()
+    page.get_by_role("link", name="Show clinician view").click()
     expect(page.get_by_role("heading", name="Treatment plan", exact=True, level=1)).to_be_visible()
     expect(page.locator('[data-code="NEURO_URGENT_ADVICE"]')).to_be_visible()
     expect(page.get_by_role("heading", name="What we recommend")).to_have_count(0)
@@ -523,7 +525,7 @@ def test_phone_width_plan_has_no_sideways_scroll(
         assert scroll_width(page) <= PHONE["width"] + 1, "the plan page scrolls sideways"
         expect(page.locator('[data-code="NEURO_URGENT_ADVICE"]')).to_be_visible()
         shot(page, "1-plan")
-        page.get_by_role("button", name="Show patient language").click()
+        page.get_by_role("link", name="Show patient language").click()
         expect(page.get_by_role("heading", name="What we recommend")).to_be_visible()
         assert scroll_width(page) <= PHONE["width"] + 1, "the patient view scrolls sideways"
         shot(page, "2-patient-view")

@@ -24,7 +24,7 @@ NEURO_FORM = {
 
 def schedule_dates(html: str) -> list[date]:
     """The dates of the schedule table's dose rows."""
-    rows = re.findall(r'<tr class="kind-dose"><td>(\d{4}-\d\d-\d\d)</td>', html)
+    rows = re.findall(r'<tr class="kind-dose"><td><time datetime="(\d{4}-\d\d-\d\d)">', html)
     return [date.fromisoformat(d) for d in rows]
 
 
@@ -51,7 +51,7 @@ def test_the_plan_form_lists_the_vocabulary_with_labels(client: Callable[[str], 
 def test_a_neuro_plan_shows_alternate_days_and_the_urgent_alert(
     client: Callable[[str], SignedIn],
 ) -> None:
-    page = client("clinician").form("/plan", NEURO_FORM)
+    page = client("clinician").form("/plan", NEURO_FORM, follow_redirects=True)
     assert page.status_code == 200
     assert 'data-code="NEURO_URGENT_ADVICE"' in page.text
     dates = schedule_dates(page.text)
@@ -68,7 +68,7 @@ def test_a_neuro_plan_shows_alternate_days_and_the_urgent_alert(
 
 
 def test_alerts_are_ordered_by_severity(client: Callable[[str], SignedIn]) -> None:
-    page = client("clinician").form("/plan", NEURO_FORM)
+    page = client("clinician").form("/plan", NEURO_FORM, follow_redirects=True)
     severities = re.findall(r'class="alert sev-(stop|warning|info)"', page.text)
     order = {"stop": 0, "warning": 1, "info": 2}
     assert severities == sorted(severities, key=order.__getitem__)
@@ -78,9 +78,9 @@ def test_patient_language_switch_uses_the_plain_language_text(
     client: Callable[[str], SignedIn],
 ) -> None:
     http = client("clinician")
-    clinician = http.form("/plan", NEURO_FORM)
+    clinician = http.form("/plan", NEURO_FORM, follow_redirects=True)
     picture = hidden_picture(clinician.text)
-    patient = http.form("/plan", {"picture": picture, "audience": "patient"})
+    patient = http.form("/plan", {"picture": picture, "audience": "patient"}, follow_redirects=True)
     assert patient.status_code == 200
     assert "Your treatment plan" in patient.text
     assert "NEURO_URGENT_ADVICE" not in patient.text
@@ -102,7 +102,7 @@ def test_patient_language_switch_uses_the_plain_language_text(
 def test_a_bad_field_is_shown_inline_and_nothing_is_computed(
     client: Callable[[str], SignedIn], field: str, value: str, message: str
 ) -> None:
-    page = client("clinician").form("/plan", {**NEURO_FORM, field: value})
+    page = client("clinician").form("/plan", {**NEURO_FORM, field: value}, follow_redirects=True)
     assert page.status_code == 422
     marker = "f-" + field.replace(".", "-")
     assert re.search(rf'id="{marker}"[^>]*\n?[^>]*aria-invalid="true"', page.text), page.text[:500]
@@ -114,14 +114,16 @@ def test_a_bad_field_is_shown_inline_and_nothing_is_computed(
 
 
 def test_an_unknown_vocabulary_value_is_a_field_error(client: Callable[[str], SignedIn]) -> None:
-    page = client("clinician").form("/plan", {**NEURO_FORM, "conditions": ["appendicitis"]})
+    page = client("clinician").form(
+        "/plan", {**NEURO_FORM, "conditions": ["appendicitis"]}, follow_redirects=True
+    )
     assert page.status_code == 422
     assert "appendicitis" in page.text
 
 
 def test_downloads_ics_pdf_and_json(client: Callable[[str], SignedIn]) -> None:
     http = client("clinician")
-    page = http.form("/plan", NEURO_FORM)
+    page = http.form("/plan", NEURO_FORM, follow_redirects=True)
     picture = hidden_picture(page.text)
     ics = http.form("/plan/export/ics", {"picture": picture})
     assert ics.status_code == 200
@@ -149,8 +151,10 @@ def test_plan_pages_write_nothing_to_the_registry(
     client: Callable[[str], SignedIn], registry: object
 ) -> None:
     before = counts(registry, "patients", "courses", "doses")  # type: ignore[arg-type]
-    client("clinician").form("/plan", NEURO_FORM)
-    client("clinician").form("/plan", {**NEURO_FORM, "labs.serum_b12_ng_l": "x"})
+    client("clinician").form("/plan", NEURO_FORM, follow_redirects=True)
+    client("clinician").form(
+        "/plan", {**NEURO_FORM, "labs.serum_b12_ng_l": "x"}, follow_redirects=True
+    )
     assert counts(registry, "patients", "courses", "doses") == before  # type: ignore[arg-type]
 
 
@@ -171,6 +175,7 @@ def test_order_check_page_warns_about_a_gluteal_site(client: Callable[[str], Sig
             "order.start": "2026-03-02",
             "as_of": "2026-03-02",
         },
+        follow_redirects=True,
     )
     assert page.status_code == 200, page.text
     assert 'data-code="GLUTEAL_SITE"' in page.text
@@ -189,6 +194,7 @@ def test_order_check_history_lines_are_validated(client: Callable[[str], SignedI
             "order.route": "im",
             "history": "2026-03-01 hydroxocobalamin\n",
         },
+        follow_redirects=True,
     )
     assert page.status_code == 422
     assert "DATE DRUG DOSE ROUTE" in page.text
@@ -207,6 +213,7 @@ def test_follow_up_page_gives_the_next_due_window(client: Callable[[str], Signed
             "history": history,
             "as_of": "2026-04-01",
         },
+        follow_redirects=True,
     )
     assert page.status_code == 200, page.text
     assert 'id="next-due"' in page.text
@@ -214,7 +221,9 @@ def test_follow_up_page_gives_the_next_due_window(client: Callable[[str], Signed
 
 
 def test_follow_up_bad_event_line(client: Callable[[str], SignedIn]) -> None:
-    page = client("clinician").form("/next", {"age": "68", "events": "stable"})
+    page = client("clinician").form(
+        "/next", {"age": "68", "events": "stable"}, follow_redirects=True
+    )
     assert page.status_code == 422
     assert "DATE KIND" in page.text
 
@@ -222,6 +231,8 @@ def test_follow_up_bad_event_line(client: Callable[[str], SignedIn]) -> None:
 def test_the_error_summary_names_fields_as_the_form_does(
     client: Callable[[str], SignedIn],
 ) -> None:
-    page = client("clinician").form("/plan", {**NEURO_FORM, "labs.serum_b12_ng_l": "abc"})
+    page = client("clinician").form(
+        "/plan", {**NEURO_FORM, "labs.serum_b12_ng_l": "abc"}, follow_redirects=True
+    )
     summary = page.text[page.text.index('id="problems"') :]
     assert '<a href="#f-labs-serum_b12_ng_l">Serum total B12</a>' in summary

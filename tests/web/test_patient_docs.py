@@ -160,7 +160,7 @@ def test_plan_page_offers_both_copies_and_prints_the_typed_details(client: Clien
     from tests.web.test_engine_pages import NEURO_FORM, hidden_picture
 
     http = client("clinician")
-    page = http.form("/plan", NEURO_FORM)
+    page = http.form("/plan", NEURO_FORM, follow_redirects=True)
     assert 'id="download-pdf"' in page.text
     assert "Clinician&#39;s copy (PDF)" in page.text or "Clinician's copy (PDF)" in page.text
     assert 'action="/plan/export/patient-pdf"' in page.text
@@ -184,7 +184,7 @@ def test_a_bad_date_of_birth_is_refused(client: Client, born: str) -> None:
     from tests.web.test_engine_pages import NEURO_FORM, hidden_picture
 
     http = client("clinician")
-    picture = hidden_picture(http.form("/plan", NEURO_FORM).text)
+    picture = hidden_picture(http.form("/plan", NEURO_FORM, follow_redirects=True).text)
     reply = http.form("/plan/export/patient-pdf", {"picture": picture, "date_of_birth": born})
     assert reply.status_code == 422
     assert "date of birth" in reply.text

@@ -556,6 +556,31 @@ class PatientPrintout(Model):
         return self
 
 
+class DoNowContent(Model):
+    """Which alerts fill the result pages' "Do now" box (issue 15), by alert code.
+
+    ``urgent_alerts``: alerts whose message is urgent advice; ``potassium_alerts``: alerts that
+    ask for a potassium check, dated by the plan's monitoring entries for ``potassium_test``.
+    """
+
+    urgent_alerts: tuple[str, ...]
+    potassium_alerts: tuple[str, ...]
+    potassium_test: str
+
+
+class DisplayContent(Model):
+    """People words for the codes shown on result pages (issue 15): ``words[group][code]``.
+
+    Groups are named by what they label (``phases``, ``routes``, ``verdicts``, ``units`` ...);
+    a code without words is shown with its underscores and hyphens as spaces.  ``same_number``
+    gives, per guideline set, a unit's other name with the same number (ng/L == pg/mL).
+    """
+
+    words: dict[str, dict[str, str]]
+    same_number: dict[str, dict[str, str]] = Field(default_factory=dict)
+    do_now: DoNowContent
+
+
 class Vocabulary(Model):
     """Allowed values for the picture's coded fields, and named conditions."""
 
@@ -584,12 +609,29 @@ class Vocabulary(Model):
     patient_phase_review_text: str
     patient_schedule_labels: ScheduleKindLabels
     patient_printout: PatientPrintout
+    display: DisplayContent | None = None
 
     @model_validator(mode="after")
     def _weekdays(self) -> Vocabulary:
         bad = [d for d in self.clinic_weekdays if d not in WEEKDAYS]
         if bad or not self.clinic_weekdays:
             raise ValueError(f"clinic_weekdays must be names from {WEEKDAYS}")
+        return self
+
+    @model_validator(mode="after")
+    def _do_now_codes(self) -> Vocabulary:
+        if self.display is None:
+            return self
+        do_now = self.display.do_now
+        unknown = [
+            c
+            for c in (*do_now.urgent_alerts, *do_now.potassium_alerts)
+            if c not in self.alert_codes
+        ]
+        if unknown:
+            raise ValueError(f"display.do_now names unknown alert codes {unknown}")
+        if do_now.potassium_test not in self.tests:
+            raise ValueError(f"display.do_now.potassium_test {do_now.potassium_test!r} is no test")
         return self
 
 

@@ -15,6 +15,7 @@ plan.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from html import escape
 
@@ -113,8 +114,11 @@ def _axis(scale: _Scale) -> list[str]:
     return parts
 
 
-def _phase_spans(plan: Plan) -> list[tuple[str, date, date]]:
-    """(phase name, first dated item, last dated item or horizon end) in regimen order."""
+def _phase_spans(
+    plan: Plan, shown: Mapping[str, str] | None = None
+) -> list[tuple[str, date, date]]:
+    """(phase name, first dated item, last dated item or horizon end) in regimen order; the
+    name is ``shown[name]`` when the caller gives people words for it."""
     if plan.regimen is None:
         return []
     spans: list[tuple[str, date, date]] = []
@@ -123,7 +127,7 @@ def _phase_spans(plan: Plan) -> list[tuple[str, date, date]]:
     for name in names:
         dates = [e.date for e in listed if e.phase == name]
         if dates:
-            spans.append((name, min(dates), max(dates)))
+            spans.append(((shown or {}).get(name, name), min(dates), max(dates)))
     # A phase that runs on (open-ended, or cut by the horizon) reaches the end of the axis.
     if spans and plan.schedule_continues:
         name, first, _ = spans[-1]
@@ -131,9 +135,9 @@ def _phase_spans(plan: Plan) -> list[tuple[str, date, date]]:
     return spans
 
 
-def _phases(plan: Plan, scale: _Scale) -> list[str]:
+def _phases(plan: Plan, scale: _Scale, shown: Mapping[str, str] | None) -> list[str]:
     parts = [f'<g font-size="11" fill="{INK}">']
-    for i, (name, first, last) in enumerate(_phase_spans(plan)):
+    for i, (name, first, last) in enumerate(_phase_spans(plan, shown)):
         x1, x2 = scale.x(first), scale.x(last)
         width = max(x2 - x1, 2.0)
         fill = PHASE_FILLS[i % len(PHASE_FILLS)]
@@ -187,7 +191,9 @@ def _runs(entries: list[ScheduleEntry], scale: _Scale) -> list[str]:
     return parts
 
 
-def _legend(plan: Plan, has_windows: bool) -> tuple[list[str], int]:
+def _legend(
+    plan: Plan, has_windows: bool, shown: Mapping[str, str] | None
+) -> tuple[list[str], int]:
     parts = [f'<g class="legend" font-size="12" fill="{INK}">']
     x = LEFT
     y = LEGEND_Y
@@ -204,7 +210,7 @@ def _legend(plan: Plan, has_windows: bool) -> tuple[list[str], int]:
             f'stroke="{SHAPE_FILL["dose"]}" stroke-width="2" opacity="0.45"/>'
         )
         parts.append(f'<text x="{x + 30}" y="{y}">Window (earliest to latest)</text>')
-    for i, (name, first, last) in enumerate(_phase_spans(plan)):
+    for i, (name, first, last) in enumerate(_phase_spans(plan, shown)):
         y += ROW
         fill = PHASE_FILLS[i % len(PHASE_FILLS)]
         ongoing = plan.schedule_continues and last == plan.horizon_end
@@ -240,15 +246,18 @@ def _summary(plan: Plan, counts: dict[str, int]) -> str:
     return text + "."
 
 
-def plan_timeline_svg(plan: Plan) -> str:
-    """An accessible, width-scaling SVG timeline of the plan (deterministic; text escaped)."""
+def plan_timeline_svg(plan: Plan, phase_names: Mapping[str, str] | None = None) -> str:
+    """An accessible, width-scaling SVG timeline of the plan (deterministic; text escaped).
+
+    ``phase_names``: people words for the regimen's phase names (the web pages pass the
+    knowledge base's); a phase without one is shown by its name."""
     scale = _Scale(plan.start, plan.horizon_end)
     by_kind: dict[str, list[ScheduleEntry]] = {"dose": [], "review": [], "test": []}
     for entry in expand_schedule(plan.schedule):
         by_kind[entry.kind].append(entry)
     counts = {k: len(v) for k, v in by_kind.items()}
     has_windows = any(e.window is not None for e in plan.schedule)
-    legend, bottom = _legend(plan, has_windows)
+    legend, bottom = _legend(plan, has_windows, phase_names)
     height = bottom + 14
     title = f"Treatment timeline, {plan.pathway.title}"
     body: list[str] = [
@@ -263,7 +272,7 @@ def plan_timeline_svg(plan: Plan) -> str:
     for kind, y in LANES.items():
         body.append(f'<text x="{LEFT - 8}" y="{y + 4}">{LANE_NAMES[kind]}</text>')
     body.append("</g>")
-    body.extend(_phases(plan, scale))
+    body.extend(_phases(plan, scale, phase_names))
     body.extend(_runs(list(plan.schedule), scale))
     for kind in ("dose", "review", "test"):
         body.extend(_markers(by_kind[kind], kind, scale))

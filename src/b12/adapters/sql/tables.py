@@ -257,3 +257,23 @@ outreach = Table(
     Column("at", DateTime(timezone=False), nullable=False),
 )
 Index("ix_outreach_patient", outreach.c.patient_id, outreach.c.id)
+
+# -- 0009_result_drafts: saved inputs of a result page (issue 15) --------------------------------
+
+# A plan, order check or follow-up made in the web app is saved as the inputs that made it (the
+# engine's request document, with its as_of fixed) and the form as typed, under an unguessable
+# id; its result page is a GET that recomputes from them (POST -> 303 -> GET).  The output is not
+# stored.  ``patient_id`` is set when the form was pre-filled from that patient's record.
+result_drafts = Table(
+    "result_drafts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("form", JSON, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("allow_draft", Integer, nullable=False, server_default="0"),
+    Column("patient_id", String(64), ForeignKey("patients.id")),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+)

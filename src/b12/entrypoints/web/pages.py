@@ -1,10 +1,17 @@
-"""Server-rendered pages: sign-in, new plan, plan (with downloads), order check, follow-up."""
+"""Server-rendered pages: sign-in, new plan, plan (with downloads), order check, follow-up.
+
+A submitted plan, order check or follow-up is saved as its inputs (``result_drafts``) and the
+browser is sent (303) to the result's own page, ``/{plan,check,next}/r/<id>``: a GET that
+recomputes the result from the stored inputs and as_of, so it can be bookmarked, shared with a
+colleague who is signed in, and reloaded or reached with Back without resubmitting a form.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,13 +20,14 @@ from starlette.datastructures import FormData
 from b12.adapters.exports.ics import plan_to_ics
 from b12.adapters.exports.patient_pdf import PatientDetails
 from b12.adapters.exports.timeline import plan_timeline_svg
-from b12.core.errors import FieldProblem, InputError
+from b12.adapters.sql.drafts import DraftKind, ResultDraft, ResultDrafts
+from b12.core.errors import FieldProblem, InputError, NotFound
 from b12.core.knowledge import KnowledgeBase
 from b12.core.patient_view import patient_view
 from b12.core.plan import PlanOptions
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
-from b12.entrypoints.web import forms
+from b12.entrypoints.web import forms, result_view
 from b12.entrypoints.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -183,14 +191,182 @@ def _form_page(
     return render(request, template, context, status=422 if problems else 200)
 
 
+# -- saved results: POST -> 303 -> GET ---------------------------------------------------------
+
+#: Form fields that are not inputs of the result (the CSRF token, the audience switch).
+NOT_INPUTS = ("csrf_token", "audience", "picture")
+
+
+def _drafts(request: Request) -> ResultDrafts:
+    return ResultDrafts(services(request).registry.engine)
+
+
+def result_url(kind: DraftKind, draft_id: str) -> str:
+    """Where the result page of a saved draft is."""
+    return f"/{kind}/r/{draft_id}"
+
+
+def _load_draft(
+    request: Request, principal: Principal, kind: DraftKind, draft_id: str
+) -> ResultDraft:
+    """The saved inputs (404 when unknown or of another kind); the read is audited."""
+    svc = services(request)
+    draft = _drafts(request).load(draft_id, actor=principal.user.username, now=svc.now())
+    if draft is None or draft.kind != kind:
+        raise NotFound("no such result; it may have been typed wrongly")
+    return draft
+
+
+def _save_and_redirect(
+    request: Request,
+    principal: Principal,
+    kind: DraftKind,
+    doc: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    as_of: date,
+    allow_draft: bool = False,
+    query: str = "",
+) -> Response:
+    """Store the inputs that made a result and send the browser to its page (303)."""
+    svc = services(request)
+    form_values = {k: v for k, v in values.items() if k not in NOT_INPUTS}
+    draft_id = _drafts(request).save(
+        kind,
+        doc,
+        form_values,
+        as_of=as_of,
+        allow_draft=allow_draft,
+        patient_id=_known_patient(request, principal, str(values.get("patient") or "")),
+        actor=principal.user.username,
+        now=svc.now(),
+    )
+    return RedirectResponse(result_url(kind, draft_id) + query, status_code=303)
+
+
+def _known_patient(request: Request, principal: Principal, patient_id: str) -> str | None:
+    """The registry patient a form was pre-filled from, if it exists and may be seen."""
+    if not patient_id or not principal.may("registry"):
+        return None
+    try:
+        services(request).registry.show_patient(patient_id)
+    except NotFound:
+        return None
+    return patient_id
+
+
+def _fixed_as_of(doc: dict[str, Any], today: date) -> date:
+    """Fix the request's as_of (today when the form left it blank), so a later GET recomputes
+    the same result; an as_of that is no date is left for the engine to report."""
+    doc.setdefault("as_of", today.isoformat())
+    try:
+        return date.fromisoformat(str(doc["as_of"]))
+    except ValueError:
+        return today
+
+
+def _result_top(
+    request: Request,
+    kind: DraftKind,
+    draft: ResultDraft,
+    kb: KnowledgeBase,
+    guideline: str,
+    picture: dict[str, Any],
+) -> dict[str, Any]:
+    """The context every result page shares: summary line, links, words."""
+    summary = result_view.picture_summary(picture, kb, guideline)
+    if kind != "plan":
+        summary += result_view.history_summary(draft.request, kb, guideline)
+    return {
+        "summary": summary,
+        "words": result_view.Words(kb, guideline),
+        "draft": draft,
+        "edit_url": f"/{kind}?draft={draft.id}",
+        "share_url": str(request.url.replace(query="")),
+        "patient_url": f"/patients/{quote(draft.patient_id, safe='')}" if draft.patient_id else "",
+    }
+
+
+# -- pre-filling a form from a saved result or a patient's record ------------------------------
+
+
+def _doses_text(doses: list[dict[str, Any]]) -> str:
+    """Recorded doses in the form's one-per-line way (``2026-03-02 hydroxocobalamin 1mg im``)."""
+    lines = []
+    for d in doses:
+        dose = d.get("dose") or {}
+        value = dose.get("value", "")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        line = f"{d['date']} {d['drug']} {value}{dose.get('unit', '')} {d['route']}"
+        lines.append(f"{line} {d['site']}" if d.get("site") else line)
+    return "\n".join(lines)
+
+
+def _patient_values(
+    request: Request, principal: Principal, patient_id: str, kind: DraftKind
+) -> dict[str, Any]:
+    """A form's values from the registry record: picture, dose history, events, declared course.
+
+    Reading the record is audited as a view of the patient, as the patient page is.
+    """
+    require(principal, "registry")
+    svc = services(request)
+    registry = svc.registry
+    record = registry.show_patient(patient_id)
+    registry.record_view(
+        "patient",
+        patient_id,
+        actor=principal.user.username,
+        now=svc.now(),
+        detail={"page": f"{kind}_form"},
+    )
+    picture = dict(record["picture"])
+    picture.pop("as_of", None)  # the record's enrolment date is not today's
+    values: dict[str, Any] = forms.form_from_picture(picture)
+    values["history"] = _doses_text(record["doses"])
+    if kind == "next":
+        values["events"] = "\n".join(f"{e['date']} {e['kind']}" for e in record["events"])
+    declaration = record["course"].get("declaration")
+    if isinstance(declaration, dict):
+        for name in ("stage", "since", "every_months"):
+            if declaration.get(name) is not None:
+                values[f"course.{name}"] = str(declaration[name])
+    values["patient"] = patient_id
+    return values
+
+
+ORDER_DEFAULTS = {"order.dose.unit": "mg", "order.route": "im"}
+
+
+def _start_values(
+    request: Request, principal: Principal, kind: DraftKind, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """A form's first values: from ``?draft=`` (Edit details; ``keep=patient`` clears the
+    order), from ``?patient=`` (the registry record), else the defaults."""
+    query = request.query_params
+    if draft_id := query.get("draft"):
+        values = dict(_load_draft(request, principal, kind, draft_id).form)
+        if query.get("keep") == "patient":
+            values = {k: v for k, v in values.items() if not k.startswith("order.")}
+            values.update(ORDER_DEFAULTS)
+            values["as_of"] = defaults.get("as_of", values.get("as_of", ""))
+        return values
+    if patient_id := query.get("patient"):
+        return {**defaults, **_patient_values(request, principal, patient_id, kind)}
+    return defaults
+
+
+# -- plan -------------------------------------------------------------------------------------
+
+
 @router.get("/plan", response_class=HTMLResponse)
 def plan_form(request: Request, principal: PagePrincipal) -> Response:
-    """The new-plan form."""
+    """The new-plan form (``?draft=ID``: the inputs of that result, to edit them)."""
     require(principal, "plan")
     svc = services(request)
-    return _form_page(
-        request, "plan_form.html", svc.kb(), values={"as_of": svc.today().isoformat()}
-    )
+    values = _start_values(request, principal, "plan", {"as_of": svc.today().isoformat()})
+    return _form_page(request, "plan_form.html", svc.kb(), values=values)
 
 
 def merge_problems(
@@ -202,17 +378,26 @@ def merge_problems(
 
 
 def _compute_plan(
-    request: Request, principal: Principal, doc: dict[str, Any], allow_draft: bool
+    request: Request,
+    principal: Principal,
+    doc: dict[str, Any],
+    allow_draft: bool,
+    default_as_of: date | None = None,
 ) -> Plan:
     svc = services(request)
     options = PlanOptions(allow_draft=allow_draft and principal.may("review"))
-    _, result = plan_request(doc, svc.kb(), default_as_of=svc.today(), options=options)
+    _, result = plan_request(
+        doc, svc.kb(), default_as_of=default_as_of or svc.today(), options=options
+    )
     return result
 
 
 @router.post("/plan", response_class=HTMLResponse)
 async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
-    """Make the plan from the form (or from the hidden picture, for the audience switch)."""
+    """Make the plan from the form, save its inputs and go to its page (303).
+
+    A hidden ``picture`` (the older audience switch) is accepted as the inputs too.
+    """
     require(principal, "plan")
     await form_csrf(request, principal)
     svc = services(request)
@@ -226,25 +411,51 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
         doc, reading = forms.picture_from_form(form)
     values = {**forms.form_from_picture(doc), **forms.raw_values(form)}
     try:
-        result = _compute_plan(request, principal, doc, allow_draft)
+        _compute_plan(request, principal, doc, allow_draft)
     except InputError as err:
         problems = merge_problems(reading, err.problems)
         return _form_page(request, "plan_form.html", kb, values=values, problems=problems)
     if reading:
         return _form_page(request, "plan_form.html", kb, values=values, problems=reading)
-    audience = "patient" if _str(form, "audience") == "patient" else "clinician"
+    as_of = _fixed_as_of(doc, svc.today())
+    query = "?audience=patient" if _str(form, "audience") == "patient" else ""
+    allowed = allow_draft and principal.may("review")
+    return _save_and_redirect(
+        request, principal, "plan", doc, values, as_of=as_of, allow_draft=allowed, query=query
+    )
+
+
+@router.get("/plan/r/{draft_id}", response_class=HTMLResponse)
+def plan_result(
+    request: Request, draft_id: str, principal: PagePrincipal, audience: str = "clinician"
+) -> Response:
+    """A saved plan: recomputed from its stored inputs and as_of (bookmarkable, shareable)."""
+    require(principal, "plan")
+    kb = services(request).kb()
+    draft = _load_draft(request, principal, "plan", draft_id)
+    try:
+        result = _compute_plan(request, principal, draft.request, draft.allow_draft, draft.as_of)
+    except InputError as err:
+        return _form_page(
+            request, "plan_form.html", kb, values=draft.form, problems=list(err.problems)
+        )
+    audience = "patient" if audience == "patient" else "clinician"
+    context = _result_top(request, "plan", draft, kb, result.guideline, draft.request)
     return render(
         request,
         "plan.html",
         {
+            **context,
             "plan": result,
             "kb": kb,
             "audience": audience,
             "view": patient_view(result, kb) if audience == "patient" else None,
             "alerts": sorted(result.alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 9)),
-            "timeline": plan_timeline_svg(result),
-            "picture_json": forms.picture_json(doc),
-            "allow_draft": allow_draft and principal.may("review"),
+            "timeline": plan_timeline_svg(result, result_view.phase_words(kb)),
+            "picture_json": forms.picture_json(draft.request),
+            "allow_draft": draft.allow_draft and principal.may("review"),
+            "do_now": result_view.plan_do_now(result, kb) if audience == "clinician" else None,
+            "field_labels": forms.field_labels(kb),
         },
     )
 
@@ -287,22 +498,24 @@ async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> R
 # -- order check and follow-up ----------------------------------------------------------------
 
 
-@router.get("/check", response_class=HTMLResponse)
-def check_form(request: Request, principal: PagePrincipal) -> Response:
-    """The order-check form."""
-    require(principal, "plan")
-    svc = services(request)
-    values = {"as_of": svc.today().isoformat(), "order.dose.unit": "mg", "order.route": "im"}
-    return _form_page(request, "check_form.html", svc.kb(), values=values, extra=_course_extra())
-
-
 def _course_extra() -> dict[str, Any]:
     return {"routes": forms.ROUTES, "sites": forms.SITES, "units": forms.UNITS}
 
 
+@router.get("/check", response_class=HTMLResponse)
+def check_form(request: Request, principal: PagePrincipal) -> Response:
+    """The order-check form (``?draft=ID``: edit a check; ``&keep=patient``: another order for
+    the same patient; ``?patient=ID``: pre-filled from the registry record)."""
+    require(principal, "plan")
+    svc = services(request)
+    defaults = {"as_of": svc.today().isoformat(), **ORDER_DEFAULTS}
+    values = _start_values(request, principal, "check", defaults)
+    return _form_page(request, "check_form.html", svc.kb(), values=values, extra=_course_extra())
+
+
 @router.post("/check", response_class=HTMLResponse)
 async def check_submit(request: Request, principal: PagePrincipal) -> Response:
-    """Judge the proposed order."""
+    """Judge the proposed order, save its inputs and go to the result's page (303)."""
     require(principal, "plan")
     await form_csrf(request, principal)
     svc = services(request)
@@ -322,7 +535,7 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
-        result = order_check_request(doc, kb, default_as_of=svc.today())
+        order_check_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
         problems = merge_problems(reading, err.problems)
         return _form_page(
@@ -342,26 +555,57 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
             problems=reading,
             extra=_course_extra(),
         )
-    return render(request, "check_result.html", {"result": result, "kb": kb})
+    fixed = _fixed_as_of(doc, svc.today())
+    return _save_and_redirect(request, principal, "check", doc, values, as_of=fixed)
+
+
+@router.get("/check/r/{draft_id}", response_class=HTMLResponse)
+def check_result(request: Request, draft_id: str, principal: PagePrincipal) -> Response:
+    """A saved order check, recomputed from its inputs: what was checked, then the verdict."""
+    require(principal, "plan")
+    kb = services(request).kb()
+    draft = _load_draft(request, principal, "check", draft_id)
+    try:
+        result = order_check_request(draft.request, kb, default_as_of=draft.as_of)
+    except InputError as err:
+        return _form_page(
+            request,
+            "check_form.html",
+            kb,
+            values=draft.form,
+            problems=list(err.problems),
+            extra=_course_extra(),
+        )
+    picture = draft.request.get("picture") or {}
+    context = _result_top(request, "check", draft, kb, result.guideline, picture)
+    return render(
+        request,
+        "check_result.html",
+        {
+            **context,
+            "result": result,
+            "kb": kb,
+            "order_facts": result_view.order_facts(draft.request, kb, result.guideline),
+            "history_rows": result_view.history_rows(draft.request, kb, result.guideline),
+            "do_now": result_view.check_do_now(result, draft.request, kb),
+            "another_url": f"/check?draft={draft.id}&keep=patient",
+            "field_labels": forms.field_labels(kb),
+        },
+    )
 
 
 @router.get("/next", response_class=HTMLResponse)
 def next_form(request: Request, principal: PagePrincipal) -> Response:
-    """The follow-up form."""
+    """The follow-up form (``?draft=ID`` to edit; ``?patient=ID`` pre-filled from the record)."""
     require(principal, "plan")
     svc = services(request)
-    return _form_page(
-        request,
-        "next_form.html",
-        svc.kb(),
-        values={"as_of": svc.today().isoformat()},
-        extra=_course_extra(),
-    )
+    values = _start_values(request, principal, "next", {"as_of": svc.today().isoformat()})
+    return _form_page(request, "next_form.html", svc.kb(), values=values, extra=_course_extra())
 
 
 @router.post("/next", response_class=HTMLResponse)
 async def next_submit(request: Request, principal: PagePrincipal) -> Response:
-    """Assess the course from the doses given and the events recorded."""
+    """Assess the course from the doses given and the events recorded; save, then 303."""
     require(principal, "plan")
     await form_csrf(request, principal)
     svc = services(request)
@@ -381,7 +625,7 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
-        result = follow_up_request(doc, kb, default_as_of=svc.today())
+        follow_up_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
         problems = merge_problems(reading, err.problems)
         return _form_page(
@@ -401,4 +645,37 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
             problems=reading,
             extra=_course_extra(),
         )
-    return render(request, "next_result.html", {"result": result, "kb": kb})
+    fixed = _fixed_as_of(doc, svc.today())
+    return _save_and_redirect(request, principal, "next", doc, values, as_of=fixed)
+
+
+@router.get("/next/r/{draft_id}", response_class=HTMLResponse)
+def next_result(request: Request, draft_id: str, principal: PagePrincipal) -> Response:
+    """A saved follow-up, recomputed from its inputs."""
+    require(principal, "plan")
+    kb = services(request).kb()
+    draft = _load_draft(request, principal, "next", draft_id)
+    try:
+        result = follow_up_request(draft.request, kb, default_as_of=draft.as_of)
+    except InputError as err:
+        return _form_page(
+            request,
+            "next_form.html",
+            kb,
+            values=draft.form,
+            problems=list(err.problems),
+            extra=_course_extra(),
+        )
+    picture = draft.request.get("picture") or {}
+    context = _result_top(request, "next", draft, kb, result.guideline, picture)
+    return render(
+        request,
+        "next_result.html",
+        {
+            **context,
+            "result": result,
+            "kb": kb,
+            "do_now": result_view.follow_up_do_now(result, kb),
+            "field_labels": forms.field_labels(kb),
+        },
+    )

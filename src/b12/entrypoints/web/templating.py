@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,36 @@ def label(value: str | None) -> str:
 
 
 TEMPLATES.env.filters["label"] = label
+
+
+def day(value: date | str | None) -> str:
+    """A date as people read it: ``2026-12-07`` → ``Mon 7 Dec 2026`` (text that is no ISO date
+    is shown as it is; ``None`` as nothing)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+TEMPLATES.env.filters["day"] = day
+
+
+class PlainWords:
+    """``words(group, code)`` where a page has no knowledge-base words in its context: the code
+    with its underscores and hyphens as spaces (result pages pass ``result_view.Words``)."""
+
+    def __call__(self, group: str, code: str | None) -> str:
+        return label(code).replace("-", " ")
+
+    def text(self, key: str, group: str = "summary", **values: Any) -> str:
+        return label(key)
+
+
+TEMPLATES.env.globals["words"] = PlainWords()
 
 
 def render(
