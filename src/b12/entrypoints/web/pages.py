@@ -19,7 +19,7 @@ from b12.core.patient_view import patient_view
 from b12.core.plan import PlanOptions
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
-from b12.entrypoints.web import forms
+from b12.entrypoints.web import form_text, forms
 from b12.entrypoints.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -152,15 +152,22 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
         "today": today.isoformat(),
         "labels": forms.field_labels(kb),
         "course_stages": forms.COURSE_STAGES,
+        "date_limits": form_text.date_limits(today),
+        "number_limits": form_text.number_limits(kb),
+        "routes": forms.coded("routes"),
+        "sites": forms.coded("sites"),
+        "units": forms.coded("units"),
+        "event_kinds": forms.choices(kb.vocabulary.events),
     }
+
+
+#: The fewest rows drawn for each repeating group (one more than the filled ones otherwise).
+MIN_ROWS = {"history": 3, "events": 1}
 
 
 def _latest(as_of: str, today: date) -> date:
     """The last date a declared course may start from: the form's as_of, else today."""
-    try:
-        return date.fromisoformat(as_of) if as_of else today
-    except ValueError:
-        return today  # the as_of field reports its own problem
+    return form_text.parse_date(as_of) or today  # a bad as_of reports its own problem
 
 
 def _form_page(
@@ -172,15 +179,42 @@ def _form_page(
     problems: list[FieldProblem] | tuple[FieldProblem, ...] = (),
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    """A form page, its problems worded for the clinician (``form_text``), all at once."""
     svc = services(request)
     context = _picture_form_context(kb, svc.today())
+    values = values or {}
+    shown = form_text.clinical_errors(problems, kb, svc.today(), context["labels"])
     context.update(
-        values=values or {},
-        errors=forms.errors_by_field(problems),
-        problems=list(problems),
+        values=values,
+        errors=form_text.errors_by_field(shown),
+        problems=shown,
+        rows={
+            group: forms.row_count(
+                values, group, minimum=least, requested=_requested(values, group)
+            )
+            for group, least in MIN_ROWS.items()
+        },
         **(extra or {}),
     )
     return render(request, template, context, status=422 if problems else 200)
+
+
+def _requested(values: dict[str, Any], group: str) -> int:
+    """The rows the form drew (``rows.<group>``), one more when "Add another" was pressed."""
+    text = values.get(f"rows.{group}", "")
+    drawn = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 4 else 0
+    return drawn + (1 if values.get("add") == group else 0)
+
+
+def _add_row(request: Request, form: FormData, template: str) -> Response | None:
+    """ "Add another dose/event" without JavaScript: the same form, one more row, nothing run."""
+    group = _str(form, "add")
+    if group not in MIN_ROWS:
+        return None
+    values = {**forms.raw_values(form), "add": group}
+    return _form_page(
+        request, template, services(request).kb(), values=values, extra=_course_extra()
+    )
 
 
 @router.get("/plan", response_class=HTMLResponse)
@@ -223,7 +257,7 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
         doc = forms.picture_from_json(_str(form, "picture"))
         reading: list[FieldProblem] = []
     else:
-        doc, reading = forms.picture_from_form(form)
+        doc, reading = forms.picture_from_form(form, svc.today())
     values = {**forms.form_from_picture(doc), **forms.raw_values(form)}
     try:
         result = _compute_plan(request, principal, doc, allow_draft)
@@ -297,7 +331,11 @@ def check_form(request: Request, principal: PagePrincipal) -> Response:
 
 
 def _course_extra() -> dict[str, Any]:
-    return {"routes": forms.ROUTES, "sites": forms.SITES, "units": forms.UNITS}
+    return {
+        "routes": forms.coded("routes"),
+        "sites": forms.coded("sites"),
+        "units": forms.coded("units"),
+    }
 
 
 @router.post("/check", response_class=HTMLResponse)
@@ -308,17 +346,23 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     svc = services(request)
     kb = svc.kb()
     form = await request.form()
-    picture, reading = forms.picture_from_form(form)
-    order, order_problems = forms.order_from_form(form)
-    history, history_problems = forms.history_from_text(_str(form, "history"))
+    if (added := _add_row(request, form, "check_form.html")) is not None:
+        return added
+    today = svc.today()
+    picture, reading = forms.picture_from_form(form, today)
+    order, order_problems = forms.order_from_form(form, today)
+    history, history_problems = forms.history_from_form(form, today)
+    events, event_problems = forms.events_from_form(form, today)
     course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), svc.today())
+        form, _latest(_str(form, "as_of"), today), today
     )
-    reading += order_problems + history_problems + course_problems
+    reading += order_problems + history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "order": order, "history": history}
+    if events:
+        doc["events"] = events
     if course is not None:
         doc["course"] = course
-    if as_of := _str(form, "as_of"):
+    if as_of := picture.get("as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
@@ -367,17 +411,20 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     svc = services(request)
     kb = svc.kb()
     form = await request.form()
-    picture, reading = forms.picture_from_form(form)
-    history, history_problems = forms.history_from_text(_str(form, "history"))
-    events, event_problems = forms.events_from_text(_str(form, "events"))
+    if (added := _add_row(request, form, "next_form.html")) is not None:
+        return added
+    today = svc.today()
+    picture, reading = forms.picture_from_form(form, today)
+    history, history_problems = forms.history_from_form(form, today)
+    events, event_problems = forms.events_from_form(form, today)
     course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), svc.today())
+        form, _latest(_str(form, "as_of"), today), today
     )
     reading += history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "history": history, "events": events}
     if course is not None:
         doc["course"] = course
-    if as_of := _str(form, "as_of"):
+    if as_of := picture.get("as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
