@@ -191,7 +191,7 @@ def test_order_check_history_lines_are_validated(client: Callable[[str], SignedI
         },
     )
     assert page.status_code == 422
-    assert "Dose 1: enter the dose given" in page.text
+    assert "Dose 1: enter the dose given, for example 1" in page.text
     assert "Dose 1: choose the route the dose was given by" in page.text
 
 

@@ -37,6 +37,7 @@ KINDS = (
     "after_as_of",
     "choice",
     "conflict",
+    "exists",
     "invalid",
 )
 ROW_GROUPS = ("history", "events")
@@ -186,6 +187,7 @@ def kind_of(message: str) -> str:
     rules = (
         ("required", ("field required", "missing")),
         ("conflict", ("conflicts",)),
+        ("exists", ("already",)),
         ("after_as_of", ("after as_of", "in the future")),
         ("too_early", ("far before",)),
         ("date", ("date", "must be between 1900")),
@@ -272,18 +274,63 @@ def _anchor(field: str) -> str:
     return "f-" + target.replace(".", "-")
 
 
+#: The order of the fields down the forms, so the error summary reads top to bottom.
+FIELD_ORDER = (
+    "id",
+    "name",
+    "date_of_birth",
+    "order",
+    "history",
+    "events",
+    "course",
+    "",
+    "input",
+    "picture",
+    "age",
+    "sex",
+    "pregnant",
+    "breastfeeding",
+    "deficiency",
+    "cause",
+    "diet",
+    "causes",
+    "neuro_symptoms",
+    "severe_neuro",
+    "labs",
+    "conditions",
+    "ileal_resection_cm",
+    "surgery_date",
+    "medications",
+    "preferences",
+    "guideline",
+    "start",
+    "as_of",
+)
+ROW_ORDER = ("date", "drug", "dose.value", "dose.unit", "route", "site", "kind", "stage", "since")
+
+
+def _position(field: str) -> tuple[int, int, int]:
+    head, _, rest = field.partition(".")
+    rank = FIELD_ORDER.index(head) if head in FIELD_ORDER else len(FIELD_ORDER)
+    row = re.match(r"^([0-9]+)\.?(.*)$", rest)
+    number = int(row.group(1)) if row else 0
+    tail = row.group(2) if row else rest
+    return rank, number, ROW_ORDER.index(tail) if tail in ROW_ORDER else len(ROW_ORDER)
+
+
 def clinical_errors(
     problems: Iterable[_Problem],
     kb: KnowledgeBase,
     today: date,
     labels: Mapping[str, str] | None = None,
 ) -> list[FormError]:
-    """Every problem worded for the form, one per field (the first found wins)."""
+    """Every problem worded for the form, one per field (the first found wins), in the order
+    the fields appear on the forms."""
     out: dict[str, FormError] = {}
     for problem in problems:
         shown = word(problem, kb, today, labels)
         out.setdefault(shown.field, shown)
-    return list(out.values())
+    return sorted(out.values(), key=lambda e: _position(e.field))
 
 
 def errors_by_field(errors: Sequence[FormError]) -> dict[str, list[str]]:

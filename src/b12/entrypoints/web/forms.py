@@ -19,7 +19,7 @@ from typing import Any, get_args
 from b12.adapters.documents import parse_json
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
-from b12.core.picture import Diet
+from b12.core.picture import Diet, parse_picture
 from b12.entrypoints.web import form_text
 
 Form = Mapping[str, Any]
@@ -170,12 +170,14 @@ def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool 
 
 
 def picture_from_form(
-    form: Form, today: date | None = None
+    form: Form, today: date | None = None, kb: KnowledgeBase | None = None
 ) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The ClinicalPicture document a form describes, and the problems found reading it.
 
     Dates may be typed as day/month/year; with ``today`` they must fall in their plausible
-    window (``form_text.yaml``).  Problems carry a kind word, worded by :mod:`form_text`.
+    window (``form_text.yaml``).  With ``kb`` the numbers are held to the vocabulary's ranges
+    here too, so a missing age and an implausible lab are reported together (the core stops
+    at the first of its stages that fails).  Problems carry a kind word (see ``form_text``).
     """
     problems: list[FieldProblem] = []
     doc = _scalars(form, problems)
@@ -186,7 +188,39 @@ def picture_from_form(
         doc["labs"] = labs
     if prefs := _preferences(form):
         doc["preferences"] = prefs
+    if kb is not None:
+        problems += _implausible(doc, kb)
+    if doc.get("pregnant") and doc.get("sex") == "male":
+        problems.append(FieldProblem("pregnant", "conflict"))
+    surgery, as_of = doc.get("surgery_date"), doc.get("as_of") or (today and today.isoformat())
+    if surgery and as_of and surgery > as_of:
+        problems.append(FieldProblem("surgery_date", "after_as_of"))
     return doc, problems
+
+
+def _implausible(doc: Mapping[str, Any], kb: KnowledgeBase) -> list[FieldProblem]:
+    """Numbers outside the vocabulary's plausible ranges (the limits the core applies)."""
+    numbers = {"age": doc.get("age"), "ileal_resection_cm": doc.get("ileal_resection_cm")}
+    numbers.update({f"labs.{k}": v for k, v in (doc.get("labs") or {}).items()})
+    limits = form_text.number_limits(kb)
+    return [
+        FieldProblem(field, "range")
+        for field, value in numbers.items()
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and field in limits
+        and not limits[field][0] <= value <= limits[field][1]
+    ]
+
+
+def picture_problems(doc: Mapping[str, Any], kb: KnowledgeBase) -> list[FieldProblem]:
+    """What the core finds wrong with a picture on its own (the order check and follow-up
+    read the picture only after the rest of the document, so this reports it at once)."""
+    try:
+        parse_picture(dict(doc), kb)
+    except InputError as err:
+        return list(err.problems)
+    return []
 
 
 def _scalars(form: Form, problems: list[FieldProblem]) -> dict[str, Any]:
@@ -336,12 +370,22 @@ def _row_form(form: Form, group: str) -> dict[str, str]:
     return out
 
 
+def _row_date(
+    rows: Form, field: str, problems: list[FieldProblem], today: date | None, latest: date | None
+) -> str | None:
+    """A row's date: required, in its window, and not after the form's as_of (``latest``)."""
+    day = _date(rows, field, problems, today, required=True)
+    if day is not None and latest is not None and day > latest.isoformat():
+        problems.append(FieldProblem(field, "after_as_of"))
+    return day
+
+
 def _count(rows: Mapping[str, str], group: str) -> int:
     return len(rows) // len(ROW_FIELDS[group] + ROW_EXTRAS[group])
 
 
 def history_from_form(
-    form: Form, today: date | None = None
+    form: Form, today: date | None = None, latest: date | None = None
 ) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
     """The doses given, one per non-empty row; problems name ``history.K.<input>``.
 
@@ -354,7 +398,7 @@ def history_from_form(
     for k in range(_count(rows, "history")):
         p = f"history.{k}"
         item: dict[str, Any] = {}
-        if day := _date(rows, f"{p}.date", problems, today, required=True):
+        if day := _row_date(rows, f"{p}.date", problems, today, latest):
             item["date"] = day
         for name in ("drug", "route", "site"):
             if text := rows[f"{p}.{name}"]:
@@ -363,6 +407,8 @@ def history_from_form(
                 problems.append(FieldProblem(f"{p}.{name}", "required"))
         if value_text := rows[f"{p}.dose.value"]:
             value = _number(value_text, f"{p}.dose.value", problems)
+            if value is not None and value <= 0:
+                problems.append(FieldProblem(f"{p}.dose.value", "range"))
             if value is not None:
                 item["dose"] = {"value": value, "unit": rows[f"{p}.dose.unit"] or "mg"}
         else:
@@ -372,7 +418,7 @@ def history_from_form(
 
 
 def events_from_form(
-    form: Form, today: date | None = None
+    form: Form, today: date | None = None, latest: date | None = None
 ) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
     """The events recorded, one per non-empty row (date and kind)."""
     rows = _row_form(form, "events")
@@ -381,7 +427,7 @@ def events_from_form(
     for k in range(_count(rows, "events")):
         p = f"events.{k}"
         item: dict[str, Any] = {}
-        if day := _date(rows, f"{p}.date", problems, today, required=True):
+        if day := _row_date(rows, f"{p}.date", problems, today, latest):
             item["date"] = day
         if kind := rows[f"{p}.kind"]:
             item["kind"] = kind
@@ -425,10 +471,15 @@ def order_from_form(
     unit = _text(form, "order.dose.unit") or "mg"
     if value_text:
         value = _number(value_text, "order.dose.value", problems)
+        if value is not None and value <= 0:
+            problems.append(FieldProblem("order.dose.value", "range"))
         if value is not None:
             order["dose"] = {"value": value, "unit": unit}
     if text := _text(form, "order.every_days"):
         days = _number(text, "order.every_days", problems, whole=True)
+        low, high = form_text.form_text().limits["order.every_days"]
+        if days is not None and not low <= days <= high:
+            problems.append(FieldProblem("order.every_days", "range"))
         if days is not None:
             order["every_days"] = days
     return order, problems

@@ -257,7 +257,7 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
         doc = forms.picture_from_json(_str(form, "picture"))
         reading: list[FieldProblem] = []
     else:
-        doc, reading = forms.picture_from_form(form, svc.today())
+        doc, reading = forms.picture_from_form(form, svc.today(), kb)
     values = {**forms.form_from_picture(doc), **forms.raw_values(form)}
     try:
         result = _compute_plan(request, principal, doc, allow_draft)
@@ -368,7 +368,7 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     try:
         result = order_check_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
-        problems = merge_problems(reading, err.problems)
+        problems = merge_problems(reading, (*err.problems, *forms.picture_problems(picture, kb)))
         return _form_page(
             request,
             "check_form.html",
@@ -430,7 +430,7 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     try:
         result = follow_up_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
-        problems = merge_problems(reading, err.problems)
+        problems = merge_problems(reading, (*err.problems, *forms.picture_problems(picture, kb)))
         return _form_page(
             request,
             "next_form.html",
