@@ -306,12 +306,41 @@ FIELD_ORDER = (
     "start",
     "as_of",
 )
-ROW_ORDER = ("date", "drug", "dose.value", "dose.unit", "route", "site", "kind", "stage", "since")
+#: The labs in view on the forms (the others are behind "More results"), then the others.
+MAIN_LABS = ("serum_b12_ng_l", "folate_ug_l", "haemoglobin_g_l", "mcv_fl")
+OTHER_LABS = (
+    "active_b12_pmol_l",
+    "mma_nmol_l",
+    "homocysteine_umol_l",
+    "potassium_mmol_l",
+    "egfr",
+    "platelets_10e9_l",
+    "reticulocytes_pct",
+    "ifab_positive",
+)
+LAB_ORDER = MAIN_LABS + OTHER_LABS
+#: The order of the inputs inside a row, the proposed order and the course group.
+ROW_ORDER = (
+    "date",
+    "drug",
+    "dose.value",
+    "dose.unit",
+    "route",
+    "site",
+    "every_days",
+    "start",
+    "kind",
+    "stage",
+    "since",
+    "every_months",
+)
 
 
 def _position(field: str) -> tuple[int, int, int]:
     head, _, rest = field.partition(".")
     rank = FIELD_ORDER.index(head) if head in FIELD_ORDER else len(FIELD_ORDER)
+    if head == "labs":
+        return rank, LAB_ORDER.index(rest) if rest in LAB_ORDER else len(LAB_ORDER), 0
     row = re.match(r"^([0-9]+)\.?(.*)$", rest)
     number = int(row.group(1)) if row else 0
     tail = row.group(2) if row else rest

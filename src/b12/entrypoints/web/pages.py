@@ -153,6 +153,7 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
         "labels": forms.field_labels(kb),
         "course_stages": forms.COURSE_STAGES,
         "date_limits": form_text.date_limits(today),
+        "main_labs": form_text.MAIN_LABS,
         "number_limits": form_text.number_limits(kb),
         "routes": forms.coded("routes"),
         "sites": forms.coded("sites"),
