@@ -366,11 +366,15 @@ def _attributes(page: str, element_id: str) -> dict[str, str]:
         ("/next", "course.every_months"),
     ],
 )
-def test_number_limits_in_the_browser_are_the_servers(client: Client, form: str, field: str) -> None:
+def test_number_limits_in_the_browser_are_the_servers(
+    client: Client, form: str, field: str
+) -> None:
     http = client("clinician")
     attrs = _attributes(http.get(form).text, "f-" + field.replace(".", "-"))
     low, high = int(attrs["min"]), int(attrs["max"])
-    extra = {"course.stage": "maintenance", "course.since": "2025-01-01"} if "course" in field else {}
+    extra = (
+        {"course.stage": "maintenance", "course.since": "2025-01-01"} if "course" in field else {}
+    )
 
     def problem(value: int) -> bool:
         page = http.form(form, {**GOOD[form], **extra, field: str(value)})
