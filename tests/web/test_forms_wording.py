@@ -327,7 +327,7 @@ def test_no_form_ever_shows_a_field_path_or_a_validator_message(
         assert words not in text, f"{form} shows {words!r}: {text[:2000]}"
     assert summary_items(page.text), "no error summary"
     for href, message in summary_items(page.text):
-        assert message and message[0].isupper(), message
+        assert message[:1].isupper(), message
         assert f'id="{href}"' in page.text, f"the summary links to #{href}, which is not there"
     assert counts(registry, *PATIENT_TABLES) == before
 
