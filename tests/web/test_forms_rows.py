@@ -200,3 +200,23 @@ def test_a_fresh_plan_form_keeps_optional_groups_closed(client: Client) -> None:
     details = re.findall(r"<details[^>]*>", page)
     assert len(details) >= 6
     assert not any(" open" in d for d in details)
+
+
+@pytest.mark.parametrize("url", ["/check", "/next"])
+def test_a_late_dose_and_a_missing_dose_are_reported_together(client: Client, url: str) -> None:
+    """The core stops at the document's shape (a dose without its amount) before it compares
+    dates with as_of; the form reports both at once."""
+    page = client("nurse").form(
+        url,
+        {
+            **PICTURE,
+            **ORDER,
+            "as_of": "2026-03-02",
+            "history.0.date": "2026-03-05",
+            "history.0.drug": "hydroxocobalamin",
+            "history.0.route": "im",
+        },
+    )
+    assert page.status_code == 422
+    assert "Dose 1: enter the dose given, for example 1" in page.text
+    assert "Dose 1: the date the dose was given cannot be after today&#39;s date" in page.text

@@ -350,13 +350,12 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     if (added := _add_row(request, form, "check_form.html")) is not None:
         return added
     today = svc.today()
-    picture, reading = forms.picture_from_form(form, today)
+    latest = _latest(_str(form, "as_of"), today)
+    picture, reading = forms.picture_from_form(form, today, kb)
     order, order_problems = forms.order_from_form(form, today)
-    history, history_problems = forms.history_from_form(form, today)
-    events, event_problems = forms.events_from_form(form, today)
-    course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), today), today
-    )
+    history, history_problems = forms.history_from_form(form, today, latest)
+    events, event_problems = forms.events_from_form(form, today, latest)
+    course, course_problems = forms.course_from_form(form, latest, today)
     reading += order_problems + history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "order": order, "history": history}
     if events:
@@ -415,12 +414,11 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     if (added := _add_row(request, form, "next_form.html")) is not None:
         return added
     today = svc.today()
-    picture, reading = forms.picture_from_form(form, today)
-    history, history_problems = forms.history_from_form(form, today)
-    events, event_problems = forms.events_from_form(form, today)
-    course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), today), today
-    )
+    latest = _latest(_str(form, "as_of"), today)
+    picture, reading = forms.picture_from_form(form, today, kb)
+    history, history_problems = forms.history_from_form(form, today, latest)
+    events, event_problems = forms.events_from_form(form, today, latest)
+    course, course_problems = forms.course_from_form(form, latest, today)
     reading += history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "history": history, "events": events}
     if course is not None:
