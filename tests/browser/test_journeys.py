@@ -382,7 +382,7 @@ def make_no_cause_plan(page: Page, site: Site, *, allow_draft: bool) -> None:
     page.goto(f"{site.url}/plan")
     page.get_by_label(re.compile(r"^Age\b")).fill("45")
     page.get_by_label("Sex").select_option("female")
-    page.get_by_label("Diet").select_option("omnivore")
+    page.get_by_label("Diet", exact=True).select_option("omnivore")
     page.get_by_label("Cause", exact=True).select_option(label="Cause not yet known")
     page.get_by_label("Serum total B12").fill("120")
     page.get_by_label("Haemoglobin").fill("118")
