@@ -220,3 +220,11 @@ def test_a_late_dose_and_a_missing_dose_are_reported_together(client: Client, ur
     assert page.status_code == 422
     assert "Dose 1: enter the dose given, for example 1" in page.text
     assert "Dose 1: the date the dose was given cannot be after today&#39;s date" in page.text
+
+
+@pytest.mark.parametrize("url", ["/check", "/next"])
+def test_add_buttons_come_back_to_their_own_form_and_group(client: Client, url: str) -> None:
+    page = client("nurse").get(url).text
+    for group in ("history", "events"):
+        assert f'value="{group}" formaction="{url}#{group}"' in page
+        assert f'id="{group}"' in page

@@ -434,3 +434,12 @@ def test_a_required_input_is_required_by_the_server(client: Client, form: str, f
     page = http.form(form, {**GOOD[form], field: ""})
     assert page.status_code == 422
     assert f'id="err-{field.replace(".", "-")}"' in page.text
+
+
+@pytest.mark.parametrize("url", ["/plan", "/plan/export/ics"])
+def test_a_tampered_hidden_picture_is_worded_too(client: Client, url: str) -> None:
+    page = client("clinician").form(url, {"picture": "{not json"})
+    assert page.status_code == 422
+    text = visible_text(page.text)
+    assert "The patient's details could not be read; start the form again" in text
+    assert "picture" not in text

@@ -362,6 +362,31 @@ def clinical_errors(
     return sorted(out.values(), key=lambda e: _position(e.field))
 
 
+def known(field: str) -> bool:
+    """Whether the wording file words ``field`` (a form's field, or a core path to one)."""
+    key = window_key(form_field(field))
+    return key in form_text().fields or key.startswith("labs.")
+
+
+def page_message(
+    problems: Iterable[_Problem],
+    kb: KnowledgeBase,
+    today: date,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """The problems of a request that has no form to show them on, as one line: worded from
+    the file when the field is one of the forms', else as the problem renders itself."""
+    problems = list(problems)
+    worded = [
+        e.summary
+        for e in clinical_errors([p for p in problems if known(p.field)], kb, today, labels)
+    ]
+    other = [
+        f"{p.field}: {p.message}" if p.field else p.message for p in problems if not known(p.field)
+    ]
+    return "; ".join([*worded, *other])
+
+
 def errors_by_field(errors: Sequence[FormError]) -> dict[str, list[str]]:
     """The inline messages by form field."""
     return {e.field: [e.message] for e in errors}
