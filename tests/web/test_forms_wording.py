@@ -443,3 +443,28 @@ def test_a_tampered_hidden_picture_is_worded_too(client: Client, url: str) -> No
     text = visible_text(page.text)
     assert "The patient's details could not be read; start the form again" in text
     assert "picture" not in text
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Field required", "required"),
+        ("required", "required"),
+        ("expected a whole number of years (got 'x')", "whole"),
+        ("Input should be a valid number, unable to parse string as a number", "number"),
+        ("Input should be greater than 0 (got 0)", "range"),
+        ("implausible value 999 ng/L (expected 0–5000)", "range"),
+        ("Input should be 'female', 'male', 'other' or 'unknown' (got 'robot')", "choice"),
+        ("unknown event 'x'; known: stable, symptoms_returned_before_due", "choice"),
+        ("expected a date as YYYY-MM-DD (got '1/2')", "date"),
+        ("must be between 1900-01-01 and 2199-12-31", "date"),
+        ("after as_of (2026-03-02)", "after_as_of"),
+        ("2027-01-01 is in the future (today is 2026-03-02)", "after_as_of"),
+        ("implausibly far before as_of", "too_early"),
+        ("conflicts with sex 'male'", "conflict"),
+        ("patient 'P-1' is already enrolled", "exists"),
+        ("give every_days or frequency, not both", "invalid"),
+    ],
+)
+def test_the_core_s_messages_are_read_as_kinds(message: str, kind: str) -> None:
+    assert form_text.kind_of(message) == kind

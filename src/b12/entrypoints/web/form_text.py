@@ -184,17 +184,17 @@ def kind_of(message: str) -> str:
     if message in KINDS:
         return message
     m = message.lower()
-    rules = (
+    rules = (  # first match wins: the more particular words first
         ("required", ("field required", "missing")),
         ("conflict", ("conflicts",)),
         ("exists", ("already",)),
         ("after_as_of", ("after as_of", "in the future")),
         ("too_early", ("far before",)),
-        ("date", ("date", "must be between 1900")),
+        ("whole", ("whole number", "valid integer")),
+        ("number", ("valid number", "a number", "finite number")),
         ("range", ("implausible", "greater than", "less than")),
-        ("whole", ("whole number", "integer")),
-        ("number", ("number",)),
-        ("choice", ("unknown value", "unknown unit", "input should be", "unknown")),
+        ("choice", ("unknown", "input should be")),
+        ("date", ("date", "must be between 1900")),
     )
     if m == "required":
         return "required"
