@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from b12.adapters.knowledge_files import load_knowledge_base
+from b12.entrypoints.web import forms
 from tests.web.conftest import SignedIn
 from tests.web.html_forms import controls
 
@@ -228,3 +229,26 @@ def test_add_buttons_come_back_to_their_own_form_and_group(client: Client, url: 
     for group in ("history", "events"):
         assert f'value="{group}" formaction="{url}#{group}"' in page
         assert f'id="{group}"' in page
+
+
+def test_contract_rows_fill_the_form_and_read_back_the_same() -> None:
+    """``rows_values`` (to pre-fill a form from a record) and the form reader agree."""
+    history = [
+        {
+            "date": "2026-02-01",
+            "drug": "hydroxocobalamin",
+            "dose": {"value": 1, "unit": "mg"},
+            "route": "im",
+            "site": "deltoid",
+        },
+        {
+            "date": "2026-02-03",
+            "drug": "cyanocobalamin",
+            "dose": {"value": 1000, "unit": "mcg"},
+            "route": "oral",
+        },
+    ]
+    events = [{"date": "2026-02-10", "kind": "stable"}]
+    form = {**forms.rows_values(history, "history"), **forms.rows_values(events, "events")}
+    assert forms.history_from_form(form) == (history, [])
+    assert forms.events_from_form(form) == (events, [])
