@@ -252,3 +252,13 @@ def test_contract_rows_fill_the_form_and_read_back_the_same() -> None:
     form = {**forms.rows_values(history, "history"), **forms.rows_values(events, "events")}
     assert forms.history_from_form(form) == (history, [])
     assert forms.events_from_form(form) == (events, [])
+
+
+@pytest.mark.parametrize("group", ["history", "events"])
+def test_doses_or_events_sent_as_free_text_are_refused_not_dropped(
+    client: Client, group: str
+) -> None:
+    page = client("nurse").form("/next", {**PICTURE, group: "2026-03-02 hydroxocobalamin 1mg im"})
+    assert page.status_code == 422
+    assert 'id="next-due"' not in page.text
+    assert "Check the doses given" in page.text or "Check the events" in page.text

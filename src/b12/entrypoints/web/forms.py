@@ -380,6 +380,11 @@ def _row_date(
     return day
 
 
+def _free_text(form: Form, group: str) -> list[FieldProblem]:
+    """Doses or events sent as one text field (the old form) are refused, never dropped."""
+    return [FieldProblem(group, "invalid")] if _text(form, group) else []
+
+
 def _count(rows: Mapping[str, str], group: str) -> int:
     return len(rows) // len(ROW_FIELDS[group] + ROW_EXTRAS[group])
 
@@ -393,7 +398,7 @@ def history_from_form(
     is the form's row K too.
     """
     rows = _row_form(form, "history")
-    problems: list[FieldProblem] = []
+    problems = _free_text(form, "history")
     out: list[dict[str, Any]] = []
     for k in range(_count(rows, "history")):
         p = f"history.{k}"
@@ -422,7 +427,7 @@ def events_from_form(
 ) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
     """The events recorded, one per non-empty row (date and kind)."""
     rows = _row_form(form, "events")
-    problems: list[FieldProblem] = []
+    problems = _free_text(form, "events")
     out: list[dict[str, Any]] = []
     for k in range(_count(rows, "events")):
         p = f"events.{k}"
