@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from b12.adapters.knowledge_files import load_knowledge_base
 from b12.adapters.sql.registry import Registry
+from b12.core.errors import FieldProblem
 from b12.entrypoints.web import form_text
 from tests.web.conftest import TODAY, SignedIn, counts
 from tests.web.html_forms import controls
@@ -468,3 +470,17 @@ def test_a_tampered_hidden_picture_is_worded_too(client: Client, url: str) -> No
 )
 def test_the_core_s_messages_are_read_as_kinds(message: str, kind: str) -> None:
     assert form_text.kind_of(message) == kind
+
+
+def test_every_sentence_of_the_wording_file_can_be_said() -> None:
+    """Each field's sentences, for each kind, fill in without a stray placeholder."""
+    kb = load_knowledge_base()
+    text = form_text.form_text()
+    fields = [f.replace("*", "1") for f in text.fields] + [f"labs.{n}" for n in kb.vocabulary.labs]
+    for field in fields:
+        for kind in form_text.KINDS:
+            shown = form_text.word(FieldProblem(field, kind), kb, TODAY)
+            assert shown.message, (field, kind)
+            assert "{" not in shown.message, (field, kind, shown.message)
+            assert shown.message[:1].isupper(), (field, kind, shown.message)
+            assert shown.summary[:1].isupper(), (field, kind, shown.summary)
