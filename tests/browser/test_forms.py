@@ -175,6 +175,7 @@ def test_a_row_problem_is_shown_on_its_row(
     page.goto(f"{site.url}/check")
     today = form_today(page)
     page.get_by_label("Dose", exact=True).first.fill("1")
+    page.get_by_role("button", name="Add another dose").click()  # the order check draws one
     row = page.locator("#rows-history > fieldset").nth(1)
     row.get_by_label("Date given").fill((today + timedelta(days=3)).isoformat())
     row.get_by_label("Product").select_option(label="Hydroxocobalamin")

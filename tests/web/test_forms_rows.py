@@ -262,3 +262,8 @@ def test_doses_or_events_sent_as_free_text_are_refused_not_dropped(
     assert page.status_code == 422
     assert 'id="next-due"' not in page.text
     assert "Check the doses given" in page.text or "Check the events" in page.text
+
+
+def test_the_order_check_draws_one_empty_dose_row(client: Client) -> None:
+    page = client("nurse").get("/check").text
+    assert row_legends(page, "Dose") == ["Dose 1"]

@@ -162,8 +162,10 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
     }
 
 
-#: The fewest rows drawn for each repeating group (one more than the filled ones otherwise).
+#: The fewest rows drawn for each repeating group (one more than the filled ones otherwise):
+#: a follow-up is usually a loading course, an order check usually one or two doses back.
 MIN_ROWS = {"history": 3, "events": 1}
+MIN_ROWS_BY_FORM = {"check_form.html": {"history": 1, "events": 1}}
 
 
 def _latest(as_of: str, today: date) -> date:
@@ -193,7 +195,7 @@ def _form_page(
             group: forms.row_count(
                 values, group, minimum=least, requested=_requested(values, group)
             )
-            for group, least in MIN_ROWS.items()
+            for group, least in MIN_ROWS_BY_FORM.get(template, MIN_ROWS).items()
         },
         **(extra or {}),
     )
