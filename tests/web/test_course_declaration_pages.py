@@ -91,7 +91,10 @@ def test_a_bad_declaration_is_shown_inline_and_nothing_is_written(
 
     assert response.status_code == 422
     anchor = field.replace(".", "-")
-    inline = re.search(rf'<span class="error" id="err-{anchor}">([^<]*)</span>', response.text)
+    inline = re.search(
+        rf'<span class="error" id="err-{anchor}"><span class="sr">Error: </span>([^<]*)</span>',
+        response.text,
+    )
     assert inline
     assert message in inline.group(1)
     assert f'aria-describedby="err-{anchor}"' in response.text
@@ -110,7 +113,12 @@ ORDER = {
     "order.route": "im",
     "order.start": "2026-03-23",
     "as_of": "2026-03-23",
-    "history": "2026-03-02 hydroxocobalamin 1mg im deltoid",
+    "history.0.date": "2026-03-02",
+    "history.0.drug": "hydroxocobalamin",
+    "history.0.dose.value": "1",
+    "history.0.dose.unit": "mg",
+    "history.0.route": "im",
+    "history.0.site": "deltoid",
 }
 
 
@@ -148,7 +156,10 @@ def test_the_follow_up_page_reads_the_declared_course(client: Client) -> None:
             "cause": "pernicious_anaemia",
             "deficiency": "confirmed",
             "guideline": "uk",
-            "history": "2026-03-02 hydroxocobalamin 1mg im",
+            "history.0.date": "2026-03-02",
+            "history.0.drug": "hydroxocobalamin",
+            "history.0.dose.value": "1",
+            "history.0.route": "im",
             "as_of": "2026-03-23",
             "course.stage": "maintenance",
             "course.since": "2025-06-01",

@@ -28,6 +28,7 @@ from b12.entrypoints.web import (
     api_registry,
     cds_hooks,
     fhir_api,
+    form_text,
     openapi,
     pages,
     pages_ask,
@@ -175,9 +176,9 @@ def _install_handlers(app: FastAPI) -> None:  # noqa: C901 - one small handler p
     async def input_error(request: Request, exc: InputError) -> Response:
         if wants_json(request):
             return input_error_response(exc)
-        return _problem_page(
-            request, 422, "invalid input", "; ".join(p.render() for p in exc.problems)
-        )
+        svc: Services = request.app.state.services
+        message = form_text.page_message(exc.problems, svc.kb(), svc.today())
+        return _problem_page(request, 422, "invalid input", message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, get_args
 
 from b12.adapters.documents import parse_json
-from b12.core.errors import FieldProblem, InputError, quoted
+from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
-from b12.core.picture import Diet
+from b12.core.picture import Diet, parse_picture
+from b12.entrypoints.web import form_text
 
 Form = Mapping[str, Any]
 
@@ -36,6 +38,7 @@ LAB_FIELDS = (
     "reticulocytes_pct",
 )
 SEXES = ("female", "male", "other", "unknown")
+MULTI_FIELDS = ("conditions", "medications", "neuro_symptoms", "causes")
 DEFICIENCY = ("confirmed", "indeterminate", "suspected", "at_risk", "not_deficient")
 DIETS: tuple[str, ...] = get_args(Diet)
 ROUTES = ("im", "deep_sc", "sc", "iv", "oral", "sublingual", "intranasal")
@@ -61,12 +64,18 @@ def picture_choices(kb: KnowledgeBase) -> dict[str, list[Choice]]:
     vocab = kb.vocabulary
     return {
         "cause": choices(vocab.causes),
+        "causes": choices(vocab.causes),
         "conditions": choices(vocab.conditions),
         "medications": choices(vocab.medications),
         "neuro_symptoms": choices(vocab.neuro_symptoms),
         "events": choices(vocab.events),
         "products": choices(vocab.products),
     }
+
+
+def coded(kind: str) -> list[Choice]:
+    """Options for a contract code list the vocabulary does not label (routes, sites, units)."""
+    return [Choice(k, v) for k, v in form_text.form_text().choices[kind].items()]
 
 
 def lab_labels(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
@@ -86,6 +95,8 @@ FIELD_LABELS = {
     "breastfeeding": "Breastfeeding",
     "deficiency": "Deficiency status",
     "cause": "Cause",
+    "causes": "Other causes",
+    "surgery_date": "Date of the operation",
     "diet": "Diet",
     "conditions": "Conditions and surgery",
     "ileal_resection_cm": "Ileal resection length",
@@ -142,32 +153,74 @@ def _many(form: Form, name: str) -> list[str]:
 
 
 def _number(text: str, field: str, problems: list[FieldProblem], *, whole: bool = False) -> Any:
-    kind = "a whole number" if whole else "a number"
     try:
         value = float(text.replace(",", "."))
     except ValueError:
-        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
+        problems.append(FieldProblem(field, "number"))
         return None
     if not math.isfinite(value):
-        problems.append(FieldProblem(field, f"expected {kind}, got {quoted(text)}"))
+        problems.append(FieldProblem(field, "number"))
         return None
     if whole:
         if not value.is_integer():
-            problems.append(FieldProblem(field, f"expected a whole number, got {quoted(text)}"))
+            problems.append(FieldProblem(field, "whole"))
             return None
         return int(value)
     return int(value) if value.is_integer() else value
 
 
-def picture_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
-    """The ClinicalPicture document a form describes, and the problems found reading it."""
+def picture_from_form(
+    form: Form, today: date | None = None, kb: KnowledgeBase | None = None
+) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The ClinicalPicture document a form describes, and the problems found reading it.
+
+    Dates may be typed as day/month/year; with ``today`` they must fall in their plausible
+    window (``form_text.yaml``).  With ``kb`` the numbers are held to the vocabulary's ranges
+    here too, so a missing age and an implausible lab are reported together (the core stops
+    at the first of its stages that fails).  Problems carry a kind word (see ``form_text``).
+    """
     problems: list[FieldProblem] = []
     doc = _scalars(form, problems)
+    for name in ("start", "as_of", "surgery_date"):
+        if day := _date(form, name, problems, today, required=False):
+            doc[name] = day
     if labs := _labs(form, problems):
         doc["labs"] = labs
     if prefs := _preferences(form):
         doc["preferences"] = prefs
+    if kb is not None:
+        problems += _implausible(doc, kb)
+    if doc.get("pregnant") and doc.get("sex") == "male":
+        problems.append(FieldProblem("pregnant", "conflict"))
+    surgery, as_of = doc.get("surgery_date"), doc.get("as_of") or (today and today.isoformat())
+    if surgery and as_of and surgery > as_of:
+        problems.append(FieldProblem("surgery_date", "after_as_of"))
     return doc, problems
+
+
+def _implausible(doc: Mapping[str, Any], kb: KnowledgeBase) -> list[FieldProblem]:
+    """Numbers outside the vocabulary's plausible ranges (the limits the core applies)."""
+    numbers = {"age": doc.get("age"), "ileal_resection_cm": doc.get("ileal_resection_cm")}
+    numbers.update({f"labs.{k}": v for k, v in (doc.get("labs") or {}).items()})
+    limits = form_text.number_limits(kb)
+    return [
+        FieldProblem(field, "range")
+        for field, value in numbers.items()
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and field in limits
+        and not limits[field][0] <= value <= limits[field][1]
+    ]
+
+
+def picture_problems(doc: Mapping[str, Any], kb: KnowledgeBase) -> list[FieldProblem]:
+    """What the core finds wrong with a picture on its own (the order check and follow-up
+    read the picture only after the rest of the document, so this reports it at once)."""
+    try:
+        parse_picture(dict(doc), kb)
+    except InputError as err:
+        return list(err.problems)
+    return []
 
 
 def _scalars(form: Form, problems: list[FieldProblem]) -> dict[str, Any]:
@@ -176,13 +229,13 @@ def _scalars(form: Form, problems: list[FieldProblem]) -> dict[str, Any]:
         age = _number(text, "age", problems, whole=True)
         if age is not None:
             doc["age"] = age
-    for name in ("sex", "deficiency", "cause", "diet", "guideline", "start", "as_of"):
+    for name in ("sex", "deficiency", "cause", "diet", "guideline"):
         if text := _text(form, name):
             doc[name] = text
     for name in ("pregnant", "breastfeeding", "severe_neuro"):
         if _text(form, name):
             doc[name] = True
-    for name in ("conditions", "medications", "neuro_symptoms"):
+    for name in MULTI_FIELDS:
         if values := _many(form, name):
             doc[name] = values
     if text := _text(form, "ileal_resection_cm"):
@@ -215,16 +268,26 @@ def _preferences(form: Form) -> dict[str, Any]:
     return prefs
 
 
-MULTI_FIELDS = ("conditions", "medications", "neuro_symptoms")
+#: Date inputs: shown back as ISO when they could be read (a date input shows nothing else).
+DATE_FIELDS = ("start", "as_of", "surgery_date", "order.start", "course.since", "date_of_birth")
 
 
 def raw_values(form: Form) -> dict[str, Any]:
-    """What the user typed, to show back after an error (lists for the checkbox groups)."""
+    """What the user typed, to show back after an error (lists for the checkbox groups).
+
+    Rows of doses and events come back without the empty ones, renumbered as they were read.
+    """
     values: dict[str, Any] = {}
     for key in form:
-        if key in ("csrf_token", "picture"):
+        if key in ("csrf_token", "picture", "add") or ROW_KEY.match(key):
             continue
         values[key] = _many(form, key) if key in MULTI_FIELDS else _text(form, key)
+    for group in ROW_FIELDS:
+        values.update(_row_form(form, group))
+    for key, value in values.items():
+        if (key in DATE_FIELDS or key.endswith(".date")) and isinstance(value, str):
+            day = form_text.parse_date(value)
+            values[key] = day.isoformat() if day else value
     return values
 
 
@@ -246,132 +309,215 @@ def form_from_picture(doc: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _history_line(line: str, field: str, problems: list[FieldProblem]) -> dict[str, Any] | None:
-    """``2026-03-02 hydroxocobalamin 1mg im [deltoid]`` → a GivenDose document."""
-    parts = line.split()
-    if len(parts) < 4:
-        problems.append(
-            FieldProblem(
-                field,
-                "expected 'DATE DRUG DOSE ROUTE [SITE]', e.g. 2026-03-02 "
-                "hydroxocobalamin 1mg im deltoid",
-            )
-        )
+# -- dates ------------------------------------------------------------------------------------
+
+
+def _date(
+    form: Form, field: str, problems: list[FieldProblem], today: date | None, *, required: bool
+) -> str | None:
+    """A typed date (ISO or UK day/month/year) as ISO text, inside its plausible window."""
+    text = _text(form, field)
+    if not text:
+        if required:
+            problems.append(FieldProblem(field, "required"))
         return None
-    date_text, drug, *rest = parts
-    # The dose may be written "1mg" or "1 mg".
-    if len(rest) >= 2 and rest[1].lower() in ("mg", "mcg", "ug", "µg", "μg"):
-        rest = [rest[0] + rest[1], *rest[2:]]
-    dose_text, route, *site = rest
-    number = dose_text.rstrip("abcdefghijklmnopqrstuvwxyzµμ")
-    unit = dose_text[len(number) :]
-    try:
-        value = float(number)
-    except ValueError:
-        problems.append(
-            FieldProblem(f"{field}.dose", f"expected a dose like 1mg, got {quoted(dose_text)}")
-        )
+    day = form_text.parse_date(text)
+    if day is None:
+        problems.append(FieldProblem(field, "date"))
         return None
-    entry: dict[str, Any] = {
-        "date": date_text,
-        "drug": drug,
-        "dose": {"value": int(value) if value.is_integer() else value, "unit": unit},
-        "route": route.lower(),
-    }
-    if site:
-        entry["site"] = site[0].lower()
-    return entry
+    window = form_text.date_window(field, today) if today is not None else None
+    if window is not None and day < window[0]:
+        problems.append(FieldProblem(field, "too_early"))
+        return None
+    if window is not None and day > window[1]:
+        problems.append(FieldProblem(field, "too_late"))
+        return None
+    return day.isoformat()
 
 
-def history_from_text(text: str, field: str = "history") -> tuple[list[Any], list[FieldProblem]]:
-    """One dose per line; blank lines ignored; problems name ``history.N`` (0-based)."""
-    problems: list[FieldProblem] = []
-    out: list[Any] = []
-    for line in (raw.strip() for raw in text.splitlines()):
-        if not line:
-            continue
-        entry = _history_line(line, f"{field}.{len(out)}", problems)
-        out.append(entry if entry is not None else {})
-    return [e for e in out if e], problems
+# -- rows: doses given and events -------------------------------------------------------------
+
+#: The inputs of one row of each repeating group; a row is empty when all of these are blank.
+ROW_FIELDS = {
+    "history": ("date", "drug", "dose.value", "route", "site"),
+    "events": ("date", "kind"),
+}
+#: Inputs kept with a row that do not make it non-empty (the unit has a default).
+ROW_EXTRAS = {"history": ("dose.unit",), "events": ()}
+#: At most this many rows of a group are read (and drawn).
+MAX_ROWS = 200
+ROW_KEY = re.compile(r"^(history|events)\.([0-9]{1,3})\.(.+)$")
 
 
-def events_from_text(text: str) -> tuple[list[Any], list[FieldProblem]]:
-    """``DATE KIND`` per line, e.g. ``2026-06-20 symptoms_returned_before_due``."""
-    problems: list[FieldProblem] = []
-    out: list[Any] = []
-    for n, line in enumerate(raw.strip() for raw in text.splitlines() if raw.strip()):
-        parts = line.split()
-        if len(parts) != 2:
-            problems.append(FieldProblem(f"events.{n}", "expected 'DATE KIND'"))
-            continue
-        out.append({"date": parts[0], "kind": parts[1]})
+def _row_numbers(form: Form, group: str) -> list[int]:
+    """The numbers of the group's non-empty rows, in order (as the form numbered them)."""
+    seen: set[int] = set()
+    for key in form:
+        m = ROW_KEY.match(key)
+        if m and m.group(1) == group and int(m.group(2)) < MAX_ROWS:
+            seen.add(int(m.group(2)))
+    return [
+        n for n in sorted(seen) if any(_text(form, f"{group}.{n}.{f}") for f in ROW_FIELDS[group])
+    ]
+
+
+def _row_form(form: Form, group: str) -> dict[str, str]:
+    """The group's non-empty rows renumbered 0, 1, 2 … (so row k is the contract's item k)."""
+    out: dict[str, str] = {}
+    for k, n in enumerate(_row_numbers(form, group)):
+        for f in ROW_FIELDS[group] + ROW_EXTRAS[group]:
+            out[f"{group}.{k}.{f}"] = _text(form, f"{group}.{n}.{f}")
+    return out
+
+
+def _row_date(
+    rows: Form, field: str, problems: list[FieldProblem], today: date | None, latest: date | None
+) -> str | None:
+    """A row's date: required, in its window, and not after the form's as_of (``latest``)."""
+    day = _date(rows, field, problems, today, required=True)
+    if day is not None and latest is not None and day > latest.isoformat():
+        problems.append(FieldProblem(field, "after_as_of"))
+    return day
+
+
+def _free_text(form: Form, group: str) -> list[FieldProblem]:
+    """Doses or events sent as one text field (the old form) are refused, never dropped."""
+    return [FieldProblem(group, "invalid")] if _text(form, group) else []
+
+
+def _count(rows: Mapping[str, str], group: str) -> int:
+    return len(rows) // len(ROW_FIELDS[group] + ROW_EXTRAS[group])
+
+
+def history_from_form(
+    form: Form, today: date | None = None, latest: date | None = None
+) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
+    """The doses given, one per non-empty row; problems name ``history.K.<input>``.
+
+    Every non-empty row gives an item (what could be read of it), so the core's ``history[K]``
+    is the form's row K too.
+    """
+    rows = _row_form(form, "history")
+    problems = _free_text(form, "history")
+    out: list[dict[str, Any]] = []
+    for k in range(_count(rows, "history")):
+        p = f"history.{k}"
+        item: dict[str, Any] = {}
+        if day := _row_date(rows, f"{p}.date", problems, today, latest):
+            item["date"] = day
+        for name in ("drug", "route", "site"):
+            if text := rows[f"{p}.{name}"]:
+                item[name] = text
+            elif name != "site":
+                problems.append(FieldProblem(f"{p}.{name}", "required"))
+        if value_text := rows[f"{p}.dose.value"]:
+            value = _number(value_text, f"{p}.dose.value", problems)
+            if value is not None and value <= 0:
+                problems.append(FieldProblem(f"{p}.dose.value", "range"))
+            if value is not None:
+                item["dose"] = {"value": value, "unit": rows[f"{p}.dose.unit"] or "mg"}
+        else:
+            problems.append(FieldProblem(f"{p}.dose.value", "required"))
+        out.append(item)
     return out, problems
 
 
-def order_from_form(form: Form) -> tuple[dict[str, Any], list[FieldProblem]]:
+def events_from_form(
+    form: Form, today: date | None = None, latest: date | None = None
+) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
+    """The events recorded, one per non-empty row (date and kind)."""
+    rows = _row_form(form, "events")
+    problems = _free_text(form, "events")
+    out: list[dict[str, Any]] = []
+    for k in range(_count(rows, "events")):
+        p = f"events.{k}"
+        item: dict[str, Any] = {}
+        if day := _row_date(rows, f"{p}.date", problems, today, latest):
+            item["date"] = day
+        if kind := rows[f"{p}.kind"]:
+            item["kind"] = kind
+        else:
+            problems.append(FieldProblem(f"{p}.kind", "required"))
+        out.append(item)
+    return out, problems
+
+
+def rows_values(items: Sequence[Mapping[str, Any]], group: str) -> dict[str, str]:
+    """Contract items (doses given or events) as the form's row values, to fill a form in."""
+    out: dict[str, str] = {}
+    for k, item in enumerate(items):
+        for key, value in item.items():
+            if key == "dose" and isinstance(value, Mapping):
+                out[f"{group}.{k}.dose.value"] = f"{value.get('value', '')}"
+                out[f"{group}.{k}.dose.unit"] = f"{value.get('unit', '')}"
+            elif value is not None:
+                out[f"{group}.{k}.{key}"] = f"{value}"
+    return out
+
+
+def row_count(values: Mapping[str, Any], group: str, *, minimum: int, requested: int = 0) -> int:
+    """How many rows of ``group`` to draw: the filled ones and one empty (or as asked)."""
+    filled = {int(m.group(2)) for k in values if (m := ROW_KEY.match(k)) and m.group(1) == group}
+    return min(MAX_ROWS, max(len(filled) + 1, minimum, requested))
+
+
+def order_from_form(
+    form: Form, today: date | None = None
+) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The proposed order of the order-check form."""
     problems: list[FieldProblem] = []
     order: dict[str, Any] = {}
-    for name in ("drug", "route", "site", "start", "frequency"):
+    for name in ("drug", "route", "site", "frequency"):
         if text := _text(form, f"order.{name}"):
             order[name] = text
+    if day := _date(form, "order.start", problems, today, required=False):
+        order["start"] = day
     value_text = _text(form, "order.dose.value")
     unit = _text(form, "order.dose.unit") or "mg"
     if value_text:
         value = _number(value_text, "order.dose.value", problems)
+        if value is not None and value <= 0:
+            problems.append(FieldProblem("order.dose.value", "range"))
         if value is not None:
             order["dose"] = {"value": value, "unit": unit}
     if text := _text(form, "order.every_days"):
         days = _number(text, "order.every_days", problems, whole=True)
+        low, high = form_text.form_text().limits["order.every_days"]
+        if days is not None and not low <= days <= high:
+            problems.append(FieldProblem("order.every_days", "range"))
         if days is not None:
             order["every_days"] = days
     return order, problems
 
 
 def course_from_form(
-    form: Form, latest: date | None
+    form: Form, latest: date | None, today: date | None = None
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     """The optional declared course (``course.*`` fields); ``None`` when left blank.
 
-    Problems are worded for the clinician; ``latest`` is the last date ``since`` may take.
+    ``latest`` is the last date ``since`` may take (the form's as_of); with ``today`` it must
+    also fall in its plausible window.
     """
     stage, since, every = (_text(form, f"course.{n}") for n in ("stage", "since", "every_months"))
     if not (stage or since or every):
         return None, []
     problems: list[FieldProblem] = []
-    if stage not in {c.value for c in COURSE_STAGES}:
-        problems.append(FieldProblem("course.stage", "Choose the stage the course has reached"))
-    day = _course_since(since, latest, problems)
-    doc: dict[str, Any] = {"stage": stage, "since": since}
+    if not stage:
+        problems.append(FieldProblem("course.stage", "required"))
+    elif stage not in {c.value for c in COURSE_STAGES}:
+        problems.append(FieldProblem("course.stage", "choice"))
+    day = _date(form, "course.since", problems, today or latest, required=True)
+    if day is not None and latest is not None and date.fromisoformat(day) > latest:
+        problems.append(FieldProblem("course.since", "after_as_of"))
+        day = None
+    doc: dict[str, Any] = {"stage": stage, "since": day}
     if every:
         months = _number(every, "course.every_months", [], whole=True)
-        if months is None or not 1 <= months <= 12:
-            problems.append(
-                FieldProblem(
-                    "course.every_months", "Enter the interval as whole months, from 1 to 12"
-                )
-            )
+        low, high = form_text.form_text().limits["course.every_months"]
+        if months is None or not low <= months <= high:
+            problems.append(FieldProblem("course.every_months", "range"))
         doc["every_months"] = months
     return (None if problems or day is None else doc), problems
-
-
-def _course_since(text: str, latest: date | None, problems: list[FieldProblem]) -> date | None:
-    if not text:
-        problems.append(
-            FieldProblem("course.since", "Enter the date the course reached this stage")
-        )
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        problems.append(FieldProblem("course.since", "Enter the date as YYYY-MM-DD"))
-        return None
-    if latest is not None and day > latest:
-        problems.append(
-            FieldProblem("course.since", f"The date cannot be after today's date ({latest})")
-        )
-        return None
-    return day
 
 
 def picture_json(doc: Mapping[str, Any]) -> str:

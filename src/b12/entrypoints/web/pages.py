@@ -27,7 +27,7 @@ from b12.core.patient_view import patient_view
 from b12.core.plan import PlanOptions
 from b12.core.plan_models import Plan
 from b12.core.requests import follow_up_request, order_check_request, plan_request
-from b12.entrypoints.web import forms, result_view
+from b12.entrypoints.web import form_text, forms, result_view
 from b12.entrypoints.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -160,15 +160,25 @@ def _picture_form_context(kb: KnowledgeBase, today: date) -> dict[str, Any]:
         "today": today.isoformat(),
         "labels": forms.field_labels(kb),
         "course_stages": forms.COURSE_STAGES,
+        "date_limits": form_text.date_limits(today),
+        "main_labs": form_text.MAIN_LABS,
+        "number_limits": form_text.number_limits(kb),
+        "routes": forms.coded("routes"),
+        "sites": forms.coded("sites"),
+        "units": forms.coded("units"),
+        "event_kinds": forms.choices(kb.vocabulary.events),
     }
+
+
+#: The fewest rows drawn for each repeating group (one more than the filled ones otherwise):
+#: a follow-up is usually a loading course, an order check usually one or two doses back.
+MIN_ROWS = {"history": 3, "events": 1}
+MIN_ROWS_BY_FORM = {"check_form.html": {"history": 1, "events": 1}}
 
 
 def _latest(as_of: str, today: date) -> date:
     """The last date a declared course may start from: the form's as_of, else today."""
-    try:
-        return date.fromisoformat(as_of) if as_of else today
-    except ValueError:
-        return today  # the as_of field reports its own problem
+    return form_text.parse_date(as_of) or today  # a bad as_of reports its own problem
 
 
 def _form_page(
@@ -180,15 +190,42 @@ def _form_page(
     problems: list[FieldProblem] | tuple[FieldProblem, ...] = (),
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    """A form page, its problems worded for the clinician (``form_text``), all at once."""
     svc = services(request)
     context = _picture_form_context(kb, svc.today())
+    values = values or {}
+    shown = form_text.clinical_errors(problems, kb, svc.today(), context["labels"])
     context.update(
-        values=values or {},
-        errors=forms.errors_by_field(problems),
-        problems=list(problems),
+        values=values,
+        errors=form_text.errors_by_field(shown),
+        problems=shown,
+        rows={
+            group: forms.row_count(
+                values, group, minimum=least, requested=_requested(values, group)
+            )
+            for group, least in MIN_ROWS_BY_FORM.get(template, MIN_ROWS).items()
+        },
         **(extra or {}),
     )
     return render(request, template, context, status=422 if problems else 200)
+
+
+def _requested(values: dict[str, Any], group: str) -> int:
+    """The rows the form drew (``rows.<group>``), one more when "Add another" was pressed."""
+    text = values.get(f"rows.{group}", "")
+    drawn = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 4 else 0
+    return drawn + (1 if values.get("add") == group else 0)
+
+
+def _add_row(request: Request, form: FormData, template: str) -> Response | None:
+    """ "Add another dose/event" without JavaScript: the same form, one more row, nothing run."""
+    group = _str(form, "add")
+    if group not in MIN_ROWS:
+        return None
+    values = {**forms.raw_values(form), "add": group}
+    return _form_page(
+        request, template, services(request).kb(), values=values, extra=_course_extra()
+    )
 
 
 # -- saved results: POST -> 303 -> GET ---------------------------------------------------------
@@ -290,19 +327,6 @@ def _result_top(
 # -- pre-filling a form from a saved result or a patient's record ------------------------------
 
 
-def _doses_text(doses: list[dict[str, Any]]) -> str:
-    """Recorded doses in the form's one-per-line way (``2026-03-02 hydroxocobalamin 1mg im``)."""
-    lines = []
-    for d in doses:
-        dose = d.get("dose") or {}
-        value = dose.get("value", "")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        line = f"{d['date']} {d['drug']} {value}{dose.get('unit', '')} {d['route']}"
-        lines.append(f"{line} {d['site']}" if d.get("site") else line)
-    return "\n".join(lines)
-
-
 def _patient_values(
     request: Request, principal: Principal, patient_id: str, kind: DraftKind
 ) -> dict[str, Any]:
@@ -324,9 +348,8 @@ def _patient_values(
     picture = dict(record["picture"])
     picture.pop("as_of", None)  # the record's enrolment date is not today's
     values: dict[str, Any] = forms.form_from_picture(picture)
-    values["history"] = _doses_text(record["doses"])
-    if kind == "next":
-        values["events"] = "\n".join(f"{e['date']} {e['kind']}" for e in record["events"])
+    values.update(forms.rows_values(record["doses"], "history"))
+    values.update(forms.rows_values(record["events"], "events"))
     declaration = record["course"].get("declaration")
     if isinstance(declaration, dict):
         for name in ("stage", "since", "every_months"):
@@ -408,7 +431,7 @@ async def plan_submit(request: Request, principal: PagePrincipal) -> Response:
         doc = forms.picture_from_json(_str(form, "picture"))
         reading: list[FieldProblem] = []
     else:
-        doc, reading = forms.picture_from_form(form)
+        doc, reading = forms.picture_from_form(form, svc.today(), kb)
     values = {**forms.form_from_picture(doc), **forms.raw_values(form)}
     try:
         _compute_plan(request, principal, doc, allow_draft)
@@ -499,7 +522,11 @@ async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> R
 
 
 def _course_extra() -> dict[str, Any]:
-    return {"routes": forms.ROUTES, "sites": forms.SITES, "units": forms.UNITS}
+    return {
+        "routes": forms.coded("routes"),
+        "sites": forms.coded("sites"),
+        "units": forms.coded("units"),
+    }
 
 
 @router.get("/check", response_class=HTMLResponse)
@@ -521,23 +548,28 @@ async def check_submit(request: Request, principal: PagePrincipal) -> Response:
     svc = services(request)
     kb = svc.kb()
     form = await request.form()
-    picture, reading = forms.picture_from_form(form)
-    order, order_problems = forms.order_from_form(form)
-    history, history_problems = forms.history_from_text(_str(form, "history"))
-    course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), svc.today())
-    )
-    reading += order_problems + history_problems + course_problems
+    if (added := _add_row(request, form, "check_form.html")) is not None:
+        return added
+    today = svc.today()
+    latest = _latest(_str(form, "as_of"), today)
+    picture, reading = forms.picture_from_form(form, today, kb)
+    order, order_problems = forms.order_from_form(form, today)
+    history, history_problems = forms.history_from_form(form, today, latest)
+    events, event_problems = forms.events_from_form(form, today, latest)
+    course, course_problems = forms.course_from_form(form, latest, today)
+    reading += order_problems + history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "order": order, "history": history}
+    if events:
+        doc["events"] = events
     if course is not None:
         doc["course"] = course
-    if as_of := _str(form, "as_of"):
+    if as_of := picture.get("as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
         order_check_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
-        problems = merge_problems(reading, err.problems)
+        problems = merge_problems(reading, (*err.problems, *forms.picture_problems(picture, kb)))
         return _form_page(
             request,
             "check_form.html",
@@ -611,23 +643,25 @@ async def next_submit(request: Request, principal: PagePrincipal) -> Response:
     svc = services(request)
     kb = svc.kb()
     form = await request.form()
-    picture, reading = forms.picture_from_form(form)
-    history, history_problems = forms.history_from_text(_str(form, "history"))
-    events, event_problems = forms.events_from_text(_str(form, "events"))
-    course, course_problems = forms.course_from_form(
-        form, _latest(_str(form, "as_of"), svc.today())
-    )
+    if (added := _add_row(request, form, "next_form.html")) is not None:
+        return added
+    today = svc.today()
+    latest = _latest(_str(form, "as_of"), today)
+    picture, reading = forms.picture_from_form(form, today, kb)
+    history, history_problems = forms.history_from_form(form, today, latest)
+    events, event_problems = forms.events_from_form(form, today, latest)
+    course, course_problems = forms.course_from_form(form, latest, today)
     reading += history_problems + event_problems + course_problems
     doc: dict[str, Any] = {"picture": picture, "history": history, "events": events}
     if course is not None:
         doc["course"] = course
-    if as_of := _str(form, "as_of"):
+    if as_of := picture.get("as_of"):
         doc["as_of"] = as_of
     values = {**forms.form_from_picture(picture), **forms.raw_values(form)}
     try:
         follow_up_request(doc, kb, default_as_of=svc.today())
     except InputError as err:
-        problems = merge_problems(reading, err.problems)
+        problems = merge_problems(reading, (*err.problems, *forms.picture_problems(picture, kb)))
         return _form_page(
             request,
             "next_form.html",

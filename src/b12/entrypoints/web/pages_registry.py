@@ -138,12 +138,11 @@ async def enrol_submit(request: Request, principal: PagePrincipal) -> Response:
     kb, registry = _bound(request)
     form = await request.form()
     today = svc.today()
-    picture, reading = forms.picture_from_form(form)
+    picture, reading = forms.picture_from_form(form, today, kb)
     who = {name: _str(form, name).strip() for name in ("id", "name", "date_of_birth")}
     patient_id, name, born, own = patient_fields(who, today=today)
     course, course_problems = forms.course_from_form(form, today)
-    course_values = {k: v for k, v in forms.raw_values(form).items() if k.startswith("course.")}
-    values = {**forms.form_from_picture(picture), **who, **course_values}
+    values = {**forms.form_from_picture(picture), **forms.raw_values(form), **who}
     problems = own + reading + course_problems
     if problems or patient_id is None:
         try:  # report the picture's problems too, all at once
