@@ -45,7 +45,7 @@ def options(page: str, element_id: str) -> list[tuple[str, str]]:
 
 
 def next_due(page: str) -> str:
-    found = re.search(r'<dd id="next-due">([^<]*)</dd>', page)
+    found = re.search(r'<dd id="next-due">(.*?)</dd>', page, re.S)
     assert found, "no next-due on the page"
     return found.group(1)
 
@@ -74,18 +74,22 @@ def test_the_follow_up_form_draws_empty_dose_rows_with_labelled_lists(client: Cl
 def test_add_another_dose_works_without_javascript_and_computes_nothing(client: Client) -> None:
     http = client("nurse")
     typed = {**PICTURE, **dose(0, "2026-02-20"), "rows.history": "3"}
-    page = http.form("/next", {**typed, "add": "history"})
+    page = http.form("/next", {**typed, "add": "history"}, follow_redirects=True)
     assert page.status_code == 200
     assert row_legends(page.text, "Dose") == ["Dose 1", "Dose 2", "Dose 3", "Dose 4"]
     assert 'id="next-due"' not in page.text  # nothing was assessed
     assert 'name="history.0.date" type="date" value="2026-02-20"' in page.text
     assert 'name="rows.history" value="4"' in page.text
-    again = http.form("/next", {**typed, "rows.history": "4", "add": "history"})
+    again = http.form(
+        "/next", {**typed, "rows.history": "4", "add": "history"}, follow_redirects=True
+    )
     assert row_legends(again.text, "Dose")[-1] == "Dose 5"
 
 
 def test_add_another_event_opens_the_events_group(client: Client) -> None:
-    page = client("nurse").form("/next", {**PICTURE, "rows.events": "1", "add": "events"})
+    page = client("nurse").form(
+        "/next", {**PICTURE, "rows.events": "1", "add": "events"}, follow_redirects=True
+    )
     assert row_legends(page.text, "Event") == ["Event 1", "Event 2"]
     assert re.search(r'<details class="group events" open>', page.text)
 
@@ -105,6 +109,7 @@ def test_empty_rows_are_skipped_and_problems_land_on_the_row_shown(client: Clien
     page = client("nurse").form(
         "/next",
         {**PICTURE, **dose(1, "2026-02-20"), **dose(3, "2026-02-25"), "as_of": "2026-02-22"},
+        follow_redirects=True,
     )
     assert page.status_code == 422
     assert 'name="history.0.date" type="date" value="2026-02-20"' in page.text
@@ -119,7 +124,9 @@ def test_structured_rows_give_the_same_assessment_as_the_contract(client: Client
     rows: dict[str, Any] = {}
     for n, day in enumerate(days):
         rows.update(dose(n, day, **{"dose.unit": "mg", "site": "deltoid"}))
-    page = client("nurse").form("/next", {**PICTURE, **rows, "as_of": "2026-04-01"})
+    page = client("nurse").form(
+        "/next", {**PICTURE, **rows, "as_of": "2026-04-01"}, follow_redirects=True
+    )
     assert page.status_code == 200, page.text[:400]
     assert "2026-05-13" in next_due(page.text)
 
@@ -134,8 +141,8 @@ def alert_codes(page: str) -> set[str]:
 def test_the_operation_date_reaches_the_bariatric_monitoring(client: Client) -> None:
     http = client("clinician")
     base = {"age": "50", "conditions": ["rygb"], "labs.serum_b12_ng_l": "150"}
-    without = http.form("/plan", base)
-    with_date = http.form("/plan", {**base, "surgery_date": "01/09/2025"})
+    without = http.form("/plan", base, follow_redirects=True)
+    with_date = http.form("/plan", {**base, "surgery_date": "01/09/2025"}, follow_redirects=True)
     assert without.status_code == with_date.status_code == 200
     assert "SURGERY_DATE_NEEDED" in alert_codes(without.text)
     assert "SURGERY_DATE_NEEDED" not in alert_codes(with_date.text)
@@ -144,9 +151,11 @@ def test_the_operation_date_reaches_the_bariatric_monitoring(client: Client) -> 
 def test_other_causes_are_read(client: Client) -> None:
     http = client("clinician")
     base = {"age": "50", "cause": "medication", "medications": ["metformin"]}
-    one = http.form("/plan", {**base, "labs.serum_b12_ng_l": "150"})
+    one = http.form("/plan", {**base, "labs.serum_b12_ng_l": "150"}, follow_redirects=True)
     both = http.form(
-        "/plan", {**base, "labs.serum_b12_ng_l": "150", "causes": ["autoimmune_gastritis"]}
+        "/plan",
+        {**base, "labs.serum_b12_ng_l": "150", "causes": ["autoimmune_gastritis"]},
+        follow_redirects=True,
     )
     assert "GASTRIC_CANCER_RISK" not in alert_codes(one.text)
     assert "GASTRIC_CANCER_RISK" in alert_codes(both.text)
@@ -154,7 +163,9 @@ def test_other_causes_are_read(client: Client) -> None:
 
 def test_an_operation_after_today_is_refused(client: Client) -> None:
     page = client("clinician").form(
-        "/plan", {**PICTURE, "surgery_date": "2026-03-01", "as_of": "2026-02-01"}
+        "/plan",
+        {**PICTURE, "surgery_date": "2026-03-01", "as_of": "2026-02-01"},
+        follow_redirects=True,
     )
     assert page.status_code == 422
     assert "The date of the operation cannot be after today&#39;s date" in page.text
@@ -166,9 +177,17 @@ def test_an_operation_after_today_is_refused(client: Client) -> None:
 def test_the_order_check_reads_events(client: Client) -> None:
     http = client("clinician")
     base = {**PICTURE, **ORDER, "as_of": "2026-03-02", "order.start": "2026-03-02"}
-    good = http.form("/check", {**base, "events.0.date": "2026-02-01", "events.0.kind": "stable"})
+    good = http.form(
+        "/check",
+        {**base, "events.0.date": "2026-02-01", "events.0.kind": "stable"},
+        follow_redirects=True,
+    )
     assert good.status_code == 200, good.text[:300]
-    late = http.form("/check", {**base, "events.0.date": "2026-03-20", "events.0.kind": "stable"})
+    late = http.form(
+        "/check",
+        {**base, "events.0.date": "2026-03-20", "events.0.kind": "stable"},
+        follow_redirects=True,
+    )
     assert late.status_code == 422
     assert "Event 1: the date of the event cannot be after today&#39;s date" in late.text
 
@@ -189,7 +208,9 @@ def test_the_order_check_reads_events(client: Client) -> None:
 def test_a_disclosure_holding_a_value_or_a_problem_comes_back_open(
     client: Client, data: dict[str, Any], summary: str
 ) -> None:
-    page = client("clinician").form("/plan", {**data, "age": ""})  # one problem: age
+    page = client("clinician").form(
+        "/plan", {**data, "age": ""}, follow_redirects=True
+    )  # one problem: age
     assert page.status_code == 422
     found = re.search(rf"<details[^>]*>\s*<summary>{re.escape(summary)}", page.text)
     assert found, summary
@@ -217,6 +238,7 @@ def test_a_late_dose_and_a_missing_dose_are_reported_together(client: Client, ur
             "history.0.drug": "hydroxocobalamin",
             "history.0.route": "im",
         },
+        follow_redirects=True,
     )
     assert page.status_code == 422
     assert "Dose 1: enter the dose given, for example 1" in page.text
@@ -258,7 +280,9 @@ def test_contract_rows_fill_the_form_and_read_back_the_same() -> None:
 def test_doses_or_events_sent_as_free_text_are_refused_not_dropped(
     client: Client, group: str
 ) -> None:
-    page = client("nurse").form("/next", {**PICTURE, group: "2026-03-02 hydroxocobalamin 1mg im"})
+    page = client("nurse").form(
+        "/next", {**PICTURE, group: "2026-03-02 hydroxocobalamin 1mg im"}, follow_redirects=True
+    )
     assert page.status_code == 422
     assert 'id="next-due"' not in page.text
     assert "Check the doses given" in page.text or "Check the events" in page.text

@@ -174,6 +174,21 @@ def _markers(entries: list[ScheduleEntry], kind: str, scale: _Scale) -> list[str
     return parts
 
 
+def _repeat_words(e: ScheduleEntry) -> str:
+    """A repeating entry in words with the timeline's dates ("every 2 days from … (7 doses)")."""
+    r = e.repeat
+    if r is None:  # pragma: no cover - only called for repeating entries
+        return e.repeats or ""
+    if r.every_days:
+        rhythm = "every day" if r.every_days == 1 else f"every {r.every_days} days"
+    else:
+        days = f" ({', '.join(d.capitalize() for d in r.weekdays)})" if r.weekdays else ""
+        rhythm = f"{r.times_per_week} times a week{days}"
+    noun = "dose" if e.kind == "dose" else e.kind
+    count = f"{r.count} {noun}{'' if r.count == 1 else 's'}"
+    return f"{rhythm} from {human_date(e.date)} to {human_date(r.until)} ({count})"
+
+
 def _runs(entries: list[ScheduleEntry], scale: _Scale) -> list[str]:
     """A thin line under each repeating entry's markers, its words as the tooltip."""
     runs = [e for e in entries if e.repeat is not None]
@@ -185,7 +200,7 @@ def _runs(entries: list[ScheduleEntry], scale: _Scale) -> list[str]:
         y = LANES[e.kind] + 9
         parts.append(
             f'<line x1="{_n(scale.x(e.date))}" y1="{y}" x2="{_n(scale.x(e.repeat.until))}" '
-            f'y2="{y}"><title>{_e(f"{LEGEND_NAMES[e.kind]}: {e.repeats}")}</title></line>'
+            f'y2="{y}"><title>{_e(f"{LEGEND_NAMES[e.kind]}: {_repeat_words(e)}")}</title></line>'
         )
     parts.append("</g>")
     return parts
@@ -227,7 +242,8 @@ def _legend(
     for entry in plan.schedule:
         if entry.repeat is not None:
             y += ROW
-            what = f"{LEGEND_NAMES[entry.kind]}s ({entry.phase}): {entry.repeats}"
+            phase = (shown or {}).get(entry.phase or "", entry.phase)
+            what = f"{LEGEND_NAMES[entry.kind]}s ({phase}): {_repeat_words(entry)}"
             parts.append(f'<text x="{LEFT + 18}" y="{y}">{_e(what)}</text>')
     parts.append("</g>")
     return parts, y
