@@ -4,17 +4,43 @@ A spreadsheet program runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a
 carriage return as a formula (CSV formula injection).  Every text cell starting with one of them
 is written with a leading apostrophe, which spreadsheets show as text; ids are text too, so an
 id like ``-1+1`` is defused as well.
+
+:func:`csv_chunks` writes any cells with :mod:`csv` (``excel`` dialect: ``,``, ``"`` doubled,
+quoted only when needed, ``\\r\\n``).  :func:`csv_text_rows` writes the same bytes for rows whose
+cells are all text, a batch at a time: most cells need nothing but the commas between them,
+which one regular-expression search over the whole batch shows; only a batch holding a cell
+that must be defused or quoted is written row by row, and only its rows that need it go through
+the :mod:`csv` writer.  It is what keeps a million-row download from costing seconds of Python.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 #: Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: The dialect every b12 CSV is written in (what ``csv.writer`` uses by default).
+DIALECT = csv.excel
+
+#: Characters that make the ``csv`` writer quote a cell (``QUOTE_MINIMAL``): the delimiter, the
+#: quote character and the characters of the line terminator.
+QUOTED_WHEN = frozenset((DIALECT.delimiter, DIALECT.quotechar or "", *DIALECT.lineterminator))
+
+#: A cell (each preceded by NUL, which no database text holds) that starts like a formula or
+#: holds a character that needs quoting: anything :func:`csv_text_rows` cannot just join.
+_NEEDS_CARE = re.compile(
+    "\x00["
+    + "".join(map(re.escape, FORMULA_START))
+    + "]|["
+    + "".join(map(re.escape, sorted(QUOTED_WHEN)))
+    + "]"
+)
 
 
 def safe_cell(value: Any) -> Any:
@@ -34,7 +60,7 @@ def csv_chunks(
     """A header row, then the rows, as CSV text in chunks of ``chunk_rows`` rows (for a streamed
     download of any length); every text cell is defused with :func:`safe_cell`."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, DIALECT)
     writer.writerow(columns)
     yield out.getvalue()  # the header leaves at once: a download starts before the first row
     out.seek(0)
@@ -47,6 +73,33 @@ def csv_chunks(
             out.seek(0)
             out.truncate()
     yield out.getvalue()
+
+
+def csv_header(columns: Sequence[str]) -> str:
+    """The header line :func:`csv_chunks` starts with."""
+    return next(csv_chunks(columns, ()))
+
+
+def csv_text_rows(rows: Sequence[Sequence[str]]) -> str:
+    """Rows whose cells are all text (``str``, never ``None``: pass ``""``) as CSV, byte for byte
+    what :func:`csv_chunks` writes for them (without the header), cells defused.
+
+    Fast for a batch of clean rows (one search, then joins in C); exact for the rest, which go
+    through the same :mod:`csv` writer and :func:`safe_cell` as :func:`csv_chunks`."""
+    if not rows:
+        return ""
+    end = DIALECT.lineterminator
+    comma = DIALECT.delimiter
+    if _NEEDS_CARE.search("\x00" + "\x00".join(chain.from_iterable(rows))) is None:
+        return end.join(map(comma.join, rows)) + end
+    out = io.StringIO()
+    write = csv.writer(out, DIALECT).writerow
+    for row in rows:
+        if _NEEDS_CARE.search("\x00" + "\x00".join(row)) is None:
+            out.write(comma.join(row) + end)
+        else:
+            write([safe_cell(v) for v in row])
+    return out.getvalue()
 
 
 def csv_text(columns: Sequence[str], records: Iterable[Mapping[str, Any]]) -> str:

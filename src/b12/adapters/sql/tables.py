@@ -83,12 +83,13 @@ Index(
     postgresql_where=text("status = 'active'"),
     sqlite_where=text("status = 'active'"),
 )
-Index(
+Index(  # covering on PostgreSQL (migration 0009): the recall list reads it alone
     "ix_courses_urgency",
     courses.c.status,
     courses.c.due_latest,
     courses.c.next_due,
     courses.c.patient_id,
+    postgresql_include=["due_earliest", "pathway", "regimen", "phase"],
 )
 
 doses = Table(
