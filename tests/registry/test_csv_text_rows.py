@@ -68,3 +68,29 @@ def test_a_clean_batch_is_the_cells_joined_with_commas() -> None:
 @given(st.lists(st.lists(CELL, min_size=3, max_size=3), min_size=1, max_size=6))
 def test_any_text_cells_are_written_as_the_csv_writer_writes_them(rows: list[list[str]]) -> None:
     assert csv_text_rows(rows) == _reference(rows)
+
+
+TAIL_CELLS = st.lists(
+    st.sampled_from(["2026-09-01", "0999-12-31", "0", "365", "overdue", "due", ""]),
+    min_size=3,
+    max_size=3,
+)
+
+
+def test_a_tail_of_clean_cells_joined_in_one_is_written_as_the_cells_themselves() -> None:
+    for row in [[h, h, "2026-09-01", "12", "due"] for h in HOSTILE]:
+        joined = [*row[:2], ",".join(row[2:])]
+        assert csv_text_rows([joined], tail=3) == _reference([row])
+    clean = [["P1", "Ann", "2026-09-01,0,due"], ["P2", "", "2026-09-02,3,overdue"]]
+    assert csv_text_rows(clean, tail=3) == "P1,Ann,2026-09-01,0,due\r\nP2,,2026-09-02,3,overdue\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.lists(CELL, min_size=2, max_size=2), TAIL_CELLS), min_size=1, max_size=6)
+)
+def test_any_cells_before_a_clean_tail_are_written_as_the_csv_writer_writes_them(
+    rows: list[tuple[list[str], list[str]]],
+) -> None:
+    joined = [[*head, ",".join(tail)] for head, tail in rows]
+    assert csv_text_rows(joined, tail=3) == _reference([[*head, *tail] for head, tail in rows])

@@ -48,10 +48,13 @@ _cursor_names = counter(1)
 
 @dataclass(frozen=True)
 class TextQuery:
-    """A query whose cells are all text, never NULL, in CSV column order; and the CSV header."""
+    """A query whose cells are all text, never NULL, in CSV column order; the CSV header; and
+    how many clean cells its last cell joins (``tail`` of
+    :func:`~b12.adapters.spreadsheet.csv_text_rows`)."""
 
     query: Select[Any]
     header: str
+    tail: int = 1
 
 
 class RecallExport(Generic[T]):
@@ -153,7 +156,7 @@ class RecallExport(Generic[T]):
                 with raw.cursor(name=f"b12_export_{next(_cursor_names)}") as cursor:
                     cursor.execute(str(compiled), compiled.params)
                     while rows := cursor.fetchmany(TEXT_BATCH):
-                        yield csv_text_rows(rows)
+                        yield csv_text_rows(rows, tail=text.tail)
             except self._conn.dialect.loaded_dbapi.Error as exc:  # the driver's own errors
                 raise RegistryUnavailable(f"database unavailable: {exc}") from exc
         finally:

@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     update,
@@ -247,13 +248,20 @@ def recall_csv(rows: Iterable[RecallRow]) -> str:
     return "".join(recall_csv_chunks(rows))
 
 
+#: How many of the recall CSV's cells :func:`recall_text_cells` joins into its last one.
+RECALL_TEXT_TAIL = 5
+
+
 def recall_text_cells(as_of: date) -> tuple[Any, ...]:
     """The cells of a recall CSV row as PostgreSQL text, in :data:`RECALL_CSV_COLUMNS` order:
     what :func:`recall_row` and :func:`recall_csv_chunks` make of a row, computed in the query.
 
-    NULL becomes ``""`` (as the CSV writer writes None); dates are ISO (the export sets
-    ``DateStyle`` ISO); ``overdue_days`` and ``status`` are the tests of :func:`recall_row`.
-    Defusing and quoting stay in Python (``csv_text_rows``), the one place that knows them."""
+    The five text cells a person or the knowledge base wrote come one by one, NULL as ``""``
+    (as the CSV writer writes None); defusing and quoting them stay in Python
+    (``csv_text_rows``), the one place that knows them.  The last :data:`RECALL_TEXT_TAIL`
+    cells, which never need either, come joined with commas in one cell: the ISO dates (the
+    export sets ``DateStyle`` ISO), ``overdue_days`` and ``status`` with the tests of
+    :func:`recall_row`."""
     day = literal(as_of, Date)
     overdue = func.greatest(0, day - courses.c.due_latest)
     status = case(
@@ -261,17 +269,22 @@ def recall_text_cells(as_of: date) -> tuple[Any, ...]:
         (courses.c.due_earliest <= day, "due"),
         else_="upcoming",
     )
+    tail = (
+        cast(courses.c.next_due, Text),
+        cast(courses.c.due_earliest, Text),
+        cast(courses.c.due_latest, Text),
+        cast(overdue, Text),
+        status,
+    )
+    comma = literal_column("','")
+    joined = [part for cell in tail for part in (comma, cell)][1:]
     return (
         courses.c.patient_id,
         func.coalesce(patients.c.display_name, ""),
         courses.c.pathway,
         func.coalesce(courses.c.regimen, ""),
         func.coalesce(courses.c.phase, ""),
-        cast(courses.c.next_due, Text),
-        cast(courses.c.due_earliest, Text),
-        cast(courses.c.due_latest, Text),
-        cast(overdue, Text),
-        status,
+        func.concat(*joined),  # concat: a NULL part is "", as the CSV writer writes None
     )
 
 
@@ -859,7 +872,9 @@ class Registry(EngineStore):
         if not self.is_sqlite:
             cells = recall_text_cells(as_of)
             text_query = TextQuery(
-                self._recall_select(as_of, within_days, filters, cells), RECALL_CSV_HEADER
+                self._recall_select(as_of, within_days, filters, cells),
+                RECALL_CSV_HEADER,
+                RECALL_TEXT_TAIL,
             )
         return RecallExport.open(
             self, query, count, lambda r: recall_row(r, as_of), text=text_query
