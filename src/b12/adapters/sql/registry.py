@@ -55,7 +55,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
 )
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from b12.adapters.spreadsheet import CHUNK_ROWS, csv_chunks, csv_header
 from b12.adapters.sql.recall_export import RecallExport, TextQuery
@@ -276,7 +276,7 @@ def recall_text_cells(as_of: date) -> tuple[Any, ...]:
         cast(overdue, Text),
         status,
     )
-    comma = literal_column("','")
+    comma: ColumnElement[str] = literal_column("','", Text)
     joined = [part for cell in tail for part in (comma, cell)][1:]
     return (
         courses.c.patient_id,
