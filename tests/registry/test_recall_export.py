@@ -307,3 +307,17 @@ def test_an_export_is_read_once(registry: Registry) -> None:
         assert len(list(export)) == export.total
         with pytest.raises(RuntimeError, match="read once"):
             list(export)
+
+
+def test_a_csv_download_abandoned_mid_stream_gives_its_connection_back(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recall_export_module, "TEXT_BATCH", 3)  # the next fetch is under way
+    _fill(registry, 40)
+    export = registry.open_recall_export(AS_OF, 14)
+    chunks: Any = recall_csv_chunks(export)
+    next(chunks)  # the header
+    assert next(chunks).count("\r\n") == (3 if export.has_text else export.total)
+    chunks.close()
+    assert registry.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert registry.recall_count(AS_OF, 14) == export.total  # the pool's connection still works

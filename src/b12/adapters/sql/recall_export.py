@@ -15,7 +15,8 @@ An export is read once, in one of two ways:
 * :meth:`RecallExport.text_chunks` (only when opened with a ``text`` query, which the registry
   gives on PostgreSQL) gives CSV text: the header, then one chunk per fetch of
   :data:`TEXT_BATCH` rows, each written by :func:`~b12.adapters.spreadsheet.csv_text_rows` from
-  the text cells the database formatted.  No object is built per row: this is the path that
+  the text cells the database formatted, while a helper thread fetches the next batch (the
+  database works while Python writes).  No object is built per row: this is the path that
   streams a million-course list in seconds.
 
 Errors from the driver become ``RegistryUnavailable`` as elsewhere.  Reading to the end or
@@ -26,6 +27,7 @@ client goes away) ends the transaction and returns the connection.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count as counter
 from typing import Any, Generic, TypeVar
@@ -153,9 +155,17 @@ class RecallExport(Generic[T]):
             with self._store._guard():
                 raw: Any = self._conn.connection.driver_connection
             try:
-                with raw.cursor(name=f"b12_export_{next(_cursor_names)}") as cursor:
+                with (
+                    raw.cursor(name=f"b12_export_{next(_cursor_names)}") as cursor,
+                    ThreadPoolExecutor(1, thread_name_prefix="b12-export") as fetcher,
+                ):
                     cursor.execute(str(compiled), compiled.params)
-                    while rows := cursor.fetchmany(TEXT_BATCH):
+                    # The database makes the next batch while this one is written; only the
+                    # fetcher thread touches the cursor until it is done (leaving the block
+                    # waits for it), so the connection is never used by two threads at once.
+                    batch = fetcher.submit(cursor.fetchmany, TEXT_BATCH)
+                    while rows := batch.result():
+                        batch = fetcher.submit(cursor.fetchmany, TEXT_BATCH)
                         yield csv_text_rows(rows, tail=text.tail)
             except self._conn.dialect.loaded_dbapi.Error as exc:  # the driver's own errors
                 raise RegistryUnavailable(f"database unavailable: {exc}") from exc
