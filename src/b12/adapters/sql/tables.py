@@ -83,12 +83,13 @@ Index(
     postgresql_where=text("status = 'active'"),
     sqlite_where=text("status = 'active'"),
 )
-Index(
+Index(  # covering on PostgreSQL (migration 0009): the recall list reads it alone
     "ix_courses_urgency",
     courses.c.status,
     courses.c.due_latest,
     courses.c.next_due,
     courses.c.patient_id,
+    postgresql_include=["due_earliest", "pathway", "regimen", "phase"],
 )
 
 doses = Table(
@@ -258,7 +259,7 @@ outreach = Table(
 )
 Index("ix_outreach_patient", outreach.c.patient_id, outreach.c.id)
 
-# -- 0009_result_drafts: saved inputs of a result page (issue 15) --------------------------------
+# -- 0010 (result drafts): saved inputs of a result page (issue 15) --------------------------------
 
 # A plan, order check or follow-up made in the web app is saved as the inputs that made it (the
 # engine's request document, with its as_of fixed) and the form as typed, under an unguessable

@@ -1,14 +1,14 @@
 """Saved inputs of web result pages (plan, order check, follow-up), so a result has a URL.
 
-Revision ID: 0009_result_drafts
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_result_drafts"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 
 
 def upgrade() -> None:
