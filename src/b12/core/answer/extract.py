@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from b12.core.answer.extract_course import asked_forms, extract_course
+from b12.core.answer.extract_results import results_in_words
 from b12.core.answer.lexicon import (
     _US_UPPER,
     AGE_WORDS,
@@ -90,6 +91,7 @@ class Slots:
     interval_days: float | None = None
     serum_b12: tuple[float, str | None] | None = None
     labs: dict[str, float] = field(default_factory=dict)
+    word_results: dict[str, str] = field(default_factory=dict)
     ileal_resection_cm: float | None = None
     age: int | None = None
     sex: str | None = None
@@ -115,6 +117,7 @@ class Slots:
     site: str | None = None
     about_lifelong: bool = False
     asks_deficiency: bool = False
+    asks_next_dose: bool = False
     folate_low: bool = False
 
     @property
@@ -149,6 +152,7 @@ class Slots:
             or self.populations
             or self.neuro is not None
             or self.labs
+            or self.word_results
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
@@ -373,6 +377,19 @@ def _bare_units(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
             return
 
 
+#: Lab fields that a result told in words can be about (the others name another test).
+B12_TESTS = frozenset({"serum_b12_ng_l", "active_b12_pmol_l", "mma_nmol_l"})
+
+
+def _word_results(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """Results told in words ("B12 came back low"), unless the number is given too."""
+    table = {p: field_name for p, (field_name, _) in LABS.items() if field_name not in B12_TESTS}
+    others = [(s, e) for s, e, _ in _hits(tokens, table)]
+    for name, reading in results_in_words(tokens, kb.answering, others).items():
+        if name not in slots.labs:
+            slots.word_results[name] = reading
+
+
 def _ileal_length(tokens: Sequence[str], slots: Slots) -> None:
     if "ileal_resection" not in slots.populations:
         return
@@ -426,6 +443,11 @@ def _near_b12(tokens: Sequence[str], i: int) -> bool:
     return any(t in B12_WORDS for t in window)
 
 
+def _reports_result(slots: Slots) -> bool:
+    """The question gives a B12 result (a number or words): "suspicion" is about B12."""
+    return bool(slots.word_results) or "serum_b12_ng_l" in slots.labs
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
@@ -442,7 +464,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
             for p in phrases
             for i in _find(tokens, p)
             if (status == "not_deficient" or not _negated(tokens, i, i + len(p)))
-            and (status != "suspected" or _near_b12(tokens, i))
+            and (status != "suspected" or _near_b12(tokens, i) or _reports_result(slots))
         ]
         if hit:
             slots.deficiency = status
@@ -477,6 +499,14 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     confirmed deficiency (no patient is described).
     """
     reading = kb.answering.question_reading
+    if slots.form == "when" and _has(tokens, _phrases(reading.next_dose)):
+        # "When is the next injection due?": a course is under way; the question asks for a
+        # date (the rule that dates the next dose), not for a regimen.
+        slots.asks_next_dose = True
+        slots.on_treatment = True
+        slots.regimen_question = False
+        if slots.intent == "regimen":
+            slots.intent = None
     open_status = slots.deficiency is None or slots.deficiency_generic
     named = any(p in slots.populations for p in reading.deficiency_populations)
     if open_status and (named or (slots.on_treatment and not slots.labs)):
@@ -484,9 +514,10 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.deficiency_generic = False
     if _has(tokens, _phrases(reading.not_regimen)):
         slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
-    elif (
+    elif not slots.asks_next_dose and (
         (
-            set(asked_forms(tokens)) & set(reading.regimen_forms)
+            set(asked_forms(tokens)[:1] if slots.form == "when" else asked_forms(tokens))
+            & set(reading.regimen_forms)
             or _has(tokens, _phrases(reading.regimen_phrases))
         )
         and slots.form != "yesno"
@@ -516,6 +547,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _interval(tokens, slots)
     _labs(tokens, slots, kb)
     _bare_units(tokens, slots, kb)
+    _word_results(tokens, slots, kb)
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots)
@@ -524,6 +556,10 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
+    if slots.deficiency is None and slots.word_results.get("serum_b12_ng_l") == "normal":
+        # "B12 came back normal" states the result is not deficient, as "B12 normal" does;
+        # neurological features still make it suspected (select.py, as plan does).
+        slots.deficiency = "not_deficient"
     _read_implied(tokens, slots, kb)
     if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
         # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.

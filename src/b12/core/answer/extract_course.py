@@ -151,12 +151,57 @@ def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
 
 
 def asked_forms(tokens: Sequence[str]) -> list[str]:
-    """Every form the question's words ask in, the leading one first ("switch … how often")."""
-    return [
+    """Every form the question's words ask in, the leading one first ("switch … how often").
+
+    "When" is read last (it is also a conjunction: "how safe … when breastfeeding"), except
+    when it opens a clause ("when is the next dose due?", "stable - when is the next dose?"):
+    then the question asks for a date, and that form leads.
+    """
+    forms = [
         form
         for form, table in FORMS
         if any(not _surgery_name(tokens, i) for p in table for i in find(tokens, p))
     ]
+    if "when" in forms and leads_with_when(tokens):
+        forms.remove("when")
+        forms.insert(0, "when")
+    return forms
+
+
+#: After "when", these words make it a question ("when is …", "when should …"), not a
+#: conjunction ("… when breastfeeding").
+WHEN_ASKS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "do",
+        "does",
+        "did",
+        "should",
+        "shall",
+        "can",
+        "could",
+        "will",
+        "would",
+        "must",
+        "to",
+        "would",
+        "'s",
+        "s",
+    }
+)
+
+
+def leads_with_when(tokens: Sequence[str]) -> bool:
+    """The question asks "when …?" or "how soon …?" (a date or a time), not "… when …"."""
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "when" and (nxt in WHEN_ASKS or i == 0):
+            return True
+        if tok == "how" and nxt == "soon":
+            return True
+    return False
 
 
 def _surgery_name(tokens: Sequence[str], i: int) -> bool:

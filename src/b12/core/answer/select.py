@@ -297,6 +297,8 @@ class _Selector:
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
+        if slots.asks_next_dose:
+            return True  # "when is the next dose?": the decision that dates it (carry on)
         kinds = self.form_kinds()
         if any(recs[h.id].action.type in kinds for h in self.matched):
             return False  # "what to check?": the content of that kind answers it
@@ -501,6 +503,8 @@ class _Selector:
     def form_kinds(self) -> tuple[str, ...]:
         """The kinds of content that answer the question's form first (``form_heads``)."""
         heads = self.kb.answering.question_reading.form_heads
+        if self.slots.form == "when" and self.slots.intent != "monitoring":
+            return ()  # "when is the next dose?" asks for a date rule, not for a check
         return heads.get(self.slots.form, ()) if self.slots.form else ()
 
     def form_head(self, shown: Sequence[tuple[Hit, Fact]]) -> Fact | None:
