@@ -278,6 +278,15 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
         # needed ("do I need injections?"): then it is what is asked about, not a preference.
         asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
         return None if asked else ims[0]
+    if len(ims) == 2 and "from" in tokens:
+        # "switch from injections to tablets": the route the treatment moves to.
+        start = tokens.index("from")
+        for i in range(start + 1, len(tokens)):
+            if tokens[i] in ("to", "onto", "into"):
+                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+                if following and following[0] in ("im", "oral"):
+                    return following[0]
+                break
     if len(ims) == 2:
         # "prefers oral to injections": the route right after the preference word.
         for i, tok in enumerate(tokens):
@@ -468,6 +477,14 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
         ]
         if hit:
             slots.deficiency = status
+            if status in ("not_deficient", "indeterminate") and slots.word_results:
+                # "B12 normal but I still suspect it": the words are the result; the
+                # suspicion is the stated status (a normal result never overrules it).
+                suspected = dict(DEFICIENCY_CUES)["suspected"]
+                if any(
+                    not _negated(tokens, i, i + len(p)) for p in suspected for i in _find(tokens, p)
+                ):
+                    slots.deficiency = "suspected"
             break
     else:
         if not _has(tokens, SCREENING) and any(

@@ -64,8 +64,14 @@ SECTION_ORDER: tuple[SectionKey, ...] = (
 MAX_MATCHED = 6
 #: … each scoring at least this share of the best score.
 RELATIVE_SCORE = 0.45
-#: A true recommendation within this share of the best score heads before an unknown one.
+#: True recommendations within this share of the best score compete for the headline …
 PREFER_SHARE = 0.6
+#: … but when the best match is open, only a true one within this share displaces it; one
+#: further down does not: the best match heads under its stated condition ("If …: …") rather
+#: than a true statement about a neighbouring question.
+DISPLACE_SHARE = 0.8
+#: A true alert within this share of the best score answers a yes/no question about a decision.
+CAUTION_SHARE = 0.6
 #: At most this many other branches of an "it depends" headline.
 MAX_BRANCHES = 2
 #: A generic regimen question keeps the decision headline while the decision scores at least
@@ -478,9 +484,10 @@ class _Selector:
         form_head = self.form_head(shown)
         if form_head is not None:
             course = [form_head, *course]
-        near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
-        if not near:
-            near = [f for _, f in shown if f.condition is None]
+        # True statements near the best match compete by how many of the question's facts
+        # they rest on; when the best match is itself open, only a close true one displaces it.
+        share = PREFER_SHARE if shown[0][1].condition is None else DISPLACE_SHARE
+        near = [f for h, f in shown if f.condition is None and h.score >= share * best]
         if not near:
             near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
@@ -520,7 +527,7 @@ class _Selector:
         """A yes/no question about a decision is answered by the true alert it asks about.
 
         ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
-        retrieval ranks within ``PREFER_SHARE`` of the best heads; the decision stays, in the
+        retrieval ranks within ``CAUTION_SHARE`` of the best heads; the decision stays, in the
         algorithm section, with its regimen.
         """
         head = sel.headline
@@ -529,7 +536,7 @@ class _Selector:
         best = self.hits[0].score
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
-            if hit.score < PREFER_SHARE * best or rec.id == head.rec.id:
+            if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction):
                 continue
