@@ -738,7 +738,14 @@ class Answering(Model):
         if both:
             raise ValueError(f"in both shorthand and misspellings: {both}")
         named = {f"vocabulary.{k}": v for k, v in self.vocabulary.items()}
-        for name in ("stopwords", "in_scope_anchors", "out_of_scope", "veterinary", "wellness", *named):
+        for name in (
+            "stopwords",
+            "in_scope_anchors",
+            "out_of_scope",
+            "veterinary",
+            "wellness",
+            *named,
+        ):
             words: tuple[str, ...] = named[name] if name in named else getattr(self, name)
             if any(w != w.lower() or not w.strip() for w in words):
                 raise ValueError(f"{name}: entries must be non-empty lower case")

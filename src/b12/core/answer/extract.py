@@ -569,7 +569,8 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _age_sex(tokens, slots)
     _cues(question, tokens, slots)
     extract_course(tokens, norm.folded, slots)
-    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or "confirmed" in tokens
+    asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
+    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)
     if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None

@@ -186,7 +186,6 @@ WHEN_ASKS = frozenset(
         "would",
         "must",
         "to",
-        "would",
         "'s",
         "s",
     }

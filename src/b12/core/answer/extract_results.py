@@ -54,9 +54,7 @@ def _tables(answering: Answering) -> _Tables:
         if found is not None and found[0] is words:
             return found[1]
     table = Table.from_answering(answering)
-    tests = {
-        _tokens(p, table): name for name, phrases in words.tests.items() for p in phrases
-    }
+    tests = {_tokens(p, table): name for name, phrases in words.tests.items() for p in phrases}
     generic = frozenset(_tokens(p, table) for p in words.generic)
     readings = {
         _tokens(p, table): name for name, phrases in words.readings.items() for p in phrases
@@ -80,9 +78,7 @@ def _tables(answering: Answering) -> _Tables:
     return built
 
 
-def _subject(
-    spans: Sequence[tuple[int, int, str]], default: str
-) -> list[tuple[int, int, str]]:
+def _subject(spans: Sequence[tuple[int, int, str]], default: str) -> list[tuple[int, int, str]]:
     """Generic words stand for the B12 test (``default``)."""
     return [(s, e, default if v == "_generic" else v) for s, e, v in spans]
 
