@@ -28,7 +28,6 @@ from b12.core.answer.lexicon import (
     BARIATRIC_KINDS,
     BOTH_WAYS,
     CLINICIAN_WORDS,
-    DECISION_QUESTIONS,
     DEFICIENCY_CUES,
     DOSE_UNITS,
     ELDERLY_AGE,
@@ -48,7 +47,6 @@ from b12.core.answer.lexicon import (
     PERSON_WORDS,
     POPULATIONS,
     PREFER_WORDS,
-    REGIMEN_QUESTIONS,
     RENAL_DIALYSIS,
     RENAL_NEPHROPATHY,
     ROUTE_WORDS,
@@ -457,7 +455,7 @@ def _reports_result(slots: Slots) -> bool:
     return bool(slots.word_results) or "serum_b12_ng_l" in slots.labs
 
 
-def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
+def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
         slots.audience_cue = "patient"
@@ -498,10 +496,13 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     best = max(scores.values())
     if best:
         slots.intent = next(i for i, _ in INTENTS if scores[i] == best)
-    if _has(tokens, REGIMEN_QUESTIONS) and not scores["monitoring"]:
+    words_of = kb.answering.vocabulary
+    if _has(tokens, _phrases(words_of.get("regimen_questions", ()))) and not scores["monitoring"]:
         slots.regimen_question = True
         slots.intent = "regimen"
-    slots.decision_question = slots.regimen_question or _has(tokens, DECISION_QUESTIONS)
+    slots.decision_question = slots.regimen_question or _has(
+        tokens, _phrases(words_of.get("decision_questions", ()))
+    )
     slots.status_unknown = _has(tokens, UNKNOWN_STATUS)
 
 
@@ -567,7 +568,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _word_results(tokens, slots, kb)
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
-    _cues(question, tokens, slots)
+    _cues(question, tokens, slots, kb)
     extract_course(tokens, norm.folded, slots)
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)

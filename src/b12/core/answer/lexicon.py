@@ -569,57 +569,6 @@ INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         ),
     ),
 )
-#: Phrases that ask for a treatment regimen outright: the plan's decision heads the answer.
-REGIMEN_QUESTIONS = phrases(
-    "regimen",
-    "regime",
-    "schedule",
-    "frequency",
-    "how often",
-    "how many injections",
-    "how much",
-    "what dose",
-    "which dose",
-    "dose for",
-    "dose frequency",
-    "treatment for",
-    "treatment of",
-    "treatment regimen",
-    "how to treat",
-    "how do i treat",
-    "how should i treat",
-    "first line",
-    "which injection",
-    "what injection",
-)
-#: Phrases that ask what to do for the patient described ("does she need injections?").
-DECISION_QUESTIONS = phrases(
-    "need b12",
-    "need injections",
-    "need treatment",
-    "need tablets",
-    "need prophylaxis",
-    "need prophylactic",
-    "needs b12",
-    "needs injections",
-    "needs treatment",
-    "needs prophylaxis",
-    "should they have",
-    "should he have",
-    "should she have",
-    "should i give",
-    "should i start",
-    "should we",
-    "what now",
-    "what next",
-    "what to do",
-    "injections or tablets",
-    "tablets or injections",
-    "oral or",
-    "or oral",
-    "or injections",
-    "or tablets",
-)
 FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "mine", "myself", "i've", "i'd", "i'll"})
 CLINICIAN_WORDS = frozenset(
     {"patient", "patients", "prescribe", "prescribing", "clinician", "clinic", "prescriber"}

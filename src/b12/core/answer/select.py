@@ -170,7 +170,9 @@ def _deficiency(
             lab, classifier = rec.action.deficiency, rec
             break
     status = safer(stated, lab)
-    used = classifier if lab is not None and status == lab else None
+    # A result told only in words ("low B12") sets the status but is not a result to show
+    # classified, unless the question asks what it means (``result_classifier``).
+    used = classifier if lab is not None and status == lab and slots.labs else None
     suspicion = criteria.Ref(CLINICAL_SUSPICION)
     if status not in TREATABLE and ev.truth(suspicion) is True:
         status, used = "suspected", None
@@ -180,9 +182,14 @@ def _deficiency(
 
 
 def _asks_diagnosis(slots: Slots) -> bool:
-    """The question asks whether a result means deficiency ("b12 170 - confirmed?")."""
+    """The question asks whether a result means deficiency ("b12 170 - confirmed?").
+
+    A result told only in words ("low B12") is the question's subject only when the question
+    asks what it means ("confirms it?"), not whenever it mentions a result."""
     if slots.regimen_question or slots.decision_question:
         return False
+    if not slots.labs:
+        return slots.asks_deficiency
     return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
 
 
@@ -229,7 +236,7 @@ class _Selector:
 
     def result_classifier(self) -> Recommendation | None:
         """The classification a stated result gets, even when a status is also stated."""
-        if not self.slots.labs:
+        if not self.slots.labs and not self.slots.word_results:
             return None
         for rec in self.kb.usable("classifiers", self.guideline, False):
             if self.ev.truth(rec.when) is True:
