@@ -530,20 +530,31 @@ class _Selector:
         best = facts or fits
         return best[0] if best else None
 
-    def answer_with_caution(self, sel: Selection) -> None:
+    def _points_to(self, rec: Recommendation) -> bool:
+        """``rec``'s condition rests on a population or a result the question gives."""
+        given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
+        fields = leaf_fields(rec.when, self.kb)
+        return rec.id in self.index.population_recs or bool(fields & given)
+
+    def answer_with_caution(self, sel: Selection, *, outranks: bool = False) -> None:
         """A yes/no question about a decision is answered by the true alert it asks about.
 
         ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
         retrieval ranks within ``CAUTION_SHARE`` of the best heads; the decision stays, in the
-        algorithm section, with its regimen.
+        algorithm section, with its regimen.  For any other question (``outranks``) such an
+        alert heads only when retrieval ranks it above the decision and it rests on a
+        population or a result the question gives ("hyperthyroidism and b12 dose").
         """
         head = sel.headline
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         best = self.hits[0].score
+        floor = max(CAUTION_SHARE * best, self.score(head.rec.id)) if outranks else 0.0
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
             if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
+                continue
+            if outranks and (hit.score <= floor or not self._points_to(rec)):
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction):
                 continue
@@ -653,6 +664,8 @@ def _select(
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
     if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
         sel_.answer_with_caution(sel)
+    elif done and not slots.regimen_question:
+        sel_.answer_with_caution(sel, outranks=True)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
