@@ -664,7 +664,7 @@ def _select(
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
     if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
         sel_.answer_with_caution(sel)
-    elif done and not slots.regimen_question:
+    elif done and not (slots.regimen_question or slots.decision_question):
         sel_.answer_with_caution(sel, outranks=True)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
