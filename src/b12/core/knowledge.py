@@ -702,7 +702,9 @@ class Answering(Model):
     (``yes``, ``no``, ``depends``, ``sides``, ``secondary``, ``content_team``).
     ``question_reading`` (:class:`QuestionReading`): what a question implies;
     ``results_in_words`` (:class:`ResultWords`): a result told in words; ``vocabulary``: named
-    word lists the question reader uses (lower case), so that vocabulary is data.
+    word lists the question reader uses (lower case), so that vocabulary is data;
+    ``term_words``: per vocabulary condition or medication code, words a question may use for
+    it besides its label and aliases ("needle phobic" for ``needle_phobia``).
     """
 
     version: str = Field(min_length=1)
@@ -726,6 +728,7 @@ class Answering(Model):
     question_reading: QuestionReading = Field(default_factory=QuestionReading)
     results_in_words: ResultWords = Field(default_factory=ResultWords)
     vocabulary: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    term_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:
@@ -738,6 +741,7 @@ class Answering(Model):
         if both:
             raise ValueError(f"in both shorthand and misspellings: {both}")
         named = {f"vocabulary.{k}": v for k, v in self.vocabulary.items()}
+        named |= {f"term_words.{k}": v for k, v in self.term_words.items()}
         for name in (
             "stopwords",
             "in_scope_anchors",

@@ -65,7 +65,7 @@ from b12.core.answer.match import has as _has
 from b12.core.answer.match import hits as _hits
 from b12.core.answer.match import negated as _negated
 from b12.core.answer.match import number
-from b12.core.answer.normalise import BOUNDARIES, Normalised
+from b12.core.answer.normalise import BOUNDARIES, Normalised, fold, tokenise
 from b12.core.knowledge import KnowledgeBase
 
 # -- the result ---------------------------------------------------------------------------------
@@ -170,6 +170,54 @@ def _neuro(tokens: Sequence[str], slots: Slots) -> None:
         slots.neuro = False
 
 
+_TERMS: dict[int, tuple[object, tuple[tuple[Phrase, str, str], ...]]] = {}
+
+
+def _term_phrases(kb: KnowledgeBase) -> tuple[tuple[Phrase, str, str], ...]:
+    """(phrase, kind, code) for every vocabulary condition and medication: its code, label
+    (without a bracketed gloss), aliases and ``answering.yaml`` ``term_words``."""
+    key = id(kb.vocabulary)
+    found = _TERMS.get(key)
+    if found is not None and found[0] is kb.vocabulary:
+        return found[1]
+    # Codes the population table reads (with its own rules), and the B12 products and folic
+    # acid (a treatment, read as an order or a course), are left to those readers.
+    covered = {c for pop in POPULATIONS for c in (*pop.conditions, *pop.medications)}
+    covered |= {pop.cause for pop in POPULATIONS if pop.cause}
+    covered |= set(kb.vocabulary.products) | {"nitrous_oxide"}
+    out: list[tuple[Phrase, str, str]] = []
+    for kind, table in (
+        ("conditions", kb.vocabulary.conditions),
+        ("medications", kb.vocabulary.medications),
+    ):
+        for code, term in table.items():
+            if term.informational or code in covered:
+                continue
+            label = term.label.split("(", 1)[0]
+            texts = [code.replace("_", " "), label, *(a.replace("_", " ") for a in term.aliases)]
+            texts += kb.answering.term_words.get(code, ())
+            for text in texts:
+                phrase = tuple(t for t in tokenise(fold(text)) if t not in BOUNDARIES)
+                if phrase:
+                    out.append((phrase, kind, code))
+    built = tuple(sorted(set(out)))
+    _TERMS[key] = (kb.vocabulary, built)
+    return built
+
+
+def _vocabulary_terms(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """Conditions and medications named by their vocabulary words ("needle phobic",
+    "apixaban") that the population table does not already read."""
+    for phrase, kind, code in _term_phrases(kb):
+        have = slots.conditions if kind == "conditions" else slots.medications
+        if code in have:
+            continue
+        if any(not _negated(tokens, i, i + len(phrase)) for i in _find(tokens, phrase)):
+            have.append(code)
+            if code not in slots.populations:
+                slots.populations.append(code)
+
+
 def _populations(tokens: Sequence[str], slots: Slots) -> None:
     for pop in POPULATIONS:
         hits = [
@@ -237,12 +285,18 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     for _, _, drug in _hits(tokens, names):
         if drug not in slots.formulations:
             slots.formulations.append(drug)
-    slots.on_treatment = _on_treatment(tokens)
-    slots.route_preference = _route_preference(tokens, slots.routes)
+    stops = frozenset(kb.answering.vocabulary.get("on_treatment_stops", ())) | frozenset(
+        w for phrase, kind, _ in _term_phrases(kb) if kind == "medications" for w in phrase
+    )
+    slots.on_treatment = _on_treatment(tokens, stops)
+    slots.route_preference = _refused_route(tokens, slots.routes, kb) or _route_preference(
+        tokens, slots.routes
+    )
 
 
-def _on_treatment(tokens: Sequence[str]) -> bool:
-    """ "already on injections", "taking cyanocobalamin" (not "start on injections")."""
+def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
+    """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
+    warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
     for i, tok in enumerate(tokens):
         if tok not in ON_TREATMENT_LEAD:
             continue
@@ -253,7 +307,11 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
             before.add(t)
         if before & START_WORDS or before & {"if", "before", "when"}:
             continue
-        after = tokens[i + 1 : i + 4]
+        after: list[str] = []
+        for t in tokens[i + 1 : i + 4]:
+            if t in stops or t in BOUNDARIES:
+                break  # "on warfarin needs b12 shots": the patient is on something else
+            after.append(t)
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
     # "my injections are every 12 weeks": the asker's own treatment.
@@ -266,6 +324,20 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
     return any(
         tok == "from" and i > 0 and tokens[i - 1] in START_WORDS for i, tok in enumerate(tokens)
     )
+
+
+def _refused_route(tokens: Sequence[str], routes: list[str], kb: KnowledgeBase) -> str | None:
+    """ "Refuses injections": the other of injection and oral is the one preferred."""
+    refusals = _phrases(
+        [" ".join(tokenise(fold(p))) for p in kb.answering.vocabulary.get("refuse_route", ())]
+    )
+    for phrase in refusals:
+        for i in _find(tokens, phrase):
+            after = tokens[i + len(phrase) : i + len(phrase) + 3]
+            named = [v for _, _, v in _hits(after, ROUTE_WORDS)]
+            if named and named[0] in ("im", "oral"):
+                return "oral" if named[0] == "im" else "im"
+    return None
 
 
 def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
@@ -561,6 +633,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     slots = Slots()
     _neuro(tokens, slots)
     _populations(tokens, slots)
+    _vocabulary_terms(tokens, slots, kb)
     _routes(tokens, slots, kb)
     _interval(tokens, slots)
     _labs(tokens, slots, kb)

@@ -199,6 +199,10 @@ def _plan_facts(
         b.closed.add("regimen_until")
         return
     kinds = set(slots.phase_kinds)
+    if not slots.on_treatment and slots.route and slots.route_preference in (None, slots.route):
+        # "Are IM jabs a problem on apixaban?": the one route the question names is the
+        # treatment it asks about.
+        b.scalar("regimen_route", slots.route)
     if slots.on_treatment:
         route = _treatment_route(slots)
         if route:

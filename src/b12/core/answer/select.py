@@ -351,7 +351,9 @@ class _Selector:
         ):
             return False  # no patient described: the retrieved content answers, conditionally
         forms = self.kb.answering.question_reading.regimen_forms
-        asks_form = self.slots.regimen_question and self.slots.form in forms
+        asks_form = self.slots.regimen_question and (
+            self.slots.form in forms or self.slots.form == "when"
+        )
         if self.hits and not self.slots.describes_patient and not asks_form:
             top = self.kb.recommendations[self.hits[0].id]
             share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
