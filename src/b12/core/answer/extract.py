@@ -597,6 +597,14 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.regimen_question = False
         if slots.intent == "regimen":
             slots.intent = None
+    if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
+        slots.events = sorted({*slots.events, "cause_resolved"})
+    if not slots.on_treatment and _stops_treatment(tokens):
+        # "can we stop the tablets?": the treatment is under way.
+        slots.on_treatment = True
+    if slots.on_treatment and slots.deficiency == "not_deficient" and slots.word_results:
+        # "B12 normal now" on treatment is a level on treatment, not a status.
+        slots.deficiency = None
     open_status = slots.deficiency is None or slots.deficiency_generic
     named = any(p in slots.populations for p in reading.deficiency_populations)
     if open_status and (named or (slots.on_treatment and not slots.labs)):
@@ -621,6 +629,44 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     if slots.regimen_question and slots.deficiency is None and established and not slots.labs:
         slots.deficiency = "confirmed"
         slots.deficiency_generic = True
+
+
+#: Words that ask to end a treatment ("stop the tablets", "come off my injections").
+STOP_WORDS = frozenset({"stop", "stopping", "off", "discontinue", "discontinuing", "cease"})
+
+
+def _cause_resolved(tokens: Sequence[str], kb: KnowledgeBase) -> bool:
+    """The cause is told as dealt with ("diet fixed", "came off the omeprazole")."""
+    words = kb.answering.vocabulary
+    subjects = _phrases(words.get("cause_subjects", ()))
+    after = _phrases(words.get("cause_resolved_after", ()))
+    before = _phrases(words.get("cause_resolved_before", ()))
+    for subject in subjects:
+        for i in _find(tokens, subject):
+            end = i + len(subject)
+            tail = tokens[end : end + 3]
+            head = tokens[max(0, i - 3) : i]
+            if any(tuple(tail[: len(p)]) == p for p in after):
+                return True
+            if any(
+                tuple(head[k : k + len(p)]) == p and k + len(p) >= len(head) - 1
+                for p in before
+                for k in range(len(head))
+            ):
+                return True
+    return False
+
+
+def _stops_treatment(tokens: Sequence[str]) -> bool:
+    """The question asks to stop a treatment word that follows ("stop the tablets")."""
+    for i, tok in enumerate(tokens):
+        if tok in STOP_WORDS:
+            for t in tokens[i + 1 : i + 4]:
+                if t in BOUNDARIES:
+                    break
+                if t in ON_TREATMENT_WHAT:
+                    return True
+    return False
 
 
 def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:

@@ -50,6 +50,10 @@ from b12.core.answer.lexicon import (
 from b12.core.answer.match import find, has, hits, number
 from b12.core.answer.normalise import BOUNDARIES, tokenise
 
+#: A short last clause led by one of these asks whether to change something ("higher dose?").
+COMPARATIVES = frozenset(
+    {"higher", "lower", "more", "less", "shorter", "longer", "bigger", "smaller", "extra"}
+)
 #: A dash between spaces separates clauses ("after 6 months - is that toxic?").
 _DASH = re.compile(r"\s[-\u2013\u2014]+\s")
 
@@ -137,6 +141,8 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     last = clauses[-1]
     if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
+    if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:
+        return True  # "…, higher dose?", "more often?": whether to change it
     return "?" in tokens and not set(last) & VALUE_NOUNS
 
 

@@ -123,7 +123,19 @@ POPULATIONS: tuple[Population, ...] = (
     Population(
         "ileal_resection",
         phrases(
-            "ileal resection", "ileum resected", "ileal resected", "resected ileum", "resection"
+            "ileal resection",
+            "ileum resected",
+            "ileal resected",
+            "resected ileum",
+            "resection",
+            "ileum removed",
+            "ileal removed",
+            "removed ileal",
+            "ileal removal",
+            "removed ileum",
+            "ileectomy",
+            "ileocaecal resection",
+            "ileocecal resection",
         ),
         conditions=("ileal_resection",),
     ),
@@ -611,7 +623,18 @@ PERSON_WORDS = frozenset(
     }
 )
 #: An ileal resection is named explicitly (not just "resection").
-ILEAL_EXPLICIT = phrases("ileum resected", "ileal resection")
+ILEAL_EXPLICIT = phrases(
+    "ileum resected",
+    "ileal resection",
+    "ileum removed",
+    "ileal removed",
+    "removed ileal",
+    "ileal removal",
+    "removed ileum",
+    "ileectomy",
+    "ileocaecal resection",
+    "ileocecal resection",
+)
 
 # -- issue 14: doses, course events, the question's form -----------------------------------------
 
