@@ -597,6 +597,23 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.regimen_question = False
         if slots.intent == "regimen":
             slots.intent = None
+    words = kb.answering.vocabulary
+    if (
+        slots.on_treatment
+        and not slots.events
+        and _has(tokens, _phrases(words.get("feel_unwell", ())))
+        and _has(tokens, _phrases(words.get("feel_unwell_timing", ())))
+    ):
+        # "on jabs every 3 months but feel rubbish after 2": symptoms back before it is due.
+        slots.events = ["symptoms_returned_before_due"]
+    if (
+        slots.timing is None
+        and (slots.on_treatment or slots.routes)
+        and _has(tokens, _phrases(words.get("late_dose", ())))
+        and not _has(tokens, _phrases(("early", "earlier")))
+    ):
+        slots.timing = "overdue"
+        slots.order_timing = "late"
     if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
         slots.events = sorted({*slots.events, "cause_resolved"})
     if not slots.on_treatment and _stops_treatment(tokens):

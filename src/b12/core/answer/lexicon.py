@@ -293,7 +293,20 @@ ROUTE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("intranasal", "nasal spray", "nasal"), "intranasal"),
 }
 ON_TREATMENT_LEAD = frozenset(
-    {"already", "currently", "receiving", "taking", "on", "having", "gets", "getting", "takes"}
+    {
+        "already",
+        "currently",
+        "receiving",
+        "taking",
+        "on",
+        "having",
+        "gets",
+        "getting",
+        "takes",
+        "after",
+        "since",
+        "despite",
+    }
 )
 ON_TREATMENT_WHAT = frozenset(
     {
