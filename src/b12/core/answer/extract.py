@@ -116,6 +116,7 @@ class Slots:
     about_lifelong: bool = False
     asks_deficiency: bool = False
     asks_next_dose: bool = False
+    switching: bool = False
     folate_low: bool = False
 
     @property
@@ -340,6 +341,26 @@ def _refused_route(tokens: Sequence[str], routes: list[str], kb: KnowledgeBase) 
     return None
 
 
+#: Verbs of a change of treatment ("change to oral", "switch her to tablets").
+CHANGE_VERBS = frozenset(
+    {
+        "change",
+        "changing",
+        "switch",
+        "switching",
+        "move",
+        "moving",
+        "swap",
+        "swapping",
+        "convert",
+        "converting",
+        "go",
+        "going",
+        "transfer",
+    }
+)
+
+
 def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
     """The one of injection / oral the question names, or the one it prefers of the two."""
     ims = [r for r in routes if r in ("im", "oral")]
@@ -348,6 +369,19 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
         # needed ("do I need injections?"): then it is what is asked about, not a preference.
         asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
         return None if asked else ims[0]
+    if len(ims) == 2:
+        # "tablets instead of injections": the route just before "instead of".
+        for i in range(len(tokens) - 1):
+            if tokens[i] == "instead" and tokens[i + 1] == "of":
+                before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
+                if before and before[-1] in ("im", "oral"):
+                    return before[-1]
+        # "change to oral", "switch her to tablets": the route after the change.
+        for i, tok in enumerate(tokens):
+            if tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
+                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+                if following and following[0] in ("im", "oral"):
+                    return following[0]
     if len(ims) == 2 and "from" in tokens:
         # "switch from injections to tablets": the route the treatment moves to.
         start = tokens.index("from")
@@ -616,6 +650,10 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.order_timing = "late"
     if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
         slots.events = sorted({*slots.events, "cause_resolved"})
+    if "switch" in asked_forms(tokens) and slots.route_preference is not None:
+        # "tablets instead of injections", "change from jabs to oral": the question is about
+        # the treatment to move to, not about carrying on with the current one.
+        slots.switching = True
     if not slots.on_treatment and _stops_treatment(tokens):
         # "can we stop the tablets?": the treatment is under way.
         slots.on_treatment = True

@@ -165,7 +165,8 @@ def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
 
 def _patient_lists(b: _Builder, slots: Slots, drugs: list[str]) -> None:
     meds = set(slots.medications)
-    if slots.on_treatment:
+    if slots.on_treatment and not slots.switching:
+        # (A switch asks about the treatment to move to: the current one is not carried on.)
         meds.update(drugs or PICTURE_DRUGS[:1])
     b.lists["medications"] = frozenset(meds)
     b.lists["conditions"] = frozenset(slots.conditions)

@@ -805,7 +805,26 @@ VALUE_NOUNS = frozenset(
     }
 )
 FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    ("switch", phrases("switch", "switching", "change from", "instead of", "convert")),
+    (
+        "switch",
+        phrases(
+            "switch",
+            "switching",
+            "change from",
+            "change to",
+            "changing from",
+            "changing to",
+            "instead of",
+            "convert",
+            "converting",
+            "swap",
+            "swapping",
+            "move from",
+            "move to",
+            "moving from",
+            "moving to",
+        ),
+    ),
     ("should_stop", phrases("stop", "stopping", "come off", "cut back", "reduce", "space out")),
     (
         "how_often",
