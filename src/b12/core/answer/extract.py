@@ -369,32 +369,39 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
         # needed ("do I need injections?"): then it is what is asked about, not a preference.
         asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
         return None if asked else ims[0]
-    if len(ims) == 2:
-        # "tablets instead of injections": the route just before "instead of".
-        for i in range(len(tokens) - 1):
-            if tokens[i] == "instead" and tokens[i + 1] == "of":
-                before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
-                if before and before[-1] in ("im", "oral"):
-                    return before[-1]
-        # "change to oral", "switch her to tablets": the route after the change.
-        for i, tok in enumerate(tokens):
-            if tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
-                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
-                if following and following[0] in ("im", "oral"):
-                    return following[0]
-    if len(ims) == 2 and "from" in tokens:
-        # "switch from injections to tablets": the route the treatment moves to.
-        start = tokens.index("from")
-        for i in range(start + 1, len(tokens)):
-            if tokens[i] in ("to", "onto", "into"):
-                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
-                if following and following[0] in ("im", "oral"):
-                    return following[0]
-                break
+    moved = _moved_to(tokens) if len(ims) == 2 else None
+    if moved is not None:
+        return moved
     if len(ims) == 2:
         # "prefers oral to injections": the route right after the preference word.
         for i, tok in enumerate(tokens):
             if tok in PREFER_WORDS:
+                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+                if following and following[0] in ("im", "oral"):
+                    return following[0]
+                break
+    return None
+
+
+def _moved_to(tokens: Sequence[str]) -> str | None:
+    """The route a change of treatment moves to, of injection and oral."""
+    # "tablets instead of injections": the route just before "instead of".
+    for i in range(len(tokens) - 1):
+        if tokens[i] == "instead" and tokens[i + 1] == "of":
+            before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
+            if before and before[-1] in ("im", "oral"):
+                return before[-1]
+    # "change to oral", "switch her to tablets": the route after the change.
+    for i, tok in enumerate(tokens):
+        if tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
+            following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+            if following and following[0] in ("im", "oral"):
+                return following[0]
+    if "from" in tokens:
+        # "switch from injections to tablets": the route the treatment moves to.
+        start = tokens.index("from")
+        for i in range(start + 1, len(tokens)):
+            if tokens[i] in ("to", "onto", "into"):
                 following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
                 if following and following[0] in ("im", "oral"):
                     return following[0]
@@ -631,6 +638,36 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.regimen_question = False
         if slots.intent == "regimen":
             slots.intent = None
+    _read_course_words(tokens, slots, kb)
+    open_status = slots.deficiency is None or slots.deficiency_generic
+    named = any(p in slots.populations for p in reading.deficiency_populations)
+    if open_status and (named or (slots.on_treatment and not slots.labs)):
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = False
+    if _has(tokens, _phrases(reading.not_regimen)):
+        slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
+    elif not slots.asks_next_dose and (
+        (
+            set(asked_forms(tokens)[:1] if slots.form == "when" else asked_forms(tokens))
+            & set(reading.regimen_forms)
+            or _has(tokens, _phrases(reading.regimen_phrases))
+        )
+        and slots.form != "yesno"
+        and slots.intent != "monitoring"
+        and not slots.screening
+        and slots.deficiency not in ("at_risk", "not_deficient")
+    ):
+        slots.regimen_question = True
+        slots.decision_question = True
+    established = _has(tokens, _phrases(reading.established_deficiency))
+    if slots.regimen_question and slots.deficiency is None and established and not slots.labs:
+        slots.deficiency = "confirmed"
+        slots.deficiency_generic = True
+
+
+def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """A course told in everyday words (``answering.yaml`` ``vocabulary``): feeling unwell
+    again before the dose, a late dose, the cause dealt with, a switch, stopping a treatment."""
     words = kb.answering.vocabulary
     if (
         slots.on_treatment
@@ -660,30 +697,6 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     if slots.on_treatment and slots.deficiency == "not_deficient" and slots.word_results:
         # "B12 normal now" on treatment is a level on treatment, not a status.
         slots.deficiency = None
-    open_status = slots.deficiency is None or slots.deficiency_generic
-    named = any(p in slots.populations for p in reading.deficiency_populations)
-    if open_status and (named or (slots.on_treatment and not slots.labs)):
-        slots.deficiency = "confirmed"
-        slots.deficiency_generic = False
-    if _has(tokens, _phrases(reading.not_regimen)):
-        slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
-    elif not slots.asks_next_dose and (
-        (
-            set(asked_forms(tokens)[:1] if slots.form == "when" else asked_forms(tokens))
-            & set(reading.regimen_forms)
-            or _has(tokens, _phrases(reading.regimen_phrases))
-        )
-        and slots.form != "yesno"
-        and slots.intent != "monitoring"
-        and not slots.screening
-        and slots.deficiency not in ("at_risk", "not_deficient")
-    ):
-        slots.regimen_question = True
-        slots.decision_question = True
-    established = _has(tokens, _phrases(reading.established_deficiency))
-    if slots.regimen_question and slots.deficiency is None and established and not slots.labs:
-        slots.deficiency = "confirmed"
-        slots.deficiency_generic = True
 
 
 #: Words that ask to end a treatment ("stop the tablets", "come off my injections").
