@@ -759,7 +759,11 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     extract_course(tokens, norm.folded, slots)
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)
-    if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
+    if (
+        slots.deficiency == "confirmed"
+        and "serum_b12_ng_l" in slots.labs
+        and "confirmed" not in tokens  # "recorded as confirmed but B12 600": a stated status
+    ):
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
     if slots.deficiency is None and slots.word_results.get("serum_b12_ng_l") == "normal":

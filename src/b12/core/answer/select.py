@@ -193,6 +193,12 @@ def _asks_diagnosis(slots: Slots) -> bool:
     return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
 
 
+def _stated_and_measured(slots: Slots) -> bool:
+    """The question states a status in words and also gives a result."""
+    stated = slots.deficiency is not None and not slots.deficiency_generic
+    return stated and bool(slots.labs or slots.word_results)
+
+
 def _regimen_of(rec: Recommendation) -> str | None:
     act = rec.action
     return act.regimen if isinstance(act, DecisionAction) and act.outcome == "plan" else None
@@ -569,6 +575,34 @@ class _Selector:
                 sel.seen.add(rec.id)
                 return
 
+    def answer_with_conflict(self, sel: Selection) -> None:
+        """A stated status that a result given in the question refines or contradicts ("status
+        entered as not deficient but serum B12 is 120"): the true alert that says so, when
+        retrieved, heads; the previous headline follows in the algorithm section."""
+        head = sel.headline
+        reading = self.result_classifier()
+        measured = (
+            reading.action.deficiency
+            if reading and isinstance(reading.action, ClassifyAction)
+            else None
+        )
+        if head is None or measured in (None, self.slots.deficiency):
+            return  # the result agrees with the stated status (or says nothing on its own)
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if "stated_deficiency" not in leaf_fields(rec.when, self.kb):
+                continue
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
+
     # -- the rest --------------------------------------------------------------------------
 
     def cover(self, sel: Selection, part_hits: Sequence[Hit]) -> bool:
@@ -640,6 +674,8 @@ def _select(
     if reading is not None and _asks_diagnosis(slots):
         sel.headline = Fact(reading)
         sel.seen.add(reading.id)
+        if _stated_and_measured(slots):
+            sel_.answer_with_conflict(sel)  # "recorded as confirmed but B12 600"
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline)
@@ -668,6 +704,14 @@ def _select(
         sel_.answer_with_caution(sel)
     elif done and not (slots.regimen_question or slots.decision_question):
         sel_.answer_with_caution(sel, outranks=True)
+    asks_action = (
+        slots.decision_question
+        or slots.regimen_question
+        or slots.form == "what_check"
+        or slots.intent == "monitoring"
+    )
+    if done and _stated_and_measured(slots) and not asks_action:
+        sel_.answer_with_conflict(sel)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
