@@ -721,6 +721,17 @@ NOT_IMPROVING = phrases(
     "still tired",
     "still symptomatic",
     "still exhausted",
+    "not helping",
+    "not help",
+    "no help",
+    "no better",
+    "no difference",
+    "not making a difference",
+    "not make a difference",
+    "does not work",
+    "do not work",
+    "did not work",
+    "not doing anything",
 )
 #: A neurological symptom told as new during treatment.
 NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
