@@ -34,6 +34,7 @@ from b12.core.answer.lexicon import (
     FOLIC_WITH,
     FORMS,
     HARM_CUES,
+    IMPROVING,
     LATE_WORDS,
     LIFELONG,
     NEW_WORDS,
@@ -47,7 +48,7 @@ from b12.core.answer.lexicon import (
     YESNO_LEADS,
     YESNO_TAILS,
 )
-from b12.core.answer.match import find, has, hits, number
+from b12.core.answer.match import find, has, hits, negated, number
 from b12.core.answer.normalise import BOUNDARIES, tokenise
 
 #: A short last clause led by one of these asks whether to change something ("higher dose?").
@@ -76,8 +77,9 @@ def _events(tokens: Sequence[str], slots: Slots) -> None:
     for code, table in EVENTS:
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
-    if has(tokens, NOT_IMPROVING):
-        if "oral" in slots.routes and "im" not in slots.routes:
+    if has(tokens, NOT_IMPROVING) or _negated_improving(tokens):
+        moving_to_im = slots.route_preference == "im"  # "not helping, switch to IM?"
+        if "oral" in slots.routes and ("im" not in slots.routes or moving_to_im):
             slots.events.append("oral_not_improving")
         elif "loading" in slots.phase_kinds:
             slots.events.append("symptoms_returned_before_due")
@@ -90,6 +92,11 @@ def _events(tokens: Sequence[str], slots: Slots) -> None:
     elif words & EARLY_WORDS:
         slots.order_timing = "early"
     slots.events = sorted(set(slots.events))
+
+
+def _negated_improving(tokens: Sequence[str]) -> bool:
+    """ "do not seem to be making a difference": a word of improvement, negated."""
+    return any(negated(tokens, i, i + len(p)) for p in IMPROVING for i in find(tokens, p))
 
 
 def _phases(tokens: Sequence[str], slots: Slots) -> None:

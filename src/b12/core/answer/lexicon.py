@@ -733,6 +733,18 @@ NOT_IMPROVING = phrases(
     "did not work",
     "not doing anything",
 )
+#: Words of improvement; negated ("not seem to be making a difference"), not improving.
+IMPROVING = phrases(
+    "helping",
+    "working",
+    "making a difference",
+    "make a difference",
+    "made a difference",
+    "making any difference",
+    "improving",
+    "improved",
+    "doing anything",
+)
 #: A neurological symptom told as new during treatment.
 NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
 PHASE_WORDS: dict[Phrase, str] = {
