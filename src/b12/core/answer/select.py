@@ -77,6 +77,8 @@ MAX_BRANCHES = 2
 #: A generic regimen question keeps the decision headline while the decision scores at least
 #: this share of the best match.
 GENERIC_MIN_SHARE = 0.15
+#: Decision outcomes after which nothing else applies (b12 stops there).
+STOP_OUTCOMES = frozenset({"out_of_scope", "refer"})
 #: ``plan()`` needs a date; no date from it reaches the answer.
 REFERENCE_DAY = date(2000, 1, 3)
 FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
@@ -280,6 +282,16 @@ class _Selector:
             return None
         text = self.phrases.explain(rec.when)
         return Fact(rec, text) if text else None
+
+    def stop_decision(self) -> Recommendation | None:
+        """The first decision (in ``plan``'s order) that holds, when it stops there: out of
+        scope or a referral."""
+        for rec in self.kb.usable("decisions", self.guideline, False):
+            if rec.when is not None and self.ev.truth(rec.when) is True:
+                act = rec.action
+                stops = isinstance(act, DecisionAction) and act.outcome in STOP_OUTCOMES
+                return rec if stops else None
+        return None
 
     def _taken_before(self, rec: Recommendation) -> bool:
         """A decision earlier in the priority order holds, so ``plan`` never reaches ``rec``."""
@@ -679,6 +691,22 @@ def _select(
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline)
+        return sel
+    stop = sel_.stop_decision()
+    if stop is not None:
+        # A decision that holds and stops treatment here (under 16: out of scope; a referral)
+        # heads whatever was retrieved: nothing else b12 says applies to this patient.
+        sel.headline = sel.decision = Fact(stop)
+        sel.seen.add(stop.id)
+        act = stop.action
+        assert isinstance(act, DecisionAction)
+        sel.pathway = act.pathway
+        sel_.set_decision(stop)
+        sel_._place_true(sel)
+        sel_.place_matched(sel)
+        sel.known = sel_.ev.known
+        sel.picture = picture(slots, kb, guideline)
+        _name_plan(sel, kb)
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
     head = sel.headline
