@@ -72,6 +72,8 @@ PREFER_SHARE = 0.6
 DISPLACE_SHARE = 0.8
 #: A true alert within this share of the best score answers a yes/no question about a decision.
 CAUTION_SHARE = 0.6
+#: A best match this many times the score of the next is what the question is about.
+DOMINANT_MARGIN = 1.5
 #: At most this many other branches of an "it depends" headline.
 MAX_BRANCHES = 2
 #: A generic regimen question keeps the decision headline while the decision scores at least
@@ -587,6 +589,27 @@ class _Selector:
                 sel.seen.add(rec.id)
                 return
 
+    def answer_with_dominant_alert(self, sel: Selection) -> None:
+        """A dose question about a population ("hyperthyroidism and b12 dose") whose best
+        match, by a clear margin, is a true alert on that population: the alert heads (it is
+        what b12 says about the dose for them); the decision follows with its regimen."""
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or len(self.hits) < 2:
+            return
+        top, second = self.hits[0], self.hits[1]
+        rec = self.kb.recommendations[top.id]
+        if top.score < DOMINANT_MARGIN * second.score or rec.id == head.rec.id:
+            return
+        if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
+            return
+        if self.ev.truth(rec.when) is True:
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+            sel.placed["algorithm"].insert(0, head)
+            sel.headline = Fact(rec)
+            sel.depends = []
+            sel.seen.add(rec.id)
+
     def answer_with_conflict(self, sel: Selection) -> None:
         """A stated status that a result given in the question refines or contradicts ("status
         entered as not deficient but serum B12 is 120"): the true alert that says so, when
@@ -728,18 +751,8 @@ def _select(
     if not done:
         sel_.set_decision(None)
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
-    if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
-        sel_.answer_with_caution(sel)
-    elif done and not (slots.regimen_question or slots.decision_question):
-        sel_.answer_with_caution(sel, outranks=True)
-    asks_action = (
-        slots.decision_question
-        or slots.regimen_question
-        or slots.form == "what_check"
-        or slots.intent == "monitoring"
-    )
-    if done and _stated_and_measured(slots) and not asks_action:
-        sel_.answer_with_conflict(sel)
+    if done:
+        _second_look(sel_, sel, slots)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
@@ -751,6 +764,26 @@ def _select(
     sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
+
+
+def _second_look(sel_: _Selector, sel: Selection, slots: Slots) -> None:
+    """What the question is about may be a true alert rather than the headline chosen: the
+    caution a yes/no question asks about, an alert that outranks the decision, the dominant
+    alert of a dose question, or the conflict between a stated status and a result."""
+    if slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
+        sel_.answer_with_caution(sel)
+    elif not (slots.regimen_question or slots.decision_question):
+        sel_.answer_with_caution(sel, outranks=True)
+    elif slots.form == "how_much":
+        sel_.answer_with_dominant_alert(sel)
+    asks_action = (
+        slots.decision_question
+        or slots.regimen_question
+        or slots.form == "what_check"
+        or slots.intent == "monitoring"
+    )
+    if _stated_and_measured(slots) and not asks_action:
+        sel_.answer_with_conflict(sel)
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
