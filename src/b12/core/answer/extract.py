@@ -28,7 +28,7 @@ from b12.core.answer.lexicon import (
     BARIATRIC_KINDS,
     BOTH_WAYS,
     CLINICIAN_WORDS,
-    DEFICIENCY_CUES,
+    DEFICIENCY_STATUSES,
     DOSE_UNITS,
     ELDERLY_AGE,
     FIRST_PERSON,
@@ -578,7 +578,11 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
     us = bool(words & US_WORDS) or bool(_US_UPPER.search(question))
     if uk != us:
         slots.guideline_cue = "uk" if uk else "us"
-    for status, phrases in DEFICIENCY_CUES:
+    cues = [
+        (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))
+        for status in DEFICIENCY_STATUSES
+    ]
+    for status, phrases in cues:
         hit = [
             i
             for p in phrases
@@ -591,7 +595,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
             if status in ("not_deficient", "indeterminate") and slots.word_results:
                 # "B12 normal but I still suspect it": the words are the result; the
                 # suspicion is the stated status (a normal result never overrules it).
-                suspected = dict(DEFICIENCY_CUES)["suspected"]
+                suspected = dict(cues)["suspected"]
                 if any(
                     not _negated(tokens, i, i + len(p)) for p in suspected for i in _find(tokens, p)
                 ):

@@ -431,56 +431,9 @@ LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
 
 # -- cues ---------------------------------------------------------------------------------------
 
-DEFICIENCY_CUES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    (
-        "not_deficient",
-        phrases(
-            "not deficient",
-            "no deficiency",
-            "not b12 deficient",
-            "not actually deficient",
-            "b12 normal",
-            "normal b12",
-            "b12 is normal",
-            "b12 was normal",
-            "b12 came back normal",
-        ),
-    ),
-    (
-        "indeterminate",
-        phrases("borderline", "indeterminate", "equivocal", "grey zone", "gray zone", "low normal"),
-    ),
-    (
-        "suspected",
-        phrases("suspected", "suspect", "suspicion", "possible", "query", "might have", "could be"),
-    ),
-    (
-        "at_risk",
-        phrases(
-            "at risk",
-            "prophylaxis",
-            "prophylactic",
-            "prevent",
-            "prevention",
-            "preventive",
-            "just in case",
-        ),
-    ),
-    (
-        "confirmed",
-        phrases(
-            "confirmed",
-            "low b12",
-            "low serum b12",
-            "low level",
-            "low levels",
-            "low b12 level",
-            "b12 low",
-            "b12 is low",
-            "b12 was low",
-        ),
-    ),
-)
+#: The deficiency statuses a question can state, in the order they are looked for (the words
+#: of each are data: ``answering.yaml`` ``vocabulary.deficiency_<status>``).
+DEFICIENCY_STATUSES = ("not_deficient", "indeterminate", "suspected", "at_risk", "confirmed")
 #: "B12 deficiency" in a question about a patient means a confirmed deficiency, but the word is
 #: in nearly every question, so on its own it does not make the question describe a patient.
 GENERIC_DEFICIENCY = phrases("deficiency", "deficient", "deficiencies")
