@@ -15,6 +15,7 @@ when the question says so), ``audience_cue`` and ``guideline_cue``, and ``intent
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,7 +51,6 @@ from b12.core.answer.lexicon import (
     RENAL_DIALYSIS,
     RENAL_NEPHROPATHY,
     ROUTE_WORDS,
-    SCREENING,
     SEX_WORDS,
     START_WORDS,
     SUSPECT_REACH,
@@ -602,7 +602,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
                     slots.deficiency = "suspected"
             break
     else:
-        if not _has(tokens, SCREENING) and any(
+        if not _has(tokens, _word_lists(kb)["screening"]) and any(
             not _negated(tokens, i, i + 1) for p in GENERIC_DEFICIENCY for i in _find(tokens, p)
         ):
             slots.deficiency = "confirmed"
@@ -741,6 +741,22 @@ def _stops_treatment(tokens: Sequence[str]) -> bool:
     return False
 
 
+_WORDS: dict[int, tuple[object, dict[str, tuple[Phrase, ...]]]] = {}
+
+
+def _word_lists(kb: KnowledgeBase) -> dict[str, tuple[Phrase, ...]]:
+    """``answering.yaml`` ``vocabulary`` as phrases (cached per knowledge base); a list the
+    file does not have is empty."""
+    vocab = kb.answering.vocabulary
+    found = _WORDS.get(id(vocab))
+    if found is not None and found[0] is vocab:
+        return found[1]
+    built: dict[str, tuple[Phrase, ...]] = defaultdict(tuple)
+    built.update({name: _phrases(words) for name, words in vocab.items()})
+    _WORDS[id(vocab)] = (vocab, built)
+    return built
+
+
 def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(t.split()) for t in texts)
 
@@ -760,7 +776,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots, kb)
-    extract_course(tokens, norm.folded, slots)
+    extract_course(tokens, norm.folded, slots, _word_lists(kb))
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)
     if (

@@ -21,32 +21,27 @@ None of these is ever defaulted: a slot the question does not fill stays empty (
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from b12.core.answer.lexicon import (
     DOSE_UG,
     EARLY_WORDS,
     EVENTS,
-    FOLATE_LOW,
     FOLIC,
     FOLIC_ALONE,
     FOLIC_WITH,
     FORMS,
-    HARM_CUES,
-    IMPROVING,
     LATE_WORDS,
-    LIFELONG,
     NEW_WORDS,
-    NOT_IMPROVING,
     PHASE_WORDS,
     PROPOSAL_VERBS,
-    SCREENING,
     SITE_WORDS,
     VALUE_NOUNS,
     WH_WORDS,
     YESNO_LEADS,
     YESNO_TAILS,
+    Phrase,
 )
 from b12.core.answer.match import find, has, hits, negated, number
 from b12.core.answer.normalise import BOUNDARIES, tokenise
@@ -57,6 +52,9 @@ COMPARATIVES = frozenset(
 )
 #: A dash between spaces separates clauses ("after 6 months - is that toxic?").
 _DASH = re.compile(r"\s[-\u2013\u2014]+\s")
+
+#: Named word lists (``answering.yaml`` ``vocabulary``), as phrases of normalised tokens.
+Words = Mapping[str, tuple[Phrase, ...]]
 
 if TYPE_CHECKING:
     from b12.core.answer.extract import Slots
@@ -72,12 +70,12 @@ def _dose(tokens: Sequence[str], slots: Slots) -> None:
             return
 
 
-def _events(tokens: Sequence[str], slots: Slots) -> None:
+def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
 
     for code, table in EVENTS:
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
-    if has(tokens, NOT_IMPROVING) or _negated_improving(tokens):
+    if has(tokens, words["not_improving"]) or _negated_improving(tokens, words["improving"]):
         moving_to_im = slots.route_preference == "im"  # "not helping, switch to IM?"
         if "oral" in slots.routes and ("im" not in slots.routes or moving_to_im):
             slots.events.append("oral_not_improving")
@@ -85,18 +83,18 @@ def _events(tokens: Sequence[str], slots: Slots) -> None:
             slots.events.append("symptoms_returned_before_due")
     if slots.neuro and slots.on_treatment and set(tokens) & NEW_WORDS:
         slots.events.append("new_neuro_symptoms")
-    words = set(tokens)
-    if words & LATE_WORDS:
+    said = set(tokens)
+    if said & LATE_WORDS:
         slots.timing = "overdue"
         slots.order_timing = "late"
-    elif words & EARLY_WORDS:
+    elif said & EARLY_WORDS:
         slots.order_timing = "early"
     slots.events = sorted(set(slots.events))
 
 
-def _negated_improving(tokens: Sequence[str]) -> bool:
+def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bool:
     """ "do not seem to be making a difference": a word of improvement, negated."""
-    return any(negated(tokens, i, i + len(p)) for p in IMPROVING for i in find(tokens, p))
+    return any(negated(tokens, i, i + len(p)) for p in improving for i in find(tokens, p))
 
 
 def _phases(tokens: Sequence[str], slots: Slots) -> None:
@@ -153,8 +151,8 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     return "?" in tokens and not set(last) & VALUE_NOUNS
 
 
-def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
-    slots.asks_harm = has(tokens, HARM_CUES)
+def _form(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
+    slots.asks_harm = has(tokens, words["harm_cues"])
     if _is_yes_no(tokens, folded):
         slots.form = "yesno"
         return
@@ -221,15 +219,15 @@ def _surgery_name(tokens: Sequence[str], i: int) -> bool:
     return tokens[i] == "switch" and i > 0 and tokens[i - 1] == "duodenal"
 
 
-def extract_course(tokens: Sequence[str], folded: str, slots: Slots) -> None:
+def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
     """Fill the treatment, course and form slots (see the module docstring)."""
 
     _dose(tokens, slots)
     _phases(tokens, slots)
-    _events(tokens, slots)
+    _events(tokens, slots, words)
     _folic(tokens, slots)
     _site(tokens, slots)
-    slots.about_lifelong = has(tokens, LIFELONG)
-    slots.folate_low = has(tokens, FOLATE_LOW)
-    slots.screening = has(tokens, SCREENING)
-    _form(tokens, folded, slots)
+    slots.about_lifelong = has(tokens, words["lifelong"])
+    slots.folate_low = has(tokens, words["folate_low"])
+    slots.screening = has(tokens, words["screening"])
+    _form(tokens, folded, slots, words)

@@ -665,63 +665,12 @@ EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         ),
     ),
 )
-#: "not improving" on oral treatment, or still symptomatic during loading.
-NOT_IMPROVING = phrases(
-    "not working",
-    "no improvement",
-    "not improving",
-    "not better",
-    "still tired",
-    "still symptomatic",
-    "still exhausted",
-    "not helping",
-    "not help",
-    "no help",
-    "no better",
-    "no difference",
-    "not making a difference",
-    "not make a difference",
-    "does not work",
-    "do not work",
-    "did not work",
-    "not doing anything",
-)
-#: Words of improvement; negated ("not seem to be making a difference"), not improving.
-IMPROVING = phrases(
-    "helping",
-    "working",
-    "making a difference",
-    "make a difference",
-    "made a difference",
-    "making any difference",
-    "improving",
-    "improved",
-    "doing anything",
-)
 #: A neurological symptom told as new during treatment.
 NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
 PHASE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
     **dict.fromkeys(phrases("maintenance"), "maintenance"),
 }
-#: The question asks whether to test or screen (a risk, not a known deficiency).
-SCREENING = phrases(
-    "check b12",
-    "check for b12",
-    "check their b12",
-    "check my b12",
-    "test b12",
-    "test for b12",
-    "b12 checked",
-    "b12 tested",
-    "screen",
-    "screening",
-    "should i check",
-    "should we check",
-    "should i test",
-    "should we test",
-    "get checked",
-)
 #: Folic acid named as something given or to give.
 FOLIC = phrases("folic acid", "folate tablets", "folic")
 FOLIC_ALONE = phrases("on their own", "on its own", "alone", "without b12")
@@ -829,34 +778,6 @@ FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     # "when" last: it is also a conjunction ("how safe … when breastfeeding").
     ("when", phrases("when", "how soon", "how long")),
 )
-#: Words that ask whether something is harmful, or whether to stop (a "yes" means a concern).
-HARM_CUES = phrases(
-    "toxic",
-    "toxicity",
-    "dangerous",
-    "danger",
-    "harmful",
-    "harm",
-    "bad",
-    "worry",
-    "worried",
-    "contraindicated",
-    "contraindication",
-    "overdose",
-    "too much",
-    "too high",
-    "cut back",
-    "reduce",
-    "stop",
-    "stopping",
-    "come off",
-    "avoid",
-    "problem",
-    "issue",
-    "risk",
-    "wrong",
-    "over label",
-)
 #: Injection sites (``criteria`` ``order_site`` codes).
 SITE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(
@@ -867,28 +788,6 @@ SITE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("deltoid"), "deltoid"),
     **dict.fromkeys(phrases("thigh", "vastus lateralis"), "vastus_lateralis"),
 }
-#: A question about treatment for life or stopping it (course events may apply).
-LIFELONG = phrases(
-    "lifelong",
-    "life long",
-    "for life",
-    "forever",
-    "for ever",
-    "indefinitely",
-    "come off",
-    "ever stop",
-)
-#: Folate named as low (the knowledge base's low-folate threshold applies).
-FOLATE_LOW = phrases(
-    "folate low",
-    "low folate",
-    "folate deficiency",
-    "folate deficient",
-    "folate both low",
-    "folate and b12 both low",
-    "folate are low",
-    "folate is low",
-)
 #: "my injections …": the asker is on treatment.
 MY_TREATMENT = frozenset(
     {
