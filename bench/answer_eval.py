@@ -1,7 +1,7 @@
 """Evaluate the answer engine on the labelled question set (issue 7, PRODUCT.md C6).
 
 Run: ``.venv/bin/python bench/answer_eval.py [--questions tests/answers/questions.yaml]
-[--repeat 5] [--show-misses] [--json]``
+[--repeat 5] [--show-misses [--misses-split dev|heldout|all]] [--json]``
 
 The question set (``tests/answers/questions.yaml``) labels each question with its split
 (``dev`` for tuning, ``heldout`` never tuned on), its kind (``covered``: the knowledge base
@@ -143,7 +143,13 @@ def groups_of(outcomes: Sequence[Outcome]) -> dict[str, Metrics]:
     return out
 
 
-def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) -> str:
+def report(
+    outcomes: Sequence[Outcome],
+    timing: Timing,
+    *,
+    show_misses: bool,
+    misses_split: str | None = "dev",
+) -> str:
     """The readable report."""
     groups = groups_of(outcomes)
     lines = [
@@ -174,8 +180,10 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
         + ("PASS" if not failures else "FAIL: " + "; ".join(failures))
     )
     if show_misses:
-        lines += ["", "misses:"]
-        for o in groups["all"].misses:
+        # Held-out questions are never tuned on: their text is listed only when asked for.
+        shown = [o for o in outcomes if misses_split is None or o.question.split == misses_split]
+        lines += ["", f"misses ({misses_split or 'all splits'}):"]
+        for o in metrics(shown).misses:
             q = o.question
             lines.append(
                 f"  {q.id} [{q.split}/{q.kind}/{q.guideline}/{q.audience}] {q.q!r}\n"
@@ -183,22 +191,24 @@ def report(outcomes: Sequence[Outcome], timing: Timing, *, show_misses: bool) ->
                 f"headline {list(o.headline_recs)} matched {list(o.matched[:3])}"
             )
         lines += ["", "false statements (must_not recommendations used):"]
-        for o in outcomes:
+        for o in shown:
             if o.false_statements:
                 lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.false_statements)}")
         lines += ["", "must_not recommendations shown only under a stated open condition:"]
-        for o in outcomes:
+        for o in shown:
             if o.conditional_must_not:
                 lines.append(f"  {o.question.id} {o.question.q!r}: {list(o.conditional_must_not)}")
         lines += ["", "yes/no questions without yes, no or it depends:"]
-        for o in outcomes:
+        for o in shown:
             if o.form_ok is False:
                 lines.append(f"  {o.question.id} {o.question.q!r}: {o.headline_text[:80]!r}")
     return "\n".join(lines)
 
 
-def as_json(outcomes: Sequence[Outcome], timing: Timing) -> dict[str, Any]:
-    """The measurements as a JSON document."""
+def as_json(
+    outcomes: Sequence[Outcome], timing: Timing, misses_split: str | None = "dev"
+) -> dict[str, Any]:
+    """The measurements as a JSON document (misses of ``misses_split`` only; None: all)."""
     return {
         "questions": len(outcomes),
         "sets": {name: m.rates() for name, m in groups_of(outcomes).items()},
@@ -214,7 +224,9 @@ def as_json(outcomes: Sequence[Outcome], timing: Timing) -> dict[str, Any]:
         },
         "misses": [
             {"id": o.question.id, "q": o.question.q, "want": o.question.recs, "got": o.matched[:3]}
-            for o in metrics(outcomes).misses
+            for o in metrics(
+                o for o in outcomes if misses_split is None or o.question.split == misses_split
+            ).misses
         ],
     }
 
@@ -224,14 +236,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--repeat", type=int, default=5, help="timed warm passes over the set")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument(
+        "--misses-split",
+        choices=(*SPLITS, "all"),
+        default="dev",
+        help="whose misses --show-misses lists (default dev: held-out text is not for tuning)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     questions = load_questions(args.questions)
     outcomes, timing = measure(questions, max(1, args.repeat))
+    split = None if args.misses_split == "all" else str(args.misses_split)
     if args.json:
-        print(json.dumps(as_json(outcomes, timing), indent=2))
+        print(json.dumps(as_json(outcomes, timing, split), indent=2))
     else:
-        print(report(outcomes, timing, show_misses=args.show_misses))
+        print(report(outcomes, timing, show_misses=args.show_misses, misses_split=split))
     return 0
 
 

@@ -101,9 +101,11 @@ def test_every_approved_recommendation_has_aliases_and_questions(kb: KnowledgeBa
 
 
 def _misses(m: ev.Metrics) -> str:
+    """The misses, with the question text only for dev questions (held-out text is not for
+    tuning: a failure names the held-out ids)."""
     return "\n".join(
-        f"{o.question.id} {o.question.q!r}: want {o.question.recs or 'no_answer'}, "
-        f"got {o.status} {o.headline_recs}"
+        f"{o.question.id} {o.question.q if o.question.split == 'dev' else '(held out)'!r}: "
+        f"want {o.question.recs or 'no_answer'}, got {o.status} {o.headline_recs}"
         for o in m.misses
     )
 
@@ -118,8 +120,13 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: 71.2 % after the facts step, 73.1 % after the question-reading step.  After merging issue 11
 #: (and the course model), the set also holds their questions (q216-q232, q300-q304), 7 of them
 #: held out: measured 71.2 % on all held-out questions (3 of the 7 new ones), 73.1 % unchanged on
-#: the held-out questions that were there before.
-HELDOUT_HEADLINE_MEASURED = "71.2 %"
+#: the held-out questions that were there before.  Second pass of issue 14 (classes found on
+#: dev questions written for the purpose: results told in words, "when" questions, switches,
+#: composite questions, vocabulary terms, a stated status contradicted by a result, …;
+#: 79 new dev questions):
+#: 80.2 % on all held-out questions, 80.8 % on those from before the merge (the held-out
+#: part was measured at a few checkpoints, never read).
+HELDOUT_HEADLINE_MEASURED = "80.2 %"
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
@@ -141,9 +148,9 @@ def test_headline_does_not_regress_on_the_heldout_part(outcomes: list[ev.Outcome
     before = [o for o in heldout if not LATER_CONTENT.fullmatch(o.question.id)]
     assert len(before) < len(heldout)
     m = ev.metrics(before)
-    assert (m.rates()["headline"] or 0.0) >= 0.73, _misses(m)
+    assert (m.rates()["headline"] or 0.0) >= 0.80, _misses(m)
     m = ev.metrics(heldout)
-    assert (m.rates()["headline"] or 0.0) >= 0.71, _misses(m)
+    assert (m.rates()["headline"] or 0.0) >= 0.80, _misses(m)
 
 
 # --- citation audit --------------------------------------------------------------------------

@@ -661,6 +661,8 @@ class QuestionReading(Model):
     ``not_regimen`` phrase (a comparison, a "why", an
     adjustment); ``form_heads``: per form, the kinds of content (an action ``type``:
     ``monitor``, ``advice``, ``alert`` …) that answer it first when retrieval finds one.
+    ``next_dose``: phrases that, in a "when" question, ask for the date of the next dose of a
+    course under way ("when is the next injection due?"): a date, not a regimen.
     """
 
     established_deficiency: tuple[str, ...] = ()
@@ -669,6 +671,7 @@ class QuestionReading(Model):
     regimen_phrases: tuple[str, ...] = ()
     not_regimen: tuple[str, ...] = ()
     form_heads: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    next_dose: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _forms(self) -> QuestionReading:
@@ -679,9 +682,45 @@ class QuestionReading(Model):
         odd = sorted({k for v in self.form_heads.values() for k in v} - kinds)
         if odd:
             raise ValueError(f"question_reading.form_heads: unknown kinds {odd}")
-        for name in ("established_deficiency", "regimen_phrases", "not_regimen"):
+        for name in ("established_deficiency", "regimen_phrases", "not_regimen", "next_dose"):
             if any(p != p.lower() or not p.strip() for p in getattr(self, name)):
                 raise ValueError(f"question_reading.{name}: entries must be non-empty lower case")
+        return self
+
+
+RESULT_READINGS = ("low", "normal", "normal_weak", "borderline", "high")
+
+
+class ResultWords(Model):
+    """A test result told in words ("B12 came back low", "bloods were fine"; issue 14).
+
+    ``tests``: per lab field (``serum_b12_ng_l``, ``active_b12_pmol_l``, ``mma_nmol_l``), the
+    phrases that name the test; ``generic``: words that stand for the B12 test when no other
+    test is named just before them ("the level", "bloods"); ``links``: words that may stand
+    between the test and its reading ("came back", "was", "a bit"); ``past_links``: the links
+    that report a result (a ``normal_weak`` reading, "fine", "ok", needs one, so that "is B12
+    ok in pregnancy?" is not a result); ``readings``: per reading (``low``, ``normal``,
+    ``normal_weak``, ``borderline``, ``high``) its phrases; ``not_before``: a word after the
+    reading that makes it describe something else ("high dose").  What each reading means is
+    read through the knowledge base's own thresholds (``parameters.yaml``).
+    """
+
+    tests: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    generic: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    past_links: tuple[str, ...] = ()
+    readings: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    not_before: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _words(self) -> ResultWords:
+        odd = sorted(set(self.readings) - set(RESULT_READINGS))
+        if odd:
+            raise ValueError(f"results_in_words.readings: unknown readings {odd}")
+        lists = [self.generic, self.links, self.past_links, self.not_before]
+        lists += [*self.tests.values(), *self.readings.values()]
+        if any(w != w.lower() or not w.strip() for words in lists for w in words):
+            raise ValueError("results_in_words: entries must be non-empty lower case")
         return self
 
 
@@ -703,7 +742,11 @@ class Answering(Model):
     used to state a condition the question leaves open ("if there is neurological
     involvement").  ``answer_words`` holds, per audience, the connective words of a headline
     (``yes``, ``no``, ``depends``, ``sides``, ``secondary``, ``content_team``).
-    ``question_reading`` (:class:`QuestionReading`): what a question implies.
+    ``question_reading`` (:class:`QuestionReading`): what a question implies;
+    ``results_in_words`` (:class:`ResultWords`): a result told in words; ``vocabulary``: named
+    word lists the question reader uses (lower case), so that vocabulary is data;
+    ``term_words``: per vocabulary condition or medication code, words a question may use for
+    it besides its label and aliases ("needle phobic" for ``needle_phobia``).
     """
 
     version: str = Field(min_length=1)
@@ -725,6 +768,9 @@ class Answering(Model):
     condition_phrases: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
     answer_words: dict[str, dict[str, str]] = Field(default_factory=dict)
     question_reading: QuestionReading = Field(default_factory=QuestionReading)
+    results_in_words: ResultWords = Field(default_factory=ResultWords)
+    vocabulary: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    term_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:
@@ -736,8 +782,17 @@ class Answering(Model):
         both = sorted(set(self.shorthand) & set(self.misspellings))
         if both:
             raise ValueError(f"in both shorthand and misspellings: {both}")
-        for name in ("stopwords", "in_scope_anchors", "out_of_scope", "veterinary", "wellness"):
-            words: tuple[str, ...] = getattr(self, name)
+        named = {f"vocabulary.{k}": v for k, v in self.vocabulary.items()}
+        named |= {f"term_words.{k}": v for k, v in self.term_words.items()}
+        for name in (
+            "stopwords",
+            "in_scope_anchors",
+            "out_of_scope",
+            "veterinary",
+            "wellness",
+            *named,
+        ):
+            words: tuple[str, ...] = named[name] if name in named else getattr(self, name)
             if any(w != w.lower() or not w.strip() for w in words):
                 raise ValueError(f"{name}: entries must be non-empty lower case")
             if len(set(words)) != len(words):

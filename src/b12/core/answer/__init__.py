@@ -112,6 +112,15 @@ def evaluate_facts(
         index = index_for(kb)
     norm = normalise(question, index.table, index.known)
     slots = extract(norm, question, kb)
+    pieces = question_parts(question)
+    if len(pieces) > 1 and slots.form not in STANCE_FORMS:
+        # A question with several parts is headed by its first part's form ("what dose …,
+        # and when should levels be rechecked?" asks for a dose first); the patient it
+        # describes is read from the whole question.  A question that asks for a yes or a no
+        # anywhere keeps that form (its headline starts with yes, no or "it depends").
+        first = extract(normalise(pieces[0], index.table, index.known), pieces[0], kb)
+        for name in FORM_SLOTS:
+            setattr(slots, name, getattr(first, name))
     used = slots.guideline_cue or guideline
     terms = index.terms(norm)
     hits = index.search(terms, used)
@@ -138,6 +147,19 @@ def evaluate_facts(
     return req, select(kb, index, slots, hits, used, audience, parts)
 
 
+#: The slots that say how a question asks (taken from the first part of a question with
+#: several).
+FORM_SLOTS = (
+    "form",
+    "intent",
+    "regimen_question",
+    "decision_question",
+    "asks_next_dose",
+    "asks_harm",
+    "asks_deficiency",
+)
+#: Forms whose headline takes a stance (yes, no, it depends).
+STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 #: A part of a question with several needs this many characters to be answered on its own.
 MIN_PART_CHARS = 12
 

@@ -15,10 +15,12 @@ when the question says so), ``audience_cue`` and ``guideline_cue``, and ``intent
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from b12.core.answer.extract_course import asked_forms, extract_course
+from b12.core.answer.extract_results import results_in_words
 from b12.core.answer.lexicon import (
     _US_UPPER,
     AGE_WORDS,
@@ -27,8 +29,7 @@ from b12.core.answer.lexicon import (
     BARIATRIC_KINDS,
     BOTH_WAYS,
     CLINICIAN_WORDS,
-    DECISION_QUESTIONS,
-    DEFICIENCY_CUES,
+    DEFICIENCY_STATUSES,
     DOSE_UNITS,
     ELDERLY_AGE,
     FIRST_PERSON,
@@ -47,11 +48,9 @@ from b12.core.answer.lexicon import (
     PERSON_WORDS,
     POPULATIONS,
     PREFER_WORDS,
-    REGIMEN_QUESTIONS,
     RENAL_DIALYSIS,
     RENAL_NEPHROPATHY,
     ROUTE_WORDS,
-    SCREENING,
     SEX_WORDS,
     START_WORDS,
     SUSPECT_REACH,
@@ -66,7 +65,7 @@ from b12.core.answer.match import has as _has
 from b12.core.answer.match import hits as _hits
 from b12.core.answer.match import negated as _negated
 from b12.core.answer.match import number
-from b12.core.answer.normalise import BOUNDARIES, Normalised
+from b12.core.answer.normalise import BOUNDARIES, Normalised, fold, tokenise
 from b12.core.knowledge import KnowledgeBase
 
 # -- the result ---------------------------------------------------------------------------------
@@ -90,6 +89,7 @@ class Slots:
     interval_days: float | None = None
     serum_b12: tuple[float, str | None] | None = None
     labs: dict[str, float] = field(default_factory=dict)
+    word_results: dict[str, str] = field(default_factory=dict)
     ileal_resection_cm: float | None = None
     age: int | None = None
     sex: str | None = None
@@ -115,6 +115,8 @@ class Slots:
     site: str | None = None
     about_lifelong: bool = False
     asks_deficiency: bool = False
+    asks_next_dose: bool = False
+    switching: bool = False
     folate_low: bool = False
 
     @property
@@ -149,6 +151,7 @@ class Slots:
             or self.populations
             or self.neuro is not None
             or self.labs
+            or self.word_results
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
@@ -166,6 +169,54 @@ def _neuro(tokens: Sequence[str], slots: Slots) -> None:
         slots.neuro_symptoms = sorted(set(positive))
     else:
         slots.neuro = False
+
+
+_TERMS: dict[int, tuple[object, tuple[tuple[Phrase, str, str], ...]]] = {}
+
+
+def _term_phrases(kb: KnowledgeBase) -> tuple[tuple[Phrase, str, str], ...]:
+    """(phrase, kind, code) for every vocabulary condition and medication: its code, label
+    (without a bracketed gloss), aliases and ``answering.yaml`` ``term_words``."""
+    key = id(kb.vocabulary)
+    found = _TERMS.get(key)
+    if found is not None and found[0] is kb.vocabulary:
+        return found[1]
+    # Codes the population table reads (with its own rules), and the B12 products and folic
+    # acid (a treatment, read as an order or a course), are left to those readers.
+    covered = {c for pop in POPULATIONS for c in (*pop.conditions, *pop.medications)}
+    covered |= {pop.cause for pop in POPULATIONS if pop.cause}
+    covered |= set(kb.vocabulary.products) | {"nitrous_oxide"}
+    out: list[tuple[Phrase, str, str]] = []
+    for kind, table in (
+        ("conditions", kb.vocabulary.conditions),
+        ("medications", kb.vocabulary.medications),
+    ):
+        for code, term in table.items():
+            if term.informational or code in covered:
+                continue
+            label = term.label.split("(", 1)[0]
+            texts = [code.replace("_", " "), label, *(a.replace("_", " ") for a in term.aliases)]
+            texts += kb.answering.term_words.get(code, ())
+            for text in texts:
+                phrase = tuple(t for t in tokenise(fold(text)) if t not in BOUNDARIES)
+                if phrase:
+                    out.append((phrase, kind, code))
+    built = tuple(sorted(set(out)))
+    _TERMS[key] = (kb.vocabulary, built)
+    return built
+
+
+def _vocabulary_terms(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """Conditions and medications named by their vocabulary words ("needle phobic",
+    "apixaban") that the population table does not already read."""
+    for phrase, kind, code in _term_phrases(kb):
+        have = slots.conditions if kind == "conditions" else slots.medications
+        if code in have:
+            continue
+        if any(not _negated(tokens, i, i + len(phrase)) for i in _find(tokens, phrase)):
+            have.append(code)
+            if code not in slots.populations:
+                slots.populations.append(code)
 
 
 def _populations(tokens: Sequence[str], slots: Slots) -> None:
@@ -235,12 +286,18 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     for _, _, drug in _hits(tokens, names):
         if drug not in slots.formulations:
             slots.formulations.append(drug)
-    slots.on_treatment = _on_treatment(tokens)
-    slots.route_preference = _route_preference(tokens, slots.routes)
+    stops = frozenset(kb.answering.vocabulary.get("on_treatment_stops", ())) | frozenset(
+        w for phrase, kind, _ in _term_phrases(kb) if kind == "medications" for w in phrase
+    )
+    slots.on_treatment = _on_treatment(tokens, stops)
+    slots.route_preference = _refused_route(tokens, slots.routes, kb) or _route_preference(
+        tokens, slots.routes
+    )
 
 
-def _on_treatment(tokens: Sequence[str]) -> bool:
-    """ "already on injections", "taking cyanocobalamin" (not "start on injections")."""
+def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
+    """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
+    warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
     for i, tok in enumerate(tokens):
         if tok not in ON_TREATMENT_LEAD:
             continue
@@ -251,7 +308,11 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
             before.add(t)
         if before & START_WORDS or before & {"if", "before", "when"}:
             continue
-        after = tokens[i + 1 : i + 4]
+        after: list[str] = []
+        for t in tokens[i + 1 : i + 4]:
+            if t in stops or t in BOUNDARIES:
+                break  # "on warfarin needs b12 shots": the patient is on something else
+            after.append(t)
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
     # "my injections are every 12 weeks": the asker's own treatment.
@@ -266,6 +327,40 @@ def _on_treatment(tokens: Sequence[str]) -> bool:
     )
 
 
+def _refused_route(tokens: Sequence[str], routes: list[str], kb: KnowledgeBase) -> str | None:
+    """ "Refuses injections": the other of injection and oral is the one preferred."""
+    refusals = _phrases(
+        [" ".join(tokenise(fold(p))) for p in kb.answering.vocabulary.get("refuse_route", ())]
+    )
+    for phrase in refusals:
+        for i in _find(tokens, phrase):
+            after = tokens[i + len(phrase) : i + len(phrase) + 3]
+            named = [v for _, _, v in _hits(after, ROUTE_WORDS)]
+            if named and named[0] in ("im", "oral"):
+                return "oral" if named[0] == "im" else "im"
+    return None
+
+
+#: Verbs of a change of treatment ("change to oral", "switch her to tablets").
+CHANGE_VERBS = frozenset(
+    {
+        "change",
+        "changing",
+        "switch",
+        "switching",
+        "move",
+        "moving",
+        "swap",
+        "swapping",
+        "convert",
+        "converting",
+        "go",
+        "going",
+        "transfer",
+    }
+)
+
+
 def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
     """The one of injection / oral the question names, or the one it prefers of the two."""
     ims = [r for r in routes if r in ("im", "oral")]
@@ -274,10 +369,39 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
         # needed ("do I need injections?"): then it is what is asked about, not a preference.
         asked = any(t in ("need", "needs", "require", "requires") for t in tokens)
         return None if asked else ims[0]
+    moved = _moved_to(tokens) if len(ims) == 2 else None
+    if moved is not None:
+        return moved
     if len(ims) == 2:
         # "prefers oral to injections": the route right after the preference word.
         for i, tok in enumerate(tokens):
             if tok in PREFER_WORDS:
+                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+                if following and following[0] in ("im", "oral"):
+                    return following[0]
+                break
+    return None
+
+
+def _moved_to(tokens: Sequence[str]) -> str | None:
+    """The route a change of treatment moves to, of injection and oral."""
+    # "tablets instead of injections": the route just before "instead of".
+    for i in range(len(tokens) - 1):
+        if tokens[i] == "instead" and tokens[i + 1] == "of":
+            before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
+            if before and before[-1] in ("im", "oral"):
+                return before[-1]
+    # "change to oral", "switch her to tablets": the route after the change.
+    for i, tok in enumerate(tokens):
+        if tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
+            following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
+            if following and following[0] in ("im", "oral"):
+                return following[0]
+    if "from" in tokens:
+        # "switch from injections to tablets": the route the treatment moves to.
+        start = tokens.index("from")
+        for i in range(start + 1, len(tokens)):
+            if tokens[i] in ("to", "onto", "into"):
                 following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
                 if following and following[0] in ("im", "oral"):
                     return following[0]
@@ -373,6 +497,19 @@ def _bare_units(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
             return
 
 
+#: Lab fields that a result told in words can be about (the others name another test).
+B12_TESTS = frozenset({"serum_b12_ng_l", "active_b12_pmol_l", "mma_nmol_l"})
+
+
+def _word_results(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """Results told in words ("B12 came back low"), unless the number is given too."""
+    table = {p: field_name for p, (field_name, _) in LABS.items() if field_name not in B12_TESTS}
+    others = [(s, e) for s, e, _ in _hits(tokens, table)]
+    for name, reading in results_in_words(tokens, kb.answering, others).items():
+        if name not in slots.labs:
+            slots.word_results[name] = reading
+
+
 def _ileal_length(tokens: Sequence[str], slots: Slots) -> None:
     if "ileal_resection" not in slots.populations:
         return
@@ -426,7 +563,12 @@ def _near_b12(tokens: Sequence[str], i: int) -> bool:
     return any(t in B12_WORDS for t in window)
 
 
-def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
+def _reports_result(slots: Slots) -> bool:
+    """The question gives a B12 result (a number or words): "suspicion" is about B12."""
+    return bool(slots.word_results) or "serum_b12_ng_l" in slots.labs
+
+
+def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
         slots.audience_cue = "patient"
@@ -436,19 +578,31 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     us = bool(words & US_WORDS) or bool(_US_UPPER.search(question))
     if uk != us:
         slots.guideline_cue = "uk" if uk else "us"
-    for status, phrases in DEFICIENCY_CUES:
+    cues = [
+        (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))
+        for status in DEFICIENCY_STATUSES
+    ]
+    for status, phrases in cues:
         hit = [
             i
             for p in phrases
             for i in _find(tokens, p)
             if (status == "not_deficient" or not _negated(tokens, i, i + len(p)))
-            and (status != "suspected" or _near_b12(tokens, i))
+            and (status != "suspected" or _near_b12(tokens, i) or _reports_result(slots))
         ]
         if hit:
             slots.deficiency = status
+            if status in ("not_deficient", "indeterminate") and slots.word_results:
+                # "B12 normal but I still suspect it": the words are the result; the
+                # suspicion is the stated status (a normal result never overrules it).
+                suspected = dict(cues)["suspected"]
+                if any(
+                    not _negated(tokens, i, i + len(p)) for p in suspected for i in _find(tokens, p)
+                ):
+                    slots.deficiency = "suspected"
             break
     else:
-        if not _has(tokens, SCREENING) and any(
+        if not _has(tokens, _word_lists(kb)["screening"]) and any(
             not _negated(tokens, i, i + 1) for p in GENERIC_DEFICIENCY for i in _find(tokens, p)
         ):
             slots.deficiency = "confirmed"
@@ -459,10 +613,13 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots) -> None:
     best = max(scores.values())
     if best:
         slots.intent = next(i for i, _ in INTENTS if scores[i] == best)
-    if _has(tokens, REGIMEN_QUESTIONS) and not scores["monitoring"]:
+    words_of = kb.answering.vocabulary
+    if _has(tokens, _phrases(words_of.get("regimen_questions", ()))) and not scores["monitoring"]:
         slots.regimen_question = True
         slots.intent = "regimen"
-    slots.decision_question = slots.regimen_question or _has(tokens, DECISION_QUESTIONS)
+    slots.decision_question = slots.regimen_question or _has(
+        tokens, _phrases(words_of.get("decision_questions", ()))
+    )
     slots.status_unknown = _has(tokens, UNKNOWN_STATUS)
 
 
@@ -477,6 +634,15 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     confirmed deficiency (no patient is described).
     """
     reading = kb.answering.question_reading
+    if slots.form == "when" and _has(tokens, _phrases(reading.next_dose)):
+        # "When is the next injection due?": a course is under way; the question asks for a
+        # date (the rule that dates the next dose), not for a regimen.
+        slots.asks_next_dose = True
+        slots.on_treatment = True
+        slots.regimen_question = False
+        if slots.intent == "regimen":
+            slots.intent = None
+    _read_course_words(tokens, slots, kb)
     open_status = slots.deficiency is None or slots.deficiency_generic
     named = any(p in slots.populations for p in reading.deficiency_populations)
     if open_status and (named or (slots.on_treatment and not slots.labs)):
@@ -484,9 +650,10 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.deficiency_generic = False
     if _has(tokens, _phrases(reading.not_regimen)):
         slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
-    elif (
+    elif not slots.asks_next_dose and (
         (
-            set(asked_forms(tokens)) & set(reading.regimen_forms)
+            set(asked_forms(tokens)[:1] if slots.form == "when" else asked_forms(tokens))
+            & set(reading.regimen_forms)
             or _has(tokens, _phrases(reading.regimen_phrases))
         )
         and slots.form != "yesno"
@@ -502,6 +669,94 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.deficiency_generic = True
 
 
+def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """A course told in everyday words (``answering.yaml`` ``vocabulary``): feeling unwell
+    again before the dose, a late dose, the cause dealt with, a switch, stopping a treatment."""
+    words = kb.answering.vocabulary
+    if (
+        slots.on_treatment
+        and not slots.events
+        and _has(tokens, _phrases(words.get("feel_unwell", ())))
+        and _has(tokens, _phrases(words.get("feel_unwell_timing", ())))
+    ):
+        # "on jabs every 3 months but feel rubbish after 2": symptoms back before it is due.
+        slots.events = ["symptoms_returned_before_due"]
+    if (
+        slots.timing is None
+        and (slots.on_treatment or slots.routes)
+        and _has(tokens, _phrases(words.get("late_dose", ())))
+        and not _has(tokens, _phrases(("early", "earlier")))
+    ):
+        slots.timing = "overdue"
+        slots.order_timing = "late"
+    if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
+        slots.events = sorted({*slots.events, "cause_resolved"})
+    if "switch" in asked_forms(tokens) and slots.route_preference is not None:
+        # "tablets instead of injections", "change from jabs to oral": the question is about
+        # the treatment to move to, not about carrying on with the current one.
+        slots.switching = True
+    if not slots.on_treatment and _stops_treatment(tokens):
+        # "can we stop the tablets?": the treatment is under way.
+        slots.on_treatment = True
+    if slots.on_treatment and slots.deficiency == "not_deficient" and slots.word_results:
+        # "B12 normal now" on treatment is a level on treatment, not a status.
+        slots.deficiency = None
+
+
+#: Words that ask to end a treatment ("stop the tablets", "come off my injections").
+STOP_WORDS = frozenset({"stop", "stopping", "off", "discontinue", "discontinuing", "cease"})
+
+
+def _cause_resolved(tokens: Sequence[str], kb: KnowledgeBase) -> bool:
+    """The cause is told as dealt with ("diet fixed", "came off the omeprazole")."""
+    words = kb.answering.vocabulary
+    subjects = _phrases(words.get("cause_subjects", ()))
+    after = _phrases(words.get("cause_resolved_after", ()))
+    before = _phrases(words.get("cause_resolved_before", ()))
+    for subject in subjects:
+        for i in _find(tokens, subject):
+            end = i + len(subject)
+            tail = tokens[end : end + 3]
+            head = tokens[max(0, i - 3) : i]
+            if any(tuple(tail[: len(p)]) == p for p in after):
+                return True
+            if any(
+                tuple(head[k : k + len(p)]) == p and k + len(p) >= len(head) - 1
+                for p in before
+                for k in range(len(head))
+            ):
+                return True
+    return False
+
+
+def _stops_treatment(tokens: Sequence[str]) -> bool:
+    """The question asks to stop a treatment word that follows ("stop the tablets")."""
+    for i, tok in enumerate(tokens):
+        if tok in STOP_WORDS:
+            for t in tokens[i + 1 : i + 4]:
+                if t in BOUNDARIES:
+                    break
+                if t in ON_TREATMENT_WHAT:
+                    return True
+    return False
+
+
+_WORDS: dict[int, tuple[object, dict[str, tuple[Phrase, ...]]]] = {}
+
+
+def _word_lists(kb: KnowledgeBase) -> dict[str, tuple[Phrase, ...]]:
+    """``answering.yaml`` ``vocabulary`` as phrases (cached per knowledge base); a list the
+    file does not have is empty."""
+    vocab = kb.answering.vocabulary
+    found = _WORDS.get(id(vocab))
+    if found is not None and found[0] is vocab:
+        return found[1]
+    built: dict[str, tuple[Phrase, ...]] = defaultdict(tuple)
+    built.update({name: _phrases(words) for name, words in vocab.items()})
+    _WORDS[id(vocab)] = (vocab, built)
+    return built
+
+
 def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(t.split()) for t in texts)
 
@@ -512,18 +767,29 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     slots = Slots()
     _neuro(tokens, slots)
     _populations(tokens, slots)
+    _vocabulary_terms(tokens, slots, kb)
     _routes(tokens, slots, kb)
     _interval(tokens, slots)
     _labs(tokens, slots, kb)
     _bare_units(tokens, slots, kb)
+    _word_results(tokens, slots, kb)
     _ileal_length(tokens, slots)
     _age_sex(tokens, slots)
-    _cues(question, tokens, slots)
-    extract_course(tokens, norm.folded, slots)
-    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or "confirmed" in tokens
-    if slots.deficiency == "confirmed" and "serum_b12_ng_l" in slots.labs:
+    _cues(question, tokens, slots, kb)
+    extract_course(tokens, norm.folded, slots, _word_lists(kb))
+    asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
+    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)
+    if (
+        slots.deficiency == "confirmed"
+        and "serum_b12_ng_l" in slots.labs
+        and "confirmed" not in tokens  # "recorded as confirmed but B12 600": a stated status
+    ):
         # A stated level is classified by the knowledge base, not by the word "deficiency".
         slots.deficiency = None
+    if slots.deficiency is None and slots.word_results.get("serum_b12_ng_l") == "normal":
+        # "B12 came back normal" states the result is not deficient, as "B12 normal" does;
+        # neurological features still make it suspected (select.py, as plan does).
+        slots.deficiency = "not_deficient"
     _read_implied(tokens, slots, kb)
     if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
         # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.

@@ -21,37 +21,40 @@ None of these is ever defaulted: a slot the question does not fill stays empty (
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from b12.core.answer.lexicon import (
     DOSE_UG,
     EARLY_WORDS,
     EVENTS,
-    FOLATE_LOW,
     FOLIC,
     FOLIC_ALONE,
     FOLIC_WITH,
     FORMS,
-    HARM_CUES,
     LATE_WORDS,
-    LIFELONG,
     NEW_WORDS,
-    NOT_IMPROVING,
     PHASE_WORDS,
     PROPOSAL_VERBS,
-    SCREENING,
     SITE_WORDS,
     VALUE_NOUNS,
     WH_WORDS,
     YESNO_LEADS,
     YESNO_TAILS,
+    Phrase,
 )
-from b12.core.answer.match import find, has, hits, number
+from b12.core.answer.match import find, has, hits, negated, number
 from b12.core.answer.normalise import BOUNDARIES, tokenise
 
+#: A short last clause led by one of these asks whether to change something ("higher dose?").
+COMPARATIVES = frozenset(
+    {"higher", "lower", "more", "less", "shorter", "longer", "bigger", "smaller", "extra"}
+)
 #: A dash between spaces separates clauses ("after 6 months - is that toxic?").
 _DASH = re.compile(r"\s[-\u2013\u2014]+\s")
+
+#: Named word lists (``answering.yaml`` ``vocabulary``), as phrases of normalised tokens.
+Words = Mapping[str, tuple[Phrase, ...]]
 
 if TYPE_CHECKING:
     from b12.core.answer.extract import Slots
@@ -67,25 +70,31 @@ def _dose(tokens: Sequence[str], slots: Slots) -> None:
             return
 
 
-def _events(tokens: Sequence[str], slots: Slots) -> None:
+def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
 
     for code, table in EVENTS:
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
-    if has(tokens, NOT_IMPROVING):
-        if "oral" in slots.routes and "im" not in slots.routes:
+    if has(tokens, words["not_improving"]) or _negated_improving(tokens, words["improving"]):
+        moving_to_im = slots.route_preference == "im"  # "not helping, switch to IM?"
+        if "oral" in slots.routes and ("im" not in slots.routes or moving_to_im):
             slots.events.append("oral_not_improving")
         elif "loading" in slots.phase_kinds:
             slots.events.append("symptoms_returned_before_due")
     if slots.neuro and slots.on_treatment and set(tokens) & NEW_WORDS:
         slots.events.append("new_neuro_symptoms")
-    words = set(tokens)
-    if words & LATE_WORDS:
+    said = set(tokens)
+    if said & LATE_WORDS:
         slots.timing = "overdue"
         slots.order_timing = "late"
-    elif words & EARLY_WORDS:
+    elif said & EARLY_WORDS:
         slots.order_timing = "early"
     slots.events = sorted(set(slots.events))
+
+
+def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bool:
+    """ "do not seem to be making a difference": a word of improvement, negated."""
+    return any(negated(tokens, i, i + len(p)) for p in improving for i in find(tokens, p))
 
 
 def _phases(tokens: Sequence[str], slots: Slots) -> None:
@@ -137,11 +146,13 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     last = clauses[-1]
     if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
+    if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:
+        return True  # "…, higher dose?", "more often?": whether to change it
     return "?" in tokens and not set(last) & VALUE_NOUNS
 
 
-def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
-    slots.asks_harm = has(tokens, HARM_CUES)
+def _form(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
+    slots.asks_harm = has(tokens, words["harm_cues"])
     if _is_yes_no(tokens, folded):
         slots.form = "yesno"
         return
@@ -151,12 +162,56 @@ def _form(tokens: Sequence[str], folded: str, slots: Slots) -> None:
 
 
 def asked_forms(tokens: Sequence[str]) -> list[str]:
-    """Every form the question's words ask in, the leading one first ("switch … how often")."""
-    return [
+    """Every form the question's words ask in, the leading one first ("switch … how often").
+
+    "When" is read last (it is also a conjunction: "how safe … when breastfeeding"), except
+    when it opens a clause ("when is the next dose due?", "stable - when is the next dose?"):
+    then the question asks for a date, and that form leads.
+    """
+    forms = [
         form
         for form, table in FORMS
         if any(not _surgery_name(tokens, i) for p in table for i in find(tokens, p))
     ]
+    if "when" in forms and leads_with_when(tokens):
+        forms.remove("when")
+        forms.insert(0, "when")
+    return forms
+
+
+#: After "when", these words make it a question ("when is …", "when should …"), not a
+#: conjunction ("… when breastfeeding").
+WHEN_ASKS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "do",
+        "does",
+        "did",
+        "should",
+        "shall",
+        "can",
+        "could",
+        "will",
+        "would",
+        "must",
+        "to",
+        "'s",
+        "s",
+    }
+)
+
+
+def leads_with_when(tokens: Sequence[str]) -> bool:
+    """The question asks "when …?" or "how soon …?" (a date or a time), not "… when …"."""
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "when" and (nxt in WHEN_ASKS or i == 0):
+            return True
+        if tok == "how" and nxt == "soon":
+            return True
+    return False
 
 
 def _surgery_name(tokens: Sequence[str], i: int) -> bool:
@@ -164,15 +219,15 @@ def _surgery_name(tokens: Sequence[str], i: int) -> bool:
     return tokens[i] == "switch" and i > 0 and tokens[i - 1] == "duodenal"
 
 
-def extract_course(tokens: Sequence[str], folded: str, slots: Slots) -> None:
+def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
     """Fill the treatment, course and form slots (see the module docstring)."""
 
     _dose(tokens, slots)
     _phases(tokens, slots)
-    _events(tokens, slots)
+    _events(tokens, slots, words)
     _folic(tokens, slots)
     _site(tokens, slots)
-    slots.about_lifelong = has(tokens, LIFELONG)
-    slots.folate_low = has(tokens, FOLATE_LOW)
-    slots.screening = has(tokens, SCREENING)
-    _form(tokens, folded, slots)
+    slots.about_lifelong = has(tokens, words["lifelong"])
+    slots.folate_low = has(tokens, words["folate_low"])
+    slots.screening = has(tokens, words["screening"])
+    _form(tokens, folded, slots, words)

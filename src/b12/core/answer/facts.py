@@ -165,7 +165,8 @@ def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
 
 def _patient_lists(b: _Builder, slots: Slots, drugs: list[str]) -> None:
     meds = set(slots.medications)
-    if slots.on_treatment:
+    if slots.on_treatment and not slots.switching:
+        # (A switch asks about the treatment to move to: the current one is not carried on.)
         meds.update(drugs or PICTURE_DRUGS[:1])
     b.lists["medications"] = frozenset(meds)
     b.lists["conditions"] = frozenset(slots.conditions)
@@ -199,6 +200,10 @@ def _plan_facts(
         b.closed.add("regimen_until")
         return
     kinds = set(slots.phase_kinds)
+    if not slots.on_treatment and slots.route and slots.route_preference in (None, slots.route):
+        # "Are IM jabs a problem on apixaban?": the one route the question names is the
+        # treatment it asks about.
+        b.scalar("regimen_route", slots.route)
     if slots.on_treatment:
         route = _treatment_route(slots)
         if route:
@@ -282,6 +287,14 @@ def _words_as_results(b: _Builder, slots: Slots, kb: KnowledgeBase) -> None:
     conditions; it is never shown.
     """
     numbers = b.numbers
+    for name, reading in sorted(slots.word_results.items()):
+        key = f"labs.{name}"
+        if key in numbers:
+            continue
+        b.present.add(key)
+        value = _reading_value(name, reading, kb)
+        if value is not None:
+            numbers[key] = value
     if (
         slots.deficiency == "indeterminate"
         and "labs.serum_b12_ng_l" not in numbers
@@ -294,6 +307,33 @@ def _words_as_results(b: _Builder, slots: Slots, kb: KnowledgeBase) -> None:
     if slots.folate_low and "labs.folate_ug_l" not in numbers:
         numbers["labs.folate_ug_l"] = kb.param("folate_low_below_ug_l") / 2
         b.present.add("labs.folate_ug_l")
+
+
+#: Per lab field: the parameters that bound its deficiency band (confirmed below, unlikely
+#: above) and, for total B12, the level that counts as high; for MMA, the raised level.
+_BANDS = {
+    "serum_b12_ng_l": ("b12_total_confirmed_below_ng_l", "b12_total_unlikely_above_ng_l"),
+    "active_b12_pmol_l": ("active_b12_confirmed_below_pmol_l", "active_b12_unlikely_above_pmol_l"),
+}
+
+
+def _reading_value(name: str, reading: str, kb: KnowledgeBase) -> float | None:
+    """A value inside the range a reading names, or ``None`` when it names no range ("normal":
+    a result is given, its value is unknown)."""
+    if name == "mma_nmol_l":
+        raised = kb.param("mma_raised_above_nmol_l")
+        return raised * 2 if reading == "high" else raised / 2 if reading == "normal" else None
+    band = _BANDS.get(name)
+    if band is None:
+        return None
+    low, high = kb.param(band[0]), kb.param(band[1])
+    if reading == "low":
+        return low / 2
+    if reading == "borderline":
+        return (low + high) / 2
+    if reading == "high" and name == "serum_b12_ng_l":
+        return kb.param("high_b12_ng_l") * 2
+    return None
 
 
 # -- three-valued evaluation --------------------------------------------------------------------

@@ -123,7 +123,19 @@ POPULATIONS: tuple[Population, ...] = (
     Population(
         "ileal_resection",
         phrases(
-            "ileal resection", "ileum resected", "ileal resected", "resected ileum", "resection"
+            "ileal resection",
+            "ileum resected",
+            "ileal resected",
+            "resected ileum",
+            "resection",
+            "ileum removed",
+            "ileal removed",
+            "removed ileal",
+            "ileal removal",
+            "removed ileum",
+            "ileectomy",
+            "ileocaecal resection",
+            "ileocecal resection",
         ),
         conditions=("ileal_resection",),
     ),
@@ -281,7 +293,20 @@ ROUTE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("intranasal", "nasal spray", "nasal"), "intranasal"),
 }
 ON_TREATMENT_LEAD = frozenset(
-    {"already", "currently", "receiving", "taking", "on", "having", "gets", "getting", "takes"}
+    {
+        "already",
+        "currently",
+        "receiving",
+        "taking",
+        "on",
+        "having",
+        "gets",
+        "getting",
+        "takes",
+        "after",
+        "since",
+        "despite",
+    }
 )
 ON_TREATMENT_WHAT = frozenset(
     {
@@ -406,56 +431,9 @@ LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
 
 # -- cues ---------------------------------------------------------------------------------------
 
-DEFICIENCY_CUES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    (
-        "not_deficient",
-        phrases(
-            "not deficient",
-            "no deficiency",
-            "not b12 deficient",
-            "not actually deficient",
-            "b12 normal",
-            "normal b12",
-            "b12 is normal",
-            "b12 was normal",
-            "b12 came back normal",
-        ),
-    ),
-    (
-        "indeterminate",
-        phrases("borderline", "indeterminate", "equivocal", "grey zone", "gray zone", "low normal"),
-    ),
-    (
-        "suspected",
-        phrases("suspected", "suspect", "suspicion", "possible", "query", "might have", "could be"),
-    ),
-    (
-        "at_risk",
-        phrases(
-            "at risk",
-            "prophylaxis",
-            "prophylactic",
-            "prevent",
-            "prevention",
-            "preventive",
-            "just in case",
-        ),
-    ),
-    (
-        "confirmed",
-        phrases(
-            "confirmed",
-            "low b12",
-            "low serum b12",
-            "low level",
-            "low levels",
-            "low b12 level",
-            "b12 low",
-            "b12 is low",
-            "b12 was low",
-        ),
-    ),
-)
+#: The deficiency statuses a question can state, in the order they are looked for (the words
+#: of each are data: ``answering.yaml`` ``vocabulary.deficiency_<status>``).
+DEFICIENCY_STATUSES = ("not_deficient", "indeterminate", "suspected", "at_risk", "confirmed")
 #: "B12 deficiency" in a question about a patient means a confirmed deficiency, but the word is
 #: in nearly every question, so on its own it does not make the question describe a patient.
 GENERIC_DEFICIENCY = phrases("deficiency", "deficient", "deficiencies")
@@ -569,57 +547,6 @@ INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         ),
     ),
 )
-#: Phrases that ask for a treatment regimen outright: the plan's decision heads the answer.
-REGIMEN_QUESTIONS = phrases(
-    "regimen",
-    "regime",
-    "schedule",
-    "frequency",
-    "how often",
-    "how many injections",
-    "how much",
-    "what dose",
-    "which dose",
-    "dose for",
-    "dose frequency",
-    "treatment for",
-    "treatment of",
-    "treatment regimen",
-    "how to treat",
-    "how do i treat",
-    "how should i treat",
-    "first line",
-    "which injection",
-    "what injection",
-)
-#: Phrases that ask what to do for the patient described ("does she need injections?").
-DECISION_QUESTIONS = phrases(
-    "need b12",
-    "need injections",
-    "need treatment",
-    "need tablets",
-    "need prophylaxis",
-    "need prophylactic",
-    "needs b12",
-    "needs injections",
-    "needs treatment",
-    "needs prophylaxis",
-    "should they have",
-    "should he have",
-    "should she have",
-    "should i give",
-    "should i start",
-    "should we",
-    "what now",
-    "what next",
-    "what to do",
-    "injections or tablets",
-    "tablets or injections",
-    "oral or",
-    "or oral",
-    "or injections",
-    "or tablets",
-)
 FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "mine", "myself", "i've", "i'd", "i'll"})
 CLINICIAN_WORDS = frozenset(
     {"patient", "patients", "prescribe", "prescribing", "clinician", "clinic", "prescriber"}
@@ -662,7 +589,18 @@ PERSON_WORDS = frozenset(
     }
 )
 #: An ileal resection is named explicitly (not just "resection").
-ILEAL_EXPLICIT = phrases("ileum resected", "ileal resection")
+ILEAL_EXPLICIT = phrases(
+    "ileum resected",
+    "ileal resection",
+    "ileum removed",
+    "ileal removed",
+    "removed ileal",
+    "ileal removal",
+    "removed ileum",
+    "ileectomy",
+    "ileocaecal resection",
+    "ileocecal resection",
+)
 
 # -- issue 14: doses, course events, the question's form -----------------------------------------
 
@@ -727,40 +665,12 @@ EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         ),
     ),
 )
-#: "not improving" on oral treatment, or still symptomatic during loading.
-NOT_IMPROVING = phrases(
-    "not working",
-    "no improvement",
-    "not improving",
-    "not better",
-    "still tired",
-    "still symptomatic",
-    "still exhausted",
-)
 #: A neurological symptom told as new during treatment.
 NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
 PHASE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
     **dict.fromkeys(phrases("maintenance"), "maintenance"),
 }
-#: The question asks whether to test or screen (a risk, not a known deficiency).
-SCREENING = phrases(
-    "check b12",
-    "check for b12",
-    "check their b12",
-    "check my b12",
-    "test b12",
-    "test for b12",
-    "b12 checked",
-    "b12 tested",
-    "screen",
-    "screening",
-    "should i check",
-    "should we check",
-    "should i test",
-    "should we test",
-    "get checked",
-)
 #: Folic acid named as something given or to give.
 FOLIC = phrases("folic acid", "folate tablets", "folic")
 FOLIC_ALONE = phrases("on their own", "on its own", "alone", "without b12")
@@ -820,7 +730,26 @@ VALUE_NOUNS = frozenset(
     }
 )
 FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    ("switch", phrases("switch", "switching", "change from", "instead of", "convert")),
+    (
+        "switch",
+        phrases(
+            "switch",
+            "switching",
+            "change from",
+            "change to",
+            "changing from",
+            "changing to",
+            "instead of",
+            "convert",
+            "converting",
+            "swap",
+            "swapping",
+            "move from",
+            "move to",
+            "moving from",
+            "moving to",
+        ),
+    ),
     ("should_stop", phrases("stop", "stopping", "come off", "cut back", "reduce", "space out")),
     (
         "how_often",
@@ -849,34 +778,6 @@ FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     # "when" last: it is also a conjunction ("how safe … when breastfeeding").
     ("when", phrases("when", "how soon", "how long")),
 )
-#: Words that ask whether something is harmful, or whether to stop (a "yes" means a concern).
-HARM_CUES = phrases(
-    "toxic",
-    "toxicity",
-    "dangerous",
-    "danger",
-    "harmful",
-    "harm",
-    "bad",
-    "worry",
-    "worried",
-    "contraindicated",
-    "contraindication",
-    "overdose",
-    "too much",
-    "too high",
-    "cut back",
-    "reduce",
-    "stop",
-    "stopping",
-    "come off",
-    "avoid",
-    "problem",
-    "issue",
-    "risk",
-    "wrong",
-    "over label",
-)
 #: Injection sites (``criteria`` ``order_site`` codes).
 SITE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(
@@ -887,28 +788,6 @@ SITE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("deltoid"), "deltoid"),
     **dict.fromkeys(phrases("thigh", "vastus lateralis"), "vastus_lateralis"),
 }
-#: A question about treatment for life or stopping it (course events may apply).
-LIFELONG = phrases(
-    "lifelong",
-    "life long",
-    "for life",
-    "forever",
-    "for ever",
-    "indefinitely",
-    "come off",
-    "ever stop",
-)
-#: Folate named as low (the knowledge base's low-folate threshold applies).
-FOLATE_LOW = phrases(
-    "folate low",
-    "low folate",
-    "folate deficiency",
-    "folate deficient",
-    "folate both low",
-    "folate and b12 both low",
-    "folate are low",
-    "folate is low",
-)
 #: "my injections …": the asker is on treatment.
 MY_TREATMENT = frozenset(
     {

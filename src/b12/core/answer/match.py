@@ -60,13 +60,53 @@ def number(token: str) -> float | None:
     return float(m.group(1))
 
 
+#: A negated auxiliary written as one word: "isn't", "doesn't", "hasnt", "dont", "can't".
+_NOT_CONTRACTION = re.compile(r"[a-z]+n'?t")
+_NOT_AUXILIARIES = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "ca",
+        "wo",
+        "should",
+        "could",
+        "would",
+        "must",
+        "need",
+        "ai",
+        "don",
+        "doesn",
+        "isn",
+        "wasn",
+    }
+)
+
+
+def is_negation(tok: str) -> bool:
+    """A negation word, or a negated auxiliary written as one ("isn't", "dont", "hasnt")."""
+    if tok in NEGATIONS:
+        return True
+    if _NOT_CONTRACTION.fullmatch(tok) is None:
+        return False
+    stem = tok[:-3] if tok.endswith("n't") else tok[:-2]
+    return stem in _NOT_AUXILIARIES
+
+
 def negated(tokens: Sequence[str], start: int, end: int) -> bool:
     """NegEx-style: a negation word before ``start`` in the same clause, or one right after."""
     for j in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
         tok = tokens[j]
         if tok in BOUNDARIES or tok in SCOPE_BREAKS:
             break
-        if tok in NEGATIONS:
+        if is_negation(tok):
             return True
     for j in range(end, min(len(tokens), end + 3)):
         tok = tokens[j]

@@ -31,6 +31,8 @@ from b12.core.knowledge import (
 )
 
 TITLE_WEIGHT = 2
+#: Index the vocabulary words of the conditions and medications a condition names.
+TERM_WORDS = True
 ALIAS_WEIGHT = 2
 #: Picture facts that make a recommendation "population-specific" (special populations).
 POPULATION_FIELDS = frozenset({"cause", "diet", "conditions", "medications"})
@@ -91,8 +93,50 @@ class AnswerIndex:
         return tuple(hits)
 
 
-def _document(rec: Recommendation) -> list[str]:
+def _term_words(rec: Recommendation, kb: KnowledgeBase) -> list[str]:
+    """The vocabulary words of the conditions and medications ``rec``'s condition names, so
+    that a question can name them as users do ("apixaban" for an anticoagulant)."""
+    tables = {
+        "conditions": kb.vocabulary.conditions,
+        "medications": kb.vocabulary.medications,
+        "cause": kb.vocabulary.causes,
+    }
+    seen: set[str] = set()
+    out: list[str] = []
+
+    def visit(cond: criteria.Condition, depth: int) -> None:
+        if depth > 8:
+            return
+        match cond:
+            case criteria.All(parts) | criteria.AnyOf(parts):
+                for p in parts:
+                    visit(p, depth + 1)
+            case criteria.Not(part):
+                visit(part, depth + 1)
+            case criteria.Member(name, values):
+                table = tables.get(criteria.LIST_FIELDS.get(name, name))
+                for value in values if table is not None else ():
+                    term = table.get(value) if table is not None else None
+                    if term is None or value in seen:
+                        continue
+                    seen.add(value)
+                    out.append(term.label)
+                    out.extend(a.replace("_", " ") for a in term.aliases)
+                    out.extend(kb.answering.term_words.get(value, ()))
+            case criteria.Ref(name):
+                if name not in seen and name in kb.vocabulary.definitions:
+                    seen.add(name)
+                    visit(kb.vocabulary.definitions[name], depth + 1)
+
+    if rec.when is not None:
+        visit(rec.when, 0)
+    return out
+
+
+def _document(rec: Recommendation, kb: KnowledgeBase | None = None) -> list[str]:
     parts = [rec.title] * TITLE_WEIGHT + list(rec.aliases) * ALIAS_WEIGHT
+    if kb is not None and TERM_WORDS:
+        parts += _term_words(rec, kb)
     parts += [*rec.questions, rec.clinician_text, rec.patient_text]
     act = rec.action
     if isinstance(act, DecisionAction):
@@ -189,7 +233,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
     corpus: list[list[str]] = []
     for rec in recs:
         terms: list[str] = []
-        for part in _document(rec):
+        for part in _document(rec, kb):
             norm = normalise(part, table)
             known.update(w for w in norm.words if w.isalpha())
             terms.extend(provisional.terms(norm))

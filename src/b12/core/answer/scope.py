@@ -82,11 +82,13 @@ def describes_deficiency(slots: Slots) -> bool:
 
 
 def describes_treatment(slots: Slots) -> bool:
-    """The question is about B12 treatment in its own words (a paraphrase with no anchor)."""
+    """The question is about B12 treatment in its own words (a paraphrase with no anchor), or
+    reports a B12-specific test in words ("holo tc low", "MMA came back raised")."""
     return bool(
         (slots.dose_ug is not None and slots.interval_days is not None)
         or slots.formulations
         or slots.events
+        or set(slots.word_results) & {"active_b12_pmol_l", "mma_nmol_l"}
     )
 
 

@@ -64,13 +64,23 @@ SECTION_ORDER: tuple[SectionKey, ...] = (
 MAX_MATCHED = 6
 #: … each scoring at least this share of the best score.
 RELATIVE_SCORE = 0.45
-#: A true recommendation within this share of the best score heads before an unknown one.
+#: True recommendations within this share of the best score compete for the headline …
 PREFER_SHARE = 0.6
+#: … but when the best match is open, only a true one within this share displaces it; one
+#: further down does not: the best match heads under its stated condition ("If …: …") rather
+#: than a true statement about a neighbouring question.
+DISPLACE_SHARE = 0.8
+#: A true alert within this share of the best score answers a yes/no question about a decision.
+CAUTION_SHARE = 0.6
+#: A best match this many times the score of the next is what the question is about.
+DOMINANT_MARGIN = 1.5
 #: At most this many other branches of an "it depends" headline.
 MAX_BRANCHES = 2
 #: A generic regimen question keeps the decision headline while the decision scores at least
 #: this share of the best match.
 GENERIC_MIN_SHARE = 0.15
+#: Decision outcomes after which nothing else applies (b12 stops there).
+STOP_OUTCOMES = frozenset({"out_of_scope", "refer"})
 #: ``plan()`` needs a date; no date from it reaches the answer.
 REFERENCE_DAY = date(2000, 1, 3)
 FIELDS_FROM_PROBLEM = ("labs.", "preferences.")
@@ -164,7 +174,9 @@ def _deficiency(
             lab, classifier = rec.action.deficiency, rec
             break
     status = safer(stated, lab)
-    used = classifier if lab is not None and status == lab else None
+    # A result told only in words ("low B12") sets the status but is not a result to show
+    # classified, unless the question asks what it means (``result_classifier``).
+    used = classifier if lab is not None and status == lab and slots.labs else None
     suspicion = criteria.Ref(CLINICAL_SUSPICION)
     if status not in TREATABLE and ev.truth(suspicion) is True:
         status, used = "suspected", None
@@ -174,10 +186,21 @@ def _deficiency(
 
 
 def _asks_diagnosis(slots: Slots) -> bool:
-    """The question asks whether a result means deficiency ("b12 170 - confirmed?")."""
+    """The question asks whether a result means deficiency ("b12 170 - confirmed?").
+
+    A result told only in words ("low B12") is the question's subject only when the question
+    asks what it means ("confirms it?"), not whenever it mentions a result."""
     if slots.regimen_question or slots.decision_question:
         return False
+    if not slots.labs:
+        return slots.asks_deficiency
     return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
+
+
+def _stated_and_measured(slots: Slots) -> bool:
+    """The question states a status in words and also gives a result."""
+    stated = slots.deficiency is not None and not slots.deficiency_generic
+    return stated and bool(slots.labs or slots.word_results)
 
 
 def _regimen_of(rec: Recommendation) -> str | None:
@@ -223,7 +246,7 @@ class _Selector:
 
     def result_classifier(self) -> Recommendation | None:
         """The classification a stated result gets, even when a status is also stated."""
-        if not self.slots.labs:
+        if not self.slots.labs and not self.slots.word_results:
             return None
         for rec in self.kb.usable("classifiers", self.guideline, False):
             if self.ev.truth(rec.when) is True:
@@ -262,6 +285,16 @@ class _Selector:
         text = self.phrases.explain(rec.when)
         return Fact(rec, text) if text else None
 
+    def stop_decision(self) -> Recommendation | None:
+        """The first decision (in ``plan``'s order) that holds, when it stops there: out of
+        scope or a referral."""
+        for rec in self.kb.usable("decisions", self.guideline, False):
+            if rec.when is not None and self.ev.truth(rec.when) is True:
+                act = rec.action
+                stops = isinstance(act, DecisionAction) and act.outcome in STOP_OUTCOMES
+                return rec if stops else None
+        return None
+
     def _taken_before(self, rec: Recommendation) -> bool:
         """A decision earlier in the priority order holds, so ``plan`` never reaches ``rec``."""
         for earlier in self.kb.usable("decisions", self.guideline, False):
@@ -297,6 +330,8 @@ class _Selector:
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
+        if slots.asks_next_dose:
+            return True  # "when is the next dose?": the decision that dates it (carry on)
         kinds = self.form_kinds()
         if any(recs[h.id].action.type in kinds for h in self.matched):
             return False  # "what to check?": the content of that kind answers it
@@ -336,7 +371,9 @@ class _Selector:
         ):
             return False  # no patient described: the retrieved content answers, conditionally
         forms = self.kb.answering.question_reading.regimen_forms
-        asks_form = self.slots.regimen_question and self.slots.form in forms
+        asks_form = self.slots.regimen_question and (
+            self.slots.form in forms or self.slots.form == "when"
+        )
         if self.hits and not self.slots.describes_patient and not asks_form:
             top = self.kb.recommendations[self.hits[0].id]
             share = self.score(chosen.id) / self.hits[0].score if self.hits[0].score else 0.0
@@ -476,9 +513,10 @@ class _Selector:
         form_head = self.form_head(shown)
         if form_head is not None:
             course = [form_head, *course]
-        near = [f for h, f in shown if f.condition is None and h.score >= PREFER_SHARE * best]
-        if not near:
-            near = [f for _, f in shown if f.condition is None]
+        # True statements near the best match compete by how many of the question's facts
+        # they rest on; when the best match is itself open, only a close true one displaces it.
+        share = PREFER_SHARE if shown[0][1].condition is None else DISPLACE_SHARE
+        near = [f for h, f in shown if f.condition is None and h.score >= share * best]
         if not near:
             near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
@@ -501,6 +539,8 @@ class _Selector:
     def form_kinds(self) -> tuple[str, ...]:
         """The kinds of content that answer the question's form first (``form_heads``)."""
         heads = self.kb.answering.question_reading.form_heads
+        if self.slots.form == "when" and self.slots.intent != "monitoring":
+            return ()  # "when is the next dose?" asks for a date rule, not for a check
         return heads.get(self.slots.form, ()) if self.slots.form else ()
 
     def form_head(self, shown: Sequence[tuple[Hit, Fact]]) -> Fact | None:
@@ -512,22 +552,82 @@ class _Selector:
         best = facts or fits
         return best[0] if best else None
 
-    def answer_with_caution(self, sel: Selection) -> None:
+    def _points_to(self, rec: Recommendation) -> bool:
+        """``rec``'s condition rests on a population or a result the question gives."""
+        given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
+        fields = leaf_fields(rec.when, self.kb)
+        return rec.id in self.index.population_recs or bool(fields & given)
+
+    def answer_with_caution(self, sel: Selection, *, outranks: bool = False) -> None:
         """A yes/no question about a decision is answered by the true alert it asks about.
 
         ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
-        retrieval ranks within ``PREFER_SHARE`` of the best heads; the decision stays, in the
-        algorithm section, with its regimen.
+        retrieval ranks within ``CAUTION_SHARE`` of the best heads; the decision stays, in the
+        algorithm section, with its regimen.  For any other question (``outranks``) such an
+        alert heads only when retrieval ranks it above the decision and it rests on a
+        population or a result the question gives ("hyperthyroidism and b12 dose").
         """
         head = sel.headline
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         best = self.hits[0].score
+        floor = max(CAUTION_SHARE * best, self.score(head.rec.id)) if outranks else 0.0
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
-            if hit.score < PREFER_SHARE * best or rec.id == head.rec.id:
+            if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
+                continue
+            if outranks and (hit.score <= floor or not self._points_to(rec)):
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction):
+                continue
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
+
+    def answer_with_dominant_alert(self, sel: Selection) -> None:
+        """A dose question about a population ("hyperthyroidism and b12 dose") whose best
+        match, by a clear margin, is a true alert on that population: the alert heads (it is
+        what b12 says about the dose for them); the decision follows with its regimen."""
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or len(self.hits) < 2:
+            return
+        top, second = self.hits[0], self.hits[1]
+        rec = self.kb.recommendations[top.id]
+        if top.score < DOMINANT_MARGIN * second.score or rec.id == head.rec.id:
+            return
+        if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
+            return
+        if self.ev.truth(rec.when) is True:
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+            sel.placed["algorithm"].insert(0, head)
+            sel.headline = Fact(rec)
+            sel.depends = []
+            sel.seen.add(rec.id)
+
+    def answer_with_conflict(self, sel: Selection) -> None:
+        """A stated status that a result given in the question refines or contradicts ("status
+        entered as not deficient but serum B12 is 120"): the true alert that says so, when
+        retrieved, heads; the previous headline follows in the algorithm section."""
+        head = sel.headline
+        reading = self.result_classifier()
+        measured = (
+            reading.action.deficiency
+            if reading and isinstance(reading.action, ClassifyAction)
+            else None
+        )
+        if head is None or measured in (None, self.slots.deficiency):
+            return  # the result agrees with the stated status (or says nothing on its own)
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if "stated_deficiency" not in leaf_fields(rec.when, self.kb):
                 continue
             if self.ev.truth(rec.when) is True:
                 for key in SECTION_ORDER:
@@ -609,9 +709,27 @@ def _select(
     if reading is not None and _asks_diagnosis(slots):
         sel.headline = Fact(reading)
         sel.seen.add(reading.id)
+        if _stated_and_measured(slots):
+            sel_.answer_with_conflict(sel)  # "recorded as confirmed but B12 600"
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline)
+        return sel
+    stop = sel_.stop_decision()
+    if stop is not None:
+        # A decision that holds and stops treatment here (under 16: out of scope; a referral)
+        # heads whatever was retrieved: nothing else b12 says applies to this patient.
+        sel.headline = sel.decision = Fact(stop)
+        sel.seen.add(stop.id)
+        act = stop.action
+        assert isinstance(act, DecisionAction)
+        sel.pathway = act.pathway
+        sel_.set_decision(stop)
+        sel_._place_true(sel)
+        sel_.place_matched(sel)
+        sel.known = sel_.ev.known
+        sel.picture = picture(slots, kb, guideline)
+        _name_plan(sel, kb)
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
     head = sel.headline
@@ -633,8 +751,8 @@ def _select(
     if not done:
         sel_.set_decision(None)
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
-    if done and slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
-        sel_.answer_with_caution(sel)
+    if done:
+        _second_look(sel_, sel, slots)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
@@ -646,6 +764,26 @@ def _select(
     sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
+
+
+def _second_look(sel_: _Selector, sel: Selection, slots: Slots) -> None:
+    """What the question is about may be a true alert rather than the headline chosen: the
+    caution a yes/no question asks about, an alert that outranks the decision, the dominant
+    alert of a dose question, or the conflict between a stated status and a result."""
+    if slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
+        sel_.answer_with_caution(sel)
+    elif not (slots.regimen_question or slots.decision_question):
+        sel_.answer_with_caution(sel, outranks=True)
+    elif slots.form == "how_much":
+        sel_.answer_with_dominant_alert(sel)
+    asks_action = (
+        slots.decision_question
+        or slots.regimen_question
+        or slots.form == "what_check"
+        or slots.intent == "monitoring"
+    )
+    if _stated_and_measured(slots) and not asks_action:
+        sel_.answer_with_conflict(sel)
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
