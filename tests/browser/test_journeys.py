@@ -116,9 +116,15 @@ def test_neuro_plan_alternate_days_and_urgent_advice(
 
     expect(page.get_by_role("heading", name="Treatment plan", exact=True, level=1)).to_be_visible()
     doses = schedule_dates(page, "dose")
-    assert len(doses) >= 3
-    assert (doses[1] - doses[0]).days == 2
-    assert (doses[2] - doses[1]).days == 2
+    assert doses
+    # Open-ended alternate-day loading is one repeating row up to the first review (issue 16).
+    run = (
+        page.get_by_role("table", name="Dated doses, reviews and tests")
+        .locator("tbody tr.kind-dose")
+        .first.locator(".repeat")
+    )
+    expect(run).to_contain_text("every 2 days from")
+    assert int(run.get_attribute("data-count") or "0") >= 3
     urgent = page.locator('[data-code="NEURO_URGENT_ADVICE"]')
     expect(urgent).to_be_visible()
     expect(page.get_by_role("heading", name="Alerts")).to_be_visible()

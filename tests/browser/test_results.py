@@ -125,11 +125,17 @@ def test_order_check_restates_the_order_and_check_another_keeps_the_patient(
 ) -> None:
     sign_in(page, site, "clinician")
     page.goto(f"{site.url}/check")
-    page.get_by_label("Product", exact=True).select_option("hydroxocobalamin")
-    page.get_by_label("Dose", exact=True).fill("1")
-    page.get_by_label("Site", exact=True).select_option("deltoid")
+    order = page.get_by_role("group", name="Proposed order")
+    order.get_by_label("Product", exact=True).select_option("hydroxocobalamin")
+    order.get_by_label("Dose", exact=True).fill("1")
+    order.get_by_label("Site", exact=True).select_option("deltoid")
     today = page.get_by_label("Today's date").input_value()
-    page.get_by_label(re.compile("^One per line")).fill(f"{today} hydroxocobalamin 1mg im deltoid")
+    dose1 = page.get_by_role("group", name="Dose 1")
+    dose1.get_by_label("Date given").fill(today)
+    dose1.get_by_label("Product").select_option("hydroxocobalamin")
+    dose1.get_by_label("Dose").fill("1")
+    dose1.get_by_label("Route").select_option("im")
+    dose1.get_by_label("Site").select_option("deltoid")
     fill_neuro_picture(page)
     page.get_by_role("button", name="Check order").click()
 
@@ -144,12 +150,14 @@ def test_order_check_restates_the_order_and_check_another_keeps_the_patient(
 
     page.get_by_role("link", name="Check another order").click()
     expect(page.get_by_role("heading", name="Check a proposed order")).to_be_visible()
-    expect(page.get_by_label(re.compile("^One per line"))).to_have_value(
-        f"{today} hydroxocobalamin 1mg im deltoid"
-    )
+    dose1 = page.get_by_role("group", name="Dose 1")  # the history stays
+    expect(dose1.get_by_label("Date given")).to_have_value(today)
+    expect(dose1.get_by_label("Product")).to_have_value("hydroxocobalamin")
+    expect(dose1.get_by_label("Site")).to_have_value("deltoid")
     expect(page.get_by_label(re.compile(r"^Age\b"))).to_have_value("68")
-    expect(page.get_by_label("Dose", exact=True)).to_have_value("")
-    expect(page.get_by_label("Site", exact=True)).to_have_value("")
+    order = page.get_by_role("group", name="Proposed order")  # the order is cleared
+    expect(order.get_by_label("Dose", exact=True)).to_have_value("")
+    expect(order.get_by_label("Site", exact=True)).to_have_value("")
     shot(page, "2-check-another")
 
 
@@ -175,15 +183,18 @@ def test_follow_up_and_order_check_open_pre_filled_from_the_patient_record(
     shot(page, "1-follow-up")
 
     page.goto(f"{site.url}/check?patient={patient_id}")
-    page.get_by_label("Product", exact=True).select_option("hydroxocobalamin")
-    page.get_by_label("Dose", exact=True).fill("1")
+    order = page.get_by_role("group", name="Proposed order")
+    order.get_by_label("Product", exact=True).select_option("hydroxocobalamin")
+    order.get_by_label("Dose", exact=True).fill("1")
     page.get_by_role("button", name="Check order").click()
     expect(page.get_by_role("heading", name=re.compile("^Order check:"), level=1)).to_be_visible()
     do_now = page.get_by_role("region", name="Do now")
     expect(do_now).to_contain_text("Timing: First dose of the course")
     page.get_by_role("link", name="Check another order").click()
     expect(page.locator("#prefilled")).to_contain_text(patient_id)  # still this patient
-    expect(page.get_by_label("Dose", exact=True)).to_have_value("")
+    expect(
+        page.get_by_role("group", name="Proposed order").get_by_label("Dose", exact=True)
+    ).to_have_value("")
     shot(page, "2-check-another-same-patient")
 
 
