@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.browser.axe_check import assert_accessible
-from tests.browser.conftest import TIMEOUT_MS, SignIn, Site
+from tests.browser.conftest import TIMEOUT_MS, Shot, SignIn, Site
 from tests.browser.test_journeys import enrol, fill_neuro_picture, make_neuro_plan, record_dose
 
 pytestmark = pytest.mark.browser
@@ -115,3 +115,33 @@ def test_review_confirmation_and_search(
     assert_accessible(page, f"knowledge-base search with a bad filter ({width})")
     page.goto(f"{review_site.url}/kb/B12-DX-040/confirm?to_status=retired")
     assert_accessible(page, f"refused confirmation ({width})")
+
+
+def test_the_menu_folds_at_phone_width_and_opens_on_demand(
+    browser: Browser, sign_in: SignIn, site: Site, shot: Shot
+) -> None:
+    wide = browser.new_context(viewport=WIDTHS["desktop"])
+    phone = browser.new_context(viewport=WIDTHS["phone"])
+    try:
+        page = wide.new_page()
+        sign_in(page, site, "nurse")
+        page.goto(f"{site.url}/patients")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link", name="Recall list")).to_be_visible()
+        expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
+
+        small = phone.new_page()
+        sign_in(small, site, "nurse")
+        small.goto(f"{site.url}/patients")
+        link = small.get_by_role("navigation", name="Main").get_by_role("link", name="Recall list")
+        expect(link).to_be_hidden()  # folded: the page starts with its content
+        shot(small, "1-phone-folded")
+        small.get_by_text("Menu", exact=True).click()
+        expect(link).to_be_visible()
+        shot(small, "2-phone-open")
+        assert_accessible(small, "phone menu open")
+        link.click()
+        expect(small.get_by_role("heading", name="Recall list")).to_be_visible()
+    finally:
+        wide.close()
+        phone.close()
