@@ -91,3 +91,25 @@ def test_unwritable_path_is_bad_usage(runner: CliRunner, tmp_path: Path) -> None
     result = runner.invoke(cli.app, ["plan", _picture(tmp_path, "pa_uk"), "--pdf", str(target)])
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+def test_ics_each_dose_lists_every_dose_of_a_repeating_run(
+    runner: CliRunner, tmp_path: Path, plans: dict[str, Plan]
+) -> None:
+    from b12.core.schedule import expand_schedule
+
+    compact, each = tmp_path / "compact.ics", tmp_path / "each.ics"
+    picture = _picture(tmp_path, "neuro_uk")
+    for path, extra in ((compact, []), (each, ["--ics-each-dose"])):
+        result = runner.invoke(cli.app, ["plan", picture, "--ics", str(path), *extra])
+        assert result.exit_code == 0, result.output
+    plan = plans["neuro_uk"]
+    assert any(e.repeat is not None for e in plan.schedule)
+    rows = list(Calendar.from_ical(compact.read_bytes()).walk("VEVENT"))
+    assert len(rows) == len(plan.schedule)
+    assert any("RRULE" in e for e in rows)  # a repeating run is one recurring event
+    listed = list(Calendar.from_ical(each.read_bytes()).walk("VEVENT"))
+    assert not any("RRULE" in e for e in listed)
+    assert [e.decoded("DTSTART") for e in listed] == [
+        e.date for e in expand_schedule(plan.schedule)
+    ]

@@ -142,6 +142,15 @@ def test_downloads_ics_pdf_and_json(client: Callable[[str], SignedIn]) -> None:
     assert http.form("/plan/export/doc", {"picture": picture}).status_code == 404
     # The same picture gives byte-identical downloads.
     assert http.form("/plan/export/ics", {"picture": picture}).content == ics.content
+    # Open-ended loading is one recurring event; "one event per dose" lists each dose.
+    assert any("RRULE" in e for e in events)
+    assert 'id="download-ics-each"' in page.text
+    each = http.form("/plan/export/ics-each", {"picture": picture})
+    assert each.status_code == 200
+    assert "b12-plan-each-dose.ics" in each.headers["content-disposition"]
+    listed = list(Calendar.from_ical(each.content).walk("VEVENT"))
+    assert not any("RRULE" in e for e in listed)
+    assert len(listed) > len(events)
 
 
 def test_a_tampered_hidden_picture_is_an_input_error(client: Callable[[str], SignedIn]) -> None:

@@ -179,6 +179,13 @@ def plan_command(
         Path | None,
         typer.Option("--ics", help="Also write the dated schedule as an iCalendar file."),
     ] = None,
+    ics_each_dose: Annotated[
+        bool,
+        typer.Option(
+            "--ics-each-dose",
+            help="With --ics: one event per dose and review, not one repeating event per run.",
+        ),
+    ] = False,
     pdf_path: Annotated[
         Path | None,
         typer.Option("--pdf", help="Also write the printable patient plan as a PDF file."),
@@ -231,7 +238,7 @@ def plan_command(
     except InputError as err:
         _fail_input(err)
     if ics_path is not None or pdf_path is not None:
-        _write_plan_exports(result, kb, ics_path, pdf_path, label)
+        _write_plan_exports(result, kb, ics_path, pdf_path, label, each_dose=ics_each_dose)
     if fhir_out is not None:
         from b12.entrypoints import export_cli
 
@@ -268,7 +275,13 @@ def _picture_from_fhir(
 
 
 def _write_plan_exports(
-    result: Plan, kb: KnowledgeBase, ics: Path | None, pdf: Path | None, label: str | None
+    result: Plan,
+    kb: KnowledgeBase,
+    ics: Path | None,
+    pdf: Path | None,
+    label: str | None,
+    *,
+    each_dose: bool = False,
 ) -> None:
     """Write the ``--ics`` / ``--pdf`` files; exit 2 when the plan has no dated schedule."""
     if result.status != "plan" or not result.schedule:
@@ -288,7 +301,7 @@ def _write_plan_exports(
 
     outputs: list[tuple[Path, bytes]] = []
     if ics is not None:
-        outputs.append((ics, plan_to_ics(result, label=label)))
+        outputs.append((ics, plan_to_ics(result, label=label, expand=each_dose)))
     if pdf is not None:
         outputs.append((pdf, plan_to_pdf(result, patient_view(result, kb), label=label)))
     for path, data in outputs:

@@ -485,6 +485,7 @@ def plan_result(
 
 EXPORTS = {
     "ics": ("text/calendar; charset=utf-8", "b12-plan.ics"),
+    "ics-each": ("text/calendar; charset=utf-8", "b12-plan-each-dose.ics"),
     "pdf": ("application/pdf", "b12-clinician-copy.pdf"),
     "patient-pdf": ("application/pdf", "b12-patient-printout.pdf"),
     "json": ("application/json", "b12-plan.json"),
@@ -510,7 +511,10 @@ async def plan_export(request: Request, fmt: str, principal: PagePrincipal) -> R
         )
         copy = "patient" if fmt == "patient-pdf" else "clinician"
         return printout_pdf(request, result, copy, patient)
-    body = plan_to_ics(result) if fmt == "ics" else result.model_dump_json(indent=2).encode()
+    if fmt in ("ics", "ics-each"):  # ics-each: one event per dose, not a repeating event
+        body = plan_to_ics(result, expand=fmt == "ics-each")
+    else:
+        body = result.model_dump_json(indent=2).encode()
     return Response(
         body,
         media_type=media,
