@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -114,7 +116,9 @@ def test_a_repeating_entry_gets_a_run_line_and_a_legend_line_saying_what_it_stan
     tips = [line.findtext(f"{NS}title") or "" for line in runs]
     legend = [t.text or "" for g in _group(root, "legend") for t in g.iter(f"{NS}text")]
     for entry, tip in zip(repeating, tips, strict=True):
-        assert entry.repeats is not None
-        assert tip.endswith(entry.repeats)
-        assert any(t.endswith(entry.repeats) for t in legend)
-    assert "every 2 days from 2026-03-02 to 2026-03-14 (7 doses)" in tips[0]
+        assert entry.repeat is not None
+        said = tip.split(": ", 1)[1]  # "every 2 days from Mon 2 Mar 2026 to … (7 doses)"
+        assert said.endswith(f"({entry.repeat.count} {entry.kind}s)")
+        assert any(t.endswith(said) for t in legend)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", said)  # dates in words, as on the axis
+    assert "every 2 days from Mon 2 Mar 2026 to Sat 14 Mar 2026 (7 doses)" in tips[0]
