@@ -319,6 +319,11 @@ class TrustedIssuers:
         """The trusted ``iss`` values."""
         return tuple(self._issuers)
 
+    @property
+    def fetches_keys(self) -> bool:
+        """Whether finding a key may fetch a JWK Set over https (blocking I/O)."""
+        return any(entry.url is not None for entry in self._issuers.values())
+
     def __contains__(self, issuer: object) -> bool:
         return isinstance(issuer, str) and issuer in self._issuers
 
