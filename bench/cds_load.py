@@ -43,6 +43,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -55,6 +56,7 @@ if str(ROOT) not in sys.path:
 
 from tests.live_server import LiveServer  # noqa: E402
 
+import keepalive_client  # noqa: E402
 from server_cpu import ProcessTreeCpu  # noqa: E402
 
 PATH = "/cds-services/b12-order-sign"
@@ -293,44 +295,33 @@ async def drive(
     seconds: float,
     label: str,
 ) -> Result:
-    """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token."""
-    result = Result(label, seconds)
+    """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token.
+
+    Each client is one keep-alive connection of :mod:`keepalive_client` (a lean asyncio HTTP/1.1
+    client: latency from writing the request to reading the whole answer, on the client).
+    """
     template = json.dumps(body)
+    split = urlsplit(base_url)
 
-    def next_token() -> str | None:
-        if isinstance(tokens, Signer):
-            return tokens.token()
-        return tokens.popleft() if tokens else None
+    def make() -> tuple[str, str, dict[str, str], bytes] | None:
+        token = (
+            tokens.token() if isinstance(tokens, Signer) else tokens.popleft() if tokens else None
+        )
+        if token is None:
+            return None
+        content = template.replace(
+            '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
+        )
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        return "POST", PATH, headers, content.encode()
 
-    async def one_client(deadline: float) -> None:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            timeout=60,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        ) as client:
-            while time.perf_counter() < deadline:
-                token = next_token()
-                if token is None:
-                    result.ran_out = True
-                    return
-                content = template.replace(
-                    '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
-                )
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(PATH, content=content, headers=headers)
-                    status, ok = str(response.status_code), response.status_code == 200
-                except httpx.HTTPError as exc:
-                    status, ok = type(exc).__name__, False
-                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
-                result.statuses[status] += 1
-                result.errors += 0 if ok else 1
-
-    cpu, wall = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(one_client(wall + seconds) for _ in range(clients)))
-    result.seconds = time.perf_counter() - wall
-    result.client_cpu = (time.process_time() - cpu) / result.seconds
+    assert split.hostname is not None
+    assert split.port is not None
+    outcome = await keepalive_client.run(split.hostname, split.port, clients, seconds, make)
+    result = Result(label, outcome.seconds, outcome.latencies_ms, outcome.errors)
+    result.statuses.update(outcome.statuses)
+    result.client_cpu = outcome.client_cpu
+    result.ran_out = outcome.ran_out
     return result
 
 
