@@ -14,9 +14,10 @@ due date the previous answer gave): most patients adherent, some lapsed after a 
 never dosed, so the recall list holds overdue, due and upcoming courses in loading and
 maintenance.
 
-Then, for each endpoint in turn, ``--clients`` concurrent clients (asyncio tasks, one httpx
-``AsyncClient`` each, keep-alive) send requests back to back for ``--seconds`` seconds, after
-a short warm-up that is not counted:
+Then, for each endpoint in turn, ``--clients`` concurrent clients (asyncio tasks, each one
+keep-alive HTTP/1.1 connection of ``bench/keepalive_client.py``: a lean client, so the load
+generator takes little of the CPU the server needs; httpx took about 1 ms a request) send
+requests back to back for ``--seconds`` seconds, after a short warm-up that is not counted:
 
 * ``POST /api/plan`` with a realistic clinical picture (a few, in rotation);
 * ``GET /api/recall?within=28&limit=100`` (the practice's recall list: the 100 most urgent
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import platform
 import random
@@ -51,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -60,6 +63,7 @@ if str(ROOT) not in sys.path:
 
 from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
 
+import keepalive_client  # noqa: E402
 from server_cpu import ProcessTreeCpu  # noqa: E402
 
 RECALL_PARAMS = {"within": "28", "limit": "100"}
@@ -297,46 +301,31 @@ async def drive(
     seconds: float,
     cpu: ProcessTreeCpu | None = None,
 ) -> Result:
-    """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up)."""
+    """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up).
+
+    Each client is one keep-alive connection of :mod:`keepalive_client` (a lean asyncio HTTP/1.1
+    client: latency from writing the request to reading the whole answer, on the client).
+    """
     headers = {"Authorization": f"Bearer {token}"}
-    result = Result(endpoint.label, seconds)
-    bodies = itertools.cycle(endpoint.bodies or (None,))
-    measuring = False
-    deadline = 0.0
+    if endpoint.bodies:
+        headers["Content-Type"] = "application/json"
+    bodies = itertools.cycle([json.dumps(b).encode() for b in endpoint.bodies] or [b""])
+    path = endpoint.path + (f"?{urlencode(endpoint.params)}" if endpoint.params else "")
+    split = urlsplit(base_url)
+    assert split.hostname is not None
+    assert split.port is not None
 
-    async def one_client() -> None:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            timeout=60,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        ) as client:
-            while time.perf_counter() < deadline:
-                body = next(bodies)
-                sent = time.perf_counter()
-                try:
-                    response = await client.request(
-                        endpoint.method, endpoint.path, params=endpoint.params, json=body
-                    )
-                    status = str(response.status_code)
-                    ok = response.is_success
-                except httpx.HTTPError as exc:
-                    status, ok = type(exc).__name__, False
-                if not measuring:
-                    continue
-                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
-                result.statuses[status] += 1
-                result.errors += 0 if ok else 1
+    def make() -> tuple[str, str, dict[str, str], bytes]:
+        return endpoint.method, path, headers, next(bodies)
 
-    deadline = time.perf_counter() + WARMUP_SECONDS
-    await asyncio.gather(*(one_client() for _ in range(clients)))
-    measuring = True
+    await keepalive_client.run(
+        split.hostname, split.port, clients, WARMUP_SECONDS, make, measure=False
+    )
     server_before = cpu.seconds() if cpu else float("nan")
-    client_before, wall = time.process_time(), time.perf_counter()
-    deadline = wall + seconds
-    await asyncio.gather(*(one_client() for _ in range(clients)))
-    result.seconds = time.perf_counter() - wall
-    result.client_cpu = (time.process_time() - client_before) / result.seconds
+    outcome = await keepalive_client.run(split.hostname, split.port, clients, seconds, make)
+    result = Result(endpoint.label, outcome.seconds, outcome.latencies_ms, outcome.errors)
+    result.statuses.update(outcome.statuses)
+    result.client_cpu = outcome.client_cpu
     if cpu:
         result.server_cpu_s = cpu.seconds() - server_before
     return result
@@ -439,7 +428,7 @@ def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> 
         print(f"GET /api/recall answered {probe.status_code}: the recall list is not measured")
     counts = [int(c) for c in str(args.clients).split(",") if c.strip()]
     print(
-        f"load: {', '.join(map(str, counts))} concurrent clients (httpx, keep-alive), "
+        f"load: {', '.join(map(str, counts))} concurrent clients (one keep-alive connection each), "
         f"{args.seconds:g} s per endpoint and count after a {WARMUP_SECONDS:g} s warm-up"
     )
     print()

@@ -139,9 +139,7 @@ class CdsStore(EngineStore):
 
     # -- replay cache ---------------------------------------------------------------------------
 
-    def _ticket(
-        self, issuer: str, jti: str, expires_at: datetime, now: datetime
-    ) -> _Ticket | None:
+    def _ticket(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> _Ticket | None:
         """A ticket for the id, or None when this process has seen it already (a replay)."""
         if not issuer or len(issuer) > MAX_ISSUER_LENGTH or not jti or len(jti) > MAX_JTI_LENGTH:
             raise ValueError("issuer or jti empty or too long")
