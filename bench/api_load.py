@@ -27,9 +27,11 @@ Each endpoint is driven once per client count in ``--clients`` (default 1, 8 and
 Printed for each: requests, errors (non-2xx answers and transport errors), requests/second,
 the p50 / p90 / p99 latency in milliseconds as the client saw it, the server's CPU per request
 (user + system time of ``b12 serve`` and its workers from ``/proc``, divided by the requests:
-the load generator is not counted), the server's worker count and how busy the load generator
-itself was (one Python process: near 100 % of a core means the client, not the server, was the
-limit); then the issue #16 target (``POST /api/plan`` p99 ≤ 150 ms at 32 clients, CPU per
+the load generator is not counted), the cores the server kept busy (its CPU seconds per
+second of the run), how busy the load generator itself was (one Python process: near 100 % of
+a core means the client, not the server, was the limit) and the machine's 1-minute load
+average (other jobs on the machine take CPU the server could have had); then the issue #16
+target (``POST /api/plan`` p99 ≤ 150 ms at 32 clients, CPU per
 request ≤ 5 ms).  Nothing is asserted about timings; the exit code is 1 only if the server
 could not be started or seeded.
 """
@@ -182,6 +184,7 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0
     server_cpu_s: float = float("nan")
+    load_1m: float = float("nan")  # the machine's 1-minute load average at the end of the run
 
     @property
     def requests(self) -> int:
@@ -190,6 +193,11 @@ class Result:
     @property
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_s * 1000 / self.requests if self.requests else float("nan")
+
+    @property
+    def server_cores(self) -> float:
+        """Cores the server kept busy on average (its CPU seconds per second of the run)."""
+        return self.server_cpu_s / self.seconds if self.seconds else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -328,6 +336,7 @@ async def drive(
     result.client_cpu = outcome.client_cpu
     if cpu:
         result.server_cpu_s = cpu.seconds() - server_before
+    result.load_1m = os.getloadavg()[0]
     return result
 
 
@@ -345,13 +354,14 @@ def print_table(results: list[Result]) -> None:
     print(
         f"{'endpoint':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
         f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
-        f"{'client CPU':>10}"
+        f"{'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  {r.client_cpu:>9.0%}"
+            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
+            f"{r.server_cores:>12.2f}  {r.client_cpu:>9.0%}  {r.load_1m:>7.1f}"
         )
     for r in results:
         if r.errors:

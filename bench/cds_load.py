@@ -18,11 +18,17 @@ Every request carries a fresh JWT (its own ``jti``, ``aud`` = the service URL). 
 the client about 0.7 ms, so the tokens are signed before the clock starts: a warm-up of a few
 seconds (signing on the fly, not counted) measures the rate, then enough tokens for the timed
 run are signed, then for each count in ``--clients`` (default 1, 8 and 32) that many clients
-(asyncio tasks, one keep-alive httpx connection each) send back to back for ``--seconds``.
+send back to back for ``--seconds``: asyncio tasks, each one keep-alive HTTP/1.1 connection of
+``bench/keepalive_client.py`` (a lean client: httpx cost the generator about 1 ms of CPU a
+request, on the cores the server needs).
 Printed per count: requests, errors (non-2xx or transport errors), requests/second, p50 / p90 /
-p99 latency in ms as the client saw it, the server's CPU per request (user + system time of
-``b12 serve`` and its worker processes, from ``/proc``, divided by the requests answered: the
-load generator is not counted), how busy the load generator was, and whether the issue #16
+p99 latency in ms as the client saw it (from writing the request to reading the whole answer),
+the server's CPU per request (user + system time of ``b12 serve`` and its worker processes,
+from ``/proc``, divided by the requests answered: the load generator is not counted), the
+cores the server kept busy (its CPU seconds per second: well under the cores it may use, with
+a high load average, means the machine was lent to other jobs; well under with a low load
+average means the server waited on something), how busy the load generator was, the machine's
+1-minute load average, and whether the issue #16
 targets were met (CPU per request ≤ 5 ms; p99 at 32 clients ≤ 150 ms on PostgreSQL, ≤ 200 ms
 on SQLite; the longer-term goal is p99 ≤ 50 ms).  The exit code is 1 only if the server could
 not be started or answered the first request wrongly; timings never change it.
@@ -266,11 +272,17 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0
     server_cpu_s: float = float("nan")
+    load_1m: float = float("nan")  # the machine's 1-minute load average at the end of the run
     ran_out: bool = False
 
     @property
     def requests(self) -> int:
         return len(self.latencies_ms)
+
+    @property
+    def server_cores(self) -> float:
+        """Cores the server kept busy on average (its CPU seconds per second of the run)."""
+        return self.server_cpu_s / self.seconds if self.seconds else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -330,13 +342,14 @@ def print_table(results: list[Result]) -> None:
     print(
         f"{'run':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
         f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
-        f"{'client CPU':>10}"
+        f"{'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  {r.client_cpu:>9.0%}"
+            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
+            f"{r.server_cores:>12.2f}  {r.client_cpu:>9.0%}  {r.load_1m:>7.1f}"
         )
     for r in results:
         if r.errors:
@@ -416,6 +429,7 @@ def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: st
             drive(server.url, body, pool, clients, args.seconds, f"{PATH} x{clients}")
         )
         result.server_cpu_s = cpu.seconds() - before
+        result.load_1m = os.getloadavg()[0]
         results.append(result)
     print_table(results)
     _verdict(results, database)
