@@ -25,7 +25,8 @@ requests back to back for ``--seconds`` seconds, after a short warm-up that is n
 
 Each endpoint is driven once per client count in ``--clients`` (default 1, 8 and 32).
 Printed for each: requests, errors (non-2xx answers and transport errors), requests/second,
-the p50 / p90 / p99 latency in milliseconds as the client saw it, the server's CPU per request
+the p50 / p90 / p99 latency in milliseconds as the client saw it, the p50 / p99 time inside
+the app (from the server's log lines), the server's CPU per request
 (user + system time of ``b12 serve`` and its workers from ``/proc``, divided by the requests:
 the load generator is not counted), the cores the server kept busy (its CPU seconds per
 second of the run), how busy the load generator itself was (one Python process: near 100 % of
@@ -66,7 +67,7 @@ if str(ROOT) not in sys.path:
 from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
 
 import keepalive_client  # noqa: E402
-from server_cpu import ProcessTreeCpu  # noqa: E402
+from server_cpu import AppLog, ProcessTreeCpu, percentile  # noqa: E402
 
 RECALL_PARAMS = {"within": "28", "limit": "100"}
 TARGET_CPU_MS = 5.0
@@ -185,6 +186,8 @@ class Result:
     client_cpu: float = 0.0
     server_cpu_s: float = float("nan")
     load_1m: float = float("nan")  # the machine's 1-minute load average at the end of the run
+    app_ms: list[float] = field(default_factory=list)  # time inside the app (server log)
+    connections: int = 0
 
     @property
     def requests(self) -> int:
@@ -308,6 +311,7 @@ async def drive(
     clients: int,
     seconds: float,
     cpu: ProcessTreeCpu | None = None,
+    app_log: AppLog | None = None,
 ) -> Result:
     """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up).
 
@@ -330,10 +334,15 @@ async def drive(
         split.hostname, split.port, clients, WARMUP_SECONDS, make, measure=False
     )
     server_before = cpu.seconds() if cpu else float("nan")
+    if app_log:
+        app_log.mark()
     outcome = await keepalive_client.run(split.hostname, split.port, clients, seconds, make)
     result = Result(endpoint.label, outcome.seconds, outcome.latencies_ms, outcome.errors)
     result.statuses.update(outcome.statuses)
     result.client_cpu = outcome.client_cpu
+    result.connections = outcome.connections
+    if app_log:
+        result.app_ms = app_log.durations(endpoint.method, endpoint.path)
     if cpu:
         result.server_cpu_s = cpu.seconds() - server_before
     result.load_1m = os.getloadavg()[0]
@@ -353,16 +362,22 @@ def print_table(results: list[Result]) -> None:
     width = max(len(r.label) for r in results)
     print(
         f"{'endpoint':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
-        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
-        f"{'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'app p50':>7}  {'app p99':>7}  "
+        f"{'server CPU ms/req':>17}  {'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
+            f"{r.percentile(0.99):>7.1f}  {percentile(r.app_ms, 0.5):>7.1f}  "
+            f"{percentile(r.app_ms, 0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
             f"{r.server_cores:>12.2f}  {r.client_cpu:>9.0%}  {r.load_1m:>7.1f}"
         )
+    opened = ", ".join(f"{r.connections}" for r in results)
+    print(
+        f"  TCP connections opened per run (keep-alive: one per client): {opened}; app p50/p99:"
+        " time inside the app from the server's log (excludes waiting to be read and sending)"
+    )
     for r in results:
         if r.errors:
             print(f"  {r.label}: answers {dict(r.statuses)}")
@@ -444,10 +459,12 @@ def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> 
     print()
     assert server.process is not None
     cpu = ProcessTreeCpu(server.process.pid)
+    assert server.log_path is not None
+    app_log = AppLog(server.log_path)
     results = []
     for e in endpoints:
         for clients in counts:
-            result = asyncio.run(drive(server.url, token, e, clients, args.seconds, cpu))
+            result = asyncio.run(drive(server.url, token, e, clients, args.seconds, cpu, app_log))
             result.label += f" x{clients}"
             results.append(result)
     print_table(results)

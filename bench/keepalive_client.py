@@ -37,6 +37,7 @@ class Outcome:
     ran_out: bool = False
     seconds: float = 0.0
     client_cpu: float = 0.0  # the generator's CPU seconds per second of the run
+    connections: int = 0  # TCP connections opened (one per client when keep-alive holds)
 
     def count(self, status: str, ok: bool) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -50,6 +51,7 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.opened = 0
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -68,6 +70,7 @@ class Connection:
         """Send one request and read its whole answer: (status, body)."""
         if self.writer is None:
             await self.open()
+            self.opened += 1
         assert self.reader is not None
         assert self.writer is not None
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
@@ -140,6 +143,7 @@ async def run(
                     outcome.count(label, ok)
         finally:
             conn.close()
+            outcome.connections += conn.opened
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
