@@ -94,8 +94,14 @@ def _worker_processes(pid: int) -> int:
 def test_a_two_worker_server_runs_two_workers_on_one_port(tmp_path: Path) -> None:
     import httpx
 
-    with LiveServer(f"sqlite:///{tmp_path / 'w.sqlite3'}", workers=2) as server:
+    server = LiveServer(f"sqlite:///{tmp_path / 'w.sqlite3'}", workers=2)
+    server.start(log_path=tmp_path / "serve.log")
+    try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             assert all(client.get("/health").status_code == 200 for _ in range(10))
         assert server.process is not None
         assert _worker_processes(server.process.pid) == 2
+    finally:
+        server.stop()
+    # each worker process logs its requests as one process does (route template, status)
+    assert (tmp_path / "serve.log").read_text().count("b12.web GET /health 200 ") >= 10

@@ -12,6 +12,9 @@ from b12.core.errors import InputError, KnowledgeBaseError
 from b12.entrypoints import settings
 from b12.entrypoints.cds_cli import is_loopback, is_sandbox_config
 
+#: Log lines of ``b12 serve`` and its worker processes (``web/asgi.py`` uses the same).
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
+
 
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the CLI."""
@@ -39,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         workers = workers or default_workers()
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
         try:
             clinic_days = settings.clinic_days()
         except ValueError as exc:
