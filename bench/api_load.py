@@ -73,6 +73,8 @@ RECALL_PARAMS = {"within": "28", "limit": "100"}
 TARGET_CPU_MS = 5.0
 TARGET_P99_AT_32_MS = 150.0
 WARMUP_SECONDS = 2.0
+#: Load generator processes the clients are shared out over (``--generators``).
+GENERATORS = 4
 SEED_CLIENTS = 32
 
 # Realistic pictures (the shapes clinicians send): enrolment templates ...
@@ -304,7 +306,7 @@ async def seed(base_url: str, token: str, args: argparse.Namespace, prefix: str)
 # --- load --------------------------------------------------------------------------------------
 
 
-async def drive(
+def drive(
     base_url: str,
     token: str,
     endpoint: Endpoint,
@@ -312,6 +314,7 @@ async def drive(
     seconds: float,
     cpu: ProcessTreeCpu | None = None,
     app_log: AppLog | None = None,
+    generators: int = 1,
 ) -> Result:
     """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up).
 
@@ -330,13 +333,14 @@ async def drive(
     def make() -> tuple[str, str, dict[str, str], bytes]:
         return endpoint.method, path, headers, next(bodies)
 
-    await keepalive_client.run(
-        split.hostname, split.port, clients, WARMUP_SECONDS, make, measure=False
+    makers = [make] * max(1, min(generators, clients))
+    keepalive_client.run_processes(
+        split.hostname, split.port, clients, WARMUP_SECONDS, makers, measure=False
     )
     server_before = cpu.seconds() if cpu else float("nan")
     if app_log:
         app_log.mark()
-    outcome = await keepalive_client.run(split.hostname, split.port, clients, seconds, make)
+    outcome = keepalive_client.run_processes(split.hostname, split.port, clients, seconds, makers)
     result = Result(endpoint.label, outcome.seconds, outcome.latencies_ms, outcome.errors)
     result.statuses.update(outcome.statuses)
     result.client_cpu = outcome.client_cpu
@@ -396,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", default="1,8,32", help="concurrent clients, one run per count (1,8,32)"
     )
     parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=GENERATORS,
+        help=f"load generator processes ({GENERATORS})",
+    )
     parser.add_argument("--database-url", help="database to use (default: a new SQLite file)")
     parser.add_argument("--seed", type=int, default=12, help="random seed (12)")
     args = parser.parse_args(argv)

@@ -39,7 +39,6 @@ change it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -74,6 +73,8 @@ GOAL_P99_MS = 50.0
 TARGET_CPU_MS = 5.0
 TARGET_P99_AT_32_MS = {"postgresql": 150.0, "sqlite": 200.0}
 WARMUP_SECONDS = 3.0
+#: Load generator processes the clients are shared out over (``--generators``).
+GENERATORS = 4
 TOKEN_LIFETIME = 900
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -303,37 +304,46 @@ class Result:
         return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def drive(
+def drive(
     base_url: str,
     body: dict[str, Any],
     tokens: deque[str] | Signer,
     clients: int,
     seconds: float,
     label: str,
+    generators: int = 1,
 ) -> Result:
     """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token.
 
     Each client is one keep-alive connection of :mod:`keepalive_client` (a lean asyncio HTTP/1.1
-    client: latency from writing the request to reading the whole answer, on the client).
+    client: latency from writing the request to reading the whole answer, on the client); the
+    clients are shared out over ``generators`` processes, each with its share of the tokens.
     """
     template = json.dumps(body)
     split = urlsplit(base_url)
 
-    def make() -> tuple[str, str, dict[str, str], bytes] | None:
-        token = (
-            tokens.token() if isinstance(tokens, Signer) else tokens.popleft() if tokens else None
-        )
-        if token is None:
-            return None
-        content = template.replace(
-            '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
-        )
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return "POST", PATH, headers, content.encode()
+    def maker(pool: deque[str] | Signer) -> keepalive_client.RequestMaker:
+        def make() -> tuple[str, str, dict[str, str], bytes] | None:
+            token = pool.token() if isinstance(pool, Signer) else pool.popleft() if pool else None
+            if token is None:
+                return None
+            content = template.replace(
+                '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
+            )
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            return "POST", PATH, headers, content.encode()
 
+        return make
+
+    n = max(1, min(generators, clients))
+    if isinstance(tokens, Signer):
+        makers = [maker(tokens) for _ in range(n)]
+    else:
+        shares = [deque(list(tokens)[i::n]) for i in range(n)]
+        makers = [maker(share) for share in shares]
     assert split.hostname is not None
     assert split.port is not None
-    outcome = await keepalive_client.run(split.hostname, split.port, clients, seconds, make)
+    outcome = keepalive_client.run_processes(split.hostname, split.port, clients, seconds, makers)
     result = Result(label, outcome.seconds, outcome.latencies_ms, outcome.errors)
     result.statuses.update(outcome.statuses)
     result.client_cpu = outcome.client_cpu
@@ -390,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
     parser.add_argument(
+        "--generators",
+        type=int,
+        default=GENERATORS,
+        help=f"load generator processes ({GENERATORS})",
+    )
+    parser.add_argument(
         "--database-url", help="database to use, e.g. postgresql+psycopg://… (default: SQLite)"
     )
     args = parser.parse_args(argv)
@@ -423,7 +439,7 @@ def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: st
     if problem is not None:
         print(f"the service did not answer as expected: {problem}")
         return 1
-    warm = asyncio.run(drive(server.url, body, signer, 8, WARMUP_SECONDS, "warm-up"))
+    warm = drive(server.url, body, signer, 8, WARMUP_SECONDS, "warm-up", args.generators)
     # tokens are signed before each timed run, so signing (~0.7 ms each) is not timed
     needed = int(warm.per_second * args.seconds * 3) + 400
     print(
@@ -439,9 +455,8 @@ def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: st
         pool = deque(signer.token() for _ in range(needed))
         before = cpu.seconds()
         app_log.mark()
-        result = asyncio.run(
-            drive(server.url, body, pool, clients, args.seconds, f"{PATH} x{clients}")
-        )
+        label = f"{PATH} x{clients}"
+        result = drive(server.url, body, pool, clients, args.seconds, label, args.generators)
         result.server_cpu_s = cpu.seconds() - before
         result.load_1m = os.getloadavg()[0]
         result.app_ms = app_log.durations("POST", "/cds-services/{service_id}")

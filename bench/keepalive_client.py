@@ -11,16 +11,19 @@ What it measures: for each request, the time from writing the request to having 
 whole answer, on the client's clock (``time.perf_counter``), so the latency includes the
 network stack, the server's queueing and the time the generator's own event loop took to
 notice the answer (with many clients on a busy machine that is part of the figure, as it would
-be for a real EHR).  ``TCP_NODELAY`` is set on every connection.
+be for a real EHR).  ``TCP_NODELAY`` is set on every connection.  :func:`run_processes` shares
+the clients out over several generator processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 #: ``make()`` -> (method, path, extra headers, body) for the next request of any client; None
 #: stops the client that asked (e.g. the pre-signed tokens ran out).
@@ -150,3 +153,58 @@ async def run(
     outcome.seconds = time.perf_counter() - wall
     outcome.client_cpu = (time.process_time() - cpu) / outcome.seconds
     return outcome
+
+
+def _child(
+    queue: Any,
+    host: str,
+    port: int,
+    clients: int,
+    seconds: float,
+    make: RequestMaker,
+    measure: bool,
+) -> None:
+    queue.put(asyncio.run(run(host, port, clients, seconds, make, measure=measure)))
+
+
+def run_processes(
+    host: str,
+    port: int,
+    clients: int,
+    seconds: float,
+    makers: Sequence[RequestMaker],
+    *,
+    measure: bool = True,
+) -> Outcome:
+    """:func:`run` in ``len(makers)`` generator processes (forked), the clients shared out.
+
+    Real EHR clients are separate machines; one generator process on a busy machine is
+    scheduled as one process, and while it waits for a core every one of its clients waits.
+    Each process gets its own ``make`` (e.g. its own share of the pre-signed tokens).
+    """
+    used = makers[: max(1, min(len(makers), clients))]
+    shares = [
+        clients // len(used) + (1 if i < clients % len(used) else 0) for i in range(len(used))
+    ]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    processes = [
+        context.Process(target=_child, args=(queue, host, port, n, seconds, make, measure))
+        for n, make in zip(shares, used, strict=True)
+    ]
+    for process in processes:
+        process.start()
+    parts: list[Outcome] = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    total = Outcome()
+    for part in parts:
+        total.latencies_ms += part.latencies_ms
+        for status, n in part.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        total.errors += part.errors
+        total.ran_out = total.ran_out or part.ran_out
+        total.seconds = max(total.seconds, part.seconds)
+        total.client_cpu += part.client_cpu
+        total.connections += part.connections
+    return total
