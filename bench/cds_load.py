@@ -441,7 +441,7 @@ def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: st
         return 1
     warm = drive(server.url, body, signer, 8, WARMUP_SECONDS, "warm-up", args.generators)
     # tokens are signed before each timed run, so signing (~0.7 ms each) is not timed
-    needed = int(warm.per_second * args.seconds * 3) + 400
+    needed = int(warm.per_second * args.seconds * 6) + 1000
     print(
         f"warm-up: {warm.per_second:,.0f} req/s signing on the fly; {needed:,} tokens are "
         f"pre-signed before each timed run (each request gets its own jti)"
