@@ -474,7 +474,9 @@ def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> 
     results = []
     for e in endpoints:
         for clients in counts:
-            result = asyncio.run(drive(server.url, token, e, clients, args.seconds, cpu, app_log))
+            result = drive(
+                server.url, token, e, clients, args.seconds, cpu, app_log, args.generators
+            )
             result.label += f" x{clients}"
             results.append(result)
     print_table(results)
