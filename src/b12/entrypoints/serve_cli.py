@@ -37,7 +37,11 @@ def register(app: typer.Typer) -> None:
 
         from b12.adapters.sql.transactions import RegistryUnavailable
         from b12.entrypoints.web.app import create_app
-        from b12.entrypoints.web.nodelay import NoDelayHTTPProtocol
+        from b12.entrypoints.web.nodelay import (
+            NoDelayHTTPProtocol,
+            WorkerListener,
+            reuseport_supported,
+        )
         from b12.entrypoints.web.services import WebConfig
 
         workers = workers or default_workers()
@@ -93,8 +97,14 @@ def register(app: typer.Typer) -> None:
         }
         if workers == 1:
             uvicorn.run(application, **common)
-        else:
+        elif not reuseport_supported():
             uvicorn.run("b12.entrypoints.web.asgi:app", workers=workers, **common)
+        else:  # uvicorn's supervisor, each worker with its own listening socket
+            from uvicorn.supervisors import Multiprocess
+
+            uv_config = uvicorn.Config("b12.entrypoints.web.asgi:app", workers=workers, **common)
+            listener = WorkerListener(host, port, uv_config.backlog)
+            Multiprocess(uv_config, sockets=[listener]).run()
 
 
 def default_workers() -> int:
