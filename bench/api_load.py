@@ -14,9 +14,10 @@ due date the previous answer gave): most patients adherent, some lapsed after a 
 never dosed, so the recall list holds overdue, due and upcoming courses in loading and
 maintenance.
 
-Then, for each endpoint in turn, ``--clients`` concurrent clients (asyncio tasks, one httpx
-``AsyncClient`` each, keep-alive) send requests back to back for ``--seconds`` seconds, after
-a short warm-up that is not counted:
+Then, for each endpoint in turn, ``--clients`` concurrent clients (asyncio tasks, each one
+keep-alive HTTP/1.1 connection of ``bench/keepalive_client.py``: a lean client, so the load
+generator takes little of the CPU the server needs; httpx took about 1 ms a request) send
+requests back to back for ``--seconds`` seconds, after a short warm-up that is not counted:
 
 * ``POST /api/plan`` with a realistic clinical picture (a few, in rotation);
 * ``GET /api/recall?within=28&limit=100`` (the practice's recall list: the 100 most urgent
@@ -24,11 +25,14 @@ a short warm-up that is not counted:
 
 Each endpoint is driven once per client count in ``--clients`` (default 1, 8 and 32).
 Printed for each: requests, errors (non-2xx answers and transport errors), requests/second,
-the p50 / p90 / p99 latency in milliseconds as the client saw it, the server's CPU per request
+the p50 / p90 / p99 latency in milliseconds as the client saw it, the p50 / p99 time inside
+the app (from the server's log lines), the server's CPU per request
 (user + system time of ``b12 serve`` and its workers from ``/proc``, divided by the requests:
-the load generator is not counted), the server's worker count and how busy the load generator
-itself was (one Python process: near 100 % of a core means the client, not the server, was the
-limit); then the issue #16 target (``POST /api/plan`` p99 ≤ 150 ms at 32 clients, CPU per
+the load generator is not counted), the cores the server kept busy (its CPU seconds per
+second of the run), how busy the load generator itself was (one Python process: near 100 % of
+a core means the client, not the server, was the limit) and the machine's 1-minute load
+average (other jobs on the machine take CPU the server could have had); then the issue #16
+target (``POST /api/plan`` p99 ≤ 150 ms at 32 clients, CPU per
 request ≤ 5 ms).  Nothing is asserted about timings; the exit code is 1 only if the server
 could not be started or seeded.
 """
@@ -38,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import platform
 import random
@@ -51,6 +56,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -60,12 +66,15 @@ if str(ROOT) not in sys.path:
 
 from tests.live_server import LiveServer, add_user, create_token  # noqa: E402
 
-from server_cpu import ProcessTreeCpu  # noqa: E402
+import keepalive_client  # noqa: E402
+from server_cpu import AppLog, ProcessTreeCpu, percentile  # noqa: E402
 
 RECALL_PARAMS = {"within": "28", "limit": "100"}
 TARGET_CPU_MS = 5.0
 TARGET_P99_AT_32_MS = 150.0
 WARMUP_SECONDS = 2.0
+#: Load generator processes the clients are shared out over (``--generators``).
+GENERATORS = 4
 SEED_CLIENTS = 32
 
 # Realistic pictures (the shapes clinicians send): enrolment templates ...
@@ -178,6 +187,9 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0
     server_cpu_s: float = float("nan")
+    load_1m: float = float("nan")  # the machine's 1-minute load average at the end of the run
+    app_ms: list[float] = field(default_factory=list)  # time inside the app (server log)
+    connections: int = 0
 
     @property
     def requests(self) -> int:
@@ -186,6 +198,11 @@ class Result:
     @property
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_s * 1000 / self.requests if self.requests else float("nan")
+
+    @property
+    def server_cores(self) -> float:
+        """Cores the server kept busy on average (its CPU seconds per second of the run)."""
+        return self.server_cpu_s / self.seconds if self.seconds else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -289,56 +306,50 @@ async def seed(base_url: str, token: str, args: argparse.Namespace, prefix: str)
 # --- load --------------------------------------------------------------------------------------
 
 
-async def drive(
+def drive(
     base_url: str,
     token: str,
     endpoint: Endpoint,
     clients: int,
     seconds: float,
     cpu: ProcessTreeCpu | None = None,
+    app_log: AppLog | None = None,
+    generators: int = 1,
 ) -> Result:
-    """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up)."""
+    """``clients`` clients send ``endpoint`` back to back for ``seconds`` (after a warm-up).
+
+    Each client is one keep-alive connection of :mod:`keepalive_client` (a lean asyncio HTTP/1.1
+    client: latency from writing the request to reading the whole answer, on the client).
+    """
     headers = {"Authorization": f"Bearer {token}"}
-    result = Result(endpoint.label, seconds)
-    bodies = itertools.cycle(endpoint.bodies or (None,))
-    measuring = False
-    deadline = 0.0
+    if endpoint.bodies:
+        headers["Content-Type"] = "application/json"
+    bodies = itertools.cycle([json.dumps(b).encode() for b in endpoint.bodies] or [b""])
+    path = endpoint.path + (f"?{urlencode(endpoint.params)}" if endpoint.params else "")
+    split = urlsplit(base_url)
+    assert split.hostname is not None
+    assert split.port is not None
 
-    async def one_client() -> None:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            timeout=60,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        ) as client:
-            while time.perf_counter() < deadline:
-                body = next(bodies)
-                sent = time.perf_counter()
-                try:
-                    response = await client.request(
-                        endpoint.method, endpoint.path, params=endpoint.params, json=body
-                    )
-                    status = str(response.status_code)
-                    ok = response.is_success
-                except httpx.HTTPError as exc:
-                    status, ok = type(exc).__name__, False
-                if not measuring:
-                    continue
-                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
-                result.statuses[status] += 1
-                result.errors += 0 if ok else 1
+    def make() -> tuple[str, str, dict[str, str], bytes]:
+        return endpoint.method, path, headers, next(bodies)
 
-    deadline = time.perf_counter() + WARMUP_SECONDS
-    await asyncio.gather(*(one_client() for _ in range(clients)))
-    measuring = True
+    makers = [make] * max(1, min(generators, clients))
+    keepalive_client.run_processes(
+        split.hostname, split.port, clients, WARMUP_SECONDS, makers, measure=False
+    )
     server_before = cpu.seconds() if cpu else float("nan")
-    client_before, wall = time.process_time(), time.perf_counter()
-    deadline = wall + seconds
-    await asyncio.gather(*(one_client() for _ in range(clients)))
-    result.seconds = time.perf_counter() - wall
-    result.client_cpu = (time.process_time() - client_before) / result.seconds
+    if app_log:
+        app_log.mark()
+    outcome = keepalive_client.run_processes(split.hostname, split.port, clients, seconds, makers)
+    result = Result(endpoint.label, outcome.seconds, outcome.latencies_ms, outcome.errors)
+    result.statuses.update(outcome.statuses)
+    result.client_cpu = outcome.client_cpu
+    result.connections = outcome.connections
+    if app_log:
+        result.app_ms = app_log.durations(endpoint.method, endpoint.path)
     if cpu:
         result.server_cpu_s = cpu.seconds() - server_before
+    result.load_1m = os.getloadavg()[0]
     return result
 
 
@@ -355,15 +366,22 @@ def print_table(results: list[Result]) -> None:
     width = max(len(r.label) for r in results)
     print(
         f"{'endpoint':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
-        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
-        f"{'client CPU':>10}"
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'app p50':>7}  {'app p99':>7}  "
+        f"{'server CPU ms/req':>17}  {'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  {r.client_cpu:>9.0%}"
+            f"{r.percentile(0.99):>7.1f}  {percentile(r.app_ms, 0.5):>7.1f}  "
+            f"{percentile(r.app_ms, 0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
+            f"{r.server_cores:>12.2f}  {r.client_cpu:>9.0%}  {r.load_1m:>7.1f}"
         )
+    opened = ", ".join(f"{r.connections}" for r in results)
+    print(
+        f"  TCP connections opened per run (keep-alive: one per client): {opened}; app p50/p99:"
+        " time inside the app from the server's log (excludes waiting to be read and sending)"
+    )
     for r in results:
         if r.errors:
             print(f"  {r.label}: answers {dict(r.statuses)}")
@@ -382,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", default="1,8,32", help="concurrent clients, one run per count (1,8,32)"
     )
     parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=GENERATORS,
+        help=f"load generator processes ({GENERATORS})",
+    )
     parser.add_argument("--database-url", help="database to use (default: a new SQLite file)")
     parser.add_argument("--seed", type=int, default=12, help="random seed (12)")
     args = parser.parse_args(argv)
@@ -439,16 +463,20 @@ def _bench(server: LiveServer, url: str, args: argparse.Namespace, run: str) -> 
         print(f"GET /api/recall answered {probe.status_code}: the recall list is not measured")
     counts = [int(c) for c in str(args.clients).split(",") if c.strip()]
     print(
-        f"load: {', '.join(map(str, counts))} concurrent clients (httpx, keep-alive), "
+        f"load: {', '.join(map(str, counts))} concurrent clients (one keep-alive connection each), "
         f"{args.seconds:g} s per endpoint and count after a {WARMUP_SECONDS:g} s warm-up"
     )
     print()
     assert server.process is not None
     cpu = ProcessTreeCpu(server.process.pid)
+    assert server.log_path is not None
+    app_log = AppLog(server.log_path)
     results = []
     for e in endpoints:
         for clients in counts:
-            result = asyncio.run(drive(server.url, token, e, clients, args.seconds, cpu))
+            result = drive(
+                server.url, token, e, clients, args.seconds, cpu, app_log, args.generators
+            )
             result.label += f" x{clients}"
             results.append(result)
     print_table(results)

@@ -18,20 +18,27 @@ Every request carries a fresh JWT (its own ``jti``, ``aud`` = the service URL). 
 the client about 0.7 ms, so the tokens are signed before the clock starts: a warm-up of a few
 seconds (signing on the fly, not counted) measures the rate, then enough tokens for the timed
 run are signed, then for each count in ``--clients`` (default 1, 8 and 32) that many clients
-(asyncio tasks, one keep-alive httpx connection each) send back to back for ``--seconds``.
+send back to back for ``--seconds``: asyncio tasks, each one keep-alive HTTP/1.1 connection of
+``bench/keepalive_client.py`` (a lean client: httpx cost the generator about 1 ms of CPU a
+request, on the cores the server needs).
 Printed per count: requests, errors (non-2xx or transport errors), requests/second, p50 / p90 /
-p99 latency in ms as the client saw it, the server's CPU per request (user + system time of
-``b12 serve`` and its worker processes, from ``/proc``, divided by the requests answered: the
-load generator is not counted), how busy the load generator was, and whether the issue #16
-targets were met (CPU per request ≤ 5 ms; p99 at 32 clients ≤ 150 ms on PostgreSQL, ≤ 200 ms
-on SQLite; the longer-term goal is p99 ≤ 50 ms).  The exit code is 1 only if the server could
-not be started or answered the first request wrongly; timings never change it.
+p99 latency in ms as the client saw it (from writing the request to reading the whole answer),
+the p50 / p99 time the requests spent inside the app (from the server's log lines: what is
+left of the client's latency is waiting to be read, and sending), the server's CPU per request
+(user + system time of ``b12 serve`` and its worker processes, from ``/proc``, divided by the
+requests answered: the load generator is not counted), the cores the server kept busy (its
+CPU seconds per second: well under the cores it may use with a high load average means the
+machine was lent to other jobs; with a low load average, that the server waited on
+something), how busy the load generator was, the machine's 1-minute load average, and whether
+the issue #16 targets were met (CPU per request ≤ 5 ms; p99 at 32 clients ≤ 150 ms on
+PostgreSQL, ≤ 200 ms on SQLite; the longer-term goal is p99 ≤ 50 ms).  The exit code is 1
+only if the server could not be started or answered the first request wrongly; timings never
+change it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -43,6 +50,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -55,7 +63,8 @@ if str(ROOT) not in sys.path:
 
 from tests.live_server import LiveServer  # noqa: E402
 
-from server_cpu import ProcessTreeCpu  # noqa: E402
+import keepalive_client  # noqa: E402
+from server_cpu import AppLog, ProcessTreeCpu, percentile  # noqa: E402
 
 PATH = "/cds-services/b12-order-sign"
 ISSUER = "https://ehr.load-test.example"
@@ -64,6 +73,8 @@ GOAL_P99_MS = 50.0
 TARGET_CPU_MS = 5.0
 TARGET_P99_AT_32_MS = {"postgresql": 150.0, "sqlite": 200.0}
 WARMUP_SECONDS = 3.0
+#: Load generator processes the clients are shared out over (``--generators``).
+GENERATORS = 4
 TOKEN_LIFETIME = 900
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -264,11 +275,19 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     client_cpu: float = 0.0
     server_cpu_s: float = float("nan")
+    load_1m: float = float("nan")  # the machine's 1-minute load average at the end of the run
+    app_ms: list[float] = field(default_factory=list)  # time inside the app (server log)
+    connections: int = 0
     ran_out: bool = False
 
     @property
     def requests(self) -> int:
         return len(self.latencies_ms)
+
+    @property
+    def server_cores(self) -> float:
+        """Cores the server kept busy on average (its CPU seconds per second of the run)."""
+        return self.server_cpu_s / self.seconds if self.seconds else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -285,52 +304,51 @@ class Result:
         return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def drive(
+def drive(
     base_url: str,
     body: dict[str, Any],
     tokens: deque[str] | Signer,
     clients: int,
     seconds: float,
     label: str,
+    generators: int = 1,
 ) -> Result:
-    """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token."""
-    result = Result(label, seconds)
+    """``clients`` clients post ``body`` back to back for ``seconds``; each with a new token.
+
+    Each client is one keep-alive connection of :mod:`keepalive_client` (a lean asyncio HTTP/1.1
+    client: latency from writing the request to reading the whole answer, on the client); the
+    clients are shared out over ``generators`` processes, each with its share of the tokens.
+    """
     template = json.dumps(body)
+    split = urlsplit(base_url)
 
-    def next_token() -> str | None:
-        if isinstance(tokens, Signer):
-            return tokens.token()
-        return tokens.popleft() if tokens else None
+    def maker(pool: deque[str] | Signer) -> keepalive_client.RequestMaker:
+        def make() -> tuple[str, str, dict[str, str], bytes] | None:
+            token = pool.token() if isinstance(pool, Signer) else pool.popleft() if pool else None
+            if token is None:
+                return None
+            content = template.replace(
+                '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
+            )
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            return "POST", PATH, headers, content.encode()
 
-    async def one_client(deadline: float) -> None:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            timeout=60,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        ) as client:
-            while time.perf_counter() < deadline:
-                token = next_token()
-                if token is None:
-                    result.ran_out = True
-                    return
-                content = template.replace(
-                    '"hookInstance": ""', f'"hookInstance": "{secrets.token_hex(16)}"', 1
-                )
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(PATH, content=content, headers=headers)
-                    status, ok = str(response.status_code), response.status_code == 200
-                except httpx.HTTPError as exc:
-                    status, ok = type(exc).__name__, False
-                result.latencies_ms.append((time.perf_counter() - sent) * 1000)
-                result.statuses[status] += 1
-                result.errors += 0 if ok else 1
+        return make
 
-    cpu, wall = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(one_client(wall + seconds) for _ in range(clients)))
-    result.seconds = time.perf_counter() - wall
-    result.client_cpu = (time.process_time() - cpu) / result.seconds
+    n = max(1, min(generators, clients))
+    if isinstance(tokens, Signer):
+        makers = [maker(tokens) for _ in range(n)]
+    else:
+        shares = [deque(list(tokens)[i::n]) for i in range(n)]
+        makers = [maker(share) for share in shares]
+    assert split.hostname is not None
+    assert split.port is not None
+    outcome = keepalive_client.run_processes(split.hostname, split.port, clients, seconds, makers)
+    result = Result(label, outcome.seconds, outcome.latencies_ms, outcome.errors)
+    result.statuses.update(outcome.statuses)
+    result.client_cpu = outcome.client_cpu
+    result.ran_out = outcome.ran_out
+    result.connections = outcome.connections
     return result
 
 
@@ -338,15 +356,22 @@ def print_table(results: list[Result]) -> None:
     width = max(len(r.label) for r in results)
     print(
         f"{'run':<{width}}  {'requests':>9}  {'errors':>6}  {'req/s':>8}  "
-        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'server CPU ms/req':>17}  "
-        f"{'client CPU':>10}"
+        f"{'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  {'app p50':>7}  {'app p99':>7}  "
+        f"{'server CPU ms/req':>17}  {'server cores':>12}  {'client CPU':>10}  {'load 1m':>7}"
     )
     for r in results:
         print(
             f"{r.label:<{width}}  {r.requests:>9,}  {r.errors:>6,}  {r.per_second:>8,.0f}  "
             f"{r.percentile(0.50):>7.1f}  {r.percentile(0.90):>7.1f}  "
-            f"{r.percentile(0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  {r.client_cpu:>9.0%}"
+            f"{r.percentile(0.99):>7.1f}  {percentile(r.app_ms, 0.5):>7.1f}  "
+            f"{percentile(r.app_ms, 0.99):>7.1f}  {r.cpu_ms_per_request:>17.2f}  "
+            f"{r.server_cores:>12.2f}  {r.client_cpu:>9.0%}  {r.load_1m:>7.1f}"
         )
+    opened = ", ".join(f"{r.connections}" for r in results)
+    print(
+        f"  TCP connections opened per run (keep-alive: one per client): {opened}; app p50/p99:"
+        " time inside the app from the server's log (excludes waiting to be read and sending)"
+    )
     for r in results:
         if r.errors:
             print(f"  {r.label}: answers {dict(r.statuses)}")
@@ -374,6 +399,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", default="1,8,32", help="concurrent clients, one run per count (1,8,32)"
     )
     parser.add_argument("--workers", type=int, default=1, help="b12 serve --workers (1)")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=GENERATORS,
+        help=f"load generator processes ({GENERATORS})",
+    )
     parser.add_argument(
         "--database-url", help="database to use, e.g. postgresql+psycopg://… (default: SQLite)"
     )
@@ -408,23 +439,27 @@ def _bench(server: LiveServer, signer: Signer, args: argparse.Namespace, url: st
     if problem is not None:
         print(f"the service did not answer as expected: {problem}")
         return 1
-    warm = asyncio.run(drive(server.url, body, signer, 8, WARMUP_SECONDS, "warm-up"))
+    warm = drive(server.url, body, signer, 8, WARMUP_SECONDS, "warm-up", args.generators)
     # tokens are signed before each timed run, so signing (~0.7 ms each) is not timed
-    needed = int(warm.per_second * args.seconds * 3) + 400
+    needed = int(warm.per_second * args.seconds * 6) + 1000
     print(
         f"warm-up: {warm.per_second:,.0f} req/s signing on the fly; {needed:,} tokens are "
         f"pre-signed before each timed run (each request gets its own jti)"
     )
     assert server.process is not None
     cpu = ProcessTreeCpu(server.process.pid)
+    assert server.log_path is not None
+    app_log = AppLog(server.log_path)
     results = []
     for clients in [int(c) for c in str(args.clients).split(",") if c.strip()]:
         pool = deque(signer.token() for _ in range(needed))
         before = cpu.seconds()
-        result = asyncio.run(
-            drive(server.url, body, pool, clients, args.seconds, f"{PATH} x{clients}")
-        )
+        app_log.mark()
+        label = f"{PATH} x{clients}"
+        result = drive(server.url, body, pool, clients, args.seconds, label, args.generators)
         result.server_cpu_s = cpu.seconds() - before
+        result.load_1m = os.getloadavg()[0]
+        result.app_ms = app_log.durations("POST", "/cds-services/{service_id}")
         results.append(result)
     print_table(results)
     _verdict(results, database)

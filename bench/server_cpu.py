@@ -3,7 +3,8 @@
 ``ProcessTreeCpu(pid).seconds()`` sums user + system time of ``pid`` and every live descendant
 (uvicorn's worker processes).  Take it before and after a timed run and divide the difference
 by the requests answered: the server's CPU per request, load generator excluded.  On a system
-without ``/proc`` it answers ``nan``.
+without ``/proc`` it answers ``nan``.  :class:`AppLog` reads the time each request spent
+inside the app from the server's log.
 """
 
 from __future__ import annotations
@@ -52,3 +53,47 @@ class ProcessTreeCpu:
                 total += int(fields[11]) + int(fields[12])
             todo.extend(tree.get(pid, []))
         return total / _TICKS
+
+
+class AppLog:
+    """The time each request spent inside the app, from ``b12 serve``'s log lines.
+
+    The app logs ``METHOD /route/template STATUS 1.2ms`` for every request, timed from when its
+    middleware is called to when the app returns: parsing, waiting for the event loop between
+    steps, the handler, the database.  Not included: the time the request waited before the
+    event loop read it, and sending the answer.  Comparing it with the client's latency shows
+    where requests wait.  ``mark()`` before a run, ``durations(...)`` after it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def durations(self, method: str, template: str) -> list[float]:
+        """Milliseconds of each ``method template`` request logged since :meth:`mark`."""
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode("utf-8", "replace")
+        found = []
+        prefix = f" {method} {template} "
+        for line in text.splitlines():
+            at = line.find(prefix)
+            if at >= 0 and line.endswith("ms"):
+                try:
+                    found.append(float(line.rsplit(" ", 1)[1][:-2]))
+                except ValueError:
+                    continue
+        return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``; nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]

@@ -94,8 +94,60 @@ def _worker_processes(pid: int) -> int:
 def test_a_two_worker_server_runs_two_workers_on_one_port(tmp_path: Path) -> None:
     import httpx
 
-    with LiveServer(f"sqlite:///{tmp_path / 'w.sqlite3'}", workers=2) as server:
+    server = LiveServer(f"sqlite:///{tmp_path / 'w.sqlite3'}", workers=2)
+    server.start(log_path=tmp_path / "serve.log")
+    try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             assert all(client.get("/health").status_code == 200 for _ in range(10))
         assert server.process is not None
         assert _worker_processes(server.process.pid) == 2
+    finally:
+        server.stop()
+    # each worker process logs its requests as one process does (route template, status)
+    assert (tmp_path / "serve.log").read_text().count("b12.web GET /health 200 ") >= 10
+
+
+def _worker_pids(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _sockets(pid: int) -> int:
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+def test_keep_alive_connections_are_shared_out_between_the_workers(tmp_path: Path) -> None:
+    """Each worker has its own listening socket: 32 connections do not all go to one worker."""
+    with LiveServer(f"sqlite:///{tmp_path / 'w.sqlite3'}", workers=2) as server:
+        assert server.process is not None
+        workers = _worker_pids(server.process.pid)
+        assert len(workers) == 2
+        before = {pid: _sockets(pid) for pid in workers}
+        connections = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(32)]
+        try:
+            for conn in connections:  # one request each, so every connection has been accepted
+                conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            for conn in connections:
+                assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            held = [_sockets(pid) - before[pid] for pid in workers]
+        finally:
+            for conn in connections:
+                conn.close()
+    assert sum(held) == 32
+    assert min(held) >= 4, held

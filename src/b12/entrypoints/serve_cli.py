@@ -12,6 +12,9 @@ from b12.core.errors import InputError, KnowledgeBaseError
 from b12.entrypoints import settings
 from b12.entrypoints.cds_cli import is_loopback, is_sandbox_config
 
+#: Log lines of ``b12 serve`` and its worker processes (``web/asgi.py`` uses the same).
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
+
 
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the CLI."""
@@ -34,12 +37,16 @@ def register(app: typer.Typer) -> None:
 
         from b12.adapters.sql.transactions import RegistryUnavailable
         from b12.entrypoints.web.app import create_app
-        from b12.entrypoints.web.nodelay import NoDelayHTTPProtocol
+        from b12.entrypoints.web.nodelay import (
+            NoDelayHTTPProtocol,
+            WorkerListener,
+            reuseport_supported,
+        )
         from b12.entrypoints.web.services import WebConfig
 
         workers = workers or default_workers()
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
         try:
             clinic_days = settings.clinic_days()
         except ValueError as exc:
@@ -90,8 +97,14 @@ def register(app: typer.Typer) -> None:
         }
         if workers == 1:
             uvicorn.run(application, **common)
-        else:
+        elif not reuseport_supported():
             uvicorn.run("b12.entrypoints.web.asgi:app", workers=workers, **common)
+        else:  # uvicorn's supervisor, each worker with its own listening socket
+            from uvicorn.supervisors import Multiprocess
+
+            uv_config = uvicorn.Config("b12.entrypoints.web.asgi:app", workers=workers, **common)
+            listener = WorkerListener(host, port, uv_config.backlog)
+            Multiprocess(uv_config, sockets=[listener]).run()
 
 
 def default_workers() -> int:

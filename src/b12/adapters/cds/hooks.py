@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -104,6 +104,18 @@ class HookCall:
     user_id: str = ""
     draft_orders: Any = None
     selections: tuple[str, ...] | None = None
+    #: the drafts as read for one (knowledge base, day): read once per call, not per use
+    _drafts: dict[tuple[object, date], list[Draft]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def drafts(self, kb: KnowledgeBase, table: CodeTable, today: date) -> list[Draft]:
+        """:func:`read_drafts` of this call's draft orders, read once."""
+        key = (id(kb), today)
+        found = self._drafts.get(key)
+        if found is None:
+            found = self._drafts[key] = read_drafts(self.draft_orders, kb, table, today)
+        return found
 
     @classmethod
     def from_request(cls, body: Mapping[str, Any]) -> HookCall:
@@ -216,7 +228,7 @@ def needs_fhir(call: HookCall, kb: KnowledgeBase, table: CodeTable, today: date)
     acid order does not (it answers without asking for any)."""
     if call.hook == "patient-view":
         return True
-    chosen = targets(call, read_drafts(call.draft_orders, kb, table, today))
+    chosen = targets(call, call.drafts(kb, table, today))
     return any(d.order is not None for d in chosen)
 
 
@@ -375,7 +387,7 @@ def order_hook_cards(
     planner: Planner,
 ) -> list[Card]:
     """Cards for the B12 and folic acid draft orders of an order-select or order-sign call."""
-    drafts = read_drafts(call.draft_orders, kb, table, today)
+    drafts = call.drafts(kb, table, today)
     chosen = targets(call, drafts)
     if not chosen:
         return []

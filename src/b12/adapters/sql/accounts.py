@@ -556,6 +556,17 @@ class Accounts(EngineStore):
             self._remember_token(token_hash, user, started + self.token_cache_seconds)
         return user
 
+    def cached_user_for_token(self, token: str) -> User | None:
+        """The user of an API token found valid within the cache bound, without touching the
+        database; None when the token is not in the cache (ask :meth:`user_for_token`)."""
+        token_hash = _token_hash(token, prefix=TOKEN_PREFIX)
+        if token_hash is None:
+            return None
+        cached = self._tokens.get(token_hash)
+        if cached is not None and _clock() < cached[1]:
+            return cached[0]
+        return None
+
     def _remember_token(self, token_hash: str, user: User, until: float) -> None:
         with self._tokens_lock:
             if self._forgotten_at > until - self.token_cache_seconds:

@@ -23,21 +23,30 @@ docs/deployment.md, "CDS Hooks replay protection"):
   second of rows, which could let a token captured in that moment be replayed until it
   expires (at most 5 minutes).  Every other registry write keeps full durability;
 * each process remembers the token ids it has seen (at most :data:`SEEN_IN_PROCESS`), so a
-  replay to the same process is refused without a database round trip.
+  replay to the same process is refused without a database round trip;
+* concurrent requests in one process share one transaction (group commit): the first request
+  to find no insert running inserts every id waiting, in one ``INSERT … ON CONFLICT DO
+  NOTHING RETURNING`` statement, while the others wait for its answer; a request that arrives
+  meanwhile joins the next batch.  So one process never has two replay-cache transactions
+  waiting on SQLite's write lock (whose busy handler sleeps up to 100 ms between tries), and
+  it needs one database connection for them, not one per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from b12.adapters.sql.tables import cds_feedback, cds_jti
 from b12.adapters.sql.transactions import EngineStore
@@ -55,6 +64,8 @@ MAX_LIMIT = 1000
 PURGE_EVERY = timedelta(minutes=1)
 #: Token ids each process remembers, to refuse a replay to itself without a round trip.
 SEEN_IN_PROCESS = 50_000
+#: At most this many token ids are inserted in one replay-cache transaction.
+MAX_BATCH = 256
 # RFC 3339 date-time: full date, time, optional fraction, mandatory offset.
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
@@ -89,6 +100,15 @@ class CdsStore(EngineStore):
         self._last_purge: datetime | None = None
         self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()  # -> expires_at
         self._seen_lock = threading.Lock()
+        # group commit: ids waiting to be inserted, and whether a request is inserting now
+        self._turn = threading.Condition()
+        self._waiting: list[_Ticket] = []
+        self._inserting = False
+        # the same for requests served on an event loop (remember_jti_async)
+        self._async_lock = threading.Lock()
+        self._async_waiting: list[_Ticket] = []
+        self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -119,28 +139,147 @@ class CdsStore(EngineStore):
 
     # -- replay cache ---------------------------------------------------------------------------
 
+    def _ticket(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> _Ticket | None:
+        """A ticket for the id, or None when this process has seen it already (a replay)."""
+        if not issuer or len(issuer) > MAX_ISSUER_LENGTH or not jti or len(jti) > MAX_JTI_LENGTH:
+            raise ValueError("issuer or jti empty or too long")
+        now = _naive(now)
+        key = (issuer, jti)
+        seen_until = self._seen.get(key)
+        if seen_until is not None and seen_until >= now:
+            return None  # replayed to this process: no round trip needed
+        return _Ticket(key, _naive(expires_at), now)
+
     def remember_jti(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """Record a token id; False when ``(issuer, jti)`` was already seen (a replay).
 
         ``expires_at`` is when the row may be forgotten (the token is refused after it anyway).
-        Expired rows are deleted at most once every :data:`PURGE_EVERY` per process.
+        Expired rows are deleted at most once every :data:`PURGE_EVERY` per process.  Blocks
+        until the id's batch is committed; a database failure is raised to every request of
+        the batch (``RegistryUnavailable``).
         """
-        if not issuer or len(issuer) > MAX_ISSUER_LENGTH or not jti or len(jti) > MAX_JTI_LENGTH:
-            raise ValueError("issuer or jti empty or too long")
-        now = _naive(now)
-        key, until = (issuer, jti), _naive(expires_at)
-        seen_until = self._seen.get(key)
-        if seen_until is not None and seen_until >= now:
-            return False  # replayed to this process: no round trip needed
+        ticket = self._ticket(issuer, jti, expires_at, now)
+        if ticket is None:
+            return False
+        with self._turn:
+            self._waiting.append(ticket)
+            while not ticket.done:
+                if not self._inserting:
+                    self._inserting = True  # this request inserts its id and those waiting
+                    self._waiting.remove(ticket)
+                    others, self._waiting = (
+                        self._waiting[: MAX_BATCH - 1],
+                        self._waiting[MAX_BATCH - 1 :],
+                    )
+                    batch = [ticket, *others]
+                    break
+                self._turn.wait()
+            else:
+                return ticket.answer()
+        try:
+            self._insert_batch(batch)
+        finally:
+            with self._turn:
+                self._inserting = False
+                self._turn.notify_all()
+        return ticket.answer()
+
+    async def remember_jti_async(
+        self, issuer: str, jti: str, expires_at: datetime, now: datetime
+    ) -> bool:
+        """:meth:`remember_jti` for a request served on an event loop, without a thread each.
+
+        Requests waiting on the loop are inserted in batches by one task, each batch in one
+        transaction on a worker thread (never two at once with :meth:`remember_jti`).
+        """
+        ticket = self._ticket(issuer, jti, expires_at, now)
+        if ticket is None:
+            return False
+        loop = asyncio.get_running_loop()
+        ticket.future = loop.create_future()
+        with self._async_lock:
+            self._async_waiting.append(ticket)
+            start, self._draining = not self._draining, True
+        if start:
+            self._drain_task = loop.create_task(self._drain())
+        await ticket.future
+        return ticket.answer()
+
+    async def _drain(self) -> None:
+        """Insert the ids waiting on event loops, a batch at a time, until none is left."""
+        loop = asyncio.get_running_loop()
+        batch: list[_Ticket] = []
+        try:
+            while True:
+                with self._async_lock:
+                    batch = self._async_waiting[:MAX_BATCH]
+                    self._async_waiting = self._async_waiting[MAX_BATCH:]
+                    if not batch:
+                        self._draining = False
+                        return
+                try:
+                    await loop.run_in_executor(None, self._insert_in_turn, batch)
+                except Exception as exc:  # each request gets the error
+                    for ticket in batch:
+                        if not ticket.done:
+                            ticket.error, ticket.done = exc, True
+                for ticket in batch:
+                    ticket.wake()
+                batch = []
+        finally:  # cancelled (the loop is closing): nobody may be left waiting
+            with self._async_lock:
+                left, self._async_waiting = batch + self._async_waiting, []
+                self._draining = False
+            for ticket in left:
+                if not ticket.done:
+                    ticket.error, ticket.done = RuntimeError("replay check interrupted"), True
+                ticket.wake()
+
+    def _insert_in_turn(self, batch: list[_Ticket]) -> None:
+        """:meth:`_insert_batch` when no :meth:`remember_jti` batch is being inserted."""
+        with self._turn:
+            while self._inserting:
+                self._turn.wait()
+            self._inserting = True
+        try:
+            self._insert_batch(batch)
+        finally:
+            with self._turn:
+                self._inserting = False
+                self._turn.notify_all()
+
+    def _insert_batch(self, batch: list[_Ticket]) -> None:
+        """Insert every ticket's id in one transaction; each ticket gets its answer."""
+        first: dict[tuple[str, str], _Ticket] = {}
+        for ticket in batch:
+            if ticket.key in first:
+                ticket.accepted = False  # the same id twice in one batch: the second replays
+                ticket.done = True
+            else:
+                first[ticket.key] = ticket
+        rows = [{"issuer": k[0], "jti": k[1], "expires_at": t.until} for k, t in first.items()]
         try:
             with self._relaxed_write() as conn:
-                conn.execute(insert(cds_jti).values(issuer=issuer, jti=jti, expires_at=until))
-        except IntegrityError:
-            return False
-        self._remember_seen(key, until)
+                make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                statement = (
+                    make(cds_jti)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["issuer", "jti"])
+                    .returning(cds_jti.c.issuer, cds_jti.c.jti)
+                )
+                inserted = {(row[0], row[1]) for row in conn.execute(statement)}
+        except Exception as exc:
+            for ticket in first.values():
+                ticket.error, ticket.done = exc, True
+            raise
+        for key, ticket in first.items():
+            ticket.accepted = key in inserted
+            if ticket.accepted:
+                self._remember_seen(key, ticket.until)
+            ticket.done = True
+        now = max(t.now for t in batch)
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
             self.purge_expired(now)
-        return True
 
     def purge_expired(self, now: datetime) -> int:
         """Delete replay-cache rows whose ``expires_at`` has passed; return how many."""
@@ -191,6 +330,35 @@ class CdsStore(EngineStore):
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [_feedback_item(row) for row in rows]
+
+
+@dataclass(eq=False)  # compared by identity (list.remove)
+class _Ticket:
+    """One token id waiting for its batch (group commit)."""
+
+    key: tuple[str, str]
+    until: datetime
+    now: datetime
+    done: bool = False
+    accepted: bool = False
+    error: BaseException | None = None
+    future: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        """Resolve the waiting request's future on its own event loop (any thread)."""
+        future = self.future
+        if future is not None and not future.done():
+            future.get_loop().call_soon_threadsafe(_resolve, future)
+
+    def answer(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.accepted
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _feedback_item(row: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -16,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from b12.adapters.sql.accounts import TooManyAttempts
 from b12.adapters.sql.transactions import RegistryUnavailable
@@ -76,7 +76,11 @@ def wants_json(request: Request) -> bool:
 
 
 def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
+    return _route_template_of(request.scope)
+
+
+def _route_template_of(scope: Scope) -> str:
+    route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "(unmatched)"
 
@@ -116,31 +120,69 @@ def create_app(config: WebConfig) -> FastAPI:
 
 
 def _install_middleware(app: FastAPI, *, secure: bool) -> None:
-    @app.middleware("http")
-    async def headers_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # the error boundary: logged without data
-            response = internal_error(request, exc)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+    app.add_middleware(HeadersAndLog, secure=secure)
+
+
+class HeadersAndLog:
+    """The security headers, ``Cache-Control: no-store`` (not on ``/static/``), HSTS behind
+    TLS, the error boundary and one log line per request: a plain ASGI middleware.
+
+    Headers already set by the route win (``setdefault``).  An exception from the app before
+    the response has started becomes :func:`internal_error` (logged without data); after it
+    has started, the response cannot be replaced: the exception type and route are logged and
+    the connection is left for the server to close (no traceback is logged: it can quote
+    patient data).  The log line has the method, the route's template (never the concrete
+    path, query or body), the status and the time spent in the app.
+    """
+
+    def __init__(self, app: ASGIApp, secure: bool) -> None:
+        self.app = app
+        common = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()
+        ]
         if secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
+            common.append((b"strict-transport-security", b"max-age=31536000"))
+        self.static_headers = tuple(common)
+        self.page_headers = (*common, (b"cache-control", b"no-store"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+        extra = self.static_headers if path.startswith("/static/") else self.page_headers
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # the error boundary: logged without data
+            request = Request(scope, receive)
+            if status:
+                log.error("internal error %s on %s", type(exc).__name__, _route_template(request))
+            else:
+                response = internal_error(request, exc)
+                await response(scope, receive, send_with_headers)
         # Only the route's template is logged (never the concrete path, query or body), so no
         # patient identifier or clinical value reaches the log.
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            _route_template(request),
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                _route_template_of(scope),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def _problem_page(request: Request, status: int, title: str, message: str) -> Response:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from b12.adapters.sql.accounts import Session, User
 from b12.entrypoints.web.errors import HttpProblem, LoginRequired
@@ -95,9 +96,27 @@ def identify(request: Request) -> Principal | None:
     return None
 
 
-def api_principal(request: Request) -> Principal:
-    """FastAPI dependency for JSON endpoints: 401 in the canonical shape when not signed in."""
-    principal = identify(request)
+def _cached_bearer(request: Request) -> Principal | None:
+    """The principal of a well-formed bearer token found in the token cache (no I/O), else
+    None (then :func:`identify` decides, on a worker thread)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    user = services(request).accounts.cached_user_for_token(token.strip())
+    return Principal(user, "token") if user is not None else None
+
+
+async def api_principal(request: Request) -> Principal:
+    """FastAPI dependency for JSON endpoints: 401 in the canonical shape when not signed in.
+
+    A bearer token found valid in the last few seconds (the token cache) is answered on the
+    event loop; anything needing the database (a token not cached, a session cookie) runs on a
+    worker thread so the loop never waits for it.
+    """
+    principal = _cached_bearer(request) or await run_in_threadpool(identify, request)
     if principal is None:
         raise HttpProblem(
             401, "unauthorized", "sign in or send 'Authorization: Bearer <token>'", _challenge()

@@ -23,6 +23,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -84,11 +85,15 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def cds_caller(request: Request) -> CdsCaller:
+async def cds_caller(request: Request) -> CdsCaller:
     """FastAPI dependency: the verified caller of a CDS Hooks endpoint, else HTTP 401.
 
-    Sync on purpose: fetching an https JWK Set and the replay-cache write block, so FastAPI
-    runs this in its thread pool.  The caller is also left on ``request.state.cds_caller``.
+    The signature is checked on the event loop when the issuers' keys are files (a fraction
+    of a millisecond of CPU), on a worker thread when a JWK Set may have to be fetched over
+    https.  The ``jti`` goes to the replay cache's group commit
+    (:meth:`~b12.adapters.sql.cds_store.CdsStore.remember_jti_async`): requests waiting at the
+    same time share one insert on one worker thread.  The caller is also left on
+    ``request.state.cds_caller``.
     """
     svc = services(request)
     issuers = svc.trusted_issuers
@@ -98,10 +103,18 @@ def cds_caller(request: Request) -> CdsCaller:
     now = svc.now()
     audience = endpoint_url(request, svc.config.public_base_url)
     try:
-        verified = verify(token, audience=audience, now=now, issuers=issuers)
+        if issuers.fetches_keys:
+            verified = await run_in_threadpool(
+                verify, token, audience=audience, now=now, issuers=issuers
+            )
+        else:
+            verified = verify(token, audience=audience, now=now, issuers=issuers)
     except TokenRejected as exc:
         raise _unauthorized(exc.reason, token_sent=True) from None
-    if not svc.cds_store.remember_jti(verified.issuer, verified.jti, verified.remember_until, now):
+    fresh = await svc.cds_store.remember_jti_async(
+        verified.issuer, verified.jti, verified.remember_until, now
+    )
+    if not fresh:
         raise _unauthorized("token replayed (jti already used)", token_sent=True)
     caller = CdsCaller(
         issuer=verified.issuer, jti=verified.jti, kid=verified.kid, tenant=verified.tenant
