@@ -7,7 +7,8 @@ knowledge base once and reports, all measured in this run:
 
 * ``plan()`` throughput (plans/second), median and p99 microseconds per plan;
 * the median of a HAND-WRITTEN function that picks the same pathway id with plain if/else
-  (deficiency from the NG239 cut-offs, then the decisions in priority order), and the ratio of
+  (the classifiers' status with the thresholds read from parameters.yaml, the safer of stated
+  and measured status, clinical suspicion, then the decisions in priority order), and the ratio of
   the two medians (target ≤ 3×); the engine's own decision step (``select_pathway``) is timed
   too, since that is the like-for-like part of ``plan()``;
 * peak memory (tracemalloc) of planning one picture;
@@ -36,6 +37,7 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -246,11 +248,70 @@ def make_picture(rng: random.Random) -> dict[str, Any]:  # noqa: C901 - one bran
 
 # --- the hand-written pathway function -------------------------------------------------------
 
+# Vocabulary terms the decisions test, copied from vocabulary.yaml's definitions (a hand-written
+# baseline cannot look them up per call; the agreement check below catches any drift).
+ON_B12 = frozenset({"hydroxocobalamin", "cyanocobalamin"})
+RISK_CAUSES = frozenset(
+    {"autoimmune_gastritis", "malabsorption", "dietary", "medication", "nitrous_oxide"}
+)
+RISK_CONDITIONS = frozenset(
+    {
+        "autoimmune_gastritis",
+        "total_gastrectomy",
+        "partial_gastrectomy",
+        "rygb",
+        "sleeve_gastrectomy",
+        "bpd_ds",
+        "ileal_resection",
+        "ileal_crohns",
+        "coeliac",
+        "short_bowel_syndrome",
+        "pancreatic_insufficiency",
+        "small_intestinal_bacterial_overgrowth",
+    }
+)
+RISK_MEDICATIONS = frozenset(
+    {"metformin", "ppi", "h2ra", "colchicine", "topiramate", "nitrous_oxide"}
+)
+BARIATRIC = frozenset({"rygb", "sleeve_gastrectomy", "bpd_ds"})
+TREATABLE = frozenset({"confirmed", "suspected", "indeterminate"})
+SAFER_FIRST = ("confirmed", "indeterminate", "suspected", "at_risk", "not_deficient")
 
-def hand_pathway(p: ClinicalPicture) -> str:  # noqa: C901 - a decision table written as if/else
-    """The pathway id ``plan()`` picks, written out by hand (no knowledge base, no rule engine).
 
-    Mirrors the approved B12-DX-* classifiers and B12-DX-*/B12-TX-* decisions in priority order.
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    """The numeric thresholds the hand-written function uses, read once from parameters.yaml."""
+
+    total_low: float  # serum B12 below this: deficiency confirmed (ng/L)
+    total_high: float  # above this: deficiency unlikely
+    active_low: float  # active B12 (pmol/L)
+    active_high: float
+    mma_raised: float  # MMA above this is raised (nmol/L)
+    hcy_raised: float  # homocysteine (µmol/L)
+    mcv_macro: float  # MCV above this is macrocytosis (fL)
+    ileal_cm: float  # ileal resection of at least this many cm: prophylaxis
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase) -> Cutoffs:
+        return cls(
+            total_low=kb.param("b12_total_confirmed_below_ng_l"),
+            total_high=kb.param("b12_total_unlikely_above_ng_l"),
+            active_low=kb.param("active_b12_confirmed_below_pmol_l"),
+            active_high=kb.param("active_b12_unlikely_above_pmol_l"),
+            mma_raised=kb.param("mma_raised_above_nmol_l"),
+            hcy_raised=kb.param("homocysteine_raised_above_umol_l"),
+            mcv_macro=kb.param("macrocytosis_mcv_above_fl"),
+            ileal_cm=kb.param("ileal_resection_prophylaxis_min_cm"),
+        )
+
+
+def hand_pathway(p: ClinicalPicture, c: Cutoffs) -> str:  # noqa: C901
+    """The pathway id ``plan()`` picks, written out by hand (no rule engine).
+
+    Mirrors, in priority order, the approved B12-DX-* classifiers (lab status), the status rule
+    of ``plan._classify`` (the safer of stated and lab status; neurological features with a
+    reason to suspect deficiency make an untreated status ``suspected``) and the approved
+    B12-DX-*/B12-TX-* decisions of each guideline set.
     """
     labs = p.labs
     total, active, mma, hcy = (
@@ -260,73 +321,119 @@ def hand_pathway(p: ClinicalPicture) -> str:  # noqa: C901 - a decision table wr
         labs.homocysteine_umol_l,
     )
     conditions, meds = p.conditions, p.medications
-    on_b12 = "hydroxocobalamin" in meds or "cyanocobalamin" in meds
-    us = p.guideline == "us"
-
-    deficiency = p.deficiency
-    if deficiency in (None, "suspected") and not on_b12:  # a classifying result beats "suspected"
-        between = (total is not None and 180 <= total <= 350) or (
-            active is not None and 25 <= active <= 70
-        )
-        if (p.cause == "nitrous_oxide" or "nitrous_oxide" in meds) and (
-            (hcy is not None and hcy > 15) or (mma is not None and mma > 450)
-        ):
-            deficiency = "confirmed"  # B12-DX-006
-        elif (total is not None and total < 180) or (active is not None and active < 25):
-            deficiency = "confirmed"  # B12-DX-001
-        elif between and mma is not None:
-            deficiency = "confirmed" if mma > 450 else "not_deficient"  # B12-DX-004 / -005
-        elif between:
-            deficiency = "indeterminate"  # B12-DX-002
-        elif (total is not None and total > 350) or (active is not None and active > 70):
-            deficiency = "not_deficient"  # B12-DX-003
-
+    causes = set(p.causes)
+    if p.cause is not None:
+        causes.add(p.cause)
+    on_b12 = not ON_B12.isdisjoint(meds)
     neuro = bool(p.neuro_symptoms) or p.severe_neuro
-    treatable = deficiency in ("confirmed", "suspected", "indeterminate")
+    mma_raised = mma is not None and mma > c.mma_raised
+    hcy_raised = hcy is not None and hcy > c.hcy_raised
+
+    # Status the results give (first matching classifier), then the safer of stated and results.
+    stated = p.deficiency
+    lab: str | None = None
+    if not on_b12:
+        between = (total is not None and c.total_low <= total <= c.total_high) or (
+            active is not None and c.active_low <= active <= c.active_high
+        )
+        if ("nitrous_oxide" in causes or "nitrous_oxide" in meds) and (hcy_raised or mma_raised):
+            lab = "confirmed"  # B12-DX-006
+        elif (total is not None and total < c.total_low) or (
+            active is not None and active < c.active_low
+        ):
+            lab = "confirmed"  # B12-DX-001
+        elif between and mma is not None:
+            lab = "confirmed" if mma_raised else "not_deficient"  # B12-DX-004 / -005
+        elif between:
+            lab = "indeterminate"  # B12-DX-002
+        elif (total is not None and total > c.total_high) or (
+            active is not None and active > c.active_high
+        ):
+            lab = "not_deficient"  # B12-DX-003
+    if stated is None:
+        deficiency = lab
+    elif lab is None:
+        deficiency = stated
+    else:
+        deficiency = min(stated, lab, key=SAFER_FIRST.index)
+    if deficiency not in TREATABLE and neuro and not on_b12:  # clinical_suspicion
+        reason = (
+            stated in ("confirmed", "suspected", "indeterminate", "at_risk")
+            or not RISK_CAUSES.isdisjoint(causes)
+            or not RISK_CONDITIONS.isdisjoint(conditions)
+            or not RISK_MEDICATIONS.isdisjoint(meds)
+            or p.diet in ("vegan", "vegetarian")
+            or labs.ifab_positive is True
+            or (labs.mcv_fl is not None and labs.mcv_fl > c.mcv_macro)
+            or mma_raised
+            or hcy_raised
+            or (total is not None and total <= c.total_high)
+            or (active is not None and active <= c.active_high)
+        )
+        if reason:
+            deficiency = "suspected"
+
+    treatable = deficiency in TREATABLE
     confirmed = deficiency == "confirmed"
     route = p.preferences.route
     adherence = p.preferences.adherence_concern
     ileal = "ileal_resection" in conditions
     cm = p.ileal_resection_cm
+    us = p.guideline == "us"
 
     if p.age < 16:
-        return "out-of-scope-under-16"
+        return "out-of-scope-under-16"  # B12-DX-010
     if on_b12:
-        return "continue-current-treatment"
-    if us and "cobalt_allergy" in conditions and deficiency != "not_deficient":
-        return "us-cobalt-contraindication"
-    if us and "leber_disease" in conditions and treatable:
-        return "us-leber"
-    if not us and ("leber_disease" in conditions or "tobacco_amblyopia" in conditions):
-        return "uk-leber"
-    if us and p.preferences.drug == "hydroxocobalamin" and (confirmed or (neuro and treatable)):
-        return "us-hydroxo-im"
-    if neuro and treatable:
-        return "us-neuro-im" if us else "uk-im-neuro"
-    if not us and "injection_hypersensitivity" in conditions and confirmed:
-        return "uk-oral-hypersensitivity"
-    if p.cause == "dietary" and confirmed and route != "im" and not adherence:
-        return "us-oral-dietary" if us else "uk-oral-dietary"
-    if route == "oral" and confirmed and not adherence:
-        if us:
+        return "continue-current-treatment"  # B12-TX-015
+    if us:
+        if "cobalt_allergy" in conditions and deficiency != "not_deficient":
+            return "us-cobalt-contraindication"
+        if "leber_disease" in conditions and treatable:
+            return "us-leber"
+        if p.preferences.drug == "hydroxocobalamin" and (confirmed or (neuro and treatable)):
+            return "us-hydroxo-im"
+        if neuro and treatable:
+            return "us-neuro-im"
+        if "dietary" in causes and confirmed and route != "im" and not adherence:
+            return "us-oral-dietary"
+        if route == "oral" and confirmed and not adherence:
             return "us-oral-high-dose"
-        if p.cause not in ("autoimmune_gastritis", "dietary"):
+        if confirmed:
+            return "us-cyano-im"
+        if "total_gastrectomy" in conditions or (ileal and cm is not None and cm >= c.ileal_cm):
+            return "us-prophylaxis-malabsorption"
+    else:
+        if "leber_disease" in conditions or "tobacco_amblyopia" in conditions:
+            return "uk-leber"
+        if "injection_hypersensitivity" in conditions and (confirmed or (neuro and treatable)):
+            return "uk-oral-hypersensitivity"
+        if neuro and treatable:
+            return "uk-im-neuro"
+        if "dietary" in causes and confirmed and route != "im" and not adherence:
+            return "uk-oral-dietary"
+        autoimmune = "autoimmune_gastritis" in causes or "autoimmune_gastritis" in conditions
+        if (
+            route == "oral"
+            and confirmed
+            and not (autoimmune or "dietary" in causes)
+            and not adherence
+        ):
             return "uk-oral-malabsorption"
-    if confirmed:
-        return "us-cyano-im" if us else "uk-im-no-neuro"
-    if us and ("total_gastrectomy" in conditions or (ileal and cm is not None and cm >= 20)):
-        return "us-prophylaxis-malabsorption"
-    if not us and "total_gastrectomy" in conditions:
-        return "uk-prophylaxis-gastrectomy"
-    if not us and ileal and cm is not None and cm >= 20:
-        return "uk-prophylaxis-ileal"
+        if confirmed:
+            return "uk-im-no-neuro"
+        if "total_gastrectomy" in conditions:
+            return "uk-prophylaxis-gastrectomy"
+        if ileal and cm is not None and cm >= c.ileal_cm:
+            return "uk-prophylaxis-ileal"
     if ileal and cm is None:
         return "ileal-length-unknown"
-    if ileal and cm is not None and cm < 20:
+    if ileal and cm is not None and cm < c.ileal_cm:
         return "ileal-short-monitor"
-    if any(c in conditions for c in ("rygb", "sleeve_gastrectomy", "bpd_ds")):
+    if not BARIATRIC.isdisjoint(conditions):
         return "us-bariatric" if us else "uk-bariatric"
     if deficiency == "suspected" and not neuro:
+        if total is not None or active is not None:
+            return "suspected-results-normal" if mma is not None else "suspected-result-normal"
         return "test-before-treating"
     if deficiency == "indeterminate" and not neuro:
         if mma is not None:
@@ -336,6 +443,8 @@ def hand_pathway(p: ClinicalPicture) -> str:  # noqa: C901 - a decision table wr
         return "deficiency-unknown"
     if deficiency == "at_risk":
         return "at-risk-no-prophylaxis"
+    if neuro:
+        return "neuro-deficiency-not-shown"  # B12-DX-042
     return "no-replacement-indicated"
 
 
@@ -372,10 +481,12 @@ def _verdict(ok: bool) -> str:
 Run = tuple[ClinicalPicture, date]
 
 
-def _disagreements(runs: list[Run], plans: list[Plan]) -> list[tuple[int, str, str]]:
+def _disagreements(
+    runs: list[Run], plans: list[Plan], cutoffs: Cutoffs
+) -> list[tuple[int, str, str]]:
     out = []
     for i, ((picture, _), result) in enumerate(zip(runs, plans, strict=True)):
-        hand = hand_pathway(picture)
+        hand = hand_pathway(picture, cutoffs)
         if hand != result.pathway.id:
             out.append((i, result.pathway.id, hand))
     return out
@@ -384,11 +495,12 @@ def _disagreements(runs: list[Run], plans: list[Plan]) -> list[tuple[int, str, s
 def _measure(runs: list[Run], kb: KnowledgeBase) -> dict[str, list[float]]:
     """Nanoseconds per picture for plan(), select_pathway() and the hand-written function."""
     times: dict[str, list[float]] = {"plan": [], "select": [], "hand": []}
+    cutoffs = Cutoffs.from_kb(kb)
     gc.collect()
     for picture, as_of in runs:
         times["plan"].append(_time_each(lambda: plan(picture, kb, as_of)))  # noqa: B023
         times["select"].append(_time_each(lambda: select_pathway(picture, kb)))  # noqa: B023
-        times["hand"].append(_time_each(lambda: hand_pathway(picture), HAND_REPS))  # noqa: B023
+        times["hand"].append(_time_each(lambda: hand_pathway(picture, cutoffs), HAND_REPS))  # noqa: B023
     return times
 
 
@@ -510,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Honesty check first (and warm-up): the hand-written function must agree every time.
     plans = [plan(picture, kb, as_of) for picture, as_of in runs]
-    wrong = _disagreements(runs, plans)
+    wrong = _disagreements(runs, plans, Cutoffs.from_kb(kb))
     if wrong:
         print(f"FAIL: hand-written pathway disagrees with plan() on {len(wrong)} pictures")
         print("  (the ratio to the hand-written function is not like-for-like; the plan() figures")
