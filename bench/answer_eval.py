@@ -26,7 +26,8 @@ Measured in one run, per split and overall:
 * (issue 14) **yes/no form**: yes/no questions whose headline starts with yes, no or "it
   depends";
 * each metric per split (dev, heldout) and per batch (``original``: issue 7's questions;
-  ``field``: issue 14's, written the way clinicians and patients type);
+  ``field``: issue 14's, written the way clinicians and patients type; ``fresh``: a second
+  round of issue 14's, written blind to the engine and its word lists before it was tuned);
 * **latency**: cold start (importing the engine, then the first call, which builds the index
   for the knowledge base; the knowledge-base load is shown separately), and per-question warm
   latency, median and p99 over ``--repeat`` passes of the whole set.

@@ -426,6 +426,10 @@ class Recommendation(Model):
     """Reviewer-written synonyms (clinician shorthand, lay words) the answer engine indexes."""
     questions: tuple[Annotated[str, Field(min_length=8, pattern=r"\?$")], ...] = ()
     """Canonical questions this item answers; shown as "related questions" by the engine."""
+    stance: Literal["yes", "no", "depends", "unproven"] | None = None
+    """How the answer engine answers a yes/no question this item heads, where the default for
+    its kind would mislead (an information alert that says no source shows something is not
+    a "yes"): ``unproven`` is headed "no source b12 uses shows that" (docs/answers.md)."""
 
 
 class Parameter(Model):

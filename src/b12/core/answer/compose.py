@@ -74,7 +74,7 @@ CHANGE_CODES = frozenset(
 )
 _BECAUSE = re.compile(r"^Because (?P<cond>[^,]+), (?P<rest>.+)$", re.DOTALL)
 
-Stance = Literal["yes", "no", "depends"]
+Stance = Literal["yes", "no", "depends", "unproven"]
 #: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
 STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 
@@ -279,8 +279,10 @@ def stance(rec: Recommendation) -> Stance:
     course, or a classification as not deficient says no; information, a treatment regimen,
     advice to carry on, monitoring and a confirmed deficiency say yes; an indeterminate result
     and a disagreement say "it depends".  This is the content team's reading of each kind
-    (docs/answers.md), not a source's.
+    (docs/answers.md), not a source's; an item's own ``stance`` (content) overrides it.
     """
+    if rec.stance is not None:
+        return rec.stance
     act = rec.action
     if isinstance(act, DisagreementAction):
         return "depends"
@@ -309,7 +311,7 @@ def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
     if head.condition or sel.branches:
         return "depends"
     value = stance(head.rec)
-    if value == "depends" or not slots.asks_harm:
+    if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"
 
@@ -329,7 +331,7 @@ def _headline_text(
     if _states_regimen(slots, sel):
         return w.conditional(w.text(head.rec), head.condition), answers
     parts: list[str] = []
-    if answers in ("yes", "no"):
+    if answers in ("yes", "no", "unproven"):
         parts.append(words.get(answers, answers.capitalize() + "."))
     elif answers == "depends" and sel.depends:
         joined = words.get("or_whether", ", or whether ").join(sel.depends)
@@ -518,7 +520,7 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
         pathway=sel.pathway if sel.named else None,
         regimen=sel.regimen if sel.named else None,
         applies_if=head.condition,
-        answers=answers,
+        answers="no" if answers == "unproven" else answers,
         basis=head_basis,
     )
     titles = kb.answering.section_titles[req.audience]

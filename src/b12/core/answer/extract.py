@@ -460,7 +460,7 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         if field_name == "serum_b12_ng_l" and start > 0 and tokens[start - 1] == "active":
             continue
         j = end
-        while j < len(tokens) and j < end + 3 and tokens[j] in LAB_FILLERS:
+        while j < len(tokens) and j < end + 4 and tokens[j] in LAB_FILLERS:
             j += 1
         if j >= len(tokens):
             continue

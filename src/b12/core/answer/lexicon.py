@@ -396,7 +396,12 @@ LAB_UNITS = frozenset(
     {"ng/l", "pg/ml", "pmol/l", "nmol/l", "umol/l", "μmol/l", "g/l", "g/dl", "mmol/l", "cm"}
 )
 LAB_FILLERS = frozenset(
-    {"of", "is", "was", "=", "at", "level", "levels", "result", "only", "just", "about", "around"}
+    {
+        *("of", "is", "was", "=", ":", "at", "level", "levels", "result", "results", "reading"),
+        *("only", "just", "about", "around", "now", "has", "had", "been", "came", "come", "back"),
+        *("returned", "measured", "rose", "risen", "fell", "fallen", "dropped", "down", "up"),
+        *("to", "still", "over", "under", "approx", "approximately"),
+    }
 )
 #: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
 LABS: dict[Phrase, tuple[str, dict[str | None, float]]] = {
