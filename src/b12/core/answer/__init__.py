@@ -9,6 +9,7 @@ environment or network, and the same question gives byte-identical JSON.  Pipeli
     → scope gate                           scope.py (reads the slots and retrieval strength)
     → evaluate facts                       facts.py (three-valued conditions, criteria.py)
                                            select.py (what the answer says)
+                                           stance.py (what the headline answers)
     → compose (layout only)                compose.py
     → Answer                               models.py
 
@@ -32,6 +33,7 @@ from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
 from b12.core.answer.scope import gate
 from b12.core.answer.select import Selection, select
+from b12.core.answer.stance import STANCE_FORMS
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase
 
@@ -158,8 +160,6 @@ FORM_SLOTS = (
     "asks_harm",
     "asks_deficiency",
 )
-#: Forms whose headline takes a stance (yes, no, it depends).
-STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 #: A part of a question with several needs this many characters to be answered on its own.
 MIN_PART_CHARS = 12
 

@@ -10,9 +10,7 @@ This module only writes them out:
   text that states its condition as a fact ("Because you have …, you will …") keeps it as a
   condition ("If you have …, you will …").
 * **the headline's form** — a yes/no question starts with "Yes.", "No." or "It depends on …"
-  (``answer_words``).  "It depends" when the headline holds under an open condition, has other
-  branches, or is a disagreement; otherwise yes or no from the headline's kind (see
-  :func:`stance`), inverted when the question asks about a harm ("is that toxic?").
+  (``answer_words``), as ``stance.py`` decided in the facts step.
 * **disagreements** — a disagreement headline names each side and its sources.
 * **references** — only the sources the answer uses, each source once (its locators joined),
   primary sources (guideline, label, formulary, regulator, trial, systematic review) before
@@ -46,14 +44,10 @@ from b12.core.answer.retrieve import Hit
 from b12.core.answer.select import MAX_MATCHED, SECTION_ORDER, Fact, Selection
 from b12.core.citing import review_fields_of
 from b12.core.knowledge import (
-    AdviceAction,
-    AlertAction,
     Citation,
-    ClassifyAction,
     DecisionAction,
     DisagreementAction,
     KnowledgeBase,
-    MonitorAction,
     Recommendation,
 )
 from b12.core.plan_models import ReferenceOut
@@ -66,17 +60,7 @@ PRIMARY_KINDS = frozenset(
 )
 #: Source kinds that are the content team's own judgement.
 TEAM_KINDS = frozenset({"content-team"})
-#: Alert severities that mean "not as asked" for a yes/no question.
-CONCERN = frozenset({"warning", "stop"})
-#: Advice effects that mean "not as it is" (reduce, stop, switch, reload).
-CHANGE_CODES = frozenset(
-    {"CONSIDER_REDUCE_OR_STOP", "ESCALATE_OR_SWITCH_TO_IM", "NEURO_RELOAD", "SHORTEN_INTERVAL"}
-)
 _BECAUSE = re.compile(r"^Because (?P<cond>[^,]+), (?P<rest>.+)$", re.DOTALL)
-
-Stance = Literal["yes", "no", "depends", "unproven"]
-#: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
-STANCE_FORMS = ("yesno", "is_safe", "should_stop")
 
 
 # -- references ---------------------------------------------------------------------------------
@@ -269,67 +253,14 @@ class _Writer:
         return self.words.get("sides", "Sources disagree: {sides}").format(sides="; ".join(parts))
 
 
-# -- the headline's form ------------------------------------------------------------------------
+# -- the headline ----------------------------------------------------------------------------
 
 
-def stance(rec: Recommendation) -> Stance:
-    """Yes or no to "is what the question asks about appropriate?" for the headline's kind.
-
-    A caution (warning or stop alert), a decision that gives no regimen, advice to change
-    course, or a classification as not deficient says no; information, a treatment regimen,
-    advice to carry on, monitoring and a confirmed deficiency say yes; an indeterminate result
-    and a disagreement say "it depends".  This is the content team's reading of each kind
-    (docs/answers.md), not a source's; an item's own ``stance`` (content) overrides it.
-    """
-    if rec.stance is not None:
-        return rec.stance
-    act = rec.action
-    if isinstance(act, DisagreementAction):
-        return "depends"
-    if isinstance(act, AlertAction):
-        return "no" if act.severity in CONCERN else "yes"
-    if isinstance(act, DecisionAction):
-        return "yes" if act.outcome == "plan" and act.regimen else "no"
-    if isinstance(act, AdviceAction):
-        return "no" if act.code in CHANGE_CODES else "yes"
-    if isinstance(act, ClassifyAction):
-        if act.deficiency == "confirmed":
-            return "yes"
-        return "no" if act.deficiency == "not_deficient" else "depends"
-    if isinstance(act, MonitorAction):
-        return "yes"
-    return "depends"
-
-
-def _answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
-    if _states_regimen(slots, sel):
-        return None  # the regimen asked for heads, its condition written out
-    if sel.depends and (head.otherwise or sel.branches):
-        return "depends"  # an answer with branches says so, whatever the question's form
-    if slots.form not in STANCE_FORMS:
-        return None
-    if head.condition or sel.branches:
-        return "depends"
-    value = stance(head.rec)
-    if value in ("depends", "unproven") or not slots.asks_harm:
-        return value
-    return "no" if value == "yes" else "yes"
-
-
-def _states_regimen(slots: Slots, sel: Selection) -> bool:
-    """A question that asks for a regimen in a form other than yes/no ("how often?", "what
-    dose?") is answered by the regimen first: "If <its condition>: <regimen>", with the other
-    branches below (never "it depends" with nothing concrete before it)."""
-    return slots.form != "yesno" and sel.asks_regimen and sel.regimen is not None
-
-
-def _headline_text(
-    w: _Writer, slots: Slots, sel: Selection, head: Fact
-) -> tuple[str, Stance | None]:
+def _headline_text(w: _Writer, sel: Selection, head: Fact) -> str:
     words = w.words
-    answers = _answers(slots, sel, head)
-    if _states_regimen(slots, sel):
-        return w.conditional(w.text(head.rec), head.condition), answers
+    answers = sel.answers
+    if sel.states_regimen:
+        return w.conditional(w.text(head.rec), head.condition)
     parts: list[str] = []
     if answers in ("yes", "no", "unproven"):
         parts.append(words.get(answers, answers.capitalize() + "."))
@@ -345,7 +276,7 @@ def _headline_text(
     parts.append(w.conditional(w.text(head.rec), head.condition, head.otherwise))
     if isinstance(head.rec.action, DisagreementAction):
         parts.append(w.sides(head.rec))
-    return " ".join(parts), answers
+    return " ".join(parts)
 
 
 # -- the answer ---------------------------------------------------------------------------------
@@ -507,7 +438,8 @@ def compose(kb: KnowledgeBase, req: Request, sel: Selection) -> Answer:
         return no_answer(kb, req)
     w = _Writer(kb, req.audience, References(kb))
     head_sources = w.refs.add(head.rec.citations)
-    text, answers = _headline_text(w, req.slots, sel, head)
+    text = _headline_text(w, sel, head)
+    answers = sel.answers
     head_basis = w.refs.basis(head.rec.citations, head.rec)
     w.texts.add(" ".join(w.conditional(w.text(head.rec), head.condition, head.otherwise).split()))
     lines = _sections(w, sel)

@@ -39,6 +39,7 @@ from b12.core.answer.facts import (
 )
 from b12.core.answer.models import SectionKey
 from b12.core.answer.retrieve import AnswerIndex, Hit
+from b12.core.answer.stance import Stance, decide
 from b12.core.errors import InputError
 from b12.core.knowledge import (
     AdviceAction,
@@ -118,6 +119,10 @@ class Selection:
     decision: Fact | None = None
     uncovered: list[str] = field(default_factory=list)
     asks_regimen: bool = False
+    #: What the headline answers (``stance.decide``): yes, no, depends, unproven or None.
+    answers: Stance | None = None
+    #: The headline is the regimen asked for ("how often?"), its condition written out.
+    states_regimen: bool = False
 
     def place(self, key: SectionKey, fact: Fact) -> None:
         if fact.rec.id not in self.seen:
@@ -692,6 +697,7 @@ def select(
         for text, part_hits in parts:
             if not sel_.cover(sel, part_hits):
                 sel.uncovered.append(text)
+    decide(slots, sel)
     return sel
 
 

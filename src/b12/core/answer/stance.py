@@ -1,0 +1,100 @@
+"""What a headline answers (part of the facts step): yes, no, "it depends", or a regimen.
+
+A question asked for a yes or a no ("can I…", "is it safe…", "should I stop…") is answered
+first with one, from the headline's content: an item's own ``stance`` (content data, for the
+items whose kind would mislead: an information alert that says no source shows something is
+not a "yes"), else the content team's reading of the item's kind (:func:`stance`).  The
+stance is inverted when the question asks about a harm ("is that toxic?": a "yes, this is as
+it should be" is a "no" to the harm).  A headline that holds only under an open condition, or
+that has other branches, is "it depends".  A question that asks for a regimen in another form
+("how often?", "what dose?") is answered by the regimen itself.  ``compose`` only lays out
+what this decides.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from b12.core.knowledge import (
+    AdviceAction,
+    AlertAction,
+    ClassifyAction,
+    DecisionAction,
+    DisagreementAction,
+    MonitorAction,
+    Recommendation,
+)
+
+if TYPE_CHECKING:
+    from b12.core.answer.extract import Slots
+    from b12.core.answer.select import Fact, Selection
+
+Stance = Literal["yes", "no", "depends", "unproven"]
+#: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
+STANCE_FORMS = ("yesno", "is_safe", "should_stop")
+#: Alert severities that mean "not as asked" for a yes/no question.
+CONCERN = frozenset({"warning", "stop"})
+#: Advice effects that mean "not as it is" (reduce, stop, switch, reload).
+CHANGE_CODES = frozenset(
+    {"CONSIDER_REDUCE_OR_STOP", "ESCALATE_OR_SWITCH_TO_IM", "NEURO_RELOAD", "SHORTEN_INTERVAL"}
+)
+
+
+def stance(rec: Recommendation) -> Stance:
+    """Yes or no to "is what the question asks about appropriate?" for the headline's kind.
+
+    A caution (warning or stop alert), a decision that gives no regimen, advice to change
+    course, or a classification as not deficient says no; information, a treatment regimen,
+    advice to carry on, monitoring and a confirmed deficiency say yes; an indeterminate result
+    and a disagreement say "it depends".  This is the content team's reading of each kind
+    (docs/answers.md), not a source's; an item's own ``stance`` (content) overrides it.
+    """
+    if rec.stance is not None:
+        return rec.stance
+    act = rec.action
+    if isinstance(act, DisagreementAction):
+        return "depends"
+    if isinstance(act, AlertAction):
+        return "no" if act.severity in CONCERN else "yes"
+    if isinstance(act, DecisionAction):
+        return "yes" if act.outcome == "plan" and act.regimen else "no"
+    if isinstance(act, AdviceAction):
+        return "no" if act.code in CHANGE_CODES else "yes"
+    if isinstance(act, ClassifyAction):
+        if act.deficiency == "confirmed":
+            return "yes"
+        return "no" if act.deficiency == "not_deficient" else "depends"
+    if isinstance(act, MonitorAction):
+        return "yes"
+    return "depends"
+
+
+def states_regimen(slots: Slots, sel: Selection) -> bool:
+    """A question that asks for a regimen in a form other than yes/no ("how often?", "what
+    dose?") is answered by the regimen first: "If <its condition>: <regimen>", with the other
+    branches below (never "it depends" with nothing concrete before it)."""
+    return slots.form != "yesno" and sel.asks_regimen and sel.regimen is not None
+
+
+def answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
+    """The stance the headline starts with, or ``None`` when the question's form takes none."""
+    if states_regimen(slots, sel):
+        return None  # the regimen asked for heads, its condition written out
+    if sel.depends and (head.otherwise or sel.branches):
+        return "depends"  # an answer with branches says so, whatever the question's form
+    if slots.form not in STANCE_FORMS:
+        return None
+    if head.condition or sel.branches:
+        return "depends"
+    value = stance(head.rec)
+    if value in ("depends", "unproven") or not slots.asks_harm:
+        return value
+    return "no" if value == "yes" else "yes"
+
+
+def decide(slots: Slots, sel: Selection) -> None:
+    """Record on ``sel`` what its headline answers (``sel.answers``, ``sel.states_regimen``)."""
+    if sel.headline is None:
+        return
+    sel.states_regimen = states_regimen(slots, sel)
+    sel.answers = answers(slots, sel, sel.headline)
