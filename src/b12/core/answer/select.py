@@ -563,20 +563,29 @@ class _Selector:
         fields = leaf_fields(rec.when, self.kb)
         return rec.id in self.index.population_recs or bool(fields & given)
 
-    def answer_with_caution(self, sel: Selection, *, outranks: bool = False) -> None:
+    def answer_with_caution(
+        self,
+        sel: Selection,
+        *,
+        outranks: bool = False,
+        margin: float = 1.0,
+        share: float = CAUTION_SHARE,
+    ) -> None:
         """A yes/no question about a decision is answered by the true alert it asks about.
 
         ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
         retrieval ranks within ``CAUTION_SHARE`` of the best heads; the decision stays, in the
         algorithm section, with its regimen.  For any other question (``outranks``) such an
-        alert heads only when retrieval ranks it above the decision and it rests on a
+        alert heads only when retrieval ranks it above the decision (``margin`` times the
+        decision's score and within ``share`` of the best, for a question that asks for a
+        decision: "B12 1800 on monthly shots, should we space them out?") and it rests on a
         population or a result the question gives ("hyperthyroidism and b12 dose").
         """
         head = sel.headline
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         best = self.hits[0].score
-        floor = max(CAUTION_SHARE * best, self.score(head.rec.id)) if outranks else 0.0
+        floor = max(share * best, margin * self.score(head.rec.id)) if outranks else 0.0
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
             if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
@@ -778,8 +787,16 @@ def _second_look(sel_: _Selector, sel: Selection, slots: Slots) -> None:
     alert of a dose question, or the conflict between a stated status and a result."""
     if slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
         sel_.answer_with_caution(sel)
-    elif not (slots.regimen_question or slots.decision_question):
-        sel_.answer_with_caution(sel, outranks=True)
+    elif not slots.regimen_question:
+        # "should we space them out?" with a result or population given: a true alert on
+        # what the question gives that retrieval ranks above the decision (clearly, when the
+        # question asks for a decision) answers it.
+        if slots.decision_question:
+            sel_.answer_with_caution(
+                sel, outranks=True, margin=DOMINANT_MARGIN, share=DISPLACE_SHARE
+            )
+        else:
+            sel_.answer_with_caution(sel, outranks=True)
     elif slots.form == "how_much":
         sel_.answer_with_dominant_alert(sel)
     asks_action = (
