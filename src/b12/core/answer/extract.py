@@ -97,6 +97,8 @@ class Slots:
     deficiency_generic: bool = False
     status_unknown: bool = False
     on_treatment: bool = False
+    #: ``deficiency`` was read as confirmed only because a treatment is under way ("taking b12").
+    deficiency_from_treatment: bool = False
     regimen_question: bool = False
     decision_question: bool = False
     route_preference: str | None = None
@@ -648,6 +650,7 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
     if open_status and (named or (slots.on_treatment and not slots.labs)):
         slots.deficiency = "confirmed"
         slots.deficiency_generic = False
+        slots.deficiency_from_treatment = not named
     if _has(tokens, _phrases(reading.not_regimen)):
         slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
     elif not slots.asks_next_dose and (

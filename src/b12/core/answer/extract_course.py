@@ -97,9 +97,19 @@ def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bo
     return any(negated(tokens, i, i + len(p)) for p in improving for i in find(tokens, p))
 
 
-def _phases(tokens: Sequence[str], slots: Slots) -> None:
+#: How far before a phase word a word of starting again is looked for.
+RESTART_WINDOW = 4
 
-    for _, _, kind in hits(tokens, PHASE_WORDS):
+
+def _phases(tokens: Sequence[str], slots: Slots, words: Words) -> None:
+    """The phases the question says the course is in.  A phase named as something to start
+    again ("do I have to start the loading ones all over again?", "restart loading?") is what
+    the question asks about, not the phase the patient is in."""
+    again = {w for phrase in words.get("phase_again", ()) for w in phrase}
+    for start, end, kind in hits(tokens, PHASE_WORDS):
+        near = set(tokens[max(0, start - RESTART_WINDOW) : end + RESTART_WINDOW])
+        if near & again:
+            continue
         if kind not in slots.phase_kinds:
             slots.phase_kinds.append(kind)
 
@@ -148,7 +158,10 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
         return True
     if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:
         return True  # "…, higher dose?", "more often?": whether to change it
-    return "?" in tokens and not set(last) & VALUE_NOUNS
+    # "…, loading regime?" asks for a value; "…, intradermal test dose before the next one?"
+    # names a procedure (a test dose), and asks whether to do it.
+    values = [w for i, w in enumerate(last) if w in VALUE_NOUNS and last[i - 1 : i] != ["test"]]
+    return "?" in tokens and not values
 
 
 def _form(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
@@ -223,7 +236,7 @@ def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Word
     """Fill the treatment, course and form slots (see the module docstring)."""
 
     _dose(tokens, slots)
-    _phases(tokens, slots)
+    _phases(tokens, slots, words)
     _events(tokens, slots, words)
     _folic(tokens, slots)
     _site(tokens, slots)

@@ -70,12 +70,15 @@ def _count(phrases: Sequence[str], tokens: Sequence[str]) -> int:
 
 
 def describes_deficiency(slots: Slots) -> bool:
-    """The question describes a deficiency, a risk of one, or treatment for one."""
+    """The question describes a deficiency, a risk of one, or treatment for one (injections or
+    a named B12 product, or a dose of one early or late: "taking b12" alone may be a supplement
+    for well-being)."""
     return bool(
-        (slots.deficiency not in (None, "not_deficient"))
+        (slots.deficiency not in (None, "not_deficient") and not slots.deficiency_from_treatment)
         or slots.causes
         or slots.neuro
-        or slots.on_treatment
+        or (slots.on_treatment and bool(slots.routes or slots.formulations))
+        or (slots.order_timing is not None and bool(slots.routes or slots.formulations))
         or slots.events
         or slots.conditions
     )

@@ -557,10 +557,13 @@ class _Selector:
         best = facts or fits
         return best[0] if best else None
 
-    def _points_to(self, rec: Recommendation) -> bool:
-        """``rec``'s condition rests on a population or a result the question gives."""
+    def _points_to(self, rec: Recommendation, *, results_only: bool = False) -> bool:
+        """``rec``'s condition rests on a population or a result the question gives (only a
+        result, with ``results_only``)."""
         given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
         fields = leaf_fields(rec.when, self.kb)
+        if results_only:
+            return bool(fields & given)
         return rec.id in self.index.population_recs or bool(fields & given)
 
     def answer_with_caution(
@@ -578,8 +581,9 @@ class _Selector:
         algorithm section, with its regimen.  For any other question (``outranks``) such an
         alert heads only when retrieval ranks it above the decision (``margin`` times the
         decision's score and within ``share`` of the best, for a question that asks for a
-        decision: "B12 1800 on monthly shots, should we space them out?") and it rests on a
-        population or a result the question gives ("hyperthyroidism and b12 dose").
+        decision, and resting on a result it gives: "B12 1800 on monthly shots, should we
+        space them out?") and it rests on a population or a result the question gives
+        ("hyperthyroidism and b12 dose").
         """
         head = sel.headline
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
@@ -590,7 +594,9 @@ class _Selector:
             rec = self.kb.recommendations[hit.id]
             if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
                 continue
-            if outranks and (hit.score <= floor or not self._points_to(rec)):
+            if outranks and (
+                hit.score <= floor or not self._points_to(rec, results_only=margin > 1.0)
+            ):
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction):
                 continue
