@@ -125,11 +125,14 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: composite questions, vocabulary terms, a stated status contradicted by a result, …;
 #: 79 new dev questions):
 #: 80.2 % on all held-out questions, 80.8 % on those from before the merge (the held-out
-#: part was measured at a few checkpoints, never read).
-HELDOUT_HEADLINE_MEASURED = "80.2 %"
+#: part was measured at a few checkpoints, never read).  Third pass: 227 questions written blind to
+#: the engine (ids f…; 61 of them held out) were added and measured before tuning on them:
+#: their held-out part scored 67.8 % then and 68.9 % after the pass; all held-out questions
+#: 76.7 % (81.1 % on the 111 from before).
+HELDOUT_HEADLINE_MEASURED = "76.7 %"
 #: The guard on every held-out question, the blind second-round batch included (its level
 #: when measured; it may only go up).
-HELDOUT_GUARD = 0.74
+HELDOUT_GUARD = 0.76
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
