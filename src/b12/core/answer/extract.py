@@ -97,6 +97,8 @@ class Slots:
     deficiency_generic: bool = False
     status_unknown: bool = False
     on_treatment: bool = False
+    #: The course is told as going well ("stable", "all fine"): no course event happened.
+    course_well: bool = False
     #: ``deficiency`` was read as confirmed only because a treatment is under way ("taking b12").
     deficiency_from_treatment: bool = False
     regimen_question: bool = False

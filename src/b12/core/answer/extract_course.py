@@ -89,6 +89,11 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
         slots.order_timing = "late"
     elif said & EARLY_WORDS:
         slots.order_timing = "early"
+    elif any(
+        tuple(tokens[i : i + 2]) == ("due", "in") and tokens[i + 2] != "the"
+        for i in range(len(tokens) - 2)
+    ):
+        slots.timing = "not_yet_due"  # "next one due in 2 weeks"
     slots.events = sorted(set(slots.events))
 
 
@@ -243,4 +248,5 @@ def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Word
     slots.about_lifelong = has(tokens, words["lifelong"])
     slots.folate_low = has(tokens, words["folate_low"])
     slots.screening = has(tokens, words["screening"])
+    slots.course_well = has(tokens, words.get("course_well", ()))
     _form(tokens, folded, slots, words)

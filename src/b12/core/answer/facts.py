@@ -224,7 +224,11 @@ def _order_facts(b: _Builder, slots: Slots) -> None:
             b.scalar(name, None)
         b.flag("b12_cover", False)
         return
-    b12 = bool(slots.formulations or slots.dose_ug is not None or slots.routes)
+    # A dose told with folic acid and no B12 product or route is folic acid's ("folic acid
+    # 1 mg alone").
+    b12 = bool(
+        slots.formulations or slots.routes or (slots.dose_ug is not None and not slots.folic)
+    )
     b.scalar("order_kind", "b12" if b12 or not slots.folic else "folate")
     drugs = list(slots.formulations)
     if len(drugs) == 1:
@@ -248,8 +252,8 @@ def _course_facts(b: _Builder, slots: Slots) -> None:
     """Course events the question tells (the only ones: a question tells what happened)."""
     b.lists["event"] = frozenset(slots.events)
     open_course = slots.on_treatment or slots.about_lifelong or slots.form == "should_stop"
-    if not open_course or slots.events:
-        b.closed.add("event")
+    if not open_course or slots.events or slots.course_well:
+        b.closed.add("event")  # none told, or the course told as going well
     b.scalar("timing", slots.timing)
     route = _treatment_route(slots) if slots.on_treatment else None
     if route is not None:
