@@ -146,7 +146,7 @@ def evaluate_facts(
         if not gate(part_norm, part_terms, part_hits, index, part_slots).in_scope:
             part_hits = ()
         parts.append((text, part_hits))
-    return req, select(kb, index, slots, hits, used, audience, parts)
+    return req, select(kb, index, slots, hits, used, audience, parts, terms)
 
 
 #: The slots that say how a question asks (taken from the first part of a question with

@@ -86,6 +86,8 @@ class Slots:
     flags: list[str] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
     formulations: list[str] = field(default_factory=list)
+    #: Of two products named, the one proposed ("switch from A to B", "B instead of A").
+    proposed_product: str | None = None
     interval_days: float | None = None
     serum_b12: tuple[float, str | None] | None = None
     labs: dict[str, float] = field(default_factory=dict)
@@ -278,6 +280,27 @@ def _population_details(tokens: Sequence[str], slots: Slots) -> None:
         slots.sex = "female"
 
 
+#: Words after which a named product is the one proposed ("switch to", "change over to").
+TO_WORDS = frozenset({"to", "onto", "for"})
+#: How far before a product a "to" may stand ("switch to the methylcobalamin").
+TO_WINDOW = 3
+
+
+def _proposed(tokens: Sequence[str], found: Sequence[tuple[int, int, str]]) -> str | None:
+    """Of two products named, the one the question proposes: the one after "to" ("switch from
+    A to B"), or the one that is not after "instead of" ("B instead of A")."""
+    drugs = {d for _, _, d in found}
+    if len(drugs) != 2:
+        return None
+    current = {d for s, _, d in found if tuple(tokens[max(0, s - 2) : s]) == ("instead", "of")}
+    proposed = {d for s, _, d in found if TO_WORDS & set(tokens[max(0, s - TO_WINDOW) : s])}
+    if len(current) == 1:
+        return next(iter(drugs - current))
+    if len(proposed) == 1:
+        return next(iter(proposed))
+    return None
+
+
 def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     for _, _, route in _hits(tokens, ROUTE_WORDS):
         if route not in slots.routes:
@@ -287,9 +310,11 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         if term.kind == "b12":
             for text in (key, term.label, *term.aliases):
                 names[tuple(text.lower().replace("_", " ").split())] = key
-    for _, _, drug in _hits(tokens, names):
+    found = _hits(tokens, names)
+    for _, _, drug in found:
         if drug not in slots.formulations:
             slots.formulations.append(drug)
+    slots.proposed_product = _proposed(tokens, found)
     stops = frozenset(kb.answering.vocabulary.get("on_treatment_stops", ())) | frozenset(
         w for phrase, kind, _ in _term_phrases(kb) if kind == "medications" for w in phrase
     )

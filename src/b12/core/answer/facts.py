@@ -233,6 +233,8 @@ def _order_facts(b: _Builder, slots: Slots) -> None:
     drugs = list(slots.formulations)
     if len(drugs) == 1:
         b.scalar("order_drug", drugs[0])
+    elif slots.proposed_product is not None:
+        b.scalar("order_drug", slots.proposed_product)  # "switch from A to B": B is ordered
     route = _treatment_route(slots)
     if route is not None:
         b.scalar("order_route", route)

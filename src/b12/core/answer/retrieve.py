@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,16 @@ class AnswerIndex:
     bm25: Any
     veterinary: tuple[tuple[str, ...], ...] = ()
     wellness: tuple[tuple[str, ...], ...] = ()
+    #: Per recommendation (aligned with ``ids``): the stems of its own words that are not the
+    #: words of the population its condition names ("stomach cancer" for the gastric cancer
+    #: alert, not "pernicious anaemia").
+    topic_stems: tuple[frozenset[str], ...] = ()
+
+    def on_topic(self, rec_id: str, terms: Sequence[str]) -> bool:
+        """The question uses a word of ``rec_id``'s own topic, not only of its population."""
+        if not self.topic_stems or rec_id not in self.ids:
+            return True
+        return bool(self.topic_stems[self.ids.index(rec_id)] & set(terms))
 
     def terms(self, norm: Normalised) -> list[str]:
         """The stemmed retrieval terms of a normalised text (stopwords and punctuation out)."""
@@ -93,44 +103,61 @@ class AnswerIndex:
         return tuple(hits)
 
 
-def _term_words(rec: Recommendation, kb: KnowledgeBase) -> list[str]:
-    """The vocabulary words of the conditions and medications ``rec``'s condition names, so
-    that a question can name them as users do ("apixaban" for an anticoagulant)."""
-    tables = {
-        "conditions": kb.vocabulary.conditions,
-        "medications": kb.vocabulary.medications,
-        "cause": kb.vocabulary.causes,
-    }
-    seen: set[str] = set()
-    out: list[str] = []
+class _TermWords:
+    """Collects the vocabulary words of the values a condition names (see ``_term_words``)."""
 
-    def visit(cond: criteria.Condition, depth: int) -> None:
+    def __init__(self, kb: KnowledgeBase, every: bool) -> None:
+        self.kb, self.every = kb, every
+        self.tables = {
+            "conditions": kb.vocabulary.conditions,
+            "medications": kb.vocabulary.medications,
+            "cause": kb.vocabulary.causes,
+        }
+        self.seen: set[str] = set()
+        self.defs: set[str] = set()
+        self.out: list[str] = []
+
+    def add(self, value: str, term: Any) -> None:
+        if term is None or value in self.seen:
+            return
+        self.seen.add(value)
+        self.out.append(term.label)
+        self.out.extend(a.replace("_", " ") for a in term.aliases)
+        self.out.extend(self.kb.answering.term_words.get(value, ()))
+
+    def visit(self, cond: criteria.Condition, depth: int) -> None:
         if depth > 8:
             return
         match cond:
             case criteria.All(parts) | criteria.AnyOf(parts):
                 for p in parts:
-                    visit(p, depth + 1)
+                    self.visit(p, depth + 1)
             case criteria.Not(part):
-                visit(part, depth + 1)
+                self.visit(part, depth + 1)
             case criteria.Member(name, values):
-                table = tables.get(criteria.LIST_FIELDS.get(name, name))
-                for value in values if table is not None else ():
-                    term = table.get(value) if table is not None else None
-                    if term is None or value in seen:
-                        continue
-                    seen.add(value)
-                    out.append(term.label)
-                    out.extend(a.replace("_", " ") for a in term.aliases)
-                    out.extend(kb.answering.term_words.get(value, ()))
+                table = self.tables.get(criteria.LIST_FIELDS.get(name, name)) or {}
+                for value in values:
+                    self.add(value, table.get(value))
             case criteria.Ref(name):
-                if name not in seen and name in kb.vocabulary.definitions:
-                    seen.add(name)
-                    visit(kb.vocabulary.definitions[name], depth + 1)
+                definitions = self.kb.vocabulary.definitions
+                if name not in self.defs and name in definitions:
+                    self.defs.add(name)
+                    if not self.every:
+                        self.seen.add(name)
+                    self.visit(definitions[name], depth + 1)
 
+
+def _term_words(rec: Recommendation, kb: KnowledgeBase, *, every: bool = False) -> list[str]:
+    """The vocabulary words of the conditions and medications ``rec``'s condition names, so
+    that a question can name them as users do ("apixaban" for an anticoagulant).
+
+    The index reads a value whose name is also a definition read on the way (``def:
+    autoimmune_gastritis`` → ``cause: autoimmune_gastritis``) as already seen, as it was
+    tuned; ``every`` gives the words of every value (the population of the item)."""
+    words = _TermWords(kb, every)
     if rec.when is not None:
-        visit(rec.when, 0)
-    return out
+        words.visit(rec.when, 0)
+    return words.out
 
 
 def _document(rec: Recommendation, kb: KnowledgeBase | None = None) -> list[str]:
@@ -231,6 +258,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         bm25=None,
     )
     corpus: list[list[str]] = []
+    topics: list[frozenset[str]] = []
     for rec in recs:
         terms: list[str] = []
         for part in _document(rec, kb):
@@ -238,6 +266,12 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
             known.update(w for w in norm.words if w.isalpha())
             terms.extend(provisional.terms(norm))
         corpus.append(terms or ["_empty_"])
+        population = {
+            t
+            for part in _term_words(rec, kb, every=True)
+            for t in provisional.terms(normalise(part, table))
+        }
+        topics.append(frozenset(terms) - population)
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
     return AnswerIndex(
@@ -254,6 +288,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         bm25=retriever,
         veterinary=_phrases(answering.veterinary),
         wellness=_phrases(answering.wellness),
+        topic_stems=tuple(topics),
     )
 
 

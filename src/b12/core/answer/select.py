@@ -229,8 +229,10 @@ class _Selector:
         hits: Sequence[Hit],
         guideline: str,
         audience: str,
+        terms: Sequence[str] = (),
     ) -> None:
         self.kb, self.index, self.slots, self.hits = kb, index, slots, hits
+        self.terms = tuple(terms)
         self.guideline, self.audience = guideline, audience
         self.deficiency, self.classifier = _deficiency(slots, kb, guideline)
         self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
@@ -521,7 +523,11 @@ class _Selector:
         # True statements near the best match compete by how many of the question's facts
         # they rest on; when the best match is itself open, only a close true one displaces it.
         share = PREFER_SHARE if shown[0][1].condition is None else DISPLACE_SHARE
-        near = [f for h, f in shown if f.condition is None and h.score >= share * best]
+        near = [
+            f
+            for h, f in shown
+            if f.condition is None and h.score >= share * best and self.about(f.rec)
+        ]
         if not near:
             near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
@@ -540,6 +546,16 @@ class _Selector:
         if head.condition is None:
             self._place_true(sel)
         return True
+
+    def about(self, rec: Recommendation) -> bool:
+        """An alert true only because of the population the question names (the gastric
+        cancer alert for anyone with pernicious anaemia) answers only a question that uses a
+        word of its own topic; any other item, always."""
+        if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
+            return True
+        if not self.terms:
+            return True
+        return self.index.on_topic(rec.id, self.terms)
 
     def form_kinds(self) -> tuple[str, ...]:
         """The kinds of content that answer the question's form first (``form_heads``)."""
@@ -598,7 +614,7 @@ class _Selector:
                 hit.score <= floor or not self._points_to(rec, results_only=margin > 1.0)
             ):
                 continue
-            if not isinstance(rec.action, AlertAction | AdviceAction):
+            if not isinstance(rec.action, AlertAction | AdviceAction) or not self.about(rec):
                 continue
             if self.ev.truth(rec.when) is True:
                 for key in SECTION_ORDER:
@@ -622,7 +638,7 @@ class _Selector:
             return
         if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
             return
-        if self.ev.truth(rec.when) is True:
+        if self.ev.truth(rec.when) is True and self.about(rec):
             for key in SECTION_ORDER:
                 sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
             sel.placed["algorithm"].insert(0, head)
@@ -697,6 +713,7 @@ def select(
     guideline: str,
     audience: str,
     parts: Sequence[tuple[str, Sequence[Hit]]] = (),
+    terms: Sequence[str] = (),
 ) -> Selection:
     """Evaluate the facts of the question and choose what the answer says (module docstring).
 
@@ -704,9 +721,9 @@ def select(
     retrieval: each is answered by its best match when that is not false for the question (a
     statement added to its section), or named in ``uncovered``.
     """
-    sel = _select(kb, index, slots, hits, guideline, audience)
+    sel = _select(kb, index, slots, hits, guideline, audience, terms)
     if sel.headline is not None and parts:
-        sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+        sel_ = _Selector(kb, index, slots, hits, guideline, audience, terms)
         if sel.decision is not None:
             sel_.set_decision(sel.decision.rec)
         for text, part_hits in parts:
@@ -723,8 +740,9 @@ def _select(
     hits: Sequence[Hit],
     guideline: str,
     audience: str,
+    terms: Sequence[str] = (),
 ) -> Selection:
-    sel_ = _Selector(kb, index, slots, hits, guideline, audience)
+    sel_ = _Selector(kb, index, slots, hits, guideline, audience, terms)
     sel = Selection(known=sel_.ev.known)
     reading = sel_.classifier or sel_.result_classifier()
     if reading is not None and _asks_diagnosis(slots):
