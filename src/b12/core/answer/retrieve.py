@@ -34,6 +34,9 @@ TITLE_WEIGHT = 2
 #: Index the vocabulary words of the conditions and medications a condition names.
 TERM_WORDS = True
 ALIAS_WEIGHT = 2
+#: A population word used by more than this share of the items is not a word of any one
+#: item's topic.
+TOPIC_MAX_SHARE = 0.05
 #: Picture facts that make a recommendation "population-specific" (special populations).
 POPULATION_FIELDS = frozenset({"cause", "diet", "conditions", "medications"})
 POPULATION_FLAGS = frozenset({"pregnant", "breastfeeding"})
@@ -272,6 +275,14 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
             for t in provisional.terms(normalise(part, table))
         }
         topics.append(frozenset(terms) - population)
+    # The population's own words belong to the topic when few items use them ("warfarin",
+    # "hyperthyroidism"), not when many do ("pernicious anaemia").
+    df: dict[str, int] = {}
+    for doc in corpus:
+        for t in set(doc):
+            df[t] = df.get(t, 0) + 1
+    common = {t for t, n in df.items() if n > TOPIC_MAX_SHARE * len(corpus)}
+    topics = [t | (frozenset(doc) - t - common) for t, doc in zip(topics, corpus, strict=True)]
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
     return AnswerIndex(

@@ -532,8 +532,15 @@ class _Selector:
             near = self.result_alerts()
         near.sort(key=lambda f: -self.specificity(f.rec))
         near = course + near  # the follow-up advice for the told course heads
-        head = near[0] if near else shown[0][1]
-        if head.condition is not None and self.classifier is not None:
+        on_topic = [f for _, f in shown if self.about(f.rec)] or [shown[0][1]]
+        head = near[0] if near else on_topic[0]
+        if (
+            head.condition is not None
+            and self.classifier is not None
+            and self.slots.intent not in ("monitoring", "safety")
+        ):
+            # An open headline gives way to what the stated result means, unless the
+            # question asks about checks or safety ("when should I be seen again?").
             head = Fact(self.classifier)
         sel.headline = head
         sel.seen.add(head.rec.id)
@@ -548,12 +555,12 @@ class _Selector:
         return True
 
     def about(self, rec: Recommendation) -> bool:
-        """An alert true only because of the population the question names (the gastric
-        cancer alert for anyone with pernicious anaemia) answers only a question that uses a
-        word of its own topic; any other item, always."""
-        if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
+        """An alert or a check true only because of the population the question names (the
+        gastric cancer alert, or the potassium check, for anyone with pernicious anaemia)
+        answers only a question that uses a word of its own topic; any other item, always."""
+        if not isinstance(rec.action, AlertAction | MonitorAction):
             return True
-        if not self.terms:
+        if rec.id not in self.index.population_recs or not self.terms:
             return True
         return self.index.on_topic(rec.id, self.terms)
 
