@@ -287,13 +287,22 @@ TO_WINDOW = 3
 
 
 def _proposed(tokens: Sequence[str], found: Sequence[tuple[int, int, str]]) -> str | None:
-    """Of two products named, the one the question proposes: the one after "to" ("switch from
-    A to B"), or the one that is not after "instead of" ("B instead of A")."""
+    """Of two products named, the one the question proposes: the one not after "instead of"
+    or "from" ("B instead of A", "switch from A to B"), else the one after "to"."""
     drugs = {d for _, _, d in found}
     if len(drugs) != 2:
         return None
-    current = {d for s, _, d in found if tuple(tokens[max(0, s - 2) : s]) == ("instead", "of")}
-    proposed = {d for s, _, d in found if TO_WORDS & set(tokens[max(0, s - TO_WINDOW) : s])}
+    current = {
+        d
+        for s, _, d in found
+        if tuple(tokens[max(0, s - 2) : s]) == ("instead", "of")
+        or "from" in tokens[max(0, s - 2) : s]
+    }
+    proposed = {
+        d
+        for s, _, d in found
+        if TO_WORDS & set(tokens[max(0, s - TO_WINDOW) : s]) and d not in current
+    }
     if len(current) == 1:
         return next(iter(drugs - current))
     if len(proposed) == 1:
@@ -721,7 +730,9 @@ def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -
         slots.order_timing = "late"
     if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
         slots.events = sorted({*slots.events, "cause_resolved"})
-    if "switch" in asked_forms(tokens) and slots.route_preference is not None:
+    if "switch" in asked_forms(tokens) and (
+        slots.route_preference is not None or slots.proposed_product is not None
+    ):
         # "tablets instead of injections", "change from jabs to oral": the question is about
         # the treatment to move to, not about carrying on with the current one.
         slots.switching = True
