@@ -30,7 +30,7 @@ CEILING_FALSE_STATEMENT = 0.0
 CEILING_INSCOPE_REFUSED = 0.05
 
 SPLITS = ("dev", "heldout")
-BATCHES = ("original", "field", "fresh")
+BATCHES = ("original", "field", "fresh", "fresh2")
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
 YESNO_STARTS = ("yes", "no", "it depends")
@@ -56,7 +56,10 @@ class Question:
     @property
     def batch(self) -> str:
         """``field`` for the issue-14 questions (ids ``n…``), ``fresh`` for the ones written
-        blind in the second round of issue 14 (ids ``f…``), ``original`` for issue 7's."""
+        blind in the second round of issue 14 (ids ``f…``), ``fresh2`` for a second blind
+        batch written later in that round (ids ``fc…``, ``fd…``), ``original`` for issue 7's."""
+        if self.id.startswith(("fc", "fd")):
+            return "fresh2"
         if self.id.startswith("f"):
             return "fresh"
         return "field" if self.id.startswith("n") else "original"

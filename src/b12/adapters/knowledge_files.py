@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 
 #: Bump when what is stored in a compiled entry changes shape.
 COMPILED_FORMAT = "1"
+#: The common English words the answer engine's scope gate reads (``scripts/common_words.py``).
+ENGLISH_WORDS = "english_words.yaml"
 #: The compiled knowledge base's label in the cache folder (the parsed YAML is ``knowledge``).
 COMPILED_LABEL = "kb"
 
@@ -125,7 +127,7 @@ def _raw(
         regimens=folder("regimens"),
         recommendations={**folder("recommendations"), **folder("safety")},
         content_version="sha256:" + bundle.digest[:16],
-        answering=one("answering.yaml"),
+        answering={**one("answering.yaml"), **one(ENGLISH_WORDS)},
     )
     if problems:
         raise KnowledgeBaseError(problems)

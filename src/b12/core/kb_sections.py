@@ -212,10 +212,21 @@ def parse_recommendations(raw: Mapping[str, Any], check: Checker) -> Located[Rec
 
 
 def parse_answering(raw: Mapping[str, Any], check: Checker) -> Answering | None:
-    """The answer engine's content (``answering.yaml``), which must exist."""
+    """The answer engine's content (``answering.yaml``, which must exist), with the common
+    English words of ``english_words.yaml`` as ``common_words``."""
     answering: Answering | None = None
+    words = raw.get(ENGLISH_WORDS)
+    common = words.get("words", "") if isinstance(words, Mapping) else ""
     for file, data in raw.items():
+        if file == ENGLISH_WORDS:
+            continue
+        if isinstance(data, Mapping):
+            data = {**data, "common_words": common}
         answering = validate(Answering, data, file, "", check)
-    if not raw:
+    if not any(file != ENGLISH_WORDS for file in raw):
         check.add("answering.yaml", "", "missing")
     return answering
+
+
+#: The file of common English words merged into ``Answering.common_words``.
+ENGLISH_WORDS = "english_words.yaml"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from b12.core import criteria
 from b12.core.dates import WEEKDAYS
@@ -775,6 +775,14 @@ class Answering(Model):
     results_in_words: ResultWords = Field(default_factory=ResultWords)
     vocabulary: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     term_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    common_words: frozenset[str] = frozenset()
+    """The most frequent English words (``english_words.yaml``, space-separated): a word of a
+    question in neither this list nor the knowledge base names a topic of its own."""
+
+    @field_validator("common_words", mode="before")
+    @classmethod
+    def _split_words(cls, value: Any) -> Any:
+        return frozenset(value.split()) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _tables(self) -> Answering:

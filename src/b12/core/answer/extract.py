@@ -15,6 +15,7 @@ when the question says so), ``audience_cue`` and ``guideline_cue``, and ``intent
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -170,6 +171,11 @@ def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     if _has(tokens, BOTH_WAYS):
         return
     positive = [code for start, end, code in hits if not _negated(tokens, start, end)]
+    denied = len(positive) < len(hits)
+    if denied and set(positive) <= {"unspecified_neurological"}:
+        # "I don't have any tingling or numbness" outweighs a loose word ("destroying my
+        # nerves", someone else's claim): a symptom denied by name is not read as present.
+        positive = []
     if positive:
         slots.neuro = True
         slots.neuro_symptoms = sorted(set(positive))
@@ -548,12 +554,26 @@ def _word_results(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
             slots.word_results[name] = reading
 
 
-def _ileal_length(tokens: Sequence[str], slots: Slots) -> None:
+#: Words before a length that make it a threshold or a rule, not the patient's resection
+#: ("anyone with more than 20 cm removed", "over 20cm", "the 20 cm rule").
+THRESHOLD_WORDS = frozenset(
+    {"over", "above", "under", "below", "than", "least", "beyond", "exceeding", "upto"}
+)
+_COMPARED_LENGTH = re.compile(r"[<>≥≤]\s*\d")
+
+
+def _ileal_length(tokens: Sequence[str], slots: Slots, folded: str) -> None:
     if "ileal_resection" not in slots.populations:
         return
+    if _COMPARED_LENGTH.search(folded):
+        return  # ">20cm": a threshold the question quotes, not the patient's length
     for j, tok in enumerate(tokens[:-1]):
         value = number(tok) if tok[:1].isdigit() else None
         if value is not None and tokens[j + 1] in ("cm", "centimetres", "centimeters"):
+            before = set(tokens[max(0, j - 2) : j])
+            after = tokens[j + 2 : j + 3]
+            if before & THRESHOLD_WORDS or after in (["rule"], ["threshold"], ["cut-off"]):
+                continue
             if 0 <= value <= 700:
                 slots.ileal_resection_cm = value
             return
@@ -814,7 +834,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _labs(tokens, slots, kb)
     _bare_units(tokens, slots, kb)
     _word_results(tokens, slots, kb)
-    _ileal_length(tokens, slots)
+    _ileal_length(tokens, slots, norm.folded)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots, kb)
     extract_course(tokens, norm.folded, slots, _word_lists(kb))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from b12.core.answer.lexicon import (
@@ -40,6 +41,7 @@ from b12.core.answer.lexicon import (
     VALUE_NOUNS,
     WH_WORDS,
     YESNO_LEADS,
+    YESNO_PAIRS,
     YESNO_TAILS,
     Phrase,
 )
@@ -149,16 +151,41 @@ def _clauses(tokens: Sequence[str]) -> list[list[str]]:
     return [c for c in out if c]
 
 
+#: After "or", words of waiting, leaving as it is, or testing again.
+NOT_YET = frozenset({"wait", "leave", "repeat", "retest", "recheck", "hold", "delay", "keep"})
+
+
 def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     clauses = [c for part in _DASH.split(folded) for c in _clauses(tokenise(part))]
     if not clauses:
         return False
     if any(c[0] in YESNO_LEADS for c in clauses):
         return True
-    words = set(tokens)
-    if words & WH_WORDS or " or " in f" {' '.join(tokens)} ":
-        return False
     last = clauses[-1]
+    if (
+        len(clauses) > 1
+        and "?" in tokens
+        and not set(last) & WH_WORDS
+        and (last[0] in PROPOSAL_VERBS or last[0] in ("need", "needs", "worth"))
+        and set(clauses[-2]) & WH_WORDS
+    ):
+        return True  # "b12 260 - what does that mean, need to treat?": the last part asks
+    # "who" asks only at the start of a clause ("for a pt who had SACD - ok?" does not).
+    asking = {c[0] for c in clauses} | (set(tokens) - {"who"})
+    if asking & WH_WORDS:
+        return False
+    if any((a, b) in YESNO_PAIRS for a, b in pairwise(tokens)):
+        return True  # "…needles do i really need jabs or can i have tablets"
+    joined = f" {' '.join(tokens)} "
+    if " or ok " in joined or " or not " in joined:
+        return True  # "query with GP or ok?", "treat or not?"
+    if " or " in joined:
+        # "definite def or repeat it?", "treat now or wait?", "reduce or leave it?", "X ok,
+        # or Y only?": whether to do the first thing (the other is to wait, test again or
+        # keep to the usual); "tablets or jabs?" and "admit or treat?" are choices.
+        after = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "or"]
+        first = tokens[: tokens.index("or")]
+        return any(w in NOT_YET for w in after) or bool(set(first) & YESNO_TAILS)
     if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
     if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:

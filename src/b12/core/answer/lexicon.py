@@ -679,7 +679,9 @@ EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     ),
 )
 #: A neurological symptom told as new during treatment.
-NEW_WORDS = frozenset({"new", "now", "developed", "develops", "again", "started", "starting"})
+NEW_WORDS = frozenset(
+    {"new", "now", "developed", "develops", "again", "started", "starting", "worse", "worsening"}
+)
 PHASE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
     **dict.fromkeys(phrases("maintenance"), "maintenance"),
@@ -716,7 +718,17 @@ YESNO_LEADS = frozenset(
         "aren't",
         "don't",
         "doesn't",
+        *("isnt", "arent", "dont", "doesnt", "shouldn't", "shouldnt", "can't", "cant"),
+        *("won't", "wont", "wouldn't", "wouldnt", "couldn't", "couldnt", "mustn't"),
+        *("haven't", "havent", "hasn't", "hasnt", "didn't", "didnt", "surely"),
     }
+)
+#: An auxiliary then a person anywhere in a question asks for a yes or a no ("terrified of
+#: needles do i really need jabs or can i have tablets").
+YESNO_PAIRS = frozenset(
+    (aux, who)
+    for aux in ("do", "does", "can", "could", "should", "must", "is", "are", "will", "would")
+    for who in ("i", "we", "you", "he", "she", "they", "it", "my", "our", "his", "her", "their")
 )
 WH_WORDS = frozenset({"what", "which", "how", "when", "why", "where", "who", "whats", "what's"})
 #: A question ending with one of these, with no question word, asks yes or no ("q3m ok?").
@@ -740,6 +752,7 @@ VALUE_NOUNS = frozenset(
         "instead",
         "significance",
         "evidence",
+        *("step", "steps", "management", "approach", "workup", "work-up", "advice"),
     }
 )
 FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (

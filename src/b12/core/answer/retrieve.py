@@ -72,6 +72,8 @@ class AnswerIndex:
     #: words of the population its condition names ("stomach cancer" for the gastric cancer
     #: alert, not "pernicious anaemia").
     topic_stems: tuple[frozenset[str], ...] = ()
+    #: The common English words (``Answering.common_words``).
+    common: frozenset[str] = frozenset()
 
     def on_topic(self, rec_id: str, terms: Sequence[str]) -> bool:
         """The question uses a word of ``rec_id``'s own topic, not only of its population."""
@@ -300,6 +302,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         veterinary=_phrases(answering.veterinary),
         wellness=_phrases(answering.wellness),
         topic_stems=tuple(topics),
+        common=answering.common_words,
     )
 
 

@@ -10,7 +10,10 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
    treatment in progress) — B12 as a supplement for well-being is not covered;
 2. an **in-scope anchor** (``answering.yaml``: B12, cobalamin, pernicious anaemia, …) in the
    question → in scope, unless it also names an **out-of-scope** topic (iron, vitamin D, …)
-   as often as it names B12 (the question is about the other topic) or retrieval is weak;
+   as often as it names B12 (the question is about the other topic) or retrieval is weak, or
+   it names a **foreign topic** (a word in neither the knowledge base nor the common English
+   words of ``english_words.yaml``: "b12 for rosacea?") and describes no deficiency or
+   treatment, nor a patient other than one whose B12 is normal;
 3. no anchor but an out-of-scope topic → out of scope;
 4. no anchor and no out-of-scope topic → in scope when the question describes B12 treatment
    in its own words (a dose with a unit and a schedule, a B12 product, a B12 course event:
@@ -36,6 +39,8 @@ from b12.core.answer.retrieve import AnswerIndex, Hit
 MIN_SCORE = 2.0
 #: Share of content words the knowledge base must know, for a question with no anchor.
 MIN_COVERAGE = 0.75
+#: Shorter words (abbreviations such as "ivf" or "hosp") are never read as a topic.
+FOREIGN_MIN_LENGTH = 4
 #: BM25 score an anchored question that also names another topic must reach.
 MIN_SCORE_MIXED = 6.0
 
@@ -84,6 +89,26 @@ def describes_deficiency(slots: Slots) -> bool:
     )
 
 
+def foreign_words(norm: Normalised, index: AnswerIndex) -> list[str]:
+    """Words of the question that name a topic of their own: letters only, at least
+    ``FOREIGN_MIN_LENGTH`` long, used nowhere in the knowledge base (as a word or a stem) and
+    not a common English word ("rosacea", "tinnitus", "shingrix")."""
+    if not index.common:
+        return []
+    import Stemmer  # type: ignore[import-not-found]
+
+    stem = Stemmer.Stemmer("english").stemWord
+    return [
+        w
+        for w in norm.words
+        if w.isalpha()
+        and len(w) >= FOREIGN_MIN_LENGTH
+        and w not in index.common
+        and w not in index.known
+        and stem(w) not in index.stems
+    ]
+
+
 def describes_treatment(slots: Slots) -> bool:
     """The question is about B12 treatment in its own words (a paraphrase with no anchor), or
     reports a B12-specific test in words ("holo tc low", "MMA came back raised")."""
@@ -112,6 +137,15 @@ def gate(
     off = [w for w in _present(index.off_topic, streams) if not any(w in a for a in anchors)]
     top = hits[0].score if hits else 0.0
     if anchors and not off:
+        foreign = foreign_words(norm, index)
+        patient = slots.describes_patient and (
+            slots.deficiency != "not_deficient" or bool(slots.labs)
+        )
+        described = describes_deficiency(slots) or describes_treatment(slots) or patient
+        if foreign and not described:
+            # "b12 for rosacea?": B12 named, but about a topic the knowledge base never
+            # mentions, and no deficiency, result or treatment is described.
+            return Scope(False, "foreign_topic", tuple(anchors), tuple(foreign), coverage)
         return Scope(True, "anchor", tuple(anchors), (), coverage)
     if anchors:
         led = _count(off, raw) >= _count(anchors, raw)

@@ -666,8 +666,19 @@ class _Selector:
         )
         if head is None or measured in (None, self.slots.deficiency):
             return  # the result agrees with the stated status (or says nothing on its own)
-        for hit in self.matched:
-            rec = self.kb.recommendations[hit.id]
+        # The alerts on the stated status are the question's own facts: retrieved ones first,
+        # then, for a stated suspicion (kept against a normal result), a warning that holds
+        # although not retrieved.
+        retrieved = [self.kb.recommendations[h.id] for h in self.matched]
+        pool = self.kb.usable("others", self.guideline, False)
+        others = [
+            r
+            for r in (pool if self.slots.deficiency == "suspected" else ())
+            if r.id not in {x.id for x in retrieved}
+            and isinstance(r.action, AlertAction)
+            and r.action.severity in ("warning", "stop")
+        ]
+        for rec in [*retrieved, *others]:
             if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
                 continue
             if "stated_deficiency" not in leaf_fields(rec.when, self.kb):
@@ -675,7 +686,11 @@ class _Selector:
             if self.ev.truth(rec.when) is True:
                 for key in SECTION_ORDER:
                     sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
-                sel.placed["algorithm"].insert(0, head)
+                # A stated suspicion is kept against a normal result (as ``plan`` does): the
+                # result's reading ("deficiency unlikely") is then not stated as a fact.
+                kept = self.slots.deficiency == "suspected"
+                if not (kept and isinstance(head.rec.action, ClassifyAction)):
+                    sel.placed["algorithm"].insert(0, head)
                 sel.headline = Fact(rec)
                 sel.depends = []
                 sel.seen.add(rec.id)

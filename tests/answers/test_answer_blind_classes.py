@@ -1,0 +1,137 @@
+"""Issue 14, second round: the classes found with questions written blind to the engine.
+
+Each test uses questions of our own (none is in the labelled set) for one class of fault the
+blind batches showed, so that the fix is a reading of the class, not of one question:
+
+* a topic the knowledge base never mentions, with B12 named ("b12 for rosacea?"), is refused
+  unless the question describes a deficiency, a result or a treatment;
+* deep subcutaneous injection is its own route (within the US cyanocobalamin label);
+* a number quoted as a rule ("anyone with >20 cm removed") is not the patient's;
+* a symptom denied by name outweighs a loose word ("destroying my nerves");
+* of two products, the one proposed is the order ("switch from A to B", "B instead of A");
+* a stated suspicion kept against a normal result is answered by the alert that keeps it;
+* yes/no questions asked with a negative auxiliary, "X ok or Y only?", "treat now or wait?";
+* an item's own ``stance`` (content) answers a yes/no question it heads.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.answer import answer, evaluate_facts
+
+KB = load_knowledge_base()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "does b12 help with rosacea",
+        "b12 shots for my psoriasis?",
+        "is b12 good for vertigo",
+        "b12 and restless legs",
+        "b12 smoothie with spirulina, good idea?",
+        "will b12 help my tinnitus",
+        "is b12 vegan",
+        "cobalt in tattoo ink and b12 allergy",
+    ],
+)
+def test_a_topic_the_knowledge_base_never_mentions_is_refused(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 110 and tingling feet, I'm a keen cyclist - start injections now?",
+        "19 weeks pregnant, b12 low, midwife says injections - when is the review?",
+        "vegan ultramarathoner, b12 130 ng/L - tablets or injections?",
+    ],
+)
+def test_a_deficiency_or_a_treatment_keeps_an_unusual_word_in_scope(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "answered", question
+
+
+def test_deep_subcutaneous_cyanocobalamin_is_within_the_us_label() -> None:
+    for question in ("cyanocobalamin deep subq ok?", "cyano by deep subcutaneous injection?"):
+        ans = answer(question, KB, guideline="us")
+        assert ans.headline is not None
+        used = set(ans.headline.recs) | {r for s in ans.sections for i in s.items for r in i.recs}
+        assert "B12-SAFE-042" not in used, question
+    plain = answer("can cyanocobalamin go plain subcutaneous, not deep?", KB, guideline="us")
+    assert plain.headline is not None
+    assert plain.headline.recs == ("B12-SAFE-042",)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "since anyone with >20cm of ileum removed needs lifelong b12, should my pt have it? "
+        "length not in the op note",
+        "isn't it over 20 cm of ileal resection that needs b12? not sure what was removed",
+    ],
+)
+def test_a_length_quoted_as_a_rule_is_not_the_patients(question: str) -> None:
+    req, _sel = evaluate_facts(question, KB)
+    assert req.slots.ileal_resection_cm is None
+
+
+def test_a_symptom_denied_by_name_is_not_read_as_present() -> None:
+    req, _sel = evaluate_facts(
+        "b12 170 on metformin, my friend says it's wrecking my nerves but I have no tingling "
+        "or numbness at all - should I stop metformin?",
+        KB,
+    )
+    assert req.slots.neuro is False
+
+
+@pytest.mark.parametrize(
+    ("question", "proposed"),
+    [
+        ("switch my dad from hydroxocobalamin to methylcobalamin?", "methylcobalamin"),
+        ("methylcobalamin instead of hydroxo jabs - ok?", "methylcobalamin"),
+        ("wants to change from cyanocobalamin to hydroxocobalamin", "hydroxocobalamin"),
+    ],
+)
+def test_of_two_products_the_proposed_one_is_read(question: str, proposed: str) -> None:
+    req, _sel = evaluate_facts(question, KB)
+    assert req.slots.proposed_product == proposed
+
+
+def test_a_stated_suspicion_kept_against_a_normal_result_heads() -> None:
+    ans = answer(
+        "strongly suspect b12 deficiency clinically, glossitis, but b12 is 420 - what now?", KB
+    )
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-060",)
+    used = {r for s in ans.sections for i in s.items if i.applies_if is None for r in i.recs}
+    assert "B12-DX-003" not in used  # "deficiency unlikely" is not stated as a fact
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "shouldn't hydroxo be every 2 months after SACD?",
+        "isnt the buttock fine for b12 jabs?",
+        "Cytamen ok in Leber's or hydroxo only?",
+        "b12 150 ng/L, definite deficiency or repeat it?",
+        "b12 300 ng/L - what does that mean, need to treat?",
+    ],
+)
+def test_yes_no_questions_in_other_shapes_start_with_yes_no_or_it_depends(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.parameters.form == "yesno", question
+    assert ans.headline is not None
+    assert ans.headline.text.lower().startswith(("yes", "no", "it depends")), ans.headline.text
+
+
+def test_an_items_own_stance_answers_the_yes_no_question_it_heads() -> None:
+    on = answer("pt already on b12 injections, should we continue?", KB)
+    assert on.headline is not None
+    assert on.headline.answers == "yes"
+    sub = answer("do sublingual b12 lozenges work as well as injections?", KB)
+    assert sub.headline is not None
+    assert sub.headline.recs == ("B12-SAFE-043",)
+    assert sub.headline.answers == "no"
+    assert sub.headline.text.startswith(KB.answering.answer_words["clinician"]["unproven"])
