@@ -135,3 +135,31 @@ def test_an_items_own_stance_answers_the_yes_no_question_it_heads() -> None:
     assert sub.headline.recs == ("B12-SAFE-043",)
     assert sub.headline.answers == "no"
     assert sub.headline.text.startswith(KB.answering.answer_words["clinician"]["unproven"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on 3 monthly jabs for PA, b12 came back 1900 - should the GP cut them down?",
+        "b12 2000 on monthly shots, can we space them out?",
+        "b12 over 1500 on hydroxo, time to go less often?",
+    ],
+)
+def test_a_question_about_cutting_down_is_answered_no_on_a_high_level(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.answers == "no", ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt on metformin 2g, b12 250, no symptoms - treat?",
+        "on omeprazole for years, b12 240, no symptoms - do we treat?",
+    ],
+)
+def test_information_about_a_risk_does_not_answer_whether_to_treat(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    rec = KB.recommendations[ans.headline.recs[0]]
+    assert not (rec.action.type == "alert" and getattr(rec.action, "severity", "") == "info")

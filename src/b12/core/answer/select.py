@@ -220,6 +220,15 @@ def _neuro_decision(rec: Recommendation) -> bool:
     )
 
 
+def _caution(rec: Recommendation) -> bool:
+    """A warning or a stop, or follow-up advice: what a yes/no question about doing
+    something can be answered by."""
+    act = rec.action
+    return isinstance(act, AdviceAction) or (
+        isinstance(act, AlertAction) and act.severity in ("warning", "stop")
+    )
+
+
 class _Selector:
     def __init__(
         self,
@@ -623,6 +632,8 @@ class _Selector:
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction) or not self.about(rec):
                 continue
+            if not outranks and not _caution(rec):
+                continue  # information ("metformin lowers B12") does not answer "treat?"
             if self.ev.truth(rec.when) is True:
                 for key in SECTION_ORDER:
                     sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
@@ -794,6 +805,20 @@ def _select(
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
     head = sel.headline
+    if (
+        done
+        and head is not None
+        and head.rec.when is None
+        and reading is not None
+        and len(leaf_fields(reading.when, kb) & {f"labs.{n}" for n in slots.labs}) >= 2
+    ):
+        # The catch-all decision ("no deficiency, nothing to plan") says less than what two
+        # or more results the question gives mean together ("borderline B12 with normal MMA:
+        # deficiency unlikely"): the reading heads, the decision follows.
+        sel.placed["algorithm"].insert(0, head)
+        sel.headline = Fact(reading)
+        sel.seen.add(reading.id)
+        head = sel.headline
     asks_regimen = slots.regimen_question or slots.intent == "regimen"
     if done and head is not None and head.condition and not head.otherwise and not asks_regimen:
         # A decision open on what the question does not say: a retrieved fact heads instead.
