@@ -163,3 +163,27 @@ def test_information_about_a_risk_does_not_answer_whether_to_treat(question: str
     assert ans.headline is not None
     rec = KB.recommendations[ans.headline.recs[0]]
     assert not (rec.action.type == "alert" and getattr(rec.action, "severity", "") == "info")
+
+
+@pytest.mark.parametrize(
+    ("question", "rec"),
+    [
+        ("Rx: hydroxocobalamin 1mg IV monthly - ok to dispense?", "B12-SAFE-040"),
+        ("script reads hydroxocobalamin 2 g IM - typo?", "B12-SAFE-045"),
+        (
+            "hydroxocobalamin 50 micrograms IM every month on the script, right dose?",
+            "B12-SAFE-047",
+        ),
+    ],
+)
+def test_an_order_told_in_the_question_is_answered_by_the_order_check(
+    question: str, rec: str
+) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs == (rec,)
+
+
+def test_grams_of_another_drug_are_not_a_b12_dose() -> None:
+    req, _sel = evaluate_facts("metformin 2g daily for years, b12 200, tingling - start jabs?", KB)
+    assert req.slots.dose_ug is None

@@ -62,11 +62,25 @@ if TYPE_CHECKING:
     from b12.core.answer.extract import Slots
 
 
+#: Micrograms in a gram.
+GRAM_UG = 1_000_000.0
+#: Product words a dose in grams must follow ("hydroxocobalamin 1 g").
+B12_NAMES = frozenset(
+    {"hydroxocobalamin", "cyanocobalamin", "methylcobalamin", "b12", "cobalamin", "cytamen"}
+)
+
+
 def _dose(tokens: Sequence[str], slots: Slots) -> None:
 
     for j, tok in enumerate(tokens[:-1]):
         factor = DOSE_UG.get(tokens[j + 1])
         value = number(tok) if tok[:1].isdigit() else None
+        if (
+            factor is not None
+            and factor >= GRAM_UG
+            and not set(tokens[max(0, j - 3) : j]) & B12_NAMES
+        ):
+            continue  # "metformin 2g": grams are a B12 dose only right after a B12 product
         if factor is not None and value is not None and value > 0:
             slots.dose_ug = round(value * factor, 3)
             return

@@ -618,7 +618,10 @@ ILEAL_EXPLICIT = phrases(
 # -- issue 14: doses, course events, the question's form -----------------------------------------
 
 #: Dose unit token → micrograms per unit.
-DOSE_UG = {"microgram": 1.0, "micrograms": 1.0, "milligram": 1000.0, "milligrams": 1000.0}
+DOSE_UG = {
+    **{"microgram": 1.0, "micrograms": 1.0, "milligram": 1000.0, "milligrams": 1000.0},
+    **{"g": 1_000_000.0, "gram": 1_000_000.0, "grams": 1_000_000.0},
+}
 #: Words that say a dose was late or missed (a course under follow-up), or given early.
 LATE_WORDS = frozenset({"late", "overdue", "missed", "delayed", "forgot", "forgotten"})
 EARLY_WORDS = frozenset({"early", "earlier"})

@@ -75,6 +75,10 @@ DISPLACE_SHARE = 0.8
 CAUTION_SHARE = 0.6
 #: A best match this many times the score of the next is what the question is about.
 DOMINANT_MARGIN = 1.5
+#: Picture fields of an order: an alert that reads one of them checks the order.
+ORDER_LEAVES = frozenset(
+    {"order.dose_ug", "order.interval_days", "order_route", "order_drug", "order_kind"}
+)
 #: At most this many other branches of an "it depends" headline.
 MAX_BRANCHES = 2
 #: A generic regimen question keeps the decision headline while the decision scores at least
@@ -643,6 +647,43 @@ class _Selector:
                 sel.seen.add(rec.id)
                 return
 
+    def answer_with_order_check(self, sel: Selection) -> None:
+        """A question that describes a B12 or folic acid order with a dose, a route or an
+        interval ("Rx hydroxocobalamin 1 mg IV every 3 months - ok?", "script says 100
+        micrograms IM monthly") is answered first by what the order check says of it: the
+        warning or stop that holds for the order, best retrieved first; the previous
+        headline follows in the algorithm section."""
+        slots, head = self.slots, sel.headline
+        if head is None or not (slots.dose_ug or slots.interval_days or slots.routes):
+            return
+        if slots.describes_course or (self.asks_regimen() and slots.dose_ug is None):
+            return  # follow-up advice answers a course; a regimen question, the regimen
+        if not (slots.formulations or slots.folic or slots.dose_ug):
+            return  # a route alone ("injections") is not an order
+        act = head.rec.action
+        if isinstance(act, AlertAction) and act.severity in ("warning", "stop"):
+            return
+        found = [
+            rec
+            for rec in self.kb.usable("others", self.guideline, False)
+            if isinstance(rec.action, AlertAction)
+            and "order" in rec.action.contexts
+            and rec.action.severity in ("warning", "stop")
+            and leaf_fields(rec.when, self.kb) & ORDER_LEAVES
+            and self.ev.truth(rec.when) is True
+        ]
+        if not found:
+            return
+        found.sort(key=lambda r: (-self.score(r.id), r.id))
+        rec = found[0]
+        for key in SECTION_ORDER:
+            sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+        sel.placed["algorithm"].insert(0, head)
+        sel.headline = Fact(rec)
+        sel.depends = []
+        sel.branches = []
+        sel.seen.add(rec.id)
+
     def answer_with_dominant_alert(self, sel: Selection) -> None:
         """A dose question about a population ("hyperthyroidism and b12 dose") whose best
         match, by a clear margin, is a true alert on that population: the alert heads (it is
@@ -878,6 +919,7 @@ def _second_look(sel_: _Selector, sel: Selection, slots: Slots) -> None:
     )
     if _stated_and_measured(slots) and not asks_action:
         sel_.answer_with_conflict(sel)
+    sel_.answer_with_order_check(sel)
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
