@@ -582,6 +582,8 @@ class _Selector:
         heads = self.kb.answering.question_reading.form_heads
         if self.slots.form == "when" and self.slots.intent != "monitoring":
             return ()  # "when is the next dose?" asks for a date rule, not for a check
+        if self.slots.form in ("how_often", "when") and self.slots.intent == "monitoring":
+            return heads.get("what_check", ())  # "how often should I recheck it?"
         return heads.get(self.slots.form, ()) if self.slots.form else ()
 
     def form_head(self, shown: Sequence[tuple[Hit, Fact]]) -> Fact | None:
@@ -590,7 +592,10 @@ class _Selector:
         kinds = self.form_kinds()
         fits = [f for _, f in shown if f.rec.action.type in kinds]
         facts = [f for f in fits if f.condition is None]
-        best = facts or fits
+        # Of those under a condition, one for everyone before one for a population the
+        # question does not name ("review at 3 months" before "at 1 month in pregnancy").
+        general = [f for f in fits if f.rec.id not in self.index.population_recs]
+        best = facts or general or fits
         return best[0] if best else None
 
     def _points_to(self, rec: Recommendation, *, results_only: bool = False) -> bool:
