@@ -187,3 +187,25 @@ def test_an_order_told_in_the_question_is_answered_by_the_order_check(
 def test_grams_of_another_drug_are_not_a_b12_dose() -> None:
     req, _sel = evaluate_facts("metformin 2g daily for years, b12 200, tingling - start jabs?", KB)
     assert req.slots.dose_ug is None
+
+
+def test_confirmed_stated_as_a_fact_is_not_a_question_about_the_diagnosis() -> None:
+    req, _sel = evaluate_facts(
+        "confirmed low b12 with ataxia, pt refuses all injections - is oral ok?", KB
+    )
+    assert req.slots.asks_deficiency is False
+
+
+def test_folic_acid_and_nothing_else_is_folic_acid_alone() -> None:
+    ans = answer("Rx folic acid 5mg od and nothing else, b12 was 120 - ok to dispense?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-053",)
+
+
+def test_a_clear_caution_heads_a_question_whose_results_are_read() -> None:
+    ans = answer(
+        "79M, Hb 55 g/L, platelets 35, b12 under 50 - start hydroxo at the surgery or send in?",
+        KB,
+    )
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-066",)

@@ -822,6 +822,23 @@ def _phrases(texts: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(t.split()) for t in texts)
 
 
+#: Words after which "confirmed" states a status rather than asks for one ("confirmed low
+#: b12", "confirmed PA").
+STATED_AFTER = frozenset(
+    {"low", "b12", "deficiency", "deficient", "pernicious", "pa", "diagnosis", "autoimmune"}
+)
+
+
+def _asks_confirmation(tokens: Sequence[str], asks: Sequence[Phrase]) -> bool:
+    """The question asks whether something is confirmed ("b12 180 - confirms it?"), not
+    states that it is ("confirmed low b12 but refuses injections")."""
+    for _start, end, _ in _hits(tokens, {p: " ".join(p) for p in asks}):
+        if tokens[end : end + 1] and tokens[end] in STATED_AFTER:
+            continue
+        return True
+    return False
+
+
 def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     """Every slot of the normalised question (``question`` is the original, for case cues)."""
     tokens = norm.tokens
@@ -839,7 +856,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _cues(question, tokens, slots, kb)
     extract_course(tokens, norm.folded, slots, _word_lists(kb))
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
-    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _has(tokens, asks)
+    slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
     if (
         slots.deficiency == "confirmed"
         and "serum_b12_ng_l" in slots.labs

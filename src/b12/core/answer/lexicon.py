@@ -691,7 +691,9 @@ PHASE_WORDS: dict[Phrase, str] = {
 }
 #: Folic acid named as something given or to give.
 FOLIC = phrases("folic acid", "folate tablets", "folic")
-FOLIC_ALONE = phrases("on their own", "on its own", "alone", "without b12", "only")
+FOLIC_ALONE = phrases(
+    "on their own", "on its own", "alone", "without b12", "only", "nothing else", "no b12"
+)
 FOLIC_WITH = phrases("with b12", "together", "and b12", "b12 and folic")
 
 # -- the question's form --------------------------------------------------------------------------

@@ -652,6 +652,29 @@ class _Selector:
                 sel.seen.add(rec.id)
                 return
 
+    def answer_with_top_caution(self, sel: Selection) -> None:
+        """A question whose results are read ("Hb 58, b12 <50 - start in the community or
+        seen today?") but whose best match, by a clear margin, is a warning or stop that
+        holds for it: the caution heads, the reading follows in the algorithm section."""
+        head = sel.headline
+        if head is None or not self.hits:
+            return
+        top = self.hits[0]
+        rec = self.kb.recommendations[top.id]
+        act = rec.action
+        if rec.id == head.rec.id or not isinstance(act, AlertAction) or not self._usable(rec):
+            return
+        if act.severity not in ("warning", "stop") or not self.about(rec):
+            return
+        if top.score < DOMINANT_MARGIN * self.score(head.rec.id):
+            return
+        if self.ev.truth(rec.when) is True:
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+            sel.placed["algorithm"].insert(0, head)
+            sel.headline = Fact(rec)
+            sel.seen.add(rec.id)
+
     def answer_with_order_check(self, sel: Selection) -> None:
         """A question that describes a B12 or folic acid order with a dose, a route or an
         interval ("Rx hydroxocobalamin 1 mg IV every 3 months - ok?", "script says 100
@@ -829,6 +852,8 @@ def _select(
         sel.seen.add(reading.id)
         if _stated_and_measured(slots):
             sel_.answer_with_conflict(sel)  # "recorded as confirmed but B12 600"
+        elif not slots.asks_deficiency:
+            sel_.answer_with_top_caution(sel)  # results read, but an action asked about
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline)
