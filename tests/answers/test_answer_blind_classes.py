@@ -209,3 +209,17 @@ def test_a_clear_caution_heads_a_question_whose_results_are_read() -> None:
     )
     assert ans.headline is not None
     assert ans.headline.recs == ("B12-SAFE-066",)
+
+
+def test_a_dose_after_folic_acid_or_a_product_named_as_not_given_is_not_a_b12_order() -> None:
+    req, _sel = evaluate_facts(
+        "rx folic acid 5mg od only, b12 deficiency confirmed, no hydroxo prescribed - ok?", KB
+    )
+    assert req.slots.dose_ug is None
+    assert req.slots.formulations == []
+
+
+def test_the_plan_warning_heads_a_product_question_that_tells_no_order() -> None:
+    ans = answer("LHON and low b12 - is cyanocobalamin alright?", KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-008",)

@@ -325,7 +325,8 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         if term.kind == "b12":
             for text in (key, term.label, *term.aliases):
                 names[tuple(text.lower().replace("_", " ").split())] = key
-    found = _hits(tokens, names)
+    # A product named as not given ("no hydroxo prescribed") is not part of the order.
+    found = [(s, e, d) for s, e, d in _hits(tokens, names) if not _negated(tokens, s, e)]
     for _, _, drug in found:
         if drug not in slots.formulations:
             slots.formulations.append(drug)

@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from b12.core.answer.extract import Slots
 
 
+#: Words after which a dose is folic acid's ("folic acid 5mg").
+FOLIC_NAMES = frozenset({"folic", "acid", "folate"})
 #: Micrograms in a gram.
 GRAM_UG = 1_000_000.0
 #: Product words a dose in grams must follow ("hydroxocobalamin 1 g").
@@ -81,6 +83,9 @@ def _dose(tokens: Sequence[str], slots: Slots) -> None:
             and not set(tokens[max(0, j - 3) : j]) & B12_NAMES
         ):
             continue  # "metformin 2g": grams are a B12 dose only right after a B12 product
+        before = set(tokens[max(0, j - 3) : j])
+        if factor is not None and before & FOLIC_NAMES and not before & B12_NAMES:
+            continue  # "folic acid 5mg": folic acid's dose, not a B12 one
         if factor is not None and value is not None and value > 0:
             slots.dose_ug = round(value * factor, 3)
             return

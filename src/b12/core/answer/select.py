@@ -75,6 +75,8 @@ DISPLACE_SHARE = 0.8
 CAUTION_SHARE = 0.6
 #: A best match this many times the score of the next is what the question is about.
 DOMINANT_MARGIN = 1.5
+#: How many of the best matches ``prefer_plan_alert`` looks at.
+PLAN_TWIN_LOOK = 3
 #: Picture fields of an order: an alert that reads one of them checks the order.
 ORDER_LEAVES = frozenset(
     {"order.dose_ug", "order.interval_days", "order_route", "order_drug", "order_kind"}
@@ -675,6 +677,29 @@ class _Selector:
             sel.headline = Fact(rec)
             sel.seen.add(rec.id)
 
+    def prefer_plan_alert(self, sel: Selection) -> None:
+        """An order-only alert heads a question about a product for a patient ("is
+        cyanocobalamin OK in LHON?") only when the question tells an order (a dose, a route
+        or an interval); otherwise a true plan alert retrieved near it heads (the plan's
+        warning about the patient, of which the order alert is the order check's copy)."""
+        head, slots = sel.headline, self.slots
+        if head is None or slots.dose_ug or slots.interval_days or slots.routes:
+            return
+        act = head.rec.action
+        if not isinstance(act, AlertAction) or act.contexts != ("order",):
+            return
+        for hit in self.matched[:PLAN_TWIN_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            ract = rec.action
+            if rec.id == head.rec.id or not isinstance(ract, AlertAction):
+                continue
+            plan_warning = "plan" in ract.contexts and ract.severity in ("warning", "stop")
+            if plan_warning and self.ev.truth(rec.when) is True:
+                sel.placed["pitfalls"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.seen.add(rec.id)
+                return
+
     def answer_with_order_check(self, sel: Selection) -> None:
         """A question that describes a B12 or folic acid order with a dose, a route or an
         interval ("Rx hydroxocobalamin 1 mg IV every 3 months - ok?", "script says 100
@@ -950,6 +975,7 @@ def _second_look(sel_: _Selector, sel: Selection, slots: Slots) -> None:
     if _stated_and_measured(slots) and not asks_action:
         sel_.answer_with_conflict(sel)
     sel_.answer_with_order_check(sel)
+    sel_.prefer_plan_alert(sel)
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
