@@ -223,3 +223,18 @@ def test_the_plan_warning_heads_a_product_question_that_tells_no_order() -> None
     ans = answer("LHON and low b12 - is cyanocobalamin alright?", KB, guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs == ("B12-SAFE-008",)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "came up in hives after my last b12 jab - can I have tablets instead?",
+        "my face swelled after the injection, could I switch to tablets?",
+    ],
+)
+def test_a_reaction_told_in_words_and_tablets_instead_gets_the_hypersensitivity_regimen(
+    question: str,
+) -> None:
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-TX-003",)

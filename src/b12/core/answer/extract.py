@@ -430,9 +430,10 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
 
 def _moved_to(tokens: Sequence[str]) -> str | None:
     """The route a change of treatment moves to, of injection and oral."""
-    # "tablets instead of injections": the route just before "instead of".
-    for i in range(len(tokens) - 1):
-        if tokens[i] == "instead" and tokens[i + 1] == "of":
+    # "tablets instead of injections", "can I have tablets instead?": the route just before
+    # "instead".
+    for i, tok in enumerate(tokens):
+        if tok == "instead":
             before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
             if before and before[-1] in ("im", "oral"):
                 return before[-1]
