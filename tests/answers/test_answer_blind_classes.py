@@ -238,3 +238,15 @@ def test_a_reaction_told_in_words_and_tablets_instead_gets_the_hypersensitivity_
     ans = answer(question, KB, audience="patient")
     assert ans.headline is not None
     assert ans.headline.recs == ("B12-TX-003",)
+
+
+def test_a_spaced_dash_separates_a_result_from_the_question() -> None:
+    req, _sel = evaluate_facts("vegan, b12 120 - tablets?", KB)
+    assert req.slots.labs.get("serum_b12_ng_l") == 120.0
+
+
+def test_a_diet_changed_back_is_a_cause_dealt_with_but_not_eating_meat_is_not() -> None:
+    changed, _ = evaluate_facts("was vegan, now eating fish again, b12 fine - stop tablets?", KB)
+    assert "cause_resolved" in changed.slots.events
+    vegan, _ = evaluate_facts("vegan, not eating meat or fish for years, b12 120 - tablets?", KB)
+    assert "cause_resolved" not in vegan.slots.events

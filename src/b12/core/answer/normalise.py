@@ -64,9 +64,14 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
+#: A dash standing between spaces separates clauses ("b12 120 - tablets?"), as a comma does.
+_SPACED_DASH = re.compile(r"\s-+\s")
+
+
 def tokenise(folded: str) -> list[str]:
     """Tokens of already-folded text (see the module docstring)."""
     out: list[str] = []
+    folded = _SPACED_DASH.sub(" ; ", folded)
     for match in _TOKEN.finditer(folded):
         tok = match.group(0)
         if tok[0].isdigit() and "," in tok:
