@@ -250,3 +250,21 @@ def test_a_diet_changed_back_is_a_cause_dealt_with_but_not_eating_meat_is_not() 
     assert "cause_resolved" in changed.slots.events
     vegan, _ = evaluate_facts("vegan, not eating meat or fish for years, b12 120 - tablets?", KB)
     assert "cause_resolved" not in vegan.slots.events
+
+
+def test_a_risk_named_as_fine_is_not_a_risk() -> None:
+    req, _sel = evaluate_facts("neuropathy, b12 470, eats a good diet - give b12 anyway?", KB)
+    assert "dietary" not in req.slots.causes
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 90, tingling feet - can she just have tablets?",
+        "B12 100, ataxia. shots, or is high-dose oral fine to start?",
+    ],
+)
+def test_a_proposed_route_the_regimen_does_not_use_is_answered_no(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.answers == "no", ans.headline.text

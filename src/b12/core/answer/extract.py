@@ -231,6 +231,12 @@ def _vocabulary_terms(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) ->
                 slots.populations.append(code)
 
 
+#: Words before a population word that name it as fine ("good diet", "normal kidneys").
+REASSURING = frozenset(
+    {"good", "normal", "healthy", "balanced", "varied", "adequate", "decent", "omnivorous"}
+)
+
+
 def _populations(tokens: Sequence[str], slots: Slots) -> None:
     for pop in POPULATIONS:
         hits = [
@@ -238,6 +244,7 @@ def _populations(tokens: Sequence[str], slots: Slots) -> None:
             for phrase in pop.phrases
             for i in _find(tokens, phrase)
             if not _negated(tokens, i, i + len(phrase))
+            and not set(tokens[max(0, i - 2) : i]) & REASSURING
         ]
         if not hits:
             continue
@@ -428,30 +435,38 @@ def _route_preference(tokens: Sequence[str], routes: list[str]) -> str | None:
     return None
 
 
+def _route_in(tokens: Sequence[str], *, last: bool = False) -> str | None:
+    """The first (or ``last``) of injection and oral named in ``tokens``."""
+    found = [v for _, _, v in _hits(tokens, ROUTE_WORDS)]
+    pick = found[-1] if last and found else found[0] if found else None
+    return pick if pick in ("im", "oral") else None
+
+
+#: Auxiliaries after "or" that open the clause a question asks about ("…, or is oral fine?").
+OR_ASKS = frozenset({"is", "are", "can", "could", "would", "will"})
+
+
 def _moved_to(tokens: Sequence[str]) -> str | None:
-    """The route a change of treatment moves to, of injection and oral."""
-    # "tablets instead of injections", "can I have tablets instead?": the route just before
-    # "instead".
+    """The route a change of treatment moves to, of injection and oral: the route just before
+    "instead" ("tablets instead of injections", "tablets instead?"), the route an "or is …"
+    clause asks about ("shots, or is high-dose oral fine?"), the route after "change to"
+    ("switch her to tablets"), or after "from … to" ("from injections to tablets")."""
+    n = len(tokens)
     for i, tok in enumerate(tokens):
+        found: str | None = None
         if tok == "instead":
-            before = [v for _, _, v in _hits(tokens[max(0, i - 4) : i], ROUTE_WORDS)]
-            if before and before[-1] in ("im", "oral"):
-                return before[-1]
-    # "change to oral", "switch her to tablets": the route after the change.
-    for i, tok in enumerate(tokens):
-        if tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
-            following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
-            if following and following[0] in ("im", "oral"):
-                return following[0]
+            found = _route_in(tokens[max(0, i - 4) : i], last=True)
+        elif tok == "or" and i + 1 < n and tokens[i + 1] in OR_ASKS:
+            found = _route_in(tokens[i + 2 : i + 6])
+        elif tok == "to" and set(tokens[max(0, i - 3) : i]) & CHANGE_VERBS:
+            found = _route_in(tokens[i + 1 : i + 4])
+        if found is not None:
+            return found
     if "from" in tokens:
-        # "switch from injections to tablets": the route the treatment moves to.
         start = tokens.index("from")
-        for i in range(start + 1, len(tokens)):
+        for i in range(start + 1, n):
             if tokens[i] in ("to", "onto", "into"):
-                following = [v for _, _, v in _hits(tokens[i + 1 : i + 4], ROUTE_WORDS)]
-                if following and following[0] in ("im", "oral"):
-                    return following[0]
-                break
+                return _route_in(tokens[i + 1 : i + 4])
     return None
 
 

@@ -204,7 +204,10 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
         # keep to the usual); "tablets or jabs?" and "admit or treat?" are choices.
         after = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "or"]
         first = tokens[: tokens.index("or")]
-        return any(w in NOT_YET for w in after) or bool(set(first) & YESNO_TAILS)
+        return (
+            any(w in NOT_YET or w in YESNO_LEADS for w in after)  # "…, or is oral fine?"
+            or bool(set(first) & YESNO_TAILS)
+        )
     if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
     if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:

@@ -856,7 +856,7 @@ def select(
         for text, part_hits in parts:
             if not sel_.cover(sel, part_hits):
                 sel.uncovered.append(text)
-    decide(slots, sel)
+    decide(slots, sel, kb)
     return sel
 
 

@@ -21,6 +21,7 @@ from b12.core.knowledge import (
     ClassifyAction,
     DecisionAction,
     DisagreementAction,
+    KnowledgeBase,
     MonitorAction,
     Recommendation,
 )
@@ -76,8 +77,11 @@ def states_regimen(slots: Slots, sel: Selection) -> bool:
     return slots.form != "yesno" and sel.asks_regimen and sel.regimen is not None
 
 
-def answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
-    """The stance the headline starts with, or ``None`` when the question's form takes none."""
+def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) -> Stance | None:
+    """The stance the headline starts with, or ``None`` when the question's form takes none.
+
+    ``route`` is the route of the regimen the headline gives: a question that proposes the
+    other route ("is high-dose oral fine?" answered by injections) is answered no."""
     if states_regimen(slots, sel):
         return None  # the regimen asked for heads, its condition written out
     if sel.depends and (head.otherwise or sel.branches):
@@ -86,15 +90,28 @@ def answers(slots: Slots, sel: Selection, head: Fact) -> Stance | None:
         return None
     if head.condition or sel.branches:
         return "depends"
+    proposed = slots.route_preference
+    if route is not None and proposed in ("im", "oral") and _kind(route) != proposed:
+        return "no"  # the regimen that answers is by the other route
     value = stance(head.rec)
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"
 
 
-def decide(slots: Slots, sel: Selection) -> None:
+def _kind(route: str) -> str:
+    """Injection or mouth, of a regimen's route."""
+    return "oral" if route == "oral" else "im"
+
+
+def decide(slots: Slots, sel: Selection, kb: KnowledgeBase) -> None:
     """Record on ``sel`` what its headline answers (``sel.answers``, ``sel.states_regimen``)."""
     if sel.headline is None:
         return
     sel.states_regimen = states_regimen(slots, sel)
-    sel.answers = answers(slots, sel, sel.headline)
+    act = sel.headline.rec.action
+    regimen = (
+        kb.regimens.get(act.regimen) if isinstance(act, DecisionAction) and act.regimen else None
+    )
+    route = regimen.route if regimen is not None else None
+    sel.answers = answers(slots, sel, sel.headline, route)
