@@ -268,3 +268,24 @@ def test_a_proposed_route_the_regimen_does_not_use_is_answered_no(question: str)
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.answers == "no", ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "last hydroxo jab 5 months ago, meant to be 3 monthly, no new symptoms - reload?",
+        "on 3 monthly hydroxo, last dose 4/12 ago - just give it?",
+    ],
+)
+def test_a_last_dose_longer_ago_than_the_interval_is_overdue(question: str) -> None:
+    req, _sel = evaluate_facts(question, KB)
+    assert req.slots.timing == "overdue"
+
+
+def test_a_population_warning_answers_what_to_do_for_that_patient() -> None:
+    ans = answer(
+        "frail 90yo with dementia on cyanocobalamin tablets, keeps forgetting them - what now?",
+        KB,
+    )
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-070",)

@@ -38,6 +38,7 @@ from b12.core.answer.lexicon import (
     PHASE_WORDS,
     PROPOSAL_VERBS,
     SITE_WORDS,
+    UNIT_DAYS,
     VALUE_NOUNS,
     WH_WORDS,
     YESNO_LEADS,
@@ -105,7 +106,10 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     if slots.neuro and slots.on_treatment and set(tokens) & NEW_WORDS:
         slots.events.append("new_neuro_symptoms")
     said = set(tokens)
-    if said & LATE_WORDS:
+    since = _since_last(tokens)
+    overdue = since is not None and slots.interval_days is not None and since > slots.interval_days
+    if said & LATE_WORDS or overdue:
+        # "late", "missed", or "last jab 5 months ago (meant to be 3 monthly)"
         slots.timing = "overdue"
         slots.order_timing = "late"
     elif said & EARLY_WORDS:
@@ -116,6 +120,31 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     ):
         slots.timing = "not_yet_due"  # "next one due in 2 weeks"
     slots.events = sorted(set(slots.events))
+
+
+#: "5/12 ago", "6/52 ago": months and weeks written as clinicians do.
+_FRACTION_DAYS = {"12": 30.44, "52": 7.0}
+#: How far after "last" the time since the last dose may be told.
+LAST_REACH = 5
+
+
+def _since_last(tokens: Sequence[str]) -> float | None:
+    """Days since the last dose, when the question tells it ("last jab 5 months ago",
+    "last maint hydroxo 5/12 ago", "last dose 14 weeks ago")."""
+    for i, tok in enumerate(tokens):
+        if tok != "last":
+            continue
+        window = tokens[i + 1 : i + 1 + LAST_REACH + 3]
+        for j in range(len(window) - 2):
+            value = number(window[j]) if window[j][:1].isdigit() else None
+            if value is None:
+                continue
+            unit, then = window[j + 1], window[j + 2]
+            if unit in UNIT_DAYS and then == "ago":
+                return value * UNIT_DAYS[unit]
+            if unit in _FRACTION_DAYS and then == "ago":
+                return value * _FRACTION_DAYS[unit]
+    return None
 
 
 def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bool:

@@ -637,8 +637,14 @@ class _Selector:
             rec = self.kb.recommendations[hit.id]
             if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
                 continue
+            # For a decision question (``margin`` above 1) an alert resting only on a
+            # population must be a warning or a stop ("dementia on tablets": adherence), not
+            # information ("metformin lowers B12").
+            # (and one that does not rest on the deficiency status the decision itself reads).
+            on_status = "deficiency" in leaf_fields(rec.when, self.kb)
+            results_only = margin > 1.0 and (not _caution(rec) or on_status)
             if outranks and (
-                hit.score <= floor or not self._points_to(rec, results_only=margin > 1.0)
+                hit.score <= floor or not self._points_to(rec, results_only=results_only)
             ):
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction) or not self.about(rec):
