@@ -289,3 +289,16 @@ def test_a_population_warning_answers_what_to_do_for_that_patient() -> None:
     )
     assert ans.headline is not None
     assert ans.headline.recs == ("B12-SAFE-070",)
+
+
+def test_where_a_patient_came_from_is_not_the_guideline_set_asked_about() -> None:
+    req, _sel = evaluate_facts(
+        "pt moved from the US on cyanocobalamin 1000 mcg monthly - what should we give here?", KB
+    )
+    assert req.slots.guideline_cue is None
+
+
+def test_a_question_comparing_sets_is_answered_by_the_disagreement() -> None:
+    ans = answer("why is cobalt allergy a contraindication in America but not here?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-DIS-004",)

@@ -109,6 +109,8 @@ class Slots:
     route_preference: str | None = None
     audience_cue: str | None = None
     guideline_cue: str | None = None
+    #: The question compares guideline sets or sources ("in the US but not here", "UK vs US").
+    compares: bool = False
     dose_ug: float | None = None
     events: list[str] = field(default_factory=list)
     timing: str | None = None
@@ -643,16 +645,34 @@ def _reports_result(slots: Slots) -> bool:
     return bool(slots.word_results) or "serum_b12_ng_l" in slots.labs
 
 
+#: A guideline set named as where the patient came from ("from the US", "from a US hospital").
+_FROM_SET = re.compile(
+    r"\bfrom\s+(?:the\s+|a\s+|an\s+)?(?:US|U\.S\.|USA|America|UK|Britain|England)\b",
+    re.IGNORECASE,
+)
+#: Words for where the asker is: a question that names another set beside them compares.
+HERE_WORDS = frozenset({"here"})
+#: Words that ask how sources compare.
+COMPARE_WORDS = frozenset({"vs", "versus", "differ", "differs", "difference", "disagree"})
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
         slots.audience_cue = "patient"
     elif words & CLINICIAN_WORDS:
         slots.audience_cue = "clinician"
+    # "moved from the US", "transferred from a US hospital": where the patient came from, not
+    # the guideline set asked about; "in the US but not here" compares with where one is.
+    asked = _FROM_SET.sub(" ", question)
     uk = bool(words & UK_WORDS)
-    us = bool(words & US_WORDS) or bool(_US_UPPER.search(question))
-    if uk != us:
+    us = bool(set(tokenise(fold(asked))) & US_WORDS) or bool(_US_UPPER.search(asked))
+    if uk != us and not words & HERE_WORDS:
         slots.guideline_cue = "uk" if uk else "us"
+    # Two sets named, or one beside "here", or words of comparison: where sources differ.
+    slots.compares = (
+        (uk and us) or ((uk or us) and bool(words & HERE_WORDS)) or bool(words & COMPARE_WORDS)
+    )
     cues = [
         (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))
         for status in DEFICIENCY_STATUSES

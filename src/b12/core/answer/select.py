@@ -75,6 +75,8 @@ DISPLACE_SHARE = 0.8
 CAUTION_SHARE = 0.6
 #: A best match this many times the score of the next is what the question is about.
 DOMINANT_MARGIN = 1.5
+#: How many of the best matches a comparing question looks at for a disagreement.
+COMPARE_LOOK = 2
 #: How many of the best matches ``prefer_plan_alert`` looks at.
 PLAN_TWIN_LOOK = 3
 #: Picture fields of an order: an alert that reads one of them checks the order.
@@ -549,6 +551,15 @@ class _Selector:
         near = course + near  # the follow-up advice for the told course heads
         on_topic = [f for _, f in shown if self.about(f.rec)] or [shown[0][1]]
         head = near[0] if near else on_topic[0]
+        if self.slots.compares:
+            # "why is it contraindicated in the US but not here?": the disagreement that
+            # states both sides answers, when retrieval ranks it near the top.
+            sides = [
+                f
+                for h, f in shown[:COMPARE_LOOK]
+                if isinstance(f.rec.action, DisagreementAction) and h.score >= share * best
+            ]
+            head = sides[0] if sides else head
         if (
             head.condition is not None
             and self.classifier is not None
