@@ -302,3 +302,18 @@ def test_a_question_comparing_sets_is_answered_by_the_disagreement() -> None:
     ans = answer("why is cobalt allergy a contraindication in America but not here?", KB)
     assert ans.headline is not None
     assert ans.headline.recs == ("B12-DIS-004",)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 deficiency in a 70 yo on omeprazole 20mg - oral or im?",
+        "on metformin 1000mg bd, b12 low - what regimen?",
+    ],
+)
+def test_another_medicines_dose_is_not_a_b12_dose(question: str) -> None:
+    req, _sel = evaluate_facts(question, KB)
+    assert req.slots.dose_ug is None
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs != ("B12-SAFE-045",)

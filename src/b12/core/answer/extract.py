@@ -851,6 +851,18 @@ def _word_lists(kb: KnowledgeBase) -> dict[str, tuple[Phrase, ...]]:
         return found[1]
     built: dict[str, tuple[Phrase, ...]] = defaultdict(tuple)
     built.update({name: _phrases(words) for name, words in vocab.items()})
+    # The names of the other medicines (not B12, not folic acid), one word each: a dose
+    # right after one is that medicine's ("omeprazole 20mg", "metformin 2g").
+    products = set(kb.vocabulary.products)
+    names = {
+        w
+        for code, term in kb.vocabulary.medications.items()
+        if code not in products
+        for text in (code, term.label, *term.aliases, *kb.answering.term_words.get(code, ()))
+        for w in tokenise(fold(text.replace("_", " ")))
+        if len(w) > 3
+    }
+    built["_other_medicines"] = tuple((w,) for w in sorted(names))
     _WORDS[id(vocab)] = (vocab, built)
     return built
 

@@ -73,7 +73,9 @@ B12_NAMES = frozenset(
 )
 
 
-def _dose(tokens: Sequence[str], slots: Slots) -> None:
+def _dose(tokens: Sequence[str], slots: Slots, others: frozenset[str] = frozenset()) -> None:
+    """The B12 dose told (micrograms): not a dose right after folic acid or another
+    medicine ("omeprazole 20mg"), nor grams unless right after a B12 product."""
 
     for j, tok in enumerate(tokens[:-1]):
         factor = DOSE_UG.get(tokens[j + 1])
@@ -85,8 +87,8 @@ def _dose(tokens: Sequence[str], slots: Slots) -> None:
         ):
             continue  # "metformin 2g": grams are a B12 dose only right after a B12 product
         before = set(tokens[max(0, j - 3) : j])
-        if factor is not None and before & FOLIC_NAMES and not before & B12_NAMES:
-            continue  # "folic acid 5mg": folic acid's dose, not a B12 one
+        if factor is not None and before & (FOLIC_NAMES | others) and not before & B12_NAMES:
+            continue  # "folic acid 5mg", "omeprazole 20mg": another medicine's dose
         if factor is not None and value is not None and value > 0:
             slots.dose_ug = round(value * factor, 3)
             return
@@ -318,7 +320,7 @@ def _surgery_name(tokens: Sequence[str], i: int) -> bool:
 def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
     """Fill the treatment, course and form slots (see the module docstring)."""
 
-    _dose(tokens, slots)
+    _dose(tokens, slots, frozenset(p[0] for p in words.get("_other_medicines", ())))
     _phases(tokens, slots, words)
     _events(tokens, slots, words)
     _folic(tokens, slots)
