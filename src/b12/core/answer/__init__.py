@@ -8,8 +8,11 @@ environment or network, and the same question gives byte-identical JSON.  Pipeli
     → retrieve (BM25 over approved content) retrieve.py
     → scope gate                           scope.py (reads the slots and retrieval strength)
     → evaluate facts                       facts.py (three-valued conditions, criteria.py)
-                                           select.py (what the answer says)
-                                           stance.py (what the headline answers)
+                                           select.py (what the answer says: decision or
+                                             retrieval path), second_look.py (the alert,
+                                             order check or disagreement asked about),
+                                             stance.py (what the headline answers),
+                                             selection.py (the result: a Selection)
     → compose (layout only)                compose.py
     → Answer                               models.py
 
@@ -32,7 +35,8 @@ from b12.core.answer.models import Answer
 from b12.core.answer.normalise import normalise
 from b12.core.answer.retrieve import AnswerIndex, build_index, index_for
 from b12.core.answer.scope import gate
-from b12.core.answer.select import Selection, select
+from b12.core.answer.select import select
+from b12.core.answer.selection import Selection
 from b12.core.answer.stance import STANCE_FORMS
 from b12.core.errors import FieldProblem, InputError
 from b12.core.knowledge import KnowledgeBase

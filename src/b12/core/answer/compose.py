@@ -41,7 +41,8 @@ from b12.core.answer.models import (
 )
 from b12.core.answer.normalise import Normalised, fold
 from b12.core.answer.retrieve import Hit
-from b12.core.answer.select import MAX_MATCHED, SECTION_ORDER, Fact, Selection
+from b12.core.answer.select import MAX_MATCHED
+from b12.core.answer.selection import SECTION_ORDER, Fact, Selection
 from b12.core.citing import review_fields_of
 from b12.core.knowledge import (
     Citation,

@@ -28,7 +28,7 @@ from b12.core.knowledge import (
 
 if TYPE_CHECKING:
     from b12.core.answer.extract import Slots
-    from b12.core.answer.select import Fact, Selection
+    from b12.core.answer.selection import Fact, Selection
 
 Stance = Literal["yes", "no", "depends", "unproven"]
 #: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").

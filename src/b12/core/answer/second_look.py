@@ -1,0 +1,310 @@
+"""The second look of the facts step: what the question is about may be a true alert or an
+order check rather than the headline the decision or retrieval chose.
+
+A mixin of the selector (``select.py``): each ``answer_with_…`` replaces the headline with
+the item the question asks about, when that item holds for what the question says, and keeps
+the previous headline in the algorithm section.  :func:`second_look` runs them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from b12.core.answer.extract import Slots
+from b12.core.answer.facts import Evaluator, leaf_fields
+from b12.core.answer.retrieve import AnswerIndex, Hit
+from b12.core.answer.selection import SECTION_ORDER, Fact, Selection
+from b12.core.knowledge import (
+    AdviceAction,
+    AlertAction,
+    ClassifyAction,
+    DecisionAction,
+    KnowledgeBase,
+    Recommendation,
+)
+
+#: A true alert within this share of the best score answers a yes/no question about a decision.
+CAUTION_SHARE = 0.6
+#: An item that leads retrieval by this factor over the headline's score leads clearly.
+DOMINANT_MARGIN = 1.5
+#: Share of the best score a true statement needs to displace an open best match.
+DISPLACE_SHARE = 0.8
+#: How many of the best matches ``prefer_plan_alert`` looks at.
+PLAN_TWIN_LOOK = 3
+#: Picture fields of an order: an alert that reads one of them checks the order.
+ORDER_LEAVES = frozenset(
+    {"order.dose_ug", "order.interval_days", "order_route", "order_drug", "order_kind"}
+)
+
+
+def is_caution(rec: Recommendation) -> bool:
+    """A warning or a stop, or follow-up advice: what a yes/no question about doing
+    something can be answered by."""
+    act = rec.action
+    return isinstance(act, AdviceAction) or (
+        isinstance(act, AlertAction) and act.severity in ("warning", "stop")
+    )
+
+
+def stated_and_measured(slots: Slots) -> bool:
+    """The question states a status in words and also gives a result."""
+    stated = slots.deficiency is not None and not slots.deficiency_generic
+    return stated and bool(slots.labs or slots.word_results)
+
+
+class SecondLook:
+    """The second-look steps of the selector (``select._Selector`` provides these names)."""
+
+    kb: KnowledgeBase
+    index: AnswerIndex
+    slots: Slots
+    hits: Sequence[Hit]
+    matched: list[Hit]
+    guideline: str
+    ev: Evaluator
+
+    def score(self, rec_id: str) -> float:
+        raise NotImplementedError
+
+    def about(self, rec: Recommendation) -> bool:
+        raise NotImplementedError
+
+    def asks_regimen(self) -> bool:
+        raise NotImplementedError
+
+    def result_classifier(self) -> Recommendation | None:
+        raise NotImplementedError
+
+    def _usable(self, rec: Recommendation) -> bool:
+        raise NotImplementedError
+
+    def _points_to(self, rec: Recommendation, *, results_only: bool = False) -> bool:
+        raise NotImplementedError
+
+    def answer_with_caution(
+        self,
+        sel: Selection,
+        *,
+        outranks: bool = False,
+        margin: float = 1.0,
+        share: float = CAUTION_SHARE,
+    ) -> None:
+        """A yes/no question about a decision is answered by the true alert it asks about.
+
+        ("hyperthyroid and deficient, dose adjustment?"): an alert or advice that holds and that
+        retrieval ranks within ``CAUTION_SHARE`` of the best heads; the decision stays, in the
+        algorithm section, with its regimen.  For any other question (``outranks``) such an
+        alert heads only when retrieval ranks it above the decision (``margin`` times the
+        decision's score and within ``share`` of the best, for a question that asks for a
+        decision, and resting on a result it gives: "B12 1800 on monthly shots, should we
+        space them out?") and it rests on a population or a result the question gives
+        ("hyperthyroidism and b12 dose").
+        """
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
+            return
+        best = self.hits[0].score
+        floor = max(share * best, margin * self.score(head.rec.id)) if outranks else 0.0
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
+                continue
+            # For a decision question (``margin`` above 1) an alert resting only on a
+            # population must be a warning or a stop ("dementia on tablets": adherence), not
+            # information ("metformin lowers B12").
+            # (and one that does not rest on the deficiency status the decision itself reads).
+            on_status = "deficiency" in leaf_fields(rec.when, self.kb)
+            results_only = margin > 1.0 and (not is_caution(rec) or on_status)
+            if outranks and (
+                hit.score <= floor or not self._points_to(rec, results_only=results_only)
+            ):
+                continue
+            if not isinstance(rec.action, AlertAction | AdviceAction) or not self.about(rec):
+                continue
+            if not outranks and not is_caution(rec):
+                continue  # information ("metformin lowers B12") does not answer "treat?"
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
+
+    def answer_with_top_caution(self, sel: Selection) -> None:
+        """A question whose results are read ("Hb 58, b12 <50 - start in the community or
+        seen today?") but whose best match, by a clear margin, is a warning or stop that
+        holds for it: the caution heads, the reading follows in the algorithm section."""
+        head = sel.headline
+        if head is None or not self.hits:
+            return
+        top = self.hits[0]
+        rec = self.kb.recommendations[top.id]
+        act = rec.action
+        if rec.id == head.rec.id or not isinstance(act, AlertAction) or not self._usable(rec):
+            return
+        if act.severity not in ("warning", "stop") or not self.about(rec):
+            return
+        if top.score < DOMINANT_MARGIN * self.score(head.rec.id):
+            return
+        if self.ev.truth(rec.when) is True:
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+            sel.placed["algorithm"].insert(0, head)
+            sel.headline = Fact(rec)
+            sel.seen.add(rec.id)
+
+    def prefer_plan_alert(self, sel: Selection) -> None:
+        """An order-only alert heads a question about a product for a patient ("is
+        cyanocobalamin OK in LHON?") only when the question tells an order (a dose, a route
+        or an interval); otherwise a true plan alert retrieved near it heads (the plan's
+        warning about the patient, of which the order alert is the order check's copy)."""
+        head, slots = sel.headline, self.slots
+        if head is None or slots.dose_ug or slots.interval_days or slots.routes:
+            return
+        act = head.rec.action
+        if not isinstance(act, AlertAction) or act.contexts != ("order",):
+            return
+        for hit in self.matched[:PLAN_TWIN_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            ract = rec.action
+            if rec.id == head.rec.id or not isinstance(ract, AlertAction):
+                continue
+            plan_warning = "plan" in ract.contexts and ract.severity in ("warning", "stop")
+            if plan_warning and self.ev.truth(rec.when) is True:
+                sel.placed["pitfalls"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.seen.add(rec.id)
+                return
+
+    def answer_with_order_check(self, sel: Selection) -> None:
+        """A question that describes a B12 or folic acid order with a dose, a route or an
+        interval ("Rx hydroxocobalamin 1 mg IV every 3 months - ok?", "script says 100
+        micrograms IM monthly") is answered first by what the order check says of it: the
+        warning or stop that holds for the order, best retrieved first; the previous
+        headline follows in the algorithm section."""
+        slots, head = self.slots, sel.headline
+        if head is None or not (slots.dose_ug or slots.interval_days or slots.routes):
+            return
+        if slots.describes_course or (self.asks_regimen() and slots.dose_ug is None):
+            return  # follow-up advice answers a course; a regimen question, the regimen
+        if not (slots.formulations or slots.folic or slots.dose_ug):
+            return  # a route alone ("injections") is not an order
+        act = head.rec.action
+        if isinstance(act, AlertAction) and act.severity in ("warning", "stop"):
+            return
+        found = [
+            rec
+            for rec in self.kb.usable("others", self.guideline, False)
+            if isinstance(rec.action, AlertAction)
+            and "order" in rec.action.contexts
+            and rec.action.severity in ("warning", "stop")
+            and leaf_fields(rec.when, self.kb) & ORDER_LEAVES
+            and self.ev.truth(rec.when) is True
+        ]
+        if not found:
+            return
+        found.sort(key=lambda r: (-self.score(r.id), r.id))
+        rec = found[0]
+        for key in SECTION_ORDER:
+            sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+        sel.placed["algorithm"].insert(0, head)
+        sel.headline = Fact(rec)
+        sel.depends = []
+        sel.branches = []
+        sel.seen.add(rec.id)
+
+    def answer_with_dominant_alert(self, sel: Selection) -> None:
+        """A dose question about a population ("hyperthyroidism and b12 dose") whose best
+        match, by a clear margin, is a true alert on that population: the alert heads (it is
+        what b12 says about the dose for them); the decision follows with its regimen."""
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or len(self.hits) < 2:
+            return
+        top, second = self.hits[0], self.hits[1]
+        rec = self.kb.recommendations[top.id]
+        if top.score < DOMINANT_MARGIN * second.score or rec.id == head.rec.id:
+            return
+        if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
+            return
+        if self.ev.truth(rec.when) is True and self.about(rec):
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+            sel.placed["algorithm"].insert(0, head)
+            sel.headline = Fact(rec)
+            sel.depends = []
+            sel.seen.add(rec.id)
+
+    def answer_with_conflict(self, sel: Selection) -> None:
+        """A stated status that a result given in the question refines or contradicts ("status
+        entered as not deficient but serum B12 is 120"): the true alert that says so, when
+        retrieved, heads; the previous headline follows in the algorithm section."""
+        head = sel.headline
+        reading = self.result_classifier()
+        measured = (
+            reading.action.deficiency
+            if reading and isinstance(reading.action, ClassifyAction)
+            else None
+        )
+        if head is None or measured in (None, self.slots.deficiency):
+            return  # the result agrees with the stated status (or says nothing on its own)
+        # The alerts on the stated status are the question's own facts: retrieved ones first,
+        # then, for a stated suspicion (kept against a normal result), a warning that holds
+        # although not retrieved.
+        retrieved = [self.kb.recommendations[h.id] for h in self.matched]
+        pool = self.kb.usable("others", self.guideline, False)
+        others = [
+            r
+            for r in (pool if self.slots.deficiency == "suspected" else ())
+            if r.id not in {x.id for x in retrieved}
+            and isinstance(r.action, AlertAction)
+            and r.action.severity in ("warning", "stop")
+        ]
+        for rec in [*retrieved, *others]:
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if "stated_deficiency" not in leaf_fields(rec.when, self.kb):
+                continue
+            if self.ev.truth(rec.when) is True:
+                for key in SECTION_ORDER:
+                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+                # A stated suspicion is kept against a normal result (as ``plan`` does): the
+                # result's reading ("deficiency unlikely") is then not stated as a fact.
+                kept = self.slots.deficiency == "suspected"
+                if not (kept and isinstance(head.rec.action, ClassifyAction)):
+                    sel.placed["algorithm"].insert(0, head)
+                sel.headline = Fact(rec)
+                sel.depends = []
+                sel.seen.add(rec.id)
+                return
+
+
+def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
+    """What the question is about may be a true alert rather than the headline chosen: the
+    caution a yes/no question asks about, an alert that outranks the decision, the dominant
+    alert of a dose question, or the conflict between a stated status and a result."""
+    if slots.form == "yesno" and not (slots.decision_question or slots.regimen_question):
+        sel_.answer_with_caution(sel)
+    elif not slots.regimen_question:
+        # "should we space them out?" with a result or population given: a true alert on
+        # what the question gives that retrieval ranks above the decision (clearly, when the
+        # question asks for a decision) answers it.
+        if slots.decision_question:
+            sel_.answer_with_caution(
+                sel, outranks=True, margin=DOMINANT_MARGIN, share=DISPLACE_SHARE
+            )
+        else:
+            sel_.answer_with_caution(sel, outranks=True)
+    elif slots.form == "how_much":
+        sel_.answer_with_dominant_alert(sel)
+    asks_action = (
+        slots.decision_question
+        or slots.regimen_question
+        or slots.form == "what_check"
+        or slots.intent == "monitoring"
+    )
+    if stated_and_measured(slots) and not asks_action:
+        sel_.answer_with_conflict(sel)
+    sel_.answer_with_order_check(sel)
+    sel_.prefer_plan_alert(sel)
