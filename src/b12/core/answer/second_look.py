@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from b12.core.answer.extract import Slots
 from b12.core.answer.facts import Evaluator, leaf_fields
+from b12.core.answer.models import SectionKey
 from b12.core.answer.retrieve import AnswerIndex, Hit
 from b12.core.answer.selection import SECTION_ORDER, Fact, Selection
 from b12.core.knowledge import (
@@ -81,6 +82,31 @@ class SecondLook:
     def _points_to(self, rec: Recommendation, *, results_only: bool = False) -> bool:
         raise NotImplementedError
 
+    def _heads(
+        self,
+        sel: Selection,
+        rec: Recommendation,
+        *,
+        keep: bool = True,
+        into: SectionKey = "algorithm",
+        unplace: bool = True,
+        clear_depends: bool = True,
+        clear_branches: bool = False,
+    ) -> None:
+        """``rec`` heads the answer; the previous headline follows in ``into`` (``keep``)."""
+        head = sel.headline
+        if unplace:
+            for key in SECTION_ORDER:
+                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
+        if keep and head is not None:
+            sel.placed[into].insert(0, head)
+        sel.headline = Fact(rec)
+        if clear_depends:
+            sel.depends = []
+        if clear_branches:
+            sel.branches = []
+        sel.seen.add(rec.id)
+
     def answer_with_caution(
         self,
         sel: Selection,
@@ -124,12 +150,7 @@ class SecondLook:
             if not outranks and not is_caution(rec):
                 continue  # information ("metformin lowers B12") does not answer "treat?"
             if self.ev.truth(rec.when) is True:
-                for key in SECTION_ORDER:
-                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
-                sel.placed["algorithm"].insert(0, head)
-                sel.headline = Fact(rec)
-                sel.depends = []
-                sel.seen.add(rec.id)
+                self._heads(sel, rec)
                 return
 
     def answer_with_top_caution(self, sel: Selection) -> None:
@@ -149,11 +170,7 @@ class SecondLook:
         if top.score < DOMINANT_MARGIN * self.score(head.rec.id):
             return
         if self.ev.truth(rec.when) is True:
-            for key in SECTION_ORDER:
-                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
-            sel.placed["algorithm"].insert(0, head)
-            sel.headline = Fact(rec)
-            sel.seen.add(rec.id)
+            self._heads(sel, rec, clear_depends=False)
 
     def prefer_plan_alert(self, sel: Selection) -> None:
         """An order-only alert heads a question about a product for a patient ("is
@@ -173,9 +190,7 @@ class SecondLook:
                 continue
             plan_warning = "plan" in ract.contexts and ract.severity in ("warning", "stop")
             if plan_warning and self.ev.truth(rec.when) is True:
-                sel.placed["pitfalls"].insert(0, head)
-                sel.headline = Fact(rec)
-                sel.seen.add(rec.id)
+                self._heads(sel, rec, into="pitfalls", unplace=False, clear_depends=False)
                 return
 
     def answer_with_order_check(self, sel: Selection) -> None:
@@ -206,14 +221,7 @@ class SecondLook:
         if not found:
             return
         found.sort(key=lambda r: (-self.score(r.id), r.id))
-        rec = found[0]
-        for key in SECTION_ORDER:
-            sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
-        sel.placed["algorithm"].insert(0, head)
-        sel.headline = Fact(rec)
-        sel.depends = []
-        sel.branches = []
-        sel.seen.add(rec.id)
+        self._heads(sel, found[0], clear_branches=True)
 
     def answer_with_dominant_alert(self, sel: Selection) -> None:
         """A dose question about a population ("hyperthyroidism and b12 dose") whose best
@@ -229,12 +237,7 @@ class SecondLook:
         if not isinstance(rec.action, AlertAction) or rec.id not in self.index.population_recs:
             return
         if self.ev.truth(rec.when) is True and self.about(rec):
-            for key in SECTION_ORDER:
-                sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
-            sel.placed["algorithm"].insert(0, head)
-            sel.headline = Fact(rec)
-            sel.depends = []
-            sel.seen.add(rec.id)
+            self._heads(sel, rec)
 
     def answer_with_conflict(self, sel: Selection) -> None:
         """A stated status that a result given in the question refines or contradicts ("status
@@ -267,16 +270,12 @@ class SecondLook:
             if "stated_deficiency" not in leaf_fields(rec.when, self.kb):
                 continue
             if self.ev.truth(rec.when) is True:
-                for key in SECTION_ORDER:
-                    sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
                 # A stated suspicion is kept against a normal result (as ``plan`` does): the
                 # result's reading ("deficiency unlikely") is then not stated as a fact.
                 kept = self.slots.deficiency == "suspected"
-                if not (kept and isinstance(head.rec.action, ClassifyAction)):
-                    sel.placed["algorithm"].insert(0, head)
-                sel.headline = Fact(rec)
-                sel.depends = []
-                sel.seen.add(rec.id)
+                self._heads(
+                    sel, rec, keep=not (kept and isinstance(head.rec.action, ClassifyAction))
+                )
                 return
 
 
