@@ -317,3 +317,24 @@ def test_another_medicines_dose_is_not_a_b12_dose(question: str) -> None:
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs != ("B12-SAFE-045",)
+
+
+def test_a_now_elsewhere_in_the_question_is_not_a_new_symptom() -> None:
+    req, _sel = evaluate_facts(
+        "pt on hydroxo every 2 months after neuro involvement - can we go to 3 monthly now?", KB
+    )
+    assert "new_neuro_symptoms" not in req.slots.events
+    assert req.slots.interval_days == pytest.approx(91.32)  # the interval proposed
+    ans = answer("on 2 monthly hydroxo after SACD, ok to move to every 3 months?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs == ("B12-SAFE-095",)
+    assert ans.headline.answers == "no"
+
+
+def test_a_warning_that_allows_treatment_answers_yes_to_giving_it() -> None:
+    ans = answer("can i give hydroxo to a pt with cobalt allergy?", KB)
+    assert ans.headline is not None
+    assert ans.headline.answers == "yes"
+    harm = answer("is cobalt allergy a contraindication to b12 jabs?", KB)
+    assert harm.headline is not None
+    assert harm.headline.answers == "no"

@@ -472,43 +472,63 @@ def _moved_to(tokens: Sequence[str]) -> str | None:
     return None
 
 
-def _interval(tokens: Sequence[str], slots: Slots) -> None:  # noqa: C901 - one branch per form
+def _interval_at(tokens: Sequence[str], i: int) -> float | None:  # noqa: C901 - one branch per form
+    """The interval in days told at token ``i`` ("every 3 months", "alternate days", …)."""
     n = len(tokens)
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1] if i + 1 < n else ""
-        nxt2 = tokens[i + 2] if i + 2 < n else ""
-        days: float | None = None
-        if tok == "every" and nxt in UNIT_DAYS:
-            days = UNIT_DAYS[nxt]
-        elif tok == "every" and nxt in ("other", "alternate", "second") and nxt2 in ("day",):
-            days = 2.0
-        elif tok == "every" and number(nxt) is not None and nxt2 in UNIT_DAYS:
-            days = (number(nxt) or 0) * UNIT_DAYS[nxt2]
-        elif tok == "alternate" and nxt in ("days", "day"):
-            days = 2.0
-        elif tok in PER_WORDS and not (i > 0 and number(tokens[i - 1]) is not None):
-            days = PER_WORDS[tok]
-        elif number(tok) is not None and nxt in PER_WORDS and nxt != "daily":
-            days = (number(tok) or 0) * PER_WORDS[nxt]
-        elif tok in ("once", "one") and nxt == "a" and nxt2 == "day":
-            days = 1.0
-        elif number(tok) is not None and nxt == "times" and nxt2 in ("a", "per", "weekly"):
-            unit = nxt2 if nxt2 == "weekly" else (tokens[i + 3] if i + 3 < n else "")
-            if unit in ("week", "weekly") and (number(tok) or 0) > 0:
-                days = round(7 / (number(tok) or 1), 2)
-        elif tok in ("twice", "thrice") and nxt in ("a", "per", "weekly"):
-            unit = nxt if nxt == "weekly" else nxt2
-            if unit in ("week", "weekly"):
-                days = round(7 / (2 if tok == "twice" else 3), 2)
-        elif (
-            number(tok) is not None
-            and nxt in UNIT_DAYS
-            and nxt2 in ("after", "apart", "later", "between")
-        ):
-            days = (number(tok) or 0) * UNIT_DAYS[nxt]
-        if days is not None and 0 < days <= 3660:
-            slots.interval_days = round(days, 2)
-            return
+    tok = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < n else ""
+    nxt2 = tokens[i + 2] if i + 2 < n else ""
+    days: float | None = None
+    if tok == "every" and nxt in UNIT_DAYS:
+        days = UNIT_DAYS[nxt]
+    elif tok == "every" and nxt in ("other", "alternate", "second") and nxt2 in ("day",):
+        days = 2.0
+    elif tok == "every" and number(nxt) is not None and nxt2 in UNIT_DAYS:
+        days = (number(nxt) or 0) * UNIT_DAYS[nxt2]
+    elif tok == "alternate" and nxt in ("days", "day"):
+        days = 2.0
+    elif tok in PER_WORDS and not (i > 0 and number(tokens[i - 1]) is not None):
+        days = PER_WORDS[tok]
+    elif number(tok) is not None and nxt in PER_WORDS and nxt != "daily":
+        days = (number(tok) or 0) * PER_WORDS[nxt]
+    elif tok in ("once", "one") and nxt == "a" and nxt2 == "day":
+        days = 1.0
+    elif number(tok) is not None and nxt == "times" and nxt2 in ("a", "per", "weekly"):
+        unit = nxt2 if nxt2 == "weekly" else (tokens[i + 3] if i + 3 < n else "")
+        if unit in ("week", "weekly") and (number(tok) or 0) > 0:
+            days = round(7 / (number(tok) or 1), 2)
+    elif tok in ("twice", "thrice") and nxt in ("a", "per", "weekly"):
+        unit = nxt if nxt == "weekly" else nxt2
+        if unit in ("week", "weekly"):
+            days = round(7 / (2 if tok == "twice" else 3), 2)
+    elif (
+        number(tok) is not None
+        and nxt in UNIT_DAYS
+        and nxt2 in ("after", "apart", "later", "between")
+    ):
+        days = (number(tok) or 0) * UNIT_DAYS[nxt]
+    if days is not None and 0 < days <= 3660:
+        return round(days, 2)
+    return None
+
+
+#: Words that, before "to", propose a new interval ("can we go to 3 monthly?").
+TO_INTERVAL = frozenset(
+    {"go", "move", "change", "switch", "extend", "increase", "reduce", "drop", "space", "stretch"}
+)
+
+
+def _interval(tokens: Sequence[str], slots: Slots) -> None:
+    """The interval the question tells; of two, the one it proposes to move to ("on every 2
+    months - can we go to 3 monthly?")."""
+    found = [(i, d) for i in range(len(tokens)) if (d := _interval_at(tokens, i)) is not None]
+    if not found:
+        return
+    slots.interval_days = found[0][1]
+    for i, days in found[1:]:
+        before = tokens[max(0, i - 4) : i]
+        if "to" in before and set(before) & TO_INTERVAL:
+            slots.interval_days = days
 
 
 def _dose_follows(tokens: Sequence[str], j: int) -> bool:

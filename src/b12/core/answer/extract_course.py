@@ -34,6 +34,7 @@ from b12.core.answer.lexicon import (
     FOLIC_WITH,
     FORMS,
     LATE_WORDS,
+    NEURO_WORDS,
     NEW_WORDS,
     PHASE_WORDS,
     PROPOSAL_VERBS,
@@ -105,7 +106,7 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
             slots.events.append("oral_not_improving")
         elif "loading" in slots.phase_kinds:
             slots.events.append("symptoms_returned_before_due")
-    if slots.neuro and slots.on_treatment and set(tokens) & NEW_WORDS:
+    if slots.neuro and slots.on_treatment and _new_symptom(tokens):
         slots.events.append("new_neuro_symptoms")
     said = set(tokens)
     since = _since_last(tokens)
@@ -147,6 +148,20 @@ def _since_last(tokens: Sequence[str]) -> float | None:
             if unit in _FRACTION_DAYS and then == "ago":
                 return value * _FRACTION_DAYS[unit]
     return None
+
+
+#: How near a neurological word a word of newness must stand ("new tingling", "numb again").
+NEW_REACH = 3
+
+
+def _new_symptom(tokens: Sequence[str]) -> bool:
+    """A neurological symptom told as new ("new pins and needles", "tingling started again"),
+    not a "now" elsewhere in the question ("after neuro involvement - 3 monthly now?")."""
+    for start, end, _ in hits(tokens, NEURO_WORDS):
+        near = tokens[max(0, start - NEW_REACH) : end + NEW_REACH]
+        if set(near) & NEW_WORDS:
+            return True
+    return False
 
 
 def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bool:
