@@ -338,3 +338,21 @@ def test_a_warning_that_allows_treatment_answers_yes_to_giving_it() -> None:
     harm = answer("is cobalt allergy a contraindication to b12 jabs?", KB)
     assert harm.headline is not None
     assert harm.headline.answers == "no"
+
+
+@pytest.mark.parametrize(
+    ("question", "stance"),
+    [
+        ("on b12 jabs every 3 months, can i have them every 2 months instead?", None),
+        ("on 3 monthly jabs but symptoms back at 8 weeks, can we go to every 2 months?", "yes"),
+        ("i had my b12 jab 2 weeks early by mistake, is that dangerous?", "no"),
+        ("im pregnant and my b12 is 170, will the injections hurt my baby?", "no"),
+    ],
+)
+def test_the_stance_follows_what_the_question_proposes(question: str, stance: str | None) -> None:
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    if stance is not None:
+        assert ans.headline.answers == stance, ans.headline.text
+    else:
+        assert ans.headline.answers != "no", ans.headline.text

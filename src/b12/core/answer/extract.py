@@ -109,6 +109,9 @@ class Slots:
     route_preference: str | None = None
     audience_cue: str | None = None
     guideline_cue: str | None = None
+    #: The question proposes a new interval ("can we go to 3 monthly?", "every 2 months
+    #: instead?"): change advice that says so answers yes.
+    proposes_change: bool = False
     #: The question compares guideline sets or sources ("in the US but not here", "UK vs US").
     compares: bool = False
     dose_ug: float | None = None
@@ -527,8 +530,9 @@ def _interval(tokens: Sequence[str], slots: Slots) -> None:
     slots.interval_days = found[0][1]
     for i, days in found[1:]:
         before = tokens[max(0, i - 4) : i]
-        if "to" in before and set(before) & TO_INTERVAL:
-            slots.interval_days = days
+        if ("to" in before and set(before) & TO_INTERVAL) or "instead" in tokens[i : i + 5]:
+            slots.interval_days = days  # "go to 3 monthly", "every 2 months instead"
+            slots.proposes_change = True
 
 
 def _dose_follows(tokens: Sequence[str], j: int) -> bool:

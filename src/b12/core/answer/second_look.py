@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from b12.core import criteria
 from b12.core.answer.extract import Slots
 from b12.core.answer.facts import Evaluator, leaf_fields
 from b12.core.answer.models import SectionKey
@@ -51,6 +52,17 @@ def stated_and_measured(slots: Slots) -> bool:
     """The question states a status in words and also gives a result."""
     stated = slots.deficiency is not None and not slots.deficiency_generic
     return stated and bool(slots.labs or slots.word_results)
+
+
+def requires_timing(cond: criteria.Condition | None) -> bool:
+    """``cond`` asks for the order's timing to be one of some values (not merely excludes it):
+    the early- and late-dose checks."""
+    match cond:
+        case criteria.Member("order_timing", _):
+            return True
+        case criteria.All(parts) | criteria.AnyOf(parts):
+            return any(requires_timing(p) for p in parts)
+    return False
 
 
 class SecondLook:
@@ -204,8 +216,8 @@ class SecondLook:
             return
         if slots.describes_course or (self.asks_regimen() and slots.dose_ug is None):
             return  # follow-up advice answers a course; a regimen question, the regimen
-        if not (slots.formulations or slots.folic or slots.dose_ug):
-            return  # a route alone ("injections") is not an order
+        if not (slots.formulations or slots.folic or slots.dose_ug or slots.order_timing):
+            return  # a route alone ("injections") is not an order; a jab given early is
         act = head.rec.action
         if isinstance(act, AlertAction) and act.severity in ("warning", "stop"):
             return
@@ -215,7 +227,7 @@ class SecondLook:
             if isinstance(rec.action, AlertAction)
             and "order" in rec.action.contexts
             and rec.action.severity in ("warning", "stop")
-            and leaf_fields(rec.when, self.kb) & ORDER_LEAVES
+            and (leaf_fields(rec.when, self.kb) & ORDER_LEAVES or requires_timing(rec.when))
             and self.ev.truth(rec.when) is True
         ]
         if not found:

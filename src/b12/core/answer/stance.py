@@ -93,6 +93,9 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     proposed = slots.route_preference
     if route is not None and proposed in ("im", "oral") and _kind(route) != proposed:
         return "no"  # the regimen that answers is by the other route
+    act = head.rec.action
+    if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
+        return "yes"  # "every 2 months instead?" answered by "shorten the interval"
     value = stance(head.rec)
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
