@@ -33,6 +33,7 @@ from b12.core.answer.lexicon import (
     DEFICIENCY_STATUSES,
     DOSE_UNITS,
     ELDERLY_AGE,
+    EXAM_WORDS,
     FIRST_PERSON,
     GENERIC_DEFICIENCY,
     ILEAL_EXPLICIT,
@@ -43,6 +44,7 @@ from b12.core.answer.lexicon import (
     LABS,
     MY_TREATMENT,
     NEURO_WORDS,
+    NORMAL_FINDINGS,
     ON_TREATMENT_LEAD,
     ON_TREATMENT_WHAT,
     PER_WORDS,
@@ -130,6 +132,8 @@ class Slots:
     asks_next_dose: bool = False
     switching: bool = False
     folate_low: bool = False
+    #: The question asks whether a result it gives is fine ("450, is that ok?").
+    asks_result_fine: bool = False
 
     @property
     def describes_order(self) -> bool:
@@ -169,13 +173,31 @@ class Slots:
         )
 
 
+def _normal_finding(tokens: Sequence[str], start: int, end: int) -> bool:
+    """A neurological examination reported normal ("neuro exam normal", "normal neuro
+    exam", "neurology unremarkable"): a finding of no involvement, not a symptom."""
+    if start > 0 and tokens[start - 1] in NORMAL_FINDINGS:
+        return True
+    after = list(tokens[end : end + 3])
+    if after[:1] and after[0] in EXAM_WORDS:
+        after = after[1:]
+    if after[:1] and after[0] in ("was", "is", "were"):
+        after = after[1:]
+    return bool(after[:1]) and after[0] in NORMAL_FINDINGS
+
+
 def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     hits = _hits(tokens, NEURO_WORDS)
     if not hits:
         return
     if _has(tokens, BOTH_WAYS):
         return
-    positive = [code for start, end, code in hits if not _negated(tokens, start, end)]
+    positive = [
+        code
+        for start, end, code in hits
+        if not _negated(tokens, start, end)
+        and not (code == "unspecified_neurological" and _normal_finding(tokens, start, end))
+    ]
     denied = len(positive) < len(hits)
     if denied and set(positive) <= {"unspecified_neurological"}:
         # "I don't have any tingling or numbness" outweighs a loose word ("destroying my
@@ -726,8 +748,11 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
         ):
             slots.deficiency = "confirmed"
             slots.deficiency_generic = True
+    # A test's own name is not a word of intent ("mean" in "mean cell volume").
+    named = set(_find(tokens, ("mean", "cell")))
     scores = {
-        intent: sum(1 for p in phrases for _ in _find(tokens, p)) for intent, phrases in INTENTS
+        intent: sum(1 for p in phrases for i in _find(tokens, p) if i not in named)
+        for intent, phrases in INTENTS
     }
     best = max(scores.values())
     if best:
@@ -930,6 +955,12 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     extract_course(tokens, norm.folded, slots, _word_lists(kb))
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
+    words = kb.answering.vocabulary
+    if slots.labs and not slots.decision_question:
+        fine = _has(tokens, _phrases(words.get("asks_result_fine", ())))
+        if fine or _has(tokens, _phrases(words.get("asks_result_low", ()))):
+            slots.intent = "diagnosis"  # "b12 came back 450, is that ok?"
+            slots.asks_result_fine = fine
     if (
         slots.deficiency == "confirmed"
         and "serum_b12_ng_l" in slots.labs

@@ -226,6 +226,8 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
         return False
     if any(c[0] in YESNO_LEADS for c in clauses):
         return True
+    if any(c[0] in YESNO_TAILS and c[1:2] == ["to"] for c in clauses):
+        return True  # "ok to give the next dose?", "safe to switch to oral instead?"
     last = clauses[-1]
     if (
         len(clauses) > 1
@@ -286,6 +288,17 @@ def asked_forms(tokens: Sequence[str]) -> list[str]:
         for form, table in FORMS
         if any(not _surgery_name(tokens, i) for p in table for i in find(tokens, p))
     ]
+    if "how_much?" in forms:
+        # A bare "dose" (``how_much?``) asks for an amount when it ends the question ("switch
+        # to cyano - dose?") or when nothing else is asked ("first dose today - what to
+        # watch for?" asks about safety).
+        at = forms.index("how_much?")
+        forms.remove("how_much?")
+        ends = any(tuple(tokens[i + 1 : i + 2]) in ((), ("?",)) for i in find(tokens, ("dose",)))
+        if ends and "how_much" not in forms:
+            forms.insert(at, "how_much")
+        elif not forms:
+            forms.append("how_much")
     if "when" in forms and leads_with_when(tokens):
         forms.remove("when")
         forms.insert(0, "when")

@@ -64,6 +64,9 @@ NEGATIONS = frozenset(
     {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
 )
 POST_NEGATIONS = frozenset({"absent", "none", "negative", "denied", "excluded"})
+#: Words that report an examination as normal ("neuro exam normal"): no involvement found.
+NORMAL_FINDINGS = frozenset({"normal", "unremarkable", "intact", "nad", "nil", "clear"})
+EXAM_WORDS = frozenset({"exam", "examination", "assessment", "findings", "review", "obs", "status"})
 #: Words that end a negation's reach (besides clause punctuation).
 SCOPE_BREAKS = frozenset(
     {"but", "however", "although", "though", "except", "yet", "whereas", "while", "now", "then"}
@@ -520,6 +523,11 @@ INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
             "site",
             "buttock",
             "gluteal",
+            "watch for",
+            "watch out",
+            "to watch",
+            "look out for",
+            "precautions",
         ),
     ),
     (
@@ -799,7 +807,7 @@ FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         "how_often",
         phrases("how often", "frequency", "interval", "how frequently", "how many times"),
     ),
-    ("how_much", phrases("how much", "what dose", "which dose", "how many", "dose")),
+    ("how_much", phrases("how much", "what dose", "which dose", "how many")),
     (
         "what_check",
         phrases(
@@ -818,7 +826,25 @@ FORMS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
             "next test",
         ),
     ),
-    ("is_safe", phrases("safe", "safety", "dangerous", "toxic", "harmful", "bad")),
+    (
+        "is_safe",
+        phrases(
+            "safe",
+            "safety",
+            "dangerous",
+            "toxic",
+            "harmful",
+            "bad",
+            "watch for",
+            "watch out",
+            "to watch",
+            "look out for",
+            "precautions",
+        ),
+    ),
+    # A bare "dose" asks for an amount only when no other form is asked ("first dose today -
+    # what to watch for?" asks about safety).
+    ("how_much?", phrases("dose")),
     # "when" last: it is also a conjunction ("how safe … when breastfeeding").
     ("when", phrases("when", "how soon", "how long")),
 )

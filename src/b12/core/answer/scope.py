@@ -7,7 +7,8 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
    human treatment only;
 1. a **wellness** use (``wellness``: energy, weight loss, hair, hangover …) → out of scope
    unless the question describes a deficiency (a low result, a cause or risk, a symptom, a
-   treatment in progress) — B12 as a supplement for well-being is not covered;
+   treatment in progress, but not when it says the level is normal and tells no symptom,
+   cause or condition) — B12 as a supplement for well-being is not covered;
 2. an **in-scope anchor** (``answering.yaml``: B12, cobalamin, pernicious anaemia, …) in the
    question → in scope, unless it also names an **out-of-scope** topic (iron, vitamin D, …)
    as often as it names B12 (the question is about the other topic) or retrieval is weak, or
@@ -89,6 +90,14 @@ def describes_deficiency(slots: Slots) -> bool:
     )
 
 
+def _normal_and_well(slots: Slots) -> bool:
+    """The question says the B12 level is normal and tells no symptom, cause, condition or
+    course event ("shots for weight loss at a med spa? my levels are normal"): injections
+    named here are a wish, not a treatment of a deficiency."""
+    normal = slots.word_results.get("serum_b12_ng_l") == "normal"
+    return normal and not (slots.neuro or slots.causes or slots.conditions or slots.events)
+
+
 def foreign_words(norm: Normalised, index: AnswerIndex) -> list[str]:
     """Words of the question that name a topic of their own: letters only, at least
     ``FOREIGN_MIN_LENGTH`` long, used nowhere in the knowledge base (as a word or a stem) and
@@ -131,7 +140,7 @@ def gate(
     if animals:
         return Scope(False, "veterinary", (), tuple(animals), coverage)
     wellness = _present(index.wellness, streams)
-    if wellness and not describes_deficiency(slots):
+    if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)):
         return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
     off = [w for w in _present(index.off_topic, streams) if not any(w in a for a in anchors)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from b12.core import criteria
 from b12.core.answer.extract import Slots
-from b12.core.answer.facts import Evaluator, leaf_fields
+from b12.core.answer.facts import Evaluator, Phrases, leaf_fields
 from b12.core.answer.models import SectionKey
 from b12.core.answer.retrieve import AnswerIndex, Hit
 from b12.core.answer.selection import SECTION_ORDER, Fact, Selection
@@ -75,6 +75,7 @@ class SecondLook:
     matched: list[Hit]
     guideline: str
     ev: Evaluator
+    phrases: Phrases
 
     def score(self, rec_id: str) -> float:
         raise NotImplementedError
@@ -142,7 +143,10 @@ class SecondLook:
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         best = self.hits[0].score
-        floor = max(share * best, margin * self.score(head.rec.id)) if outranks else 0.0
+        # The catch-all decision ("no deficiency: nothing to plan") says least of all: a true
+        # alert on what the question gives need not outrank it, only be near the best match.
+        bar = 0.0 if head.rec.when is None else margin * self.score(head.rec.id)
+        floor = max(share * best, bar) if outranks else 0.0
         for hit in self.matched:
             rec = self.kb.recommendations[hit.id]
             if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
@@ -164,6 +168,38 @@ class SecondLook:
             if self.ev.truth(rec.when) is True:
                 self._heads(sel, rec)
                 return
+
+    def answer_with_result_warning(self, sel: Selection) -> None:
+        """A question that asks whether to go ahead with a decision ("Hb 52, plts 35 - start
+        the injections in surgery?") is answered by a warning or stop that holds because of a
+        result the question gives and the decision does not read (the blood count, the
+        potassium), when retrieval finds it: it is what stands in the way.  An alert open only
+        on the adult gate heads under that condition."""
+        head = sel.headline
+        if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
+            return
+        given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
+        own = leaf_fields(head.rec.when, self.kb) | {"labs.serum_b12_ng_l"}
+        best = self.hits[0].score
+        for hit in self.matched:
+            rec = self.kb.recommendations[hit.id]
+            act = rec.action
+            if hit.score < CAUTION_SHARE * best or rec.id == head.rec.id:
+                continue
+            if not isinstance(act, AlertAction) or act.severity not in ("warning", "stop"):
+                continue
+            if not (leaf_fields(rec.when, self.kb) & (given - own)):
+                continue
+            truth = self.ev.truth(rec.when)
+            if truth is True:
+                self._heads(sel, rec)
+                return
+            if truth is None and self.ev.fields(rec.when) <= {"age"}:
+                fact = Fact(rec, self.phrases.explain(rec.when))
+                if fact.condition:
+                    self._heads(sel, rec)
+                    sel.headline = fact
+                    return
 
     def answer_with_top_caution(self, sel: Selection) -> None:
         """A question whose results are read ("Hb 58, b12 <50 - start in the community or
@@ -305,6 +341,7 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
             sel_.answer_with_caution(
                 sel, outranks=True, margin=DOMINANT_MARGIN, share=DISPLACE_SHARE
             )
+            sel_.answer_with_result_warning(sel)
         else:
             sel_.answer_with_caution(sel, outranks=True)
     elif slots.form == "how_much":

@@ -93,6 +93,10 @@ def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
     return "algorithm"
 
 
+#: Open fields that leave an item about the question: the adult gate and the planned treatment.
+GATE_ONLY = frozenset({"age", "regimen_route", "regimen_drug"})
+
+
 def _matched(hits: Sequence[Hit]) -> list[Hit]:
     if not hits:
         return []
@@ -173,16 +177,25 @@ class _Selector(SecondLook):
         self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
         self.set_decision(None)
 
-    def result_alerts(self) -> list[Fact]:
-        """Alerts that hold because of a result the question gives ("B12 2000 on injections")."""
+    def result_alerts(self, *, named: bool = False) -> list[Fact]:
+        """Alerts that hold because of a result the question gives ("B12 2000 on injections");
+        with ``named``, also warnings and stops that hold because of a condition or medicine
+        it names ("hives after the last shot - ok to give the next?")."""
         given = {f"labs.{name}" for name in self.slots.labs}
-        if not given:
+        names = {"conditions"} if self.slots.conditions else set()
+        names |= {"medications"} if self.slots.medications else set()
+        if not given and not (named and names):
             return []
         out = []
         for rec in self.kb.usable("others", self.guideline, False):
-            if not isinstance(rec.action, AlertAction) or not self._usable(rec):
+            act = rec.action
+            if not isinstance(act, AlertAction) or not self._usable(rec):
                 continue
-            if leaf_fields(rec.when, self.kb) & given and self.ev.truth(rec.when) is True:
+            fields = leaf_fields(rec.when, self.kb)
+            rests = bool(fields & given) or (
+                named and act.severity in ("warning", "stop") and bool(fields & names)
+            )
+            if rests and self.ev.truth(rec.when) is True:
                 out.append(Fact(rec))
         return out
 
@@ -223,6 +236,11 @@ class _Selector(SecondLook):
         if t is True:
             return Fact(rec)
         if t is False:
+            return None
+        open_fields = self.ev.fields(rec.when)
+        if "age" in open_fields and len(open_fields) > 1:
+            # The adult gate is written out only when it is all that is open: an alert whose
+            # own topic is also unknown is too far from the question to offer.
             return None
         text = self.phrases.explain(rec.when)
         return Fact(rec, text) if text else None
@@ -464,7 +482,7 @@ class _Selector(SecondLook):
             if f.condition is None and h.score >= share * best and self.about(f.rec)
         ]
         if not near:
-            near = self.result_alerts()
+            near = self.result_alerts(named=True)
         near.sort(key=lambda f: -self.specificity(f.rec))
         near = course + near  # the follow-up advice for the told course heads
         on_topic = [f for _, f in shown if self.about(f.rec)] or [shown[0][1]]
@@ -482,9 +500,12 @@ class _Selector(SecondLook):
             head.condition is not None
             and self.classifier is not None
             and self.slots.intent not in ("monitoring", "safety")
+            and not self.ev.fields(head.rec.when) <= GATE_ONLY
         ):
             # An open headline gives way to what the stated result means, unless the
-            # question asks about checks or safety ("when should I be seen again?").
+            # question asks about checks or safety ("when should I be seen again?").  An item
+            # open only on the adult gate or on the treatment still to be planned ("treatment
+            # is not oral") is what the question is about, not a neighbour.
             head = Fact(self.classifier)
         sel.headline = head
         sel.seen.add(head.rec.id)
@@ -637,21 +658,9 @@ def _select(
         _name_plan(sel, kb)
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
+    if done:
+        _catch_all_gives_way(sel_, sel, reading)
     head = sel.headline
-    if (
-        done
-        and head is not None
-        and head.rec.when is None
-        and reading is not None
-        and len(leaf_fields(reading.when, kb) & {f"labs.{n}" for n in slots.labs}) >= 2
-    ):
-        # The catch-all decision ("no deficiency, nothing to plan") says less than what two
-        # or more results the question gives mean together ("borderline B12 with normal MMA:
-        # deficiency unlikely"): the reading heads, the decision follows.
-        sel.placed["algorithm"].insert(0, head)
-        sel.headline = Fact(reading)
-        sel.seen.add(reading.id)
-        head = sel.headline
     asks_regimen = slots.regimen_question or slots.intent == "regimen"
     if done and head is not None and head.condition and not head.otherwise and not asks_regimen:
         # A decision open on what the question does not say: a retrieved fact heads instead.
@@ -683,6 +692,28 @@ def _select(
     sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
+
+
+def _catch_all_gives_way(sel_: _Selector, sel: Selection, reading: Recommendation | None) -> None:
+    """The catch-all decision ("no deficiency, nothing to plan") says least of all.
+
+    What two or more results the question gives mean together ("borderline B12 with normal
+    MMA: deficiency unlikely") heads instead; else a true alert on a result the question gives
+    ("B12 1500, not on any B12"), even when retrieval missed it.  The decision follows.
+    """
+    head = sel.headline
+    if head is None or head.rec.when is not None:
+        return
+    given = {f"labs.{n}" for n in sel_.slots.labs}
+    if reading is not None and len(leaf_fields(reading.when, sel_.kb) & given) >= 2:
+        sel.placed["algorithm"].insert(0, head)
+        sel.headline = Fact(reading)
+        sel.seen.add(reading.id)
+        return
+    alerts = [f for f in sel_.result_alerts() if f.rec.id not in sel.seen]
+    if alerts:
+        alerts.sort(key=lambda f: (-sel_.specificity(f.rec), -sel_.score(f.rec.id), f.rec.id))
+        sel_._heads(sel, alerts[0].rec)
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:

@@ -97,6 +97,8 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
         return "yes"  # "every 2 months instead?" answered by "shorten the interval"
     value = stance(head.rec)
+    if isinstance(act, ClassifyAction) and slots.asks_result_fine and value in ("yes", "no"):
+        return "no" if value == "yes" else "yes"  # "450, is that ok?": normal is a yes
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"

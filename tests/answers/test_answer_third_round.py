@@ -1,0 +1,149 @@
+"""Issue 14, third round: classes found on dev misses and a fourth blind batch.
+
+Each test uses questions of our own (none is in the labelled set):
+
+* an alert open only on the adult gate (age 16 or over) is offered under that condition,
+  and heads the question about its own topic ("Hb 52, platelets 35 - start in surgery?");
+* an item open only on the treatment still to be planned ("if treatment is by injection")
+  is what the question asks about, and does not give way to the result's reading;
+* a test's own name is not a word of intent ("mean" in "mean cell volume").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.answer import answer
+
+KB = load_knowledge_base()
+
+
+def _used(ans: object) -> set[str]:
+    head = getattr(ans, "headline", None)
+    out = set(head.recs) if head is not None else set()
+    for section in getattr(ans, "sections", ()):
+        for item in section.items:
+            out |= set(item.recs)
+    return out
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Hb 52 and platelets 35, b12 60 - can we start the injections at the surgery?",
+        "b12 40, haemoglobin 49 g/L, plt 30 - fine to treat as an outpatient?",
+    ],
+)
+def test_an_alert_open_only_on_the_adult_gate_heads_its_own_topic(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-066", (question, ans.headline.recs)
+    # The age is not stated, so the alert is offered under its condition, never as a fact.
+    assert ans.headline.applies_if is not None
+    assert "16 or over" in ans.headline.applies_if
+
+
+def test_the_adult_gate_is_not_offered_beside_an_unrelated_open_topic() -> None:
+    ans = answer("b12 low on the bloods, no nerve symptoms, which regimen?", KB)
+    assert ans.headline is not None
+    assert "B12-SAFE-066" not in _used(ans)
+
+
+def test_a_stated_age_under_16_still_closes_the_adult_gate() -> None:
+    ans = answer("12 year old, Hb 50 and platelets 30, b12 45 - start injections?", KB)
+    assert "B12-SAFE-066" not in _used(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tingling hands and unsteady, b12 120 - start hydroxo today or wait for haem advice?",
+        "numb feet, falls, b12 70. give the first jab now or hold off till haematology reply?",
+    ],
+)
+def test_an_action_question_is_not_answered_by_the_results_reading(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    kind = KB.recommendations[ans.headline.recs[0]].action.type
+    assert kind != "classify", (question, ans.headline.recs)
+    assert ans.headline.recs[0] in {"B12-SAFE-001", "B12-TX-002", "B12-SAFE-006"}, (
+        question,
+        ans.headline.recs,
+    )
+
+
+def test_an_open_route_is_written_as_injection_not_as_a_negation() -> None:
+    ans = answer("tingling hands and unsteady, b12 120 - start today or wait for haem?", KB)
+    text = " ".join(
+        [ans.headline.text if ans.headline else ""]
+        + [i.text for s in ans.sections for i in s.items]
+    )
+    assert "is not oral" not in text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "MCV 118, b12 90, potassium 3.1 - starting injections tomorrow, anything to watch for?",
+        "mcv 125 hb 60 k 3.0 b12 <50, first IM dose today - what should I watch out for?",
+    ],
+)
+def test_mean_cell_volume_is_not_a_question_about_meaning(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-067", "B12-SAFE-002", "B12-SAFE-066"}, (
+        question,
+        ans.headline.recs,
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 140 ng/L, neuro exam normal - which regimen?",
+        "new diagnosis, b12 95, normal neuro exam, what dose of hydroxo?",
+        "b12 deficient at 110, neurological examination unremarkable. how often to inject?",
+    ],
+)
+def test_a_normal_neurological_examination_is_no_involvement(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.parameters.neuro is False, question
+    # The neurological regimen is never stated as a fact for a normal examination.
+    head = ans.headline
+    assert head is not None
+    assert not (head.recs[0] == "B12-TX-002" and head.applies_if is None), question
+
+
+def test_neurological_symptoms_beside_a_normal_result_stay_symptoms() -> None:
+    for question in ("neuro symptoms, b12 normal - treat?", "tingling feet but b12 normal"):
+        assert answer(question, KB).parameters.neuro is True, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 1500 in someone not taking any b12 or injections - does it matter?",
+        "serum b12 2100, never had supplements or jabs. what's the significance?",
+    ],
+)
+def test_a_true_result_alert_heads_over_the_catch_all_decision(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-016", (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    ("question", "start"),
+    [
+        ("my b12 came back 520, is that ok?", "yes"),
+        ("b12 600 is that normal", "yes"),
+        ("b12 came back 110, is that normal?", "no"),
+        ("b12 is 120 is that low?", "yes"),
+    ],
+)
+def test_a_question_about_a_result_is_answered_by_its_reading(question: str, start: str) -> None:
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert KB.recommendations[ans.headline.recs[0]].action.type == "classify", question
+    assert ans.headline.text.lower().startswith(start), (question, ans.headline.text)
