@@ -15,8 +15,15 @@ import pytest
 
 from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core.answer import answer
+from b12.core.answer.extract import Slots, extract
+from b12.core.answer.normalise import normalise
+from b12.core.answer.retrieve import index_for
 
 KB = load_knowledge_base()
+
+
+def _slots(question: str) -> Slots:
+    return extract(normalise(question, index_for(KB).table), question, KB)
 
 
 def _used(ans: object) -> set[str]:
@@ -147,3 +154,76 @@ def test_a_question_about_a_result_is_answered_by_its_reading(question: str, sta
     assert ans.headline is not None
     assert KB.recommendations[ans.headline.recs[0]].action.type == "classify", question
     assert ans.headline.text.lower().startswith(start), (question, ans.headline.text)
+
+
+def test_no_pathway_condition_is_written_as_being_on_treatment_unless_it_is_one() -> None:
+    """The plain "pathway" phrase ("the patient is on B12 treatment") is only for treatment
+    pathways: every pathway condition that names a pathway with no regimen has its own."""
+    from b12.core import criteria
+    from b12.core.knowledge import DecisionAction
+
+    no_regimen = {
+        a.pathway
+        for r in KB.recommendations.values()
+        if isinstance(a := r.action, DecisionAction) and not a.regimen
+    }
+    no_regimen.discard("continue-current-treatment")
+    phrases = KB.answering.condition_phrases
+    for rec in KB.recommendations.values():
+        for node in criteria.walk(rec.when) if rec.when is not None else ():
+            pathway = isinstance(node, criteria.Member) and node.field == "pathway"
+            if pathway and set(node.values) & no_regimen:
+                key = f"pathway={','.join(node.values)}"
+                assert key in phrases, (rec.id, key)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "PA, stable on 3 monthly hydroxo for years - how often should we be rechecking levels?",
+        "on b12 jabs every 12 weeks, do i need my levels retesting every year?",
+    ],
+)
+def test_a_patient_on_treatment_gets_no_advice_for_the_untreated(question: str) -> None:
+    ans = answer(question, KB)
+    assert "B12-MON-010" not in _used(ans), question  # checks for an untreated risk factor
+
+
+@pytest.mark.parametrize(
+    ("question", "length"),
+    [
+        ("they took out 8cm of the end of my small bowel, do i need b12 for life?", 8.0),
+        ("part of my small intestine was removed for crohns - b12 jabs forever?", None),
+    ],
+)
+def test_a_small_bowel_removed_in_a_patients_words_is_an_ileal_resection(
+    question: str, length: float | None
+) -> None:
+    slots = _slots(question)
+    assert "ileal_resection" in slots.populations, question
+    assert slots.ileal_resection_cm == length
+
+
+def test_a_small_bowel_not_removed_is_no_resection() -> None:
+    assert (
+        "ileal_resection"
+        not in _slots("small bowel crohns, never had surgery - b12 check?").populations
+    )
+
+
+def test_a_haemoglobin_without_unit_in_g_per_dl_is_read_as_such() -> None:
+    params = answer("Hgb 6.4, plt 30, b12 undetectable - ok to start outpt shots?", KB).parameters
+    assert params.labs.get("haemoglobin_g_l") == 64.0
+
+
+def test_an_injection_site_question_with_an_unusual_word_stays_in_scope() -> None:
+    ans = answer("ok to give b12 IM in the upper outer quadrant of the buttock?", KB)
+    assert ans.status == "answered"
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-044"
+
+
+def test_information_on_a_named_medicine_answers_when_no_decision_was_asked_for() -> None:
+    ans = answer("on metformin 1g bd for 10 years - should I check b12? stop metformin?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-026"

@@ -51,10 +51,12 @@ from b12.core.answer.lexicon import (
     PERSON_WORDS,
     POPULATIONS,
     PREFER_WORDS,
+    REMOVAL_WORDS,
     RENAL_DIALYSIS,
     RENAL_NEPHROPATHY,
     ROUTE_WORDS,
     SEX_WORDS,
+    SMALL_BOWEL,
     START_WORDS,
     SUSPECT_REACH,
     UK_WORDS,
@@ -273,9 +275,13 @@ def _populations(tokens: Sequence[str], slots: Slots) -> None:
             if not _negated(tokens, i, i + len(phrase))
             and not set(tokens[max(0, i - 2) : i]) & REASSURING
         ]
+        if not hits and pop.name == "ileal_resection":
+            hits = _small_bowel_removed(tokens)
         if not hits:
             continue
-        if pop.name == "ileal_resection" and not (
+        if pop.name == "ileal_resection" and hits == [-1]:
+            pass  # told in a patient's words: the small bowel, removed
+        elif pop.name == "ileal_resection" and not (
             _has(tokens, ILEAL_WORDS) or _has(tokens, ILEAL_EXPLICIT)
         ):
             continue
@@ -290,6 +296,13 @@ def _populations(tokens: Sequence[str], slots: Slots) -> None:
             slots.diet = pop.diet
         slots.flags.extend(pop.flags)
     _population_details(tokens, slots)
+
+
+def _small_bowel_removed(tokens: Sequence[str]) -> list[int]:
+    """``[-1]`` when the question tells the small bowel removed, in words (not negated)."""
+    bowel = [i for p in SMALL_BOWEL for i in _find(tokens, p) if not _negated(tokens, i, i + 2)]
+    removed = [i for p in REMOVAL_WORDS for i in _find(tokens, p)]
+    return [-1] if bowel and removed else []
 
 
 def _population_details(tokens: Sequence[str], slots: Slots) -> None:
@@ -579,7 +592,15 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         unit = tokens[j + 1] if j + 1 < len(tokens) and tokens[j + 1] in units else None
         converted = round(value * units[unit], 2)
         term = ranges.get(field_name)
-        if term is None or not term.min <= converted <= term.max:
+        if term is None:
+            continue
+        if unit is None and not term.min <= converted <= term.max:
+            # No unit, and not a value in the usual one: the one other unit that makes it a
+            # possible value ("Hgb 6.1" is 6.1 g/dL, 61 g/L).
+            other = {round(value * f, 2) for u, f in units.items() if u is not None}
+            fits = [v for v in other if term.min <= v <= term.max]
+            converted = fits[0] if len(fits) == 1 else converted
+        if not term.min <= converted <= term.max:
             continue
         if field_name in slots.labs:
             continue

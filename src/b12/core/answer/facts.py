@@ -199,6 +199,20 @@ def _plan_facts(
         b.lists["regimen_until"] = frozenset(p.until for p in regimen.phases if p.until)
         b.closed.add("regimen_until")
         return
+    if slots.on_treatment and decision is None:
+        # Treated already: not on a pathway that plans or awaits no replacement (a decision
+        # with no regimen that is not the one for a patient on treatment), whichever
+        # treatment pathway it is.
+        on_treatment = criteria.Ref("on_b12_treatment")
+        b.absent["pathway"] = frozenset(
+            a.pathway
+            for rec in kb.recommendations.values()
+            if isinstance(a := rec.action, DecisionAction)
+            and not a.regimen
+            and a.outcome in ("plan", "needs_more_data")
+            and a.pathway
+            and rec.when != on_treatment
+        )
     kinds = set(slots.phase_kinds)
     if not slots.on_treatment and slots.route and slots.route_preference in (None, slots.route):
         # "Are IM jabs a problem on apixaban?": the one route the question names is the
@@ -368,7 +382,10 @@ class Evaluator:
                         return False
                     return None
                 if name not in k.scalars:
-                    return None
+                    # Unknown, unless every value asked for is known not to be it (a
+                    # patient on treatment is on no pathway that plans no replacement).
+                    gone = k.absent.get(name, frozenset())
+                    return False if set(values) <= gone else None
             case criteria.Flag(name):
                 if name in facts.flags:
                     return True

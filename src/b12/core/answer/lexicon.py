@@ -273,6 +273,20 @@ BARIATRIC_DEFAULT = "rygb"
 RENAL_DIALYSIS = phrases("dialysis", "haemodialysis", "hemodialysis")
 RENAL_NEPHROPATHY = phrases("nephropathy")
 ILEAL_WORDS = phrases("ileal", "ileum", "terminal ileum")
+#: The small bowel named with a word of removal ("took out 5cm of the end of my small bowel")
+#: tells an ileal resection in a patient's words (the end of the small bowel is the ileum).
+SMALL_BOWEL = phrases("small bowel", "small intestine", "end of the bowel", "end of my bowel")
+REMOVAL_WORDS = phrases(
+    "removed",
+    "taken out",
+    "took out",
+    "take out",
+    "cut out",
+    "resected",
+    "resection",
+    "removal",
+    "chopped out",
+)
 ELDERLY_AGE = 65
 
 # -- treatment words ----------------------------------------------------------------------------
@@ -477,6 +491,11 @@ INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
             "monitoring",
             "recheck",
             "rechecked",
+            "rechecking",
+            "rechecks",
+            "retesting",
+            "retested",
+            "monitored",
             "re check",
             "review",
             "reviewed",

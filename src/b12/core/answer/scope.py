@@ -150,7 +150,11 @@ def gate(
         patient = slots.describes_patient and (
             slots.deficiency != "not_deficient" or bool(slots.labs)
         )
-        described = describes_deficiency(slots) or describes_treatment(slots) or patient
+        # An injection site named ("the upper outer quadrant of the buttock") is a question
+        # about giving the treatment.
+        described = (
+            describes_deficiency(slots) or describes_treatment(slots) or patient or bool(slots.site)
+        )
         if foreign and not described:
             # "b12 for rosacea?": B12 named, but about a topic the knowledge base never
             # mentions, and no deficiency, result or treatment is described.

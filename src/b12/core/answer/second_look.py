@@ -156,14 +156,18 @@ class SecondLook:
             # information ("metformin lowers B12").
             # (and one that does not rest on the deficiency status the decision itself reads).
             on_status = "deficiency" in leaf_fields(rec.when, self.kb)
-            results_only = margin > 1.0 and (not is_caution(rec) or on_status)
+            # A decision retrieval did not find at all ("metformin 8 yrs - check B12? stop
+            # the metformin?") is not what the question is about: information on the
+            # population it names may answer.
+            unasked = self.score(head.rec.id) == 0.0
+            results_only = margin > 1.0 and not unasked and (not is_caution(rec) or on_status)
             if outranks and (
                 hit.score <= floor or not self._points_to(rec, results_only=results_only)
             ):
                 continue
             if not isinstance(rec.action, AlertAction | AdviceAction) or not self.about(rec):
                 continue
-            if not outranks and not is_caution(rec):
+            if not outranks and not is_caution(rec) and not (unasked and hit == self.hits[0]):
                 continue  # information ("metformin lowers B12") does not answer "treat?"
             if self.ev.truth(rec.when) is True:
                 self._heads(sel, rec)

@@ -481,7 +481,9 @@ class _Selector(SecondLook):
             for h, f in shown
             if f.condition is None and h.score >= share * best and self.about(f.rec)
         ]
-        if not near:
+        first = shown[0][1]
+        if not near and (first.condition is None or not self.ev.fields(first.rec.when) <= {"age"}):
+            # (a best match open only on the adult gate is as good as true: it stays first)
             near = self.result_alerts(named=True)
         near.sort(key=lambda f: -self.specificity(f.rec))
         near = course + near  # the follow-up advice for the told course heads
