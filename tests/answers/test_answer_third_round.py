@@ -171,8 +171,9 @@ def test_no_pathway_condition_is_written_as_being_on_treatment_unless_it_is_one(
     phrases = KB.answering.condition_phrases
     for rec in KB.recommendations.values():
         for node in criteria.walk(rec.when) if rec.when is not None else ():
-            pathway = isinstance(node, criteria.Member) and node.field == "pathway"
-            if pathway and set(node.values) & no_regimen:
+            if not isinstance(node, criteria.Member) or node.field != "pathway":
+                continue
+            if set(node.values) & no_regimen:
                 key = f"pathway={','.join(node.values)}"
                 assert key in phrases, (rec.id, key)
 
