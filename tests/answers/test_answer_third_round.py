@@ -228,3 +228,72 @@ def test_information_on_a_named_medicine_answers_when_no_decision_was_asked_for(
     ans = answer("on metformin 1g bd for 10 years - should I check b12? stop metformin?", KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-026"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt on Neo-Cytamen every 3 months, b12 1700 - drop to 6 monthly?",
+        "b12 2100 on 2 monthly cobalin-h injections. is that too high?",
+    ],
+)
+def test_a_brand_name_tells_the_treatment(question: str) -> None:
+    ans = answer(question, KB)
+    assert "B12-SAFE-016" not in _used(ans), question  # high B12 *without* treatment
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "folate 2.1, b12 95 - start folic acid 5mg today and the b12 injections next week?",
+        "b12 110 and low folate, giving folic acid now and hydroxo later once the results "
+        "are back - ok?",
+    ],
+)
+def test_b12_put_off_while_folic_acid_starts_is_folic_acid_alone(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-053", "B12-SAFE-004"}, (question, ans.headline.recs)
+    assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt with past neuro involvement, now on 3 monthly hydroxo - right interval?",
+        "b12 pt stable, now taking tablets - enough?",
+        "PA, new numbness in both feet. Restart? And how soon?",
+        "warfarin pt - hydroxo deep subcut instead of IM?",
+        "start folic acid now and b12 jabs later in the week - ok?",
+    ],
+)
+def test_more_yes_no_shapes_start_with_yes_no_or_it_depends(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.parameters.form == "yesno", question
+    assert ans.headline is not None
+    assert ans.headline.text.lower().startswith(("yes", "no", "it depends")), ans.headline.text
+
+
+def test_now_on_a_treatment_is_not_a_new_symptom() -> None:
+    ans = answer("neuro b12 pt now on 3 monthly hydroxo - right interval?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] != "B12-TX-106"  # reload for new neurological symptoms
+
+
+@pytest.mark.parametrize(
+    ("question", "guideline", "start"),
+    [
+        ("on Xarelto - cyanocobalamin deep subQ instead of IM?", "us", "yes"),
+        ("on apixaban - can we give the hydroxo deep subcut instead of IM?", "uk", "no"),
+    ],
+)
+def test_a_route_proposed_instead_is_answered_by_what_the_set_allows(
+    question: str, guideline: str, start: str
+) -> None:
+    ans = answer(question, KB, guideline=guideline)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-069", "B12-SAFE-068", "B12-SAFE-041"}, (
+        question,
+        ans.headline.recs,
+    )
+    assert ans.headline.text.lower().startswith(start), ans.headline.text

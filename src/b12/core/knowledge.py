@@ -319,6 +319,10 @@ class AlertAction(Model):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     severity: Severity
     contexts: tuple[Literal["plan", "order", "follow_up"], ...] = ("plan",)
+    #: Routes the alert names as the safer way to give the treatment it warns about (the US
+    #: bleeding-risk alert: deep subcutaneous instead of intramuscular).  The answer engine
+    #: answers yes when a question proposes one of them instead of the route warned about.
+    safer_routes: tuple[Route, ...] = ()
 
 
 class Offset(Model):

@@ -136,6 +136,8 @@ class Slots:
     folate_low: bool = False
     #: The question asks whether a result it gives is fine ("450, is that ok?").
     asks_result_fine: bool = False
+    #: The route a proposal replaces ("deep subQ instead of IM": ``im``).
+    replaced_route: str | None = None
 
     @property
     def describes_order(self) -> bool:
@@ -173,6 +175,10 @@ class Slots:
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
+
+
+#: Words that make "the results" a point in time ("wait for the results", "once the results").
+WAITING_WORDS = frozenset({"once", "when", "after", "until", "till", "wait", "awaiting", "before"})
 
 
 def _normal_finding(tokens: Sequence[str], start: int, end: int) -> bool:
@@ -385,6 +391,17 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     slots.route_preference = _refused_route(tokens, slots.routes, kb) or _route_preference(
         tokens, slots.routes
     )
+    slots.replaced_route = _replaced_route(tokens)
+
+
+def _replaced_route(tokens: Sequence[str]) -> str | None:
+    """The route named right after "instead of" ("deep subQ instead of IM"): the treatment
+    the question proposes to change."""
+    for i in _find(tokens, ("instead", "of")):
+        found = [v for _, _, v in _hits(tokens[i + 2 : i + 5], ROUTE_WORDS)]
+        if found:
+            return found[0]
+    return None
 
 
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
@@ -769,8 +786,14 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
         ):
             slots.deficiency = "confirmed"
             slots.deficiency_generic = True
-    # A test's own name is not a word of intent ("mean" in "mean cell volume").
+    # A test's own name is not a word of intent ("mean" in "mean cell volume"), nor are the
+    # results a time is told by ("once the results are back").
     named = set(_find(tokens, ("mean", "cell")))
+    named |= {
+        i
+        for i, tok in enumerate(tokens)
+        if tok in ("result", "results") and set(tokens[max(0, i - 3) : i]) & WAITING_WORDS
+    }
     scores = {
         intent: sum(1 for p in phrases for i in _find(tokens, p) if i not in named)
         for intent, phrases in INTENTS

@@ -26,6 +26,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from b12.core.answer.lexicon import (
+    B12_LATER_NAMES,
     DOSE_UG,
     EARLY_WORDS,
     EVENTS,
@@ -34,6 +35,7 @@ from b12.core.answer.lexicon import (
     FOLIC_WITH,
     FORMS,
     LATE_WORDS,
+    LATER_WORDS,
     NEURO_WORDS,
     NEW_WORDS,
     PHASE_WORDS,
@@ -158,10 +160,18 @@ def _new_symptom(tokens: Sequence[str]) -> bool:
     """A neurological symptom told as new ("new pins and needles", "tingling started again"),
     not a "now" elsewhere in the question ("after neuro involvement - 3 monthly now?")."""
     for start, end, _ in hits(tokens, NEURO_WORDS):
-        near = tokens[max(0, start - NEW_REACH) : end + NEW_REACH]
-        if set(near) & NEW_WORDS:
+        lo = max(0, start - NEW_REACH)
+        for j, tok in enumerate(tokens[lo : end + NEW_REACH], lo):
+            if tok not in NEW_WORDS:
+                continue
+            if tok == "now" and tokens[j + 1 : j + 2] and tokens[j + 1] in TREATMENT_STATE:
+                continue  # "neuro pt now on 3 monthly hydroxo": the treatment, not a symptom
             return True
     return False
+
+
+#: After "now", words that tell the current treatment ("now on", "now taking").
+TREATMENT_STATE = frozenset({"on", "taking", "having", "receiving", "getting"})
 
 
 def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bool:
@@ -199,10 +209,19 @@ def _folic(tokens: Sequence[str], slots: Slots) -> None:
     if not has(tokens, FOLIC):
         return
     slots.folic = True
-    if has(tokens, FOLIC_ALONE):
+    if has(tokens, FOLIC_ALONE) or _b12_later(tokens):
         slots.b12_cover = False
     elif has(tokens, FOLIC_WITH):
         slots.b12_cover = True
+
+
+def _b12_later(tokens: Sequence[str]) -> bool:
+    """B12 named with a word that puts it off ("the B12 shots next week")."""
+    for p in LATER_WORDS:
+        for i in find(tokens, p):
+            if set(tokens[max(0, i - 4) : i]) & B12_LATER_NAMES:
+                return True
+    return False
 
 
 def _clauses(tokens: Sequence[str]) -> list[list[str]]:
@@ -216,8 +235,26 @@ def _clauses(tokens: Sequence[str]) -> list[list[str]]:
     return [c for c in out if c]
 
 
+#: A last part opening with one of these asks whether something is right ("right interval?").
+JUDGEMENT_WORDS = frozenset(
+    {"right", "correct", "appropriate", "reasonable", "adequate", "sensible", "acceptable"}
+)
 #: After "or", words of waiting, leaving as it is, or testing again.
 NOT_YET = frozenset({"wait", "leave", "repeat", "retest", "recheck", "hold", "delay", "keep"})
+
+
+def _a_part_asks_yes_no(tokens: Sequence[str], clauses: Sequence[Sequence[str]]) -> bool:
+    """A part of the question asks for a yes or a no whatever the rest says."""
+    last = clauses[-1]
+    asked = "?" in tokens
+    if asked and set(last) <= YESNO_TAILS | {"reasonable", "appropriate", "sensible"}:
+        return True  # "… when the nurse is in - ok?": the last part asks, whatever came before
+    if asked and last[0] in JUDGEMENT_WORDS and not set(last) & WH_WORDS:
+        return True  # "… - right interval?", "correct dose?"
+    if asked and any(c[0] in PROPOSAL_VERBS and len(c) <= 3 for c in clauses):
+        return True  # "Reload? And how urgently?": one part asks whether to do it
+    # "hydroxo subcut instead of IM?": whether to do it that way
+    return "instead" in last and not set(tokens) & WH_WORDS
 
 
 def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
@@ -229,6 +266,8 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     if any(c[0] in YESNO_TAILS and c[1:2] == ["to"] for c in clauses):
         return True  # "ok to give the next dose?", "safe to switch to oral instead?"
     last = clauses[-1]
+    if _a_part_asks_yes_no(tokens, clauses):
+        return True
     if (
         len(clauses) > 1
         and "?" in tokens

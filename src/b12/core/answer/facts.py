@@ -214,7 +214,10 @@ def _plan_facts(
             and rec.when != on_treatment
         )
     kinds = set(slots.phase_kinds)
-    if not slots.on_treatment and slots.route and slots.route_preference in (None, slots.route):
+    if slots.replaced_route is not None:
+        # "deep subQ instead of IM?": the treatment to change is by the route replaced.
+        b.scalar("regimen_route", slots.replaced_route)
+    elif not slots.on_treatment and slots.route and slots.route_preference in (None, slots.route):
         # "Are IM jabs a problem on apixaban?": the one route the question names is the
         # treatment it asks about.
         b.scalar("regimen_route", slots.route)
@@ -243,6 +246,8 @@ def _order_facts(b: _Builder, slots: Slots) -> None:
     b12 = bool(
         slots.formulations or slots.routes or (slots.dose_ug is not None and not slots.folic)
     )
+    if slots.folic and slots.b12_cover is False:
+        b12 = False  # "folic acid now, the B12 shots next week": the order is folic acid's
     b.scalar("order_kind", "b12" if b12 or not slots.folic else "folate")
     drugs = list(slots.formulations)
     if len(drugs) == 1:

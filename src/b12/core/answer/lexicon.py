@@ -734,6 +734,22 @@ FOLIC_ALONE = phrases(
     "on their own", "on its own", "alone", "without b12", "only", "nothing else", "no b12"
 )
 FOLIC_WITH = phrases("with b12", "together", "and b12", "b12 and folic")
+#: B12 put off to later while folic acid starts now ("folic acid now and the B12 shots next
+#: week"): folic acid alone until then.
+B12_LATER_NAMES = frozenset(
+    {"b12", "injection", "injections", "hydroxocobalamin", "cyanocobalamin", "shot", "shots"}
+)
+LATER_WORDS = phrases(
+    "next week",
+    "next month",
+    "later",
+    "in a week",
+    "in a few days",
+    "in a fortnight",
+    "after the results",
+    "when the results",
+    "once the results",
+)
 
 # -- the question's form --------------------------------------------------------------------------
 

@@ -252,7 +252,10 @@ class SecondLook:
         warning or stop that holds for the order, best retrieved first; the previous
         headline follows in the algorithm section."""
         slots, head = self.slots, sel.headline
-        if head is None or not (slots.dose_ug or slots.interval_days or slots.routes):
+        folic_alone = slots.folic and slots.b12_cover is False  # "folic acid now, B12 later"
+        if head is None or not (
+            slots.dose_ug or slots.interval_days or slots.routes or folic_alone
+        ):
             return
         if slots.describes_course or (self.asks_regimen() and slots.dose_ug is None):
             return  # follow-up advice answers a course; a regimen question, the regimen

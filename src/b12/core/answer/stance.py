@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from b12.core import criteria
 from b12.core.knowledge import (
     AdviceAction,
     AlertAction,
@@ -96,12 +97,33 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     act = head.rec.action
     if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
         return "yes"  # "every 2 months instead?" answered by "shorten the interval"
+    if (
+        isinstance(act, AlertAction)
+        and act.severity in CONCERN
+        and slots.replaced_route is not None
+        and _warns_of_route(head.rec, slots.replaced_route)
+        and set(slots.routes) & set(act.safer_routes)
+    ):
+        # "deep subQ instead of IM?" answered by a warning about IM that names deep
+        # subcutaneous injection as the safer route (content: ``safer_routes``).
+        return "yes"
     value = stance(head.rec)
     if isinstance(act, ClassifyAction) and slots.asks_result_fine and value in ("yes", "no"):
         return "no" if value == "yes" else "yes"  # "450, is that ok?": normal is a yes
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"
+
+
+def _warns_of_route(rec: Recommendation, route: str) -> bool:
+    """``rec``'s condition asks for the treatment to be by ``route`` (the warning is about
+    that route, so moving away from it is what it advises)."""
+    if rec.when is None:
+        return False
+    return any(
+        isinstance(node, criteria.Member) and node.field == "regimen_route" and route in node.values
+        for node in criteria.walk(rec.when)
+    )
 
 
 def _kind(route: str) -> str:
