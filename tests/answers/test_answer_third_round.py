@@ -297,3 +297,30 @@ def test_a_route_proposed_instead_is_answered_by_what_the_set_allows(
         ans.headline.recs,
     )
     assert ans.headline.text.lower().startswith(start), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "MCV 112, folate 2.0, b12 still pending - can I start folic acid 5 mg today?",
+        "big red cells and low folate, b12 never checked - ok to give folic acid?",
+    ],
+)
+def test_folic_acid_alone_with_the_b12_status_unknown_is_answered_no(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-054", "B12-SAFE-004"}, (question, ans.headline.recs)
+    assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should we recheck b12 levels every 6 months in PA patients on injections?",
+        "on 3 monthly hydroxo - do I need to check her levels every year?",
+    ],
+)
+def test_how_often_to_check_is_not_an_injection_interval(question: str) -> None:
+    ans = answer(question, KB)
+    assert "B12-SAFE-057" not in _used(ans), question  # "the ordered interval is longer…"
+    assert "B12-SAFE-094" not in _used(ans), question

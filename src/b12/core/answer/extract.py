@@ -172,6 +172,7 @@ class Slots:
             or self.neuro is not None
             or self.labs
             or self.word_results
+            or self.folate_low
             or (self.deficiency is not None and not self.deficiency_generic)
             or self.on_treatment
         )
@@ -573,10 +574,49 @@ TO_INTERVAL = frozenset(
 )
 
 
+#: Words of a test or check: an interval told right after them is how often to check, not
+#: how often to inject ("recheck b12 levels every 6-12 months").
+CHECK_WORDS = frozenset(
+    {
+        "check",
+        "checked",
+        "checking",
+        "recheck",
+        "rechecked",
+        "rechecking",
+        "test",
+        "tested",
+        "testing",
+        "retest",
+        "monitor",
+        "monitored",
+        "monitoring",
+        "bloods",
+        "levels",
+        "level",
+        "fbc",
+    }
+)
+
+
+def _check_interval(tokens: Sequence[str], i: int) -> bool:
+    """The interval at ``i`` follows a word of checking in its clause."""
+    for tok in reversed(tokens[max(0, i - 4) : i]):
+        if tok in BOUNDARIES:
+            return False
+        if tok in CHECK_WORDS:
+            return True
+    return False
+
+
 def _interval(tokens: Sequence[str], slots: Slots) -> None:
     """The interval the question tells; of two, the one it proposes to move to ("on every 2
     months - can we go to 3 monthly?")."""
-    found = [(i, d) for i in range(len(tokens)) if (d := _interval_at(tokens, i)) is not None]
+    found = [
+        (i, d)
+        for i in range(len(tokens))
+        if (d := _interval_at(tokens, i)) is not None and not _check_interval(tokens, i)
+    ]
     if not found:
         return
     slots.interval_days = found[0][1]

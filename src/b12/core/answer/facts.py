@@ -265,7 +265,14 @@ def _order_facts(b: _Builder, slots: Slots) -> None:
         b.numbers["order.dose_ug"] = slots.dose_ug
     if slots.interval_days is not None:
         b.numbers["order.interval_days"] = slots.interval_days
-    if slots.b12_cover is not None:
+    alone = slots.folic and not b12 and not slots.on_treatment and slots.b12_cover is not True
+    if alone:
+        # Folic acid is the only treatment the question tells ("ok to start folic acid 5 mg
+        # today?", "folic acid on its own"): nothing gives B12 with it, and no B12 regimen is
+        # planned.
+        b.flag("b12_cover", False)
+        b.scalars.setdefault("regimen_drug", None)
+    elif slots.b12_cover is not None:
         b.flag("b12_cover", slots.b12_cover)
 
 

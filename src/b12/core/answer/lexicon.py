@@ -470,6 +470,18 @@ DEFICIENCY_STATUSES = ("not_deficient", "indeterminate", "suspected", "at_risk",
 GENERIC_DEFICIENCY = phrases("deficiency", "deficient", "deficiencies")
 #: The question says the B12 status is not known: the engine must not assume a deficiency.
 UNKNOWN_STATUS = phrases(
+    "not back",
+    "not back yet",
+    "pending",
+    "awaiting the result",
+    "never checked",
+    "not checked",
+    "not been checked",
+    "never been checked",
+    "never tested",
+    "ever checked",
+    "ever tested",
+    "ever measured",
     "no b12 result",
     "no b12 level",
     "no result",

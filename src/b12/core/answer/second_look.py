@@ -252,18 +252,28 @@ class SecondLook:
         warning or stop that holds for the order, best retrieved first; the previous
         headline follows in the algorithm section."""
         slots, head = self.slots, sel.headline
-        folic_alone = slots.folic and slots.b12_cover is False  # "folic acid now, B12 later"
+        # Folic acid with no B12 ("folic acid now, B12 later", "ok to give folic acid?").
+        named_b12 = bool(slots.formulations or slots.routes or slots.dose_ug)
+        folic_alone = slots.folic and (
+            slots.b12_cover is False or (slots.b12_cover is None and not named_b12)
+        )
         if head is None or not (
             slots.dose_ug or slots.interval_days or slots.routes or folic_alone
         ):
             return
-        if slots.describes_course or (self.asks_regimen() and slots.dose_ug is None):
+        if slots.describes_course or (
+            self.asks_regimen() and slots.dose_ug is None and not folic_alone
+        ):
             return  # follow-up advice answers a course; a regimen question, the regimen
         if not (slots.formulations or slots.folic or slots.dose_ug or slots.order_timing):
             return  # a route alone ("injections") is not an order; a jab given early is
         act = head.rec.action
-        if isinstance(act, AlertAction) and act.severity in ("warning", "stop"):
-            return
+        if (
+            isinstance(act, AlertAction)
+            and act.severity in ("warning", "stop")
+            and "order" in act.contexts
+        ):
+            return  # already the order check's own warning
         found = [
             rec
             for rec in self.kb.usable("others", self.guideline, False)
