@@ -324,3 +324,21 @@ def test_how_often_to_check_is_not_an_injection_interval(question: str) -> None:
     ans = answer(question, KB)
     assert "B12-SAFE-057" not in _used(ans), question  # "the ordered interval is longer…"
     assert "B12-SAFE-094" not in _used(ans), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "22M heavy NOS use, numb feet, b12 300 - treat now or wait for MMA?",
+        "NOS canisters most weekends, tingling hands, b12 normal - treat?",
+    ],
+)
+def test_nos_slang_is_nitrous_oxide(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-062", "B12-SAFE-028", "B12-SAFE-061"}, question
+    assert "B12-DX-040" not in _used(ans)  # "no deficiency" is never stated here
+
+
+def test_nos_as_not_otherwise_specified_is_not_nitrous_oxide() -> None:
+    assert "nitrous_oxide" not in _slots("anaemia nos, b12 90 - which regimen?").causes
