@@ -342,3 +342,33 @@ def test_nos_slang_is_nitrous_oxide(question: str) -> None:
 
 def test_nos_as_not_otherwise_specified_is_not_nitrous_oxide() -> None:
     assert "nitrous_oxide" not in _slots("anaemia nos, b12 90 - which regimen?").causes
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 test came back over 1800 and i have 3 monthly jabs for PA - should i stop for a bit?",
+        "isn't b12 toxic? pt on 2 monthly hydroxo, level 2100 - stop it?",
+    ],
+)
+def test_a_high_level_on_treatment_told_loosely_is_read(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-015", "B12-SAFE-017", "B12-TX-015"}, (
+        question,
+        ans.headline.recs,
+    )
+    assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    ("question", "treated"),
+    [
+        ("i have 3 monthly jabs for PA and my level is 1500 - too high?", True),
+        ("she has monthly b12 injections, b12 now 1900 - stop?", True),
+        ("do i have to have injections every month forever?", False),
+        ("will she have to have b12 shots every 3 months?", False),
+    ],
+)
+def test_a_schedule_had_is_a_treatment_an_obligation_is_not(question: str, treated: bool) -> None:
+    assert _slots(question).on_treatment is treated, question

@@ -405,6 +405,12 @@ def _replaced_route(tokens: Sequence[str]) -> str | None:
     return None
 
 
+#: Before "have", words that make it a need or a proposal ("do I have to have injections").
+MODAL_BEFORE_HAVE = frozenset(
+    {"to", "will", "would", "should", "must", "need", "can", "could", "might", "may"}
+)
+
+
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
     """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
     warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
@@ -425,6 +431,17 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             after.append(t)
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
+    # "I have 3 monthly jabs", "she has monthly injections": a schedule had is a treatment.
+    for i, tok in enumerate(tokens):
+        if (
+            tok in ("have", "has", "had")
+            and (i == 0 or tokens[i - 1] not in MODAL_BEFORE_HAVE)
+            and tuple(tokens[i + 1 : i + 2]) != ("to",)
+        ):
+            after = tokens[i + 1 : i + 5]
+            scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
+            if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
+                return True
     # "my injections are every 12 weeks": the asker's own treatment.
     if any(
         tok == "my" and i + 1 < len(tokens) and tokens[i + 1] in MY_TREATMENT
@@ -664,6 +681,23 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         slots.labs[field_name] = converted
         if field_name == "serum_b12_ng_l":
             slots.serum_b12 = (value, unit)
+
+
+def _bare_level(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """A level with no test named in a question about B12 ("shouldn't I stop this pt's
+    hydroxo? level 1900"): the B12 level."""
+    if slots.labs or not (slots.formulations or "b12" in tokens):
+        return
+    term = kb.vocabulary.labs.get("serum_b12_ng_l")
+    for i, tok in enumerate(tokens[:-1]):
+        if tok not in ("level", "levels") or (i > 0 and tokens[i - 1] not in BOUNDARIES):
+            continue
+        nxt = tokens[i + 1]
+        value = number(nxt) if nxt[:1].isdigit() else None
+        if value is not None and term is not None and term.min <= value <= term.max:
+            slots.labs["serum_b12_ng_l"] = value
+            slots.serum_b12 = (value, None)
+            return
 
 
 def _bare_units(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
@@ -1032,6 +1066,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _interval(tokens, slots)
     _labs(tokens, slots, kb)
     _bare_units(tokens, slots, kb)
+    _bare_level(tokens, slots, kb)
     _word_results(tokens, slots, kb)
     _ileal_length(tokens, slots, norm.folded)
     _age_sex(tokens, slots)

@@ -426,7 +426,7 @@ LAB_FILLERS = frozenset(
         *("of", "is", "was", "=", ":", "at", "level", "levels", "result", "results", "reading"),
         *("only", "just", "about", "around", "now", "has", "had", "been", "came", "come", "back"),
         *("returned", "measured", "rose", "risen", "fell", "fallen", "dropped", "down", "up"),
-        *("to", "still", "over", "under", "approx", "approximately"),
+        *("to", "still", "over", "under", "approx", "approximately", "test", "above", ">"),
     }
 )
 #: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
