@@ -411,6 +411,22 @@ MODAL_BEFORE_HAVE = frozenset(
 )
 
 
+def _has_scheduled(tokens: Sequence[str]) -> bool:
+    """ "I have 3 monthly jabs", "she has monthly injections": a schedule had is a treatment
+    (not "do I have to have injections": an obligation)."""
+    for i, tok in enumerate(tokens):
+        if (
+            tok in ("have", "has", "had")
+            and (i == 0 or tokens[i - 1] not in MODAL_BEFORE_HAVE)
+            and tuple(tokens[i + 1 : i + 2]) != ("to",)
+        ):
+            after = tokens[i + 1 : i + 5]
+            scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
+            if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
+                return True
+    return False
+
+
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
     """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
     warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
@@ -431,17 +447,8 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             after.append(t)
         if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
             return True
-    # "I have 3 monthly jabs", "she has monthly injections": a schedule had is a treatment.
-    for i, tok in enumerate(tokens):
-        if (
-            tok in ("have", "has", "had")
-            and (i == 0 or tokens[i - 1] not in MODAL_BEFORE_HAVE)
-            and tuple(tokens[i + 1 : i + 2]) != ("to",)
-        ):
-            after = tokens[i + 1 : i + 5]
-            scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
-            if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
-                return True
+    if _has_scheduled(tokens):
+        return True
     # "my injections are every 12 weeks": the asker's own treatment.
     if any(
         tok == "my" and i + 1 < len(tokens) and tokens[i + 1] in MY_TREATMENT
