@@ -372,3 +372,73 @@ def test_a_high_level_on_treatment_told_loosely_is_read(question: str) -> None:
 )
 def test_a_schedule_had_is_a_treatment_an_obligation_is_not(question: str, treated: bool) -> None:
     assert _slots(question).on_treatment is treated, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "32/40, b12 120, first hydroxo today - when is her review?",
+        "pt 20/40 on b12 injections since last week - when do I see her again?",
+    ],
+)
+def test_weeks_over_forty_is_a_pregnancy(question: str) -> None:
+    assert "pregnancy" in _slots(question).populations, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-MON-002", (question, ans.headline.recs)
+
+
+def test_a_ratio_that_is_not_weeks_of_pregnancy_is_not_one() -> None:
+    assert "pregnancy" not in _slots("hydroxo every 3/12, b12 400 - ok?").populations
+    assert "pregnancy" not in _slots("b12 180/40 - ok?").populations
+
+
+@pytest.mark.parametrize(
+    ("question", "status"),
+    [
+        ("?b12 def, tingling feet, bloods sent - treat before the result?", "suspected"),
+        ("pt ?PA - check IF antibodies?", "suspected"),
+        ("what dose? b12 150 ng/L", None),
+    ],
+)
+def test_a_queried_diagnosis_is_suspected(question: str, status: str | None) -> None:
+    slots = _slots(question)
+    if status is None:
+        assert not slots.queried
+    else:
+        assert slots.deficiency == status, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 90, started hydroxo, also on ferrous sulphate - when is the review?",
+        "had my b12 jab late because of flu, do I restart the loading?",
+        "b12 came back 600, is it normal? I'm on levothyroxine if that matters",
+    ],
+)
+def test_another_medicine_or_illness_told_in_passing_keeps_the_question(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "answered", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on methotrexate injections weekly, do I need folic acid with it?",
+        "pt has b12 jabs every 3 months - what's the vitamin D loading dose?",
+        "on b12 injections, can I take iron tablets too?",
+    ],
+)
+def test_a_question_about_the_other_topic_is_still_refused(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "romberg positive, b12 70 - IM or oral cyanocobalamin?",
+        "b12 88 with dorsal column signs - tablets ok?",
+    ],
+)
+def test_examination_findings_are_neurological_involvement(question: str) -> None:
+    assert _slots(question).neuro is True, question

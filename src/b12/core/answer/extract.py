@@ -138,6 +138,8 @@ class Slots:
     asks_result_fine: bool = False
     #: The route a proposal replaces ("deep subQ instead of IM": ``im``).
     replaced_route: str | None = None
+    #: A diagnosis is queried in clinical shorthand ("?PA", "?b12 def").
+    queried: bool = False
 
     @property
     def describes_order(self) -> bool:
@@ -1062,6 +1064,21 @@ def _asks_confirmation(tokens: Sequence[str], asks: Sequence[Phrase]) -> bool:
     return False
 
 
+#: "?b12 def", "?PA": a diagnosis queried (suspected), as clinical notes write it.
+_QUERIED = re.compile(
+    r"(?:^|[\s,(;:/-])\?(?:b12|pa\b|pernicious|deficien|def\b|low b12|vit(?:amin)? b12)"
+)
+
+
+def _shorthand_marks(folded: str, slots: Slots) -> None:
+    """Clinical notation the tokens lose: "?PA", "?b12 def" (queried).  ("28/40" is read
+    as weeks pregnant by the tokeniser.)"""
+    if _QUERIED.search(folded):
+        slots.queried = True
+        if slots.deficiency is None and not slots.labs:
+            slots.deficiency = "suspected"
+
+
 def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     """Every slot of the normalised question (``question`` is the original, for case cues)."""
     tokens = norm.tokens
@@ -1098,7 +1115,10 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
         # "B12 came back normal" states the result is not deficient, as "B12 normal" does;
         # neurological features still make it suspected (select.py, as plan does).
         slots.deficiency = "not_deficient"
+    _shorthand_marks(norm.folded, slots)
     _read_implied(tokens, slots, kb)
+    if slots.queried and slots.deficiency == "confirmed" and not slots.labs:
+        slots.deficiency = "suspected"  # "?PA": a diagnosis queried is not a diagnosis
     if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
         # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.
         slots.deficiency = "at_risk"

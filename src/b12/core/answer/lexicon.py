@@ -37,7 +37,20 @@ NEURO_WORDS: dict[Phrase, str] = {
         phrases("neuropathy", "peripheral neuropathy", "polyneuropathy", "nerve damage"),
         "peripheral_neuropathy",
     ),
-    **dict.fromkeys(phrases("ataxia", "ataxic", "unsteady", "unsteadiness", "balance"), "ataxia"),
+    **dict.fromkeys(
+        phrases(
+            "ataxia",
+            "ataxic",
+            "unsteady",
+            "unsteadiness",
+            "balance",
+            "romberg",
+            "proprioception",
+            "vibration sense",
+            "wobbly",
+        ),
+        "ataxia",
+    ),
     **dict.fromkeys(
         phrases("gait", "walking difficulty", "difficulty walking"), "gait_disturbance"
     ),
@@ -51,7 +64,15 @@ NEURO_WORDS: dict[Phrase, str] = {
         phrases("visual disturbance", "vision", "blurred vision"), "visual_disturbance"
     ),
     **dict.fromkeys(
-        phrases("subacute combined degeneration", "spinal cord", "myelopathy"),
+        phrases(
+            "subacute combined degeneration",
+            "spinal cord",
+            "myelopathy",
+            "posterior column",
+            "dorsal column",
+            "posterior columns",
+            "dorsal columns",
+        ),
         "subacute_combined_degeneration",
     ),
     **dict.fromkeys(phrases("weakness", "weak legs"), "weakness"),
@@ -479,6 +500,11 @@ UNKNOWN_STATUS = phrases(
     "not been checked",
     "never been checked",
     "never tested",
+    "not sent",
+    "not yet sent",
+    "not been sent",
+    "not done yet",
+    "not yet done",
     "ever checked",
     "ever tested",
     "ever measured",
@@ -920,6 +946,13 @@ MY_TREATMENT = frozenset(
 #: A last clause starting with one of these proposes an action ("reduce frequency?").
 PROPOSAL_VERBS = frozenset(
     {
+        "adjust",
+        "titrate",
+        "alter",
+        "skip",
+        "delay",
+        "hold",
+        "omit",
         "reduce",
         "shorten",
         "extend",

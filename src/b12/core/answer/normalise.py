@@ -66,12 +66,15 @@ def fold(text: str) -> str:
 
 #: A dash standing between spaces separates clauses ("b12 120 - tablets?"), as a comma does.
 _SPACED_DASH = re.compile(r"\s-+\s")
+#: "28/40": weeks of pregnancy as obstetric notes write them (read as "28 weeks pregnant").
+_GESTATION = re.compile(r"(?<![\d/])([4-9]|[1-3]\d|4[0-2])/40(?![\d/])")
 
 
 def tokenise(folded: str) -> list[str]:
     """Tokens of already-folded text (see the module docstring)."""
     out: list[str] = []
     folded = _SPACED_DASH.sub(" ; ", folded)
+    folded = _GESTATION.sub(r"\1 weeks pregnant", folded)
     for match in _TOKEN.finditer(folded):
         tok = match.group(0)
         if tok[0].isdigit() and "," in tok:

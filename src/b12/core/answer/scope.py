@@ -90,6 +90,24 @@ def describes_deficiency(slots: Slots) -> bool:
     )
 
 
+#: Words before another topic that tell it in passing: a medicine taken, a reason.
+INCIDENTAL_LEADS = frozenset({"on", "taking", "takes", "cos", "because", "due", "since", "after"})
+
+
+def _incidental(off: Sequence[str], raw: Sequence[str]) -> bool:
+    """Every mention of another topic is told in passing ("also on ferrous fumarate",
+    "cos of flu"), none asked about."""
+    for phrase in off:
+        words = phrase.split()
+        starts = [i for i in range(len(raw)) if list(raw[i : i + len(words)]) == words]
+        if not starts:
+            return False
+        for i in starts:
+            if not set(raw[max(0, i - 2) : i]) & INCIDENTAL_LEADS:
+                return False
+    return True
+
+
 def _normal_and_well(slots: Slots) -> bool:
     """The question says the B12 level is normal and tells no symptom, cause, condition or
     course event ("shots for weight loss at a med spa? my levels are normal"): injections
@@ -160,6 +178,12 @@ def gate(
             # mentions, and no deficiency, result or treatment is described.
             return Scope(False, "foreign_topic", tuple(anchors), tuple(foreign), coverage)
         return Scope(True, "anchor", tuple(anchors), (), coverage)
+    described = describes_deficiency(slots) or describes_treatment(slots) or bool(slots.labs)
+    b12_named = bool(anchors) or describes_treatment(slots) or bool(slots.phase_kinds)
+    if off and described and b12_named and _incidental(off, raw):
+        # "also on ferrous fumarate", "missed a jab cos of flu": another medicine or illness
+        # told in passing about a B12 patient; the question is about their B12.
+        return Scope(True, "incidental_topic", tuple(anchors), tuple(off), coverage)
     if anchors:
         led = _count(off, raw) >= _count(anchors, raw)
         ok = top >= MIN_SCORE_MIXED and not led
