@@ -442,3 +442,47 @@ def test_a_question_about_the_other_topic_is_still_refused(question: str) -> Non
 )
 def test_examination_findings_are_neurological_involvement(question: str) -> None:
     assert _slots(question).neuro is True, question
+
+
+@pytest.mark.parametrize(
+    ("question", "treated"),
+    [
+        ("PA for years, jab every 12 weeks. GP says my levels are too high - stop?", True),
+        ("she has injections every 3 months. b12 now 1900 - reduce?", True),
+        ("should she have injections every 3 months?", False),
+    ],
+)
+def test_a_schedule_told_as_a_fact_is_a_treatment(question: str, treated: bool) -> None:
+    assert _slots(question).on_treatment is treated, question
+
+
+def test_levels_too_high_in_words_is_a_high_result() -> None:
+    slots = _slots("on jabs every 12 weeks and my levels are way too high - stop them?")
+    assert slots.word_results.get("serum_b12_ng_l") == "high"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "sleeve gastrectomy 2 years ago, b12 fine - do I still need my injections?",
+        "gastric bypass, b12 normal now, does he still need his 3 monthly hydroxo?",
+    ],
+)
+def test_whether_a_bariatric_patient_still_needs_injections_is_the_decision(
+    question: str,
+) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-011", "B12-TX-028", "B12-TX-015"}, question
+    assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "do I need to recheck b12 levels every year on maintenance injections?",
+        "does potassium need checking after the first hydroxocobalamin dose?",
+    ],
+)
+def test_needing_a_check_is_not_needing_treatment(question: str) -> None:
+    assert not _slots(question).decision_question, question

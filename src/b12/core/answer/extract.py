@@ -419,14 +419,66 @@ def _has_scheduled(tokens: Sequence[str]) -> bool:
     for i, tok in enumerate(tokens):
         if (
             tok in ("have", "has", "had")
-            and (i == 0 or tokens[i - 1] not in MODAL_BEFORE_HAVE)
+            and not set(tokens[max(0, i - 2) : i]) & MODAL_BEFORE_HAVE
             and tuple(tokens[i + 1 : i + 2]) != ("to",)
         ):
             after = tokens[i + 1 : i + 5]
             scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
             if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
                 return True
+    # "jab every 12 weeks.", "injections 3 monthly": a schedule told as a fact (in a clause
+    # that asks nothing and proposes nothing).
+    for clause in _statement_clauses(tokens):
+        for i, tok in enumerate(clause[:-1]):
+            nxt = clause[i + 1]
+            if tok in SCHEDULE_NOUNS and (nxt == "every" or nxt.endswith("ly")):
+                return True
     return False
+
+
+#: Treatment nouns a schedule can follow ("jab every 12 weeks").
+SCHEDULE_NOUNS = frozenset({"jab", "jabs", "injection", "injections", "shot", "shots"})
+#: Words that make a clause a question or a proposal, not a statement.
+ASKING_WORDS = frozenset(
+    {"should", "would", "could", "can", "will", "need", "needs", "do", "does", "if", "whether"}
+    | {"start", "starting", "switch", "change", "move", "go", "want", "wants", "how", "what"}
+)
+
+
+def _needs_treatment(tokens: Sequence[str]) -> bool:
+    """ "do I still need the injections?", "does she need her jabs?": whether to treat."""
+    treatment = SCHEDULE_NOUNS | {"hydroxocobalamin", "cyanocobalamin"}
+    for i, tok in enumerate(tokens):
+        if tok not in ("need", "needs"):
+            continue
+        for nxt in tokens[i + 1 : i + 5]:
+            if nxt in treatment:
+                return not _negated(tokens, i, i + 1)
+            if not (nxt in NEED_FILLERS or nxt[:1].isdigit() or nxt.endswith("ly")):
+                break
+    return False
+
+
+#: Words between "need" and the treatment it asks about ("need her 3 monthly hydroxo").
+NEED_FILLERS = frozenset(
+    {"the", "my", "her", "his", "their", "your", "these", "those", "any", "more", "b12", "to"}
+    | {"have", "keep", "having", "getting", "get"}
+)
+
+
+def _statement_clauses(tokens: Sequence[str]) -> list[list[str]]:
+    """The clauses that end with a full stop or a comma, not a question mark, and hold no
+    word of asking or proposing."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    for tok in tokens:
+        if tok in BOUNDARIES:
+            if tok != "?" and cur and not set(cur) & ASKING_WORDS:
+                out.append(cur)
+            cur = []
+        else:
+            cur.append(tok)
+    return out
 
 
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
@@ -888,8 +940,10 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
     if _has(tokens, _phrases(words_of.get("regimen_questions", ()))) and not scores["monitoring"]:
         slots.regimen_question = True
         slots.intent = "regimen"
-    slots.decision_question = slots.regimen_question or _has(
-        tokens, _phrases(words_of.get("decision_questions", ()))
+    slots.decision_question = (
+        slots.regimen_question
+        or _has(tokens, _phrases(words_of.get("decision_questions", ())))
+        or _needs_treatment(tokens)
     )
     slots.status_unknown = _has(tokens, UNKNOWN_STATUS)
 
