@@ -486,3 +486,20 @@ def test_whether_a_bariatric_patient_still_needs_injections_is_the_decision(
 )
 def test_needing_a_check_is_not_needing_treatment(question: str) -> None:
     assert not _slots(question).decision_question, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "coeliac, b12 fine last year - should she be on prophylactic b12 jabs?",
+        "crohn's without surgery, b12 normal - should he be on b12 injections just in case?",
+    ],
+)
+def test_should_she_be_on_is_a_proposal_not_a_treatment(question: str) -> None:
+    slots = _slots(question)
+    assert not slots.on_treatment, question
+    assert slots.decision_question, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.text.startswith(("No", "It depends")), (question, ans.headline.text)
+    assert "B12-TX-015" not in _used(ans)  # "continue the current regimen"

@@ -492,8 +492,8 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             if t in BOUNDARIES:
                 break
             before.add(t)
-        if before & START_WORDS or before & {"if", "before", "when"}:
-            continue
+        if before & START_WORDS or before & {"if", "before", "when", "be"}:
+            continue  # "start on", "should she be on …?": proposed, not under way
         after: list[str] = []
         for t in tokens[i + 1 : i + 4]:
             if t in stops or t in BOUNDARIES:
