@@ -503,3 +503,24 @@ def test_should_she_be_on_is_a_proposal_not_a_treatment(question: str) -> None:
     assert ans.headline is not None
     assert ans.headline.text.startswith(("No", "It depends")), (question, ans.headline.text)
     assert "B12-TX-015" not in _used(ans)  # "continue the current regimen"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "?b12 def clinically but level 430, no neuro - next step?",
+        "strongly suspect b12 deficiency but level 400 - MMA?",
+    ],
+)
+def test_a_suspicion_is_kept_against_a_bare_normal_level(question: str) -> None:
+    slots = _slots(question)
+    assert slots.labs.get("serum_b12_ng_l") in (430.0, 400.0)
+    ans = answer(question, KB)
+    assert "B12-DX-040" not in _used(ans), question  # "no deficiency" is never stated
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-060", "B12-DX-025", "B12-DX-026"}, question
+
+
+def test_another_tests_level_is_not_a_b12_level() -> None:
+    assert "serum_b12_ng_l" not in _slots("on hydroxo, folate level 3 - ok?").labs
+    assert "serum_b12_ng_l" not in _slots("b12 jabs, ferritin level 9 - iron?").labs

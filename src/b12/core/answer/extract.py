@@ -744,6 +744,14 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
             slots.serum_b12 = (value, unit)
 
 
+#: Words before "level" that make it another test's ("folate level 3", "sugar levels 9").
+OTHER_LEVEL_WORDS = frozenset(
+    {w for phrase in LABS for w in phrase if w not in ("b12", "serum", "total", "cobalamin")}
+    | {"d", "iron", "ferritin", "vitamin", "tsh", "thyroid", "sugar", "glucose", "hba1c"}
+    | {"cholesterol", "sodium", "calcium", "magnesium", "vit", "zinc", "copper", "drug"}
+)
+
+
 def _bare_level(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     """A level with no test named in a question about B12 ("shouldn't I stop this pt's
     hydroxo? level 1900"): the B12 level."""
@@ -751,7 +759,7 @@ def _bare_level(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         return
     term = kb.vocabulary.labs.get("serum_b12_ng_l")
     for i, tok in enumerate(tokens[:-1]):
-        if tok not in ("level", "levels") or (i > 0 and tokens[i - 1] not in BOUNDARIES):
+        if tok not in ("level", "levels") or (i > 0 and tokens[i - 1] in OTHER_LEVEL_WORDS):
             continue
         nxt = tokens[i + 1]
         value = number(nxt) if nxt[:1].isdigit() else None
@@ -1129,7 +1137,8 @@ def _shorthand_marks(folded: str, slots: Slots) -> None:
     as weeks pregnant by the tokeniser.)"""
     if _QUERIED.search(folded):
         slots.queried = True
-        if slots.deficiency is None and not slots.labs:
+        if slots.deficiency in (None, "not_deficient"):
+            # A stated suspicion is kept against a normal result ("?b12 def but level 420").
             slots.deficiency = "suspected"
 
 
