@@ -524,3 +524,16 @@ def test_a_suspicion_is_kept_against_a_bare_normal_level(question: str) -> None:
 def test_another_tests_level_is_not_a_b12_level() -> None:
     assert "serum_b12_ng_l" not in _slots("on hydroxo, folate level 3 - ok?").labs
     assert "serum_b12_ng_l" not in _slots("b12 jabs, ferritin level 9 - iron?").labs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt prefers hydroxocobalamin over cyano - US label dose?",
+        "she'd rather have hydroxocobalamin than cyanocobalamin, what's the US regimen?",
+    ],
+)
+def test_a_product_preferred_over_another_is_the_preference(question: str) -> None:
+    ans = answer(question, KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-025", (question, ans.headline.recs)

@@ -369,7 +369,9 @@ def _proposed(tokens: Sequence[str], found: Sequence[tuple[int, int, str]]) -> s
         return next(iter(drugs - current))
     if len(proposed) == 1:
         return next(iter(proposed))
-    return None
+    # "prefer hydroxocobalamin over cyano", "would rather have hydroxo than cyano".
+    preferred = {d for s, _, d in found if set(tokens[max(0, s - 2) : s]) & PREFER_WORDS}
+    return next(iter(preferred)) if len(preferred) == 1 else None
 
 
 def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:

@@ -146,7 +146,8 @@ def _patient(b: _Builder, slots: Slots, guideline: str) -> None:
     # Preferences are choices: a question that states none has none.
     b.scalar("route_preference", slots.route_preference)
     drugs = products(slots)
-    b.scalar("drug_preference", drugs[0] if len(drugs) == 1 else None)
+    preferred = drugs[0] if len(drugs) == 1 else slots.proposed_product
+    b.scalar("drug_preference", preferred)
     _patient_lists(b, slots, drugs)
     for name in ("pregnant", "breastfeeding"):
         if name in slots.flags:
