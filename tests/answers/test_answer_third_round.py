@@ -537,3 +537,16 @@ def test_a_product_preferred_over_another_is_the_preference(question: str) -> No
     ans = answer(question, KB, guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-025", (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "folate 2.5, MCV 110, b12 not done yet - ok to give folic acid 5mg?",
+        "can I hand out folic acid on its own? MCV 118, b12 never checked",
+    ],
+)
+def test_a_folic_acid_order_is_answered_by_the_order_check(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-054", (question, ans.headline.recs)

@@ -230,8 +230,8 @@ class SecondLook:
         or an interval); otherwise a true plan alert retrieved near it heads (the plan's
         warning about the patient, of which the order alert is the order check's copy)."""
         head, slots = sel.headline, self.slots
-        if head is None or slots.dose_ug or slots.interval_days or slots.routes:
-            return
+        if head is None or slots.dose_ug or slots.interval_days or slots.routes or slots.folic:
+            return  # an order is told (a B12 dose, route or interval, or folic acid)
         act = head.rec.action
         if not isinstance(act, AlertAction) or act.contexts != ("order",):
             return
