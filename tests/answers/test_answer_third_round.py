@@ -550,3 +550,18 @@ def test_a_folic_acid_order_is_answered_by_the_order_check(question: str) -> Non
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-054", (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I'm 20 weeks pregnant with PA - do I carry on with my b12 jabs as normal?",
+        "just found out I'm pregnant, keep having my b12 injections?",
+    ],
+)
+def test_carrying_on_with_ones_own_injections_is_the_continue_decision(question: str) -> None:
+    assert _slots(question).on_treatment, question
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-015", (question, ans.headline.recs)
+    assert ans.headline.text.startswith("Yes"), ans.headline.text

@@ -415,6 +415,17 @@ MODAL_BEFORE_HAVE = frozenset(
 )
 
 
+def _my_treatment(tokens: Sequence[str]) -> bool:
+    """ "my injections are every 12 weeks", "my b12 jabs": the asker's own treatment."""
+    for i, tok in enumerate(tokens):
+        if tok != "my":
+            continue
+        following = [t for t in tokens[i + 1 : i + 3] if t != "b12"][:1]
+        if following and following[0] in MY_TREATMENT:
+            return True
+    return False
+
+
 def _has_scheduled(tokens: Sequence[str]) -> bool:
     """ "I have 3 monthly jabs", "she has monthly injections": a schedule had is a treatment
     (not "do I have to have injections": an obligation)."""
@@ -506,11 +517,8 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
     if _has_scheduled(tokens):
         return True
     # "my injections are every 12 weeks": the asker's own treatment.
-    if any(
-        tok == "my" and i + 1 < len(tokens) and tokens[i + 1] in MY_TREATMENT
-        for i, tok in enumerate(tokens)
-    ):
-        return True
+    if _my_treatment(tokens):
+        return True  # "my injections", "my b12 jabs"
     # "switching from cyanocobalamin to …": treatment has started.
     return any(
         tok == "from" and i > 0 and tokens[i - 1] in START_WORDS for i, tok in enumerate(tokens)
