@@ -565,3 +565,35 @@ def test_carrying_on_with_ones_own_injections_is_the_continue_decision(question:
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-015", (question, ans.headline.recs)
     assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what does a course of b12 jabs cost privately?",
+        "is hydroxocobalamin covered by my insurance?",
+        "can my husband learn to inject myself... I mean inject me, or can I self inject?",
+        "should the ampoules be stored in the fridge?",
+        "my pee went bright red after the first hydroxocobalamin jab, normal?",
+        "is it ok to drink alcohol the night after my b12 injection?",
+        "can I give blood while I'm on b12 injections?",
+        "which foods are rich in b12 for a vegetarian?",
+        "is pernicious anaemia hereditary? will my daughter get it",
+        "the chemist says there's a shortage of hydroxocobalamin, what now?",
+    ],
+)
+def test_a_b12_topic_no_item_answers_is_not_covered(question: str) -> None:
+    ans = answer(question, KB, audience="patient")
+    assert ans.status == "no_answer", (question, ans.headline.recs if ans.headline else None)
+    assert ans.nearest_topics, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Leber's hereditary optic neuropathy - is cyanocobalamin ok?",
+        "inherited optic neuropathy (Leber's) and low b12 - which product?",
+    ],
+)
+def test_a_covered_question_sharing_a_word_is_still_answered(question: str) -> None:
+    assert answer(question, KB).status == "answered", question

@@ -745,7 +745,9 @@ class Answering(Model):
     ``pitfalls``, ``alternatives``).  ``disclaimer`` / ``patient_disclaimer`` override the
     vocabulary's when set.  Issue 14: ``veterinary`` words (animals) always put a question out
     of scope; ``wellness`` words (B12 for energy, weight, hair …) do unless the question
-    describes a deficiency.  ``condition_phrases`` maps a condition leaf (``def:name``,
+    describes a deficiency; ``not_covered`` words name topics about B12 treatment that no
+    reviewed item answers (cost, self-injection, storage, foods …): such a question gets "not
+    covered", never a neighbouring item.  ``condition_phrases`` maps a condition leaf (``def:name``,
     ``field=value``) to, per audience, the phrase for "it holds" and for "it does not hold",
     used to state a condition the question leaves open ("if there is neurological
     involvement").  ``answer_words`` holds, per audience, the connective words of a headline
@@ -773,6 +775,7 @@ class Answering(Model):
     patient_disclaimer: str | None = None
     veterinary: tuple[str, ...] = ()
     wellness: tuple[str, ...] = ()
+    not_covered: tuple[str, ...] = ()
     condition_phrases: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
     answer_words: dict[str, dict[str, str]] = Field(default_factory=dict)
     question_reading: QuestionReading = Field(default_factory=QuestionReading)
@@ -806,6 +809,7 @@ class Answering(Model):
             "out_of_scope",
             "veterinary",
             "wellness",
+            "not_covered",
             *named,
         ):
             words: tuple[str, ...] = named[name] if name in named else getattr(self, name)

@@ -68,6 +68,7 @@ class AnswerIndex:
     bm25: Any
     veterinary: tuple[tuple[str, ...], ...] = ()
     wellness: tuple[tuple[str, ...], ...] = ()
+    not_covered: tuple[tuple[str, ...], ...] = ()
     #: Per recommendation (aligned with ``ids``): the stems of its own words that are not the
     #: words of the population its condition names ("stomach cancer" for the gastric cancer
     #: alert, not "pernicious anaemia").
@@ -301,6 +302,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         bm25=retriever,
         veterinary=_phrases(answering.veterinary),
         wellness=_phrases(answering.wellness),
+        not_covered=_phrases(answering.not_covered),
         topic_stems=tuple(topics),
         common=answering.common_words,
     )

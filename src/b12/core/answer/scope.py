@@ -9,6 +9,9 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
    unless the question describes a deficiency (a low result, a cause or risk, a symptom, a
    treatment in progress, but not when it says the level is normal and tells no symptom,
    cause or condition) — B12 as a supplement for well-being is not covered;
+1b. a topic about B12 that no reviewed item answers (``not_covered``: cost, insurance,
+   self-injection, storing ampoules, foods, urine colour, alcohol, blood donation, supply) →
+   not covered;
 2. an **in-scope anchor** (``answering.yaml``: B12, cobalamin, pernicious anaemia, …) in the
    question → in scope, unless it also names an **out-of-scope** topic (iron, vitamin D, …)
    as often as it names B12 (the question is about the other topic) or retrieval is weak, or
@@ -157,6 +160,11 @@ def gate(
     animals = _present(index.veterinary, streams)
     if animals:
         return Scope(False, "veterinary", (), tuple(animals), coverage)
+    uncovered = _present(index.not_covered, streams)
+    if uncovered:
+        # About B12 treatment, but on a topic no reviewed item answers (cost, self-injection,
+        # storage, foods, …): "not covered", not the nearest item.
+        return Scope(False, "not_covered", (), tuple(uncovered), coverage)
     wellness = _present(index.wellness, streams)
     if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)):
         return Scope(False, "wellness", (), tuple(wellness), coverage)
