@@ -597,3 +597,10 @@ def test_a_b12_topic_no_item_answers_is_not_covered(question: str) -> None:
 )
 def test_a_covered_question_sharing_a_word_is_still_answered(question: str) -> None:
     assert answer(question, KB).status == "answered", question
+
+
+def test_a_later_part_no_item_answers_is_named_the_rest_answered() -> None:
+    ans = answer("what dose of hydroxo for PA without nerve symptoms? and what does it cost?", KB)
+    assert ans.status == "answered"
+    assert ans.message is not None
+    assert "cost" in ans.message

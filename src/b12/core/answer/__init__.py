@@ -138,7 +138,8 @@ def evaluate_facts(
         slots=slots,
         hits=hits,
     )
-    if not gate(norm, terms, hits, index, slots).in_scope:
+    lead = normalise(pieces[0], index.table, index.known) if len(pieces) > 1 else None
+    if not gate(norm, terms, hits, index, slots, lead).in_scope:
         return req, None
     parts = []
     for text in question_parts(question)[1:]:

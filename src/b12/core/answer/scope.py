@@ -151,16 +151,25 @@ def describes_treatment(slots: Slots) -> bool:
 
 
 def gate(
-    norm: Normalised, terms: list[str], hits: Sequence[Hit], index: AnswerIndex, slots: Slots
+    norm: Normalised,
+    terms: list[str],
+    hits: Sequence[Hit],
+    index: AnswerIndex,
+    slots: Slots,
+    first: Normalised | None = None,
 ) -> Scope:
-    """Decide whether the question is in scope (see the module docstring)."""
+    """Decide whether the question is in scope (see the module docstring).  ``first`` is the
+    first part of a question with several: a topic no item answers is looked for there only
+    (a later part on such a topic is named as not covered, the rest is answered)."""
     raw = [t for t in tokenise(norm.folded) if t not in BOUNDARIES]
     streams = (raw, list(norm.words))
     coverage = (sum(1 for t in terms if t in index.stems) / len(terms)) if terms else 0.0
     animals = _present(index.veterinary, streams)
     if animals:
         return Scope(False, "veterinary", (), tuple(animals), coverage)
-    uncovered = _present(index.not_covered, streams)
+    lead = first if first is not None else norm
+    lead_raw = [t for t in tokenise(lead.folded) if t not in BOUNDARIES]
+    uncovered = _present(index.not_covered, (lead_raw, list(lead.words)))
     if uncovered:
         # About B12 treatment, but on a topic no reviewed item answers (cost, self-injection,
         # storage, foods, …): "not covered", not the nearest item.
