@@ -604,3 +604,24 @@ def test_a_later_part_no_item_answers_is_named_the_rest_answered() -> None:
     assert ans.status == "answered"
     assert ans.message is not None
     assert "cost" in ans.message
+
+
+def test_condition_phrases_are_written_for_the_pictures_condition_lists() -> None:
+    """The phrase table writes "condition=…" and "medication=…"; the picture's fields are
+    ``conditions`` and ``medications``: an item open on one is written out, not dropped."""
+    ans = answer("where does the 20 cm ileum rule come from?", KB)
+    assert ans.status == "answered"
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DIS-011"
+    assert ans.headline.applies_if is not None
+
+
+@pytest.mark.parametrize(
+    "question", ["cyanocobalamin deep subq ok?", "is cyanocobalamin 1000 mcg monthly ok?"]
+)
+def test_an_item_open_on_a_condition_the_question_never_names_does_not_head(
+    question: str,
+) -> None:
+    ans = answer(question, KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] not in {"B12-SAFE-008", "B12-SAFE-052"}, question  # Leber's

@@ -453,6 +453,10 @@ class Evaluator:
         return out
 
 
+#: Picture list fields written in the singular in ``condition_phrases`` keys.
+SINGULAR = {"conditions": "condition", "medications": "medication"}
+
+
 class Phrases:
     """Writes an open condition out from ``answering.yaml`` ``condition_phrases``."""
 
@@ -472,7 +476,10 @@ class Phrases:
     def _leaf_key(self, cond: criteria.Condition) -> list[str]:
         match cond:
             case criteria.Member(name, values):
-                return [f"{name}={','.join(values)}", *(f"{name}={v}" for v in values), name]
+                # The table writes a condition or a medicine in the singular, as content does
+                # ("condition=ileal_resection" for the picture's ``conditions`` list).
+                key = SINGULAR.get(name, name)
+                return [f"{key}={','.join(values)}", *(f"{key}={v}" for v in values), name]
             case criteria.Flag(name):
                 return [f"flag:{name}"]
             case criteria.Compare(name, op):

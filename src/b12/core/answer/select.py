@@ -19,6 +19,7 @@ among true ones the one resting on more of the question's own facts).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -95,6 +96,15 @@ def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
 
 #: Open fields that leave an item about the question: the adult gate and the planned treatment.
 GATE_ONLY = frozenset({"age", "regimen_route", "regimen_drug"})
+
+
+def _stems(text: str) -> list[str]:
+    """Snowball English stems of the words of ``text`` (as retrieval terms are)."""
+    import Stemmer  # type: ignore[import-not-found]
+
+    words = [w for w in re.split(r"[^a-z0-9']+", text.lower()) if w]
+    out: list[str] = Stemmer.Stemmer("english").stemWords(words)
+    return out
 
 
 def _matched(hits: Sequence[Hit]) -> list[Hit]:
@@ -487,7 +497,9 @@ class _Selector(SecondLook):
             near = self.result_alerts(named=True)
         near.sort(key=lambda f: -self.specificity(f.rec))
         near = course + near  # the follow-up advice for the told course heads
-        on_topic = [f for _, f in shown if self.about(f.rec)] or [shown[0][1]]
+        on_topic = [
+            f for _, f in shown if self.about(f.rec) and not self.unnamed_population(f)
+        ] or [shown[0][1]]
         head = near[0] if near else on_topic[0]
         if self.slots.compares:
             # "why is it contraindicated in the US but not here?": the disagreement that
@@ -519,6 +531,27 @@ class _Selector(SecondLook):
             sel.regimen = act.regimen if act.outcome == "plan" and given else None
         if head.condition is None:
             self._place_true(sel)
+        return True
+
+    def unnamed_population(self, fact: Fact) -> bool:
+        """``fact`` is open only on conditions or medicines the question never names ("if the
+        patient has Leber's disease" for "cyanocobalamin deep subq ok?"): a neighbour's
+        answer, not the question's."""
+        if fact.condition is None:
+            return False
+        when = fact.rec.when
+        open_fields = self.ev.fields(when)
+        if when is None or not open_fields or not open_fields <= {"conditions", "medications"}:
+            return False
+        vocab = {**self.kb.vocabulary.conditions, **self.kb.vocabulary.medications}
+        asked = set(self.terms)
+        for node in criteria.walk(when):
+            if isinstance(node, criteria.Member) and node.field in ("conditions", "medications"):
+                for code in node.values:
+                    term = vocab.get(code)
+                    words = [code, *(term.aliases if term else ()), term.label if term else ""]
+                    if asked & set(_stems(" ".join(words).replace("_", " "))):
+                        return False
         return True
 
     def about(self, rec: Recommendation) -> bool:
