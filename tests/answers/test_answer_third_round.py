@@ -625,3 +625,41 @@ def test_an_item_open_on_a_condition_the_question_never_names_does_not_head(
     ans = answer(question, KB, guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs[0] not in {"B12-SAFE-008", "B12-SAFE-052"}, question  # Leber's
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("started metformin, should I take b12 tablets to prevent deficiency?", "prevent"),
+        ("aluminum in cyanocobalamin vials in dialysis?", None),
+    ],
+)
+def test_a_common_word_is_never_repaired_into_a_knowledge_base_word(
+    question: str, kept: str | None
+) -> None:
+    ans = answer(question, KB)
+    if kept is not None:
+        assert kept in ans.normalised.split(), ans.normalised
+    assert ans.status == "answered"
+
+
+def test_taking_b12_to_prevent_deficiency_is_the_prophylaxis_decision() -> None:
+    ans = answer("started metformin, should I take b12 tablets to prevent deficiency?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-030"
+    assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how long do b12 injections take to work?",
+        "when will I start to feel better after the loading jabs?",
+    ],
+)
+def test_how_soon_treatment_works_is_not_covered(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "no_answer", question
+
+
+def test_no_symptoms_at_all_is_no_neurological_involvement() -> None:
+    assert _slots("b12 160 and mma 450, no symptoms, treat?").neuro is False

@@ -116,7 +116,7 @@ def evaluate_facts(
         raise InputError(problems)
     if index is None or index.content_version != kb.content_version:
         index = index_for(kb)
-    norm = normalise(question, index.table, index.known)
+    norm = normalise(question, index.table, index.known, index.common)
     slots = extract(norm, question, kb)
     pieces = question_parts(question)
     if len(pieces) > 1 and slots.form not in STANCE_FORMS:
@@ -124,7 +124,7 @@ def evaluate_facts(
         # and when should levels be rechecked?" asks for a dose first); the patient it
         # describes is read from the whole question.  A question that asks for a yes or a no
         # anywhere keeps that form (its headline starts with yes, no or "it depends").
-        first = extract(normalise(pieces[0], index.table, index.known), pieces[0], kb)
+        first = extract(normalise(pieces[0], index.table, index.known, index.common), pieces[0], kb)
         for name in FORM_SLOTS:
             setattr(slots, name, getattr(first, name))
     used = slots.guideline_cue or guideline
@@ -138,12 +138,12 @@ def evaluate_facts(
         slots=slots,
         hits=hits,
     )
-    lead = normalise(pieces[0], index.table, index.known) if len(pieces) > 1 else None
+    lead = normalise(pieces[0], index.table, index.known, index.common) if len(pieces) > 1 else None
     if not gate(norm, terms, hits, index, slots, lead).in_scope:
         return req, None
     parts = []
     for text in question_parts(question)[1:]:
-        part_norm = normalise(text, index.table, index.known)
+        part_norm = normalise(text, index.table, index.known, index.common)
         part_terms = index.terms(part_norm)
         part_hits = index.search(part_terms, used)
         part_slots = extract(part_norm, text, kb)

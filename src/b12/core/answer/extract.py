@@ -44,6 +44,7 @@ from b12.core.answer.lexicon import (
     LABS,
     MY_TREATMENT,
     NEURO_WORDS,
+    NO_SYMPTOMS,
     NORMAL_FINDINGS,
     ON_TREATMENT_LEAD,
     ON_TREATMENT_WHAT,
@@ -200,6 +201,8 @@ def _normal_finding(tokens: Sequence[str], start: int, end: int) -> bool:
 def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     hits = _hits(tokens, NEURO_WORDS)
     if not hits:
+        if _has(tokens, NO_SYMPTOMS):
+            slots.neuro = False  # "no symptoms", "asymptomatic": none, nerve symptoms included
         return
     if _has(tokens, BOTH_WAYS):
         return

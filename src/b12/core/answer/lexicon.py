@@ -85,6 +85,10 @@ NEGATIONS = frozenset(
     {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
 )
 POST_NEGATIONS = frozenset({"absent", "none", "negative", "denied", "excluded"})
+#: Words that tell no symptoms at all ("no symptoms", "asymptomatic").
+NO_SYMPTOMS = phrases(
+    "no symptoms", "asymptomatic", "symptom free", "no sx", "without symptoms", "no complaints"
+)
 #: Words that report an examination as normal ("neuro exam normal"): no involvement found.
 NORMAL_FINDINGS = frozenset({"normal", "unremarkable", "intact", "nad", "nil", "clear"})
 EXAM_WORDS = frozenset({"exam", "examination", "assessment", "findings", "review", "obs", "status"})

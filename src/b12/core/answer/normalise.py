@@ -204,13 +204,20 @@ def repair(word: str, known: frozenset[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def normalise(question: str, table: Table, known: frozenset[str] = frozenset()) -> Normalised:
-    """Normalise ``question`` with the tables; ``known`` (the KB's own words) enables repair."""
+def normalise(
+    question: str,
+    table: Table,
+    known: frozenset[str] = frozenset(),
+    keep: frozenset[str] = frozenset(),
+) -> Normalised:
+    """Normalise ``question`` with the tables; ``known`` (the KB's own words) enables repair.
+    A word of ``keep`` (the commonest English words) is a word, never a typo to repair
+    ("prevent" is not "present")."""
     folded = fold(question)
     tokens, changed = _expand(table, tokenise(folded))
     if known:
         for i, tok in enumerate(tokens):
-            fixed = repair(tok, known)
+            fixed = None if tok in keep else repair(tok, known)
             if fixed is not None:
                 changed.append((tok, fixed))
                 tokens[i] = fixed

@@ -159,7 +159,11 @@ class SecondLook:
             # A decision retrieval did not find at all ("metformin 8 yrs - check B12? stop
             # the metformin?") is not what the question is about: information on the
             # population it names may answer.
-            unasked = self.score(head.rec.id) == 0.0
+            # (Not for a question about preventing deficiency: the prophylaxis decision
+            # answers that.)
+            unasked = self.score(head.rec.id) == 0.0 and not (
+                self.slots.deficiency == "at_risk" and not self.slots.screening
+            )
             results_only = margin > 1.0 and not unasked and (not is_caution(rec) or on_status)
             if outranks and (
                 hit.score <= floor or not self._points_to(rec, results_only=results_only)
