@@ -663,3 +663,9 @@ def test_how_soon_treatment_works_is_not_covered(question: str) -> None:
 
 def test_no_symptoms_at_all_is_no_neurological_involvement() -> None:
     assert _slots("b12 160 and mma 450, no symptoms, treat?").neuro is False
+
+
+def test_when_to_start_after_bariatric_surgery_is_the_bariatric_regimen() -> None:
+    ans = answer("gastric sleeve 6 months ago, b12 fine, when should she start hydroxo?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-011"
