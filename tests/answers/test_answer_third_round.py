@@ -669,3 +669,9 @@ def test_when_to_start_after_bariatric_surgery_is_the_bariatric_regimen() -> Non
     ans = answer("gastric sleeve 6 months ago, b12 fine, when should she start hydroxo?", KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-011"
+
+
+def test_a_results_reading_does_not_displace_a_same_day_warning() -> None:
+    ans = answer("b12 60, hb 55, plt 20, confused - admit?", KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-066", ans.headline.recs

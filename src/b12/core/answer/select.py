@@ -492,9 +492,17 @@ class _Selector(SecondLook):
             if f.condition is None and h.score >= share * best and self.about(f.rec)
         ]
         first = shown[0][1]
-        if not near and (first.condition is None or not self.ev.fields(first.rec.when) <= {"age"}):
+        gated = first.condition is not None and self.ev.fields(first.rec.when) <= {"age"}
+        if not near and not gated:
             # (a best match open only on the adult gate is as good as true: it stays first)
             near = self.result_alerts(named=True)
+        act = first.rec.action
+        warns = isinstance(act, AlertAction) and act.severity in ("warning", "stop")
+        asks_reading = self.slots.intent == "diagnosis" or self.slots.asks_deficiency
+        if gated and warns and not asks_reading:
+            # Nor does the result's reading displace such a warning, unless the question asks
+            # what the result means ("Hb 60, plt 25, confused - admit?").
+            near = [f for f in near if not isinstance(f.rec.action, ClassifyAction)]
         near.sort(key=lambda f: -self.specificity(f.rec))
         near = course + near  # the follow-up advice for the told course heads
         on_topic = [
