@@ -30,7 +30,7 @@ CEILING_FALSE_STATEMENT = 0.0
 CEILING_INSCOPE_REFUSED = 0.05
 
 SPLITS = ("dev", "heldout")
-BATCHES = ("original", "field", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+BATCHES = ("original", "field", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
 YESNO_STARTS = ("yes", "no", "it depends")
@@ -61,7 +61,10 @@ class Question:
         batch that is held out whole (ids ``fe…``, ``ff…``), ``fresh4`` for a fourth blind batch
         written in the third round, half held out (ids ``fg…``, ``fh…``), ``fresh5`` for a fifth
         blind batch held out whole (ids ``fi…``, ``fj…``), ``fresh6`` for a sixth, half held out
-        (ids ``fk…``, ``fm…``), ``original`` for issue 7's."""
+        (ids ``fk…``, ``fm…``), ``fresh7`` for a last one held out whole and measured once at
+        the end of the third round (ids ``fn…``, ``fo…``), ``original`` for issue 7's."""
+        if self.id.startswith(("fn", "fo")):
+            return "fresh7"
         if self.id.startswith(("fk", "fm")):
             return "fresh6"
         if self.id.startswith(("fi", "fj")):

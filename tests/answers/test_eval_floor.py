@@ -140,11 +140,14 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: seen by accident too); all held-out 77.9 % after the classes of this round.  A fifth
 #: blind batch (ids fi…, fj…; 160 questions, all held out) scored 66.9 % when first measured;
 #: its six questions that failed a floor were read, fixed and moved to dev; all held-out
-#: 75.0 %.
-HELDOUT_HEADLINE_MEASURED = "75.0 %"
+#: 75.0 %.  A sixth (ids fk…, fm…, half held out) scored 73.6 % on its held-out part when first
+#: measured.  A last one (ids fn…, fo…; 160 questions, all held out) was written while the
+#: round went on and measured once, after the last change to the engine: 75.7 %.  All
+#: held-out questions (738 in scope): 77.0 %.
+HELDOUT_HEADLINE_MEASURED = "77.0 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
-HELDOUT_GUARD = 0.74
+HELDOUT_GUARD = 0.76
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
@@ -166,7 +169,8 @@ def test_headline_does_not_regress_on_the_heldout_part(outcomes: list[ev.Outcome
     earlier = [
         o
         for o in heldout
-        if o.question.batch not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+        if o.question.batch
+        not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
     ]
     before = [o for o in earlier if not LATER_CONTENT.fullmatch(o.question.id)]
     assert len(before) < len(earlier) < len(heldout)
