@@ -35,6 +35,20 @@ FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "sho
 #: How a yes/no answer's headline must start (folded).
 YESNO_STARTS = ("yes", "no", "it depends")
 KINDS = ("covered", "offtopic", "uncovered")
+#: Id prefixes of each batch, most specific first.  ``fresh``: the first blind batch of the
+#: second round of issue 14; ``fresh2``: a second one; ``fresh3``: a last one, held out whole;
+#: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
+#: ``fresh7``: held out whole and measured once, after the last change of the third round.
+BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fresh7", ("fn", "fo")),
+    ("fresh6", ("fk", "fm")),
+    ("fresh5", ("fi", "fj")),
+    ("fresh4", ("fg", "fh")),
+    ("fresh3", ("fe", "ff")),
+    ("fresh2", ("fc", "fd")),
+    ("fresh", ("f",)),
+    ("field", ("n",)),
+)
 
 
 @dataclass(frozen=True)
@@ -55,29 +69,13 @@ class Question:
 
     @property
     def batch(self) -> str:
-        """``field`` for the issue-14 questions (ids ``n…``), ``fresh`` for the ones written
-        blind in the second round of issue 14 (ids ``f…``), ``fresh2`` for a second blind
-        batch written later in that round (ids ``fc…``, ``fd…``), ``fresh3`` for a last blind
-        batch that is held out whole (ids ``fe…``, ``ff…``), ``fresh4`` for a fourth blind batch
-        written in the third round, half held out (ids ``fg…``, ``fh…``), ``fresh5`` for a fifth
-        blind batch held out whole (ids ``fi…``, ``fj…``), ``fresh6`` for a sixth, half held out
-        (ids ``fk…``, ``fm…``), ``fresh7`` for a last one held out whole and measured once at
-        the end of the third round (ids ``fn…``, ``fo…``), ``original`` for issue 7's."""
-        if self.id.startswith(("fn", "fo")):
-            return "fresh7"
-        if self.id.startswith(("fk", "fm")):
-            return "fresh6"
-        if self.id.startswith(("fi", "fj")):
-            return "fresh5"
-        if self.id.startswith(("fg", "fh")):
-            return "fresh4"
-        if self.id.startswith(("fe", "ff")):
-            return "fresh3"
-        if self.id.startswith(("fc", "fd")):
-            return "fresh2"
-        if self.id.startswith("f"):
-            return "fresh"
-        return "field" if self.id.startswith("n") else "original"
+        """The batch the question was written in (:data:`BATCH_PREFIXES`): ``original`` for
+        issue 7's, ``field`` for issue 14's first ones (ids ``n…``), ``fresh`` … ``fresh7`` for
+        the batches written blind to the engine (ids ``f…``)."""
+        for batch, prefixes in BATCH_PREFIXES:
+            if self.id.startswith(prefixes):
+                return batch
+        return "original"
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
