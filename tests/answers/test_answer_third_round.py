@@ -675,3 +675,22 @@ def test_a_results_reading_does_not_displace_a_same_day_warning() -> None:
     ans = answer("b12 60, hb 55, plt 20, confused - admit?", KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-066", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my son is 19 and his b12 came back low, what injections will he have?",
+        "45 year old woman, b12 low on bloods, no nerve symptoms - which regimen?",
+    ],
+)
+def test_a_result_told_in_words_reaches_the_picture_plan_reads(question: str) -> None:
+    from b12.core.answer.select import planned
+
+    ans = answer(question, KB)
+    picture = ans.parameters.picture
+    assert picture is not None
+    assert picture.get("deficiency") == "confirmed", picture
+    assert ans.headline is not None
+    if ans.headline.regimen is not None:
+        assert ans.headline.regimen == planned(picture, KB)[1], question

@@ -142,9 +142,10 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: its six questions that failed a floor were read, fixed and moved to dev; all held-out
 #: 75.0 %.  A sixth (ids fk…, fm…, half held out) scored 73.6 % on its held-out part when first
 #: measured.  A last one (ids fn…, fo…; 160 questions, all held out) was written while the
-#: round went on and measured once, after the last change to the engine: 75.7 %.  All
-#: held-out questions (738 in scope): 77.0 %.
-HELDOUT_HEADLINE_MEASURED = "77.0 %"
+#: round went on and measured once, after the last change to the engine: 75.7 %.  One of its
+#: questions then failed the answer-versus-plan consistency test, was read and moved to dev
+#: (the fix changed no headline).  All held-out questions (737 in scope): 76.9 %.
+HELDOUT_HEADLINE_MEASURED = "76.9 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
 HELDOUT_GUARD = 0.76

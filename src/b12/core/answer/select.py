@@ -682,7 +682,7 @@ def _select(
             sel_.answer_with_top_caution(sel)  # results read, but an action asked about
         sel_._place_true(sel)
         sel_.place_matched(sel)
-        sel.picture = picture(slots, kb, guideline)
+        sel.picture = picture(slots, kb, guideline, sel_.deficiency[1])
         return sel
     stop = sel_.stop_decision()
     if stop is not None:
@@ -697,7 +697,7 @@ def _select(
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.known = sel_.ev.known
-        sel.picture = picture(slots, kb, guideline)
+        sel.picture = picture(slots, kb, guideline, sel_.deficiency[1])
         _name_plan(sel, kb)
         return sel
     done = sel_.decides() and sel_.decision_headline(sel)
@@ -731,7 +731,7 @@ def _select(
     if done:
         sel_.place_matched(sel)
     sel.known = sel_.ev.known
-    sel.picture = picture(slots, kb, guideline)
+    sel.picture = picture(slots, kb, guideline, sel_.deficiency[1])
     sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
@@ -794,11 +794,15 @@ def _drop(doc: dict[str, Any], path: str) -> None:
     doc.pop(head.split(".", 1)[0], None)
 
 
-def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] | None:
+def picture(
+    slots: Slots, kb: KnowledgeBase, guideline: str, status: str | None = None
+) -> dict[str, Any] | None:
     """The ClinicalPicture document the question describes, when it gives an age (else None).
 
     Only what the question says goes in: no age, deficiency status or treatment is assumed, so
-    a question without an age has no picture (``b12 plan`` needs one).
+    a question without an age has no picture (``b12 plan`` needs one).  A result told only in
+    words ("her B12 came back low") has no value for the picture, so the status it gives
+    (``status``, worked out as ``plan`` does) stands for it.
     """
     if slots.age is None or not slots.describes_patient:
         return None
@@ -813,7 +817,7 @@ def picture(slots: Slots, kb: KnowledgeBase, guideline: str) -> dict[str, Any] |
         "sex": slots.sex,
         "pregnant": "pregnant" in slots.flags or None,
         "breastfeeding": "breastfeeding" in slots.flags or None,
-        "deficiency": slots.deficiency,
+        "deficiency": slots.deficiency or (status if slots.word_results else None),
         "cause": causes[0] if causes else None,
         "causes": causes[1:],
         "conditions": sorted(set(slots.conditions)),
