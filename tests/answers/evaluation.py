@@ -30,7 +30,19 @@ CEILING_FALSE_STATEMENT = 0.0
 CEILING_INSCOPE_REFUSED = 0.05
 
 SPLITS = ("dev", "heldout")
-BATCHES = ("original", "field", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+BATCHES = (
+    "original",
+    "field",
+    "fresh",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+    "fresh8",
+    "fresh9",
+)
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
 YESNO_STARTS = ("yes", "no", "it depends")
@@ -39,7 +51,11 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: second round of issue 14; ``fresh2``: a second one; ``fresh3``: a last one, held out whole;
 #: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
+#: ``fresh8``: fourth-round batch, all dev (tuning, and the questions of ``phrasings.yaml``);
+#: ``fresh9``: held out whole, measured once after the last change of the fourth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fresh9", ("ft", "fu")),
+    ("fresh8", ("fp", "fq", "fr", "fs")),
     ("fresh7", ("fn", "fo")),
     ("fresh6", ("fk", "fm")),
     ("fresh5", ("fi", "fj")),

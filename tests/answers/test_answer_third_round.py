@@ -227,7 +227,11 @@ def test_an_injection_site_question_with_an_unusual_word_stays_in_scope() -> Non
 def test_information_on_a_named_medicine_answers_when_no_decision_was_asked_for() -> None:
     ans = answer("on metformin 1g bd for 10 years - should I check b12? stop metformin?", KB)
     assert ans.headline is not None
-    assert ans.headline.recs[0] == "B12-SAFE-026"
+    # Fourth round: with phrasings.yaml retrieval finds the at-risk decision (no routine
+    # prophylaxis, test if symptoms), which may head; the metformin information is still
+    # stated as a fact, never left out.
+    assert ans.headline.recs[0] in {"B12-SAFE-026", "B12-DX-030"}
+    assert "B12-SAFE-026" in _used(ans)
 
 
 @pytest.mark.parametrize(

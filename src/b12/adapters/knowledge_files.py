@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 COMPILED_FORMAT = "1"
 #: The common English words the answer engine's scope gate reads (``scripts/common_words.py``).
 ENGLISH_WORDS = "english_words.yaml"
+#: Questions as users asked them, per recommendation: retrieval text (``scripts/phrasings.py``).
+PHRASINGS = "phrasings.yaml"
 #: The compiled knowledge base's label in the cache folder (the parsed YAML is ``knowledge``).
 COMPILED_LABEL = "kb"
 
@@ -112,6 +114,9 @@ def _raw(
             return {}
         return {name: docs.get(name)}
 
+    def optional(name: str) -> dict[str, Any]:
+        return {name: docs.get(name)} if (root / name).is_file() else {}
+
     def folder(name: str) -> dict[str, Any]:
         prefix = name + "/"
         return {
@@ -127,7 +132,7 @@ def _raw(
         regimens=folder("regimens"),
         recommendations={**folder("recommendations"), **folder("safety")},
         content_version="sha256:" + bundle.digest[:16],
-        answering={**one("answering.yaml"), **one(ENGLISH_WORDS)},
+        answering={**one("answering.yaml"), **one(ENGLISH_WORDS), **optional(PHRASINGS)},
     )
     if problems:
         raise KnowledgeBaseError(problems)

@@ -23,6 +23,7 @@ from b12.core.kb_links import (
     check_citations,
     check_conditions,
     check_pathways,
+    check_phrasings,
     check_review_levels,
     check_terms_read,
     check_unapproved_parameters,
@@ -86,6 +87,8 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:
     for link_check in LINK_CHECKS:
         link_check(parsed, check)
     check_answer_phrases(recs, check)
+    if answering is not None:
+        check_phrasings(recs, answering, check)
     if check.problems or answering is None:
         raise KnowledgeBaseError(check.problems)
     ordered, decisions, classifiers, others = _rule_lists(recs.items.values())

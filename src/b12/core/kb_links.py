@@ -14,6 +14,7 @@ from b12.core import criteria
 from b12.core.kb_sections import VOCABULARY_FILE, Checker, Located
 from b12.core.knowledge import (
     AlertAction,
+    Answering,
     Citation,
     DecisionAction,
     DisagreementAction,
@@ -303,6 +304,14 @@ def check_answer_phrases(recs: Located[Recommendation], check: Checker) -> None:
             if key in asked and asked[key] != rec.id:
                 check.add(file, f"questions[{k}]", f"same question as {asked[key]}")
             asked.setdefault(key, rec.id)
+
+
+def check_phrasings(recs: Located[Recommendation], answering: Answering, check: Checker) -> None:
+    """Every question of ``phrasings.yaml`` names a recommendation (one not approved is never
+    indexed, so its questions wait unused until it is)."""
+    for rec_id in answering.phrasings:
+        if rec_id not in recs.items:
+            check.add("phrasings.yaml", f"phrasings.{rec_id}", "not a recommendation")
 
 
 # -- review levels -----------------------------------------------------------------------------

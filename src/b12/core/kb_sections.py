@@ -213,20 +213,32 @@ def parse_recommendations(raw: Mapping[str, Any], check: Checker) -> Located[Rec
 
 def parse_answering(raw: Mapping[str, Any], check: Checker) -> Answering | None:
     """The answer engine's content (``answering.yaml``, which must exist), with the common
-    English words of ``english_words.yaml`` as ``common_words``."""
+    English words of ``english_words.yaml`` as ``common_words`` and the questions of
+    ``phrasings.yaml`` (optional) as ``phrasings``."""
     answering: Answering | None = None
     words = raw.get(ENGLISH_WORDS)
     common = words.get("words", "") if isinstance(words, Mapping) else ""
+    said = raw.get(PHRASINGS)
+    if PHRASINGS in raw and not (
+        isinstance(said, Mapping) and isinstance(said.get("phrasings"), Mapping)
+    ):
+        check.add(PHRASINGS, "phrasings", "a mapping of recommendation id to questions is required")
+    phrasings = said.get("phrasings") if isinstance(said, Mapping) else None
+    merged = (ENGLISH_WORDS, PHRASINGS)
     for file, data in raw.items():
-        if file == ENGLISH_WORDS:
+        if file in merged:
             continue
         if isinstance(data, Mapping):
             data = {**data, "common_words": common}
+            if isinstance(phrasings, Mapping):
+                data["phrasings"] = phrasings
         answering = validate(Answering, data, file, "", check)
-    if not any(file != ENGLISH_WORDS for file in raw):
+    if not any(file not in merged for file in raw):
         check.add("answering.yaml", "", "missing")
     return answering
 
 
 #: The file of common English words merged into ``Answering.common_words``.
 ENGLISH_WORDS = "english_words.yaml"
+#: The file of questions merged into ``Answering.phrasings`` (``scripts/phrasings.py``).
+PHRASINGS = "phrasings.yaml"

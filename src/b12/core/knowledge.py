@@ -434,6 +434,16 @@ class Recommendation(Model):
     """How the answer engine answers a yes/no question this item heads, where the default for
     its kind would mislead (an information alert that says no source shows something is not
     a "yes"): ``unproven`` is headed "no source b12 uses shows that" (docs/answers.md)."""
+    depends_on: dict[str, str] | None = None
+    """Per audience (``clinician``, ``patient``), what a ``depends`` stance depends on ("the
+    clinical features are strong"): the headline reads "It depends on whether …"; without
+    it, "It depends on the source"."""
+
+    @model_validator(mode="after")
+    def _depends_on(self) -> Recommendation:
+        if self.depends_on is not None and sorted(self.depends_on) != ["clinician", "patient"]:
+            raise ValueError("depends_on needs exactly the audiences clinician and patient")
+        return self
 
 
 class Parameter(Model):
@@ -782,9 +792,21 @@ class Answering(Model):
     results_in_words: ResultWords = Field(default_factory=ResultWords)
     vocabulary: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     term_words: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    phrasings: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Per approved recommendation id, questions as users asked them that the item answers
+    (``phrasings.yaml``): retrieval text only, never shown, never read as the question's
+    facts."""
     common_words: frozenset[str] = frozenset()
     """The most frequent English words (``english_words.yaml``, space-separated): a word of a
     question in neither this list nor the knowledge base names a topic of its own."""
+
+    @field_validator("phrasings")
+    @classmethod
+    def _phrasings(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for rec_id, said in value.items():
+            if any(not q.strip() for q in said) or len(set(said)) != len(said):
+                raise ValueError(f"phrasings.{rec_id}: entries must be non-empty and unique")
+        return value
 
     @field_validator("common_words", mode="before")
     @classmethod

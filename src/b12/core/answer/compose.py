@@ -272,6 +272,9 @@ def _headline_text(w: _Writer, sel: Selection, head: Fact) -> str:
         parts.append(
             words.get("depends", "It depends on whether {what}.").format(what=head.condition)
         )
+    elif answers == "depends" and head.rec.depends_on:
+        what = head.rec.depends_on.get(w.audience) or head.rec.depends_on["clinician"]
+        parts.append(words.get("depends", "It depends on whether {what}.").format(what=what))
     elif answers == "depends":
         parts.append(words.get("depends_source", "It depends on the source."))
     parts.append(w.conditional(w.text(head.rec), head.condition, head.otherwise))

@@ -42,6 +42,8 @@ from b12.core.answer.lexicon import (
     LAB_FILLERS,
     LAB_UNITS,
     LABS,
+    MISSED_WORDS,
+    MY_SCHEDULE,
     MY_TREATMENT,
     NEURO_WORDS,
     NO_SYMPTOMS,
@@ -418,14 +420,19 @@ MODAL_BEFORE_HAVE = frozenset(
 )
 
 
+#: Whose treatment: the asker's ("my"), or a patient's when a dose of it was missed.
+OWNERS = frozenset({"my", "her", "his", "their"})
+
+
 def _my_treatment(tokens: Sequence[str]) -> bool:
-    """ "my injections are every 12 weeks", "my b12 jabs": the asker's own treatment."""
+    """ "my injections are every 12 weeks", "my monthly b12 shot": the asker's own treatment;
+    "she missed her usual injection": a patient's."""
     for i, tok in enumerate(tokens):
-        if tok != "my":
+        if tok not in OWNERS:
             continue
-        following = [t for t in tokens[i + 1 : i + 3] if t != "b12"][:1]
-        if following and following[0] in MY_TREATMENT:
-            return True
+        following = [t for t in tokens[i + 1 : i + 6] if t not in MY_SCHEDULE and not t.isdigit()]
+        if following[:1] and following[0] in MY_TREATMENT:
+            return tok == "my" or bool(set(tokens) & MISSED_WORDS)
     return False
 
 

@@ -947,12 +947,23 @@ MY_TREATMENT = frozenset(
         "injections",
         "injection",
         "shots",
+        "shot",
+        "jab",
+        "jabs",
         "tablets",
+        "tablet",
         "treatment",
         "hydroxocobalamin",
         "cyanocobalamin",
     }
 )
+#: Words between "my" and the treatment that say which dose ("my monthly b12 shot", "her
+#: usual 3 monthly injection").
+MY_SCHEDULE = frozenset(
+    {"monthly", "weekly", "usual", "regular", "last", "next", "maintenance", "loading", "b12"}
+)
+#: Words that say a dose was missed: whoever missed it is on treatment.
+MISSED_WORDS = frozenset({"missed", "overdue", "forgot", "forgotten"})
 #: A last clause starting with one of these proposes an action ("reduce frequency?").
 PROPOSAL_VERBS = frozenset(
     {

@@ -2,8 +2,9 @@
 
 Each approved recommendation is one document: its title and reviewer-written ``aliases``
 (counted twice: they are the strongest signal), ``questions``, ``clinician_text``,
-``patient_text``, and the pathway title or disagreement topic and positions.  Documents and
-questions go through the same normaliser, then English and domain stopwords
+``patient_text``, the pathway title or disagreement topic and positions, and the questions
+``phrasings.yaml`` gives for it (users' own wording; scored only, see ``build_index``).
+Documents and questions go through the same normaliser, then English and domain stopwords
 (``answering.yaml``) are dropped and words are stemmed (PyStemmer, Snowball English).
 
 The index lives in memory only.  ``build_index(kb)`` builds it; ``index_for(kb)`` returns the
@@ -69,6 +70,8 @@ class AnswerIndex:
     veterinary: tuple[tuple[str, ...], ...] = ()
     wellness: tuple[tuple[str, ...], ...] = ()
     not_covered: tuple[tuple[str, ...], ...] = ()
+    #: Pregnancy-planning words (``vocabulary.preconception``): folic acid before conception.
+    preconception: tuple[tuple[str, ...], ...] = ()
     #: Per recommendation (aligned with ``ids``): the stems of its own words that are not the
     #: words of the population its condition names ("stomach cancer" for the gastric cancer
     #: alert, not "pernicious anaemia").
@@ -264,6 +267,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         bm25=None,
     )
     corpus: list[list[str]] = []
+    own: list[list[str]] = []
     topics: list[frozenset[str]] = []
     for rec in recs:
         terms: list[str] = []
@@ -271,21 +275,27 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
             norm = normalise(part, table)
             known.update(w for w in norm.words if w.isalpha())
             terms.extend(provisional.terms(norm))
+        own.append(list(terms))
+        # Questions as users asked them (``phrasings.yaml``) are scored with the item and count
+        # as B12 words for the scope gate, but are not the item's own words: they name no
+        # topic of it, and their typos never join the spelling-repair vocabulary (``known``).
+        for phrasing in answering.phrasings.get(rec.id, ()):
+            terms.extend(provisional.terms(normalise(phrasing, table)))
         corpus.append(terms or ["_empty_"])
         population = {
             t
             for part in _term_words(rec, kb, every=True)
             for t in provisional.terms(normalise(part, table))
         }
-        topics.append(frozenset(terms) - population)
+        topics.append(frozenset(own[-1]) - population)
     # The population's own words belong to the topic when few items use them ("warfarin",
     # "hyperthyroidism"), not when many do ("pernicious anaemia").
     df: dict[str, int] = {}
-    for doc in corpus:
+    for doc in own:
         for t in set(doc):
             df[t] = df.get(t, 0) + 1
     common = {t for t, n in df.items() if n > TOPIC_MAX_SHARE * len(corpus)}
-    topics = [t | (frozenset(doc) - t - common) for t, doc in zip(topics, corpus, strict=True)]
+    topics = [t | (frozenset(doc) - t - common) for t, doc in zip(topics, own, strict=True)]
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
     return AnswerIndex(
@@ -303,6 +313,7 @@ def build_index(kb: KnowledgeBase) -> AnswerIndex:
         veterinary=_phrases(answering.veterinary),
         wellness=_phrases(answering.wellness),
         not_covered=_phrases(answering.not_covered),
+        preconception=_phrases(answering.vocabulary.get("preconception", ())),
         topic_stems=tuple(topics),
         common=answering.common_words,
     )

@@ -9,6 +9,8 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
    unless the question describes a deficiency (a low result, a cause or risk, a symptom, a
    treatment in progress, but not when it says the level is normal and tells no symptom,
    cause or condition) — B12 as a supplement for well-being is not covered;
+1c. **pregnancy planning** (``vocabulary.preconception``) with no in-scope anchor and no
+   B12 treatment described → out of scope (folic acid before conception);
 1b. a topic about B12 that no reviewed item answers (``not_covered``: cost, insurance,
    self-injection, storing ampoules, foods, urine colour, alcohol, blood donation, supply) →
    not covered;
@@ -140,12 +142,14 @@ def foreign_words(norm: Normalised, index: AnswerIndex) -> list[str]:
 
 
 def describes_treatment(slots: Slots) -> bool:
-    """The question is about B12 treatment in its own words (a paraphrase with no anchor), or
-    reports a B12-specific test in words ("holo tc low", "MMA came back raised")."""
+    """The question is about B12 treatment in its own words (a paraphrase with no anchor),
+    asks when the next dose of a course is due ("when's my next jab?"), or reports a
+    B12-specific test in words ("holo tc low", "MMA came back raised")."""
     return bool(
         (slots.dose_ug is not None and slots.interval_days is not None)
         or slots.formulations
         or slots.events
+        or slots.asks_next_dose
         or set(slots.word_results) & {"active_b12_pmol_l", "mma_nmol_l"}
     )
 
@@ -178,6 +182,11 @@ def gate(
     if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)):
         return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
+    planning = _present(index.preconception, streams)
+    if planning and not anchors and not describes_treatment(slots):
+        # "folic acid 400 mcg, how long before trying for a baby?": pregnancy planning with
+        # no B12 word and no B12 treatment is about folic acid for its own sake.
+        return Scope(False, "off_topic", (), tuple(planning), coverage)
     off = [w for w in _present(index.off_topic, streams) if not any(w in a for a in anchors)]
     top = hits[0].score if hits else 0.0
     if anchors and not off:

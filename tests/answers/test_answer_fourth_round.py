@@ -1,0 +1,127 @@
+"""Issue 14, fourth round: classes found with the phrasings and a new blind batch.
+
+Each test uses questions of our own (none is in the labelled set):
+
+* a clinical suspicion stated in words ("classic B12 picture", "pretty sure it's B12") is kept
+  against a normal result, as ``plan`` keeps a stated suspicion: "no deficiency" is never
+  stated, and the answer is the second-line test (BSH 2014: discordance between a result and
+  strong clinical features does not delay treatment).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.answer import answer
+from b12.core.answer.extract import Slots, extract
+from b12.core.answer.normalise import normalise
+from b12.core.answer.retrieve import index_for
+
+KB = load_knowledge_base()
+
+
+def _slots(question: str) -> Slots:
+    index = index_for(KB)
+    return extract(normalise(question, index.table, index.known, index.common), question, KB)
+
+
+def _facts(ans: object) -> set[str]:
+    """Recommendations the answer states as facts (not under an open condition)."""
+    head = getattr(ans, "headline", None)
+    out = set(head.recs) if head is not None and not head.applies_if else set()
+    for section in getattr(ans, "sections", ()):
+        for item in section.items:
+            if not item.applies_if:
+                out |= set(item.recs)
+    return out
+
+
+SUSPECTED_DESPITE_NORMAL = [
+    "classic b12 picture, glossitis and macrocytosis, but level 420 ng/L, no neuro. what next?",
+    "I'm pretty sure clinically this is B12 deficiency, but serum B12 is 380 ng/L. "
+    "No neurological signs. Do I just leave it?",
+    "looks like b12 def to me (mcv 110, sore tongue) but b12 normal at 400, what now",
+    "everything fits b12 deficiency but the level is 500 ng/L, no neuro signs. treat anyway?",
+    "picture is typical of pernicious anaemia, b12 came back 390 ng/L, no neuro - rule it out?",
+    "my gut says b12 deficiency, MCV 112, b12 360 ng/L, neuro exam normal. next step?",
+]
+
+
+@pytest.mark.parametrize("question", SUSPECTED_DESPITE_NORMAL)
+def test_a_stated_suspicion_is_kept_against_a_normal_result(question: str) -> None:
+    assert _slots(question).deficiency == "suspected", question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-DX-025", "B12-SAFE-060"}, (question, ans.headline.recs)
+    # The result's own reading may be shown; "no deficiency" never is.
+    assert "B12-DX-040" not in _facts(ans), (question, _facts(ans))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 420 ng/L, no symptoms, fits with everything else being normal - treat?",
+        "having fits, b12 380 ng/L - related?",
+        "b12 was low at 120 ng/L, classic features, which regimen?",
+    ],
+)
+def test_suspicion_words_do_not_read_into_other_sentences(question: str) -> None:
+    assert _slots(question).deficiency != "suspected", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "folic acid 5mg preconception, diabetic - how long before she starts trying?",
+        "planning a pregnancy, should I be on 400mcg folic acid and from when?",
+        "ttc for 6 months, what dose of folic acid",
+    ],
+)
+def test_folic_acid_for_pregnancy_planning_alone_is_out_of_scope(question: str) -> None:
+    assert answer(question, KB).status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on b12 injections every 3 months, planning a pregnancy - carry on as normal?",
+        "vegan trying to conceive, b12 140 - which regimen?",
+        "pernicious anaemia and planning pregnancy - anything to change?",
+    ],
+)
+def test_pregnancy_planning_with_b12_stays_in_scope(question: str) -> None:
+    assert answer(question, KB).status == "answered", question
+
+
+STILL_THINK = [
+    "B12 410 ng/L but she has a sore tongue and MCV 109, I still think she's deficient. "
+    "no neuro. what next?",
+    "normal b12 (450) but I think he is deficient clinically, macrocytic, no neuro signs",
+]
+
+
+@pytest.mark.parametrize("question", STILL_THINK)
+def test_a_clinicians_belief_is_a_stated_suspicion(question: str) -> None:
+    assert _slots(question).deficiency == "suspected", question
+    assert "B12-DX-040" not in _facts(answer(question, KB))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "missed my monthly b12 shot, now 8 weeks since the last. start loading again?",
+        "forgot my 3 monthly jab, 4 months since the last one - do I need the loading doses again?",
+        "she missed her usual 3-monthly b12 injection, now 5 weeks overdue, restart the course?",
+    ],
+)
+def test_a_missed_dose_of_a_long_interval_is_a_late_maintenance_dose(question: str) -> None:
+    slots = _slots(question)
+    assert slots.on_treatment, question
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-102", "B12-SAFE-056"}, (question, ans.headline.recs)
+    # A monthly or 3-monthly dose is a maintenance dose: said as a fact, not "if on long-term
+    # treatment".
+    if slots.interval_days is not None:
+        assert not ans.headline.applies_if, (question, ans.headline.applies_if)
