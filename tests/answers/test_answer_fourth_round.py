@@ -125,3 +125,96 @@ def test_a_missed_dose_of_a_long_interval_is_a_late_maintenance_dose(question: s
     # treatment".
     if slots.interval_days is not None:
         assert not ans.headline.applies_if, (question, ans.headline.applies_if)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "maintenance pt, last jab was in March and it's now August (3 monthly). restart loading?",
+        "her last b12 injection was 5 months ago, she's meant to be 3 monthly - reload or give?",
+        "previous dose given 14 weeks ago on a 12 weekly schedule, give today?",
+    ],
+)
+def test_a_last_dose_told_is_not_an_unknown_last_dose(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] != "B12-SAFE-093", (question, ans.headline.recs)
+    assert "B12-SAFE-093" not in _facts(ans)
+    said = [ans.headline.applies_if or ""] + [
+        i.applies_if or "" for s in ans.sections for i in s.items
+    ]
+    assert not any("last dose is not known" in s for s in said), said
+
+
+def test_a_last_dose_not_known_is_said() -> None:
+    question = (
+        "new patient on 3 monthly hydroxo, no record of when her last injection was - "
+        "when is the next due?"
+    )
+    assert _slots(question).last_dose == "unknown"
+    assert "B12-SAFE-093" in _facts(answer(question, KB))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I'm terrified of needles, do my b12 have to be injections?",
+        "im terified of needles does b12 have to be jabs",
+        "she panics with needles - any alternative to b12 injections?",
+        "petrified of injections, can I have b12 tablets instead",
+    ],
+)
+def test_a_fear_of_needles_told_in_other_words_is_needle_phobia(question: str) -> None:
+    ans = answer(question, KB, audience="patient")
+    assert ans.status == "answered", question
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-071", "B12-DIS-002"}, (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt missed 2 of her 6 loading injections (was in hosp with covid). start loading again?",
+        "she had flu and missed her 3 monthly b12 jab, now 4 weeks late - give it now?",
+    ],
+)
+def test_an_illness_told_in_passing_keeps_a_course_question_in_scope(question: str) -> None:
+    assert answer(question, KB).status == "answered", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on b12 jabs with low vitamin d - what dose of vitamin d should she take?",
+        "had covid last month, how long before the covid booster?",
+    ],
+)
+def test_a_question_about_the_other_topic_stays_out(question: str) -> None:
+    assert answer(question, KB).status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    ("question", "heads"),
+    [
+        (
+            "long term lansoprazole, b12 normal at 400, no symptoms - prophylactic b12 for him?",
+            {"B12-DX-030", "B12-MON-008"},
+        ),
+        (
+            "metformin for 6 years, b12 is normal, no sx. preventive b12 jabs worth it?",
+            {"B12-DX-030", "B12-SAFE-026", "B12-MON-008"},
+        ),
+        (
+            "total gastrectomy last year, b12 still normal - does she need prophylactic b12?",
+            {"B12-TX-007"},  # the UK set; B12-TX-027 is the US one
+        ),
+    ],
+)
+def test_a_normal_level_with_a_risk_asked_about_prophylaxis_is_at_risk(
+    question: str, heads: set[str]
+) -> None:
+    assert _slots(question).deficiency == "at_risk", question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in heads, (question, ans.headline.recs)
+    assert "B12-DX-040" not in _facts(ans)

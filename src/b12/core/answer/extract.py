@@ -135,6 +135,9 @@ class Slots:
     about_lifelong: bool = False
     asks_deficiency: bool = False
     asks_next_dose: bool = False
+    #: ``told`` when the question dates the last dose ("last jab was in March"), ``unknown``
+    #: when it says the date is not known; ``None`` when it says neither.
+    last_dose: str | None = None
     switching: bool = False
     folate_low: bool = False
     #: The question asks whether a result it gives is fine ("450, is that ok?").
@@ -937,11 +940,15 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
             if status in ("not_deficient", "indeterminate") and slots.word_results:
                 # "B12 normal but I still suspect it": the words are the result; the
                 # suspicion is the stated status (a normal result never overrules it).
-                suspected = dict(cues)["suspected"]
-                if any(
-                    not _negated(tokens, i, i + len(p)) for p in suspected for i in _find(tokens, p)
-                ):
-                    slots.deficiency = "suspected"
+                # "B12 normal, prophylactic B12?": the question is about prevention.
+                for kept in ("suspected", "at_risk"):
+                    if any(
+                        not _negated(tokens, i, i + len(p))
+                        for p in dict(cues)[kept]
+                        for i in _find(tokens, p)
+                    ):
+                        slots.deficiency = kept
+                        break
             break
     else:
         if not _has(tokens, _word_lists(kb)["screening"]) and any(

@@ -392,6 +392,10 @@ def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Word
     _events(tokens, slots, words)
     _folic(tokens, slots)
     _site(tokens, slots)
+    if has(tokens, words.get("last_dose_told", ())):
+        # "last jab was in March": the last dose is on record, unless "no record of when".
+        unknown = has(tokens, words.get("last_dose_unknown", ()))
+        slots.last_dose = "unknown" if unknown else "told"
     slots.about_lifelong = has(tokens, words["lifelong"])
     slots.folate_low = has(tokens, words["folate_low"])
     slots.screening = has(tokens, words["screening"])

@@ -291,6 +291,8 @@ def _course_facts(b: _Builder, slots: Slots) -> None:
         b.scalar("history_route", None)
     if not slots.describes_course:
         b.flag("first_dose_due", False)
+    if slots.last_dose is not None:
+        b.flag("last_dose_unknown", slots.last_dose == "unknown")
 
 
 def known_facts(

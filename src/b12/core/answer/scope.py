@@ -96,7 +96,22 @@ def describes_deficiency(slots: Slots) -> bool:
 
 
 #: Words before another topic that tell it in passing: a medicine taken, a reason.
-INCIDENTAL_LEADS = frozenset({"on", "taking", "takes", "cos", "because", "due", "since", "after"})
+INCIDENTAL_LEADS = frozenset(
+    {
+        "on",
+        "taking",
+        "takes",
+        "cos",
+        "because",
+        "due",
+        "since",
+        "after",
+        "with",
+        "had",
+        "has",
+        "got",
+    }
+)
 
 
 def _incidental(off: Sequence[str], raw: Sequence[str]) -> bool:
