@@ -42,6 +42,7 @@ BATCHES = (
     "fresh7",
     "fresh8",
     "fresh9",
+    "fresh10",
 )
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
@@ -51,10 +52,12 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: second round of issue 14; ``fresh2``: a second one; ``fresh3``: a last one, held out whole;
 #: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
-#: ``fresh8``: fourth-round batch, all dev (tuning, and the questions of ``phrasings.yaml``);
-#: ``fresh9``: held out whole, measured once after the last change of the fourth round.
+#: ``fresh8`` and ``fresh9``: fourth-round batches, all dev (tuning, and the questions of
+#: ``phrasings.yaml``); ``fresh10``: held out whole, measured once after the last change of the
+#: fourth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("fresh9", ("ft", "fu")),
+    ("fresh10", ("ft", "fu")),
+    ("fresh9", ("fv", "fw", "fx", "fy")),
     ("fresh8", ("fp", "fq", "fr", "fs")),
     ("fresh7", ("fn", "fo")),
     ("fresh6", ("fk", "fm")),

@@ -218,3 +218,172 @@ def test_a_normal_level_with_a_risk_asked_about_prophylaxis_is_at_risk(
     assert ans.headline is not None
     assert ans.headline.recs[0] in heads, (question, ans.headline.recs)
     assert "B12-DX-040" not in _facts(ans)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "unsteady gait and numb toes, b12 250 ng/L, MMA requested - hold treatment till it's back?",
+        "tingling feet and memory going, B12 result still pending. delay the first injection "
+        "until it comes back?",
+        "paraesthesia, b12 220 ng/L, ?PA - should we wait for the IF antibodies before starting?",
+    ],
+)
+def test_waiting_with_neurological_features_is_answered_by_do_not_wait(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {
+        "B12-SAFE-061",
+        "B12-SAFE-006",
+        "B12-SAFE-062",
+        "B12-SAFE-001",
+    }, (
+        question,
+        ans.headline.recs,
+    )
+    assert ans.headline.text.startswith(("No", "It depends")), ans.headline.text
+
+
+def test_waiting_without_neurological_features_is_not_forced_to_the_warning() -> None:
+    question = "b12 250 ng/L, no neuro symptoms, MMA requested - wait for it before treating?"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] not in {"B12-SAFE-061", "B12-SAFE-062"}
+
+
+def test_a_result_still_pending_is_a_suspicion() -> None:
+    question = "numb feet and unsteady, b12 still pending - start hydroxo now?"
+    assert _slots(question).deficiency == "suspected"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "best vitamin D3 dose for a pregnant pt with 25-OH D of 18 ng/mL?",
+        "vit d3 4000 units daily ok in pregnancy?",
+        "25-OH vitamin D 20 nmol/L, loading dose?",
+    ],
+)
+def test_vitamin_d_in_other_spellings_is_out_of_scope(question: str) -> None:
+    assert answer(question, KB).status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "67M, incidental serum B12 1850 ng/L, takes no supplements or injections. Meaning?",
+        "b12 1600 ng/L, not on any tablets or injections - does it need working up?",
+        "B12 2000, never had b12 injections or tablets, worry?",
+    ],
+)
+def test_a_treatment_denied_in_a_list_is_not_a_treatment(question: str) -> None:
+    assert not _slots(question).on_treatment, question
+    ans = answer(question, KB)
+    assert not {"B12-TX-015", "B12-SAFE-015"} & _facts(ans), (question, _facts(ans))
+
+
+def test_total_homocysteine_written_thcy_is_read() -> None:
+    question = "regular nitrous use, B12 410 ng/L, tHcy 45 umol/L, no neuro sx. deficient?"
+    assert _slots(question).labs.get("homocysteine_umol_l") == 45.0
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-006"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "uses nitrous oxide balloons most weekends, b12 390 ng/L, no neuro. is she deficient?",
+        "NOS user, serum b12 normal at 500 ng/L - can I rule out deficiency?",
+    ],
+)
+def test_a_normal_result_under_nitrous_oxide_is_not_read_as_no_deficiency(question: str) -> None:
+    ans = answer(question, KB)
+    assert not {"B12-DX-003", "B12-DX-040"} & _facts(ans), (question, _facts(ans))
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-028", "B12-DX-006", "B12-SAFE-062"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt had a sleeve in 2021, b12 fine, asking if she really has to keep the 3 monthly jabs",
+        "patient wondering whether she can stop her b12 tablets now her level is normal",
+    ],
+)
+def test_an_indirect_yes_no_question_is_answered_yes_or_no(question: str) -> None:
+    assert _slots(question).form == "yesno", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "total gastrectomy 2 years ago, b12 now 450 ng/L - does she still need the injections?",
+        "sleeve gastrectomy last year, b12 normal at 500 ng/L, does she need the 3 monthly jabs?",
+    ],
+)
+def test_lifelong_prevention_is_not_undercut_by_a_normal_reading(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-007", "B12-TX-011"}, (question, ans.headline.recs)
+    assert "B12-DX-003" not in _facts(ans)
+    assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    ("question", "age"),
+    [
+        ("my grandson is 11 and his b12 is low, how many injections will he need?", 11),
+        ("granddaughter is 9, b12 low on bloods - what treatment?", 9),
+        ("my niece is 14 and vegan, b12 120 - tablets or jabs?", 14),
+    ],
+)
+def test_a_child_named_with_an_age_is_under_16(question: str, age: int) -> None:
+    assert _slots(question).age == age
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-DX-010", "B12-SAFE-020"}, (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Pt had urticaria and wheeze 10 min after her last hydroxocobalamin inj. carry on injecting?",
+        "came out in hives after my last b12 jab, lips swelled - what now with my treatment?",
+        "anaphylactic reaction to hydroxocobalamin last month, b12 still low - what instead?",
+    ],
+)
+def test_a_reaction_after_an_injection_told_in_words_is_hypersensitivity(question: str) -> None:
+    assert "injection_hypersensitivity" in _slots(question).conditions, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-003", "B12-SAFE-012", "B12-SAFE-013"}, (
+        question,
+        ans.headline.recs,
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "deficiency was from whippets, he quit nitrous 6 months ago and levels are normal now. "
+        "can he stop the b12?",
+        "low b12 from nangs, gave up the balloons in march, b12 fine now - stop the jabs?",
+    ],
+)
+def test_nitrous_oxide_given_up_is_a_cause_dealt_with(question: str) -> None:
+    assert "cause_resolved" in _slots(question).events, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-107", "B12-DIS-006"}, (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on 3 monthly b12 jabs but can't remember when his last one was - when is the next?",
+        "she doesn't know when her last injection was, records not through - when to give it?",
+    ],
+)
+def test_a_last_dose_forgotten_is_unknown(question: str) -> None:
+    assert _slots(question).last_dose == "unknown", question

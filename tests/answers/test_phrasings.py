@@ -102,3 +102,13 @@ def test_a_phrasing_is_never_shown() -> None:
         ans = answer(question, KB)
         assert ans.related_questions
         assert not {_fold(q) for q in ans.related_questions} & said
+
+
+def test_an_unknown_masked_item_is_a_field_level_problem() -> None:
+    raw = read_raw(default_knowledge_dir(), use_cache=False)
+    recs = dict(raw.recommendations)
+    name = next(n for n in recs if n.endswith("B12-SAFE-028.yaml"))
+    recs[name] = {**recs[name], "masks": ["B12-NOPE-404"]}
+    with pytest.raises(KnowledgeBaseError) as err:
+        build_knowledge_base(dataclasses.replace(raw, recommendations=recs))
+    assert any(p.field_path == "masks[0]" for p in err.value.problems), err.value.problems

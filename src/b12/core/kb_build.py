@@ -22,6 +22,7 @@ from b12.core.kb_links import (
     check_answer_phrases,
     check_citations,
     check_conditions,
+    check_masks,
     check_pathways,
     check_phrasings,
     check_review_levels,
@@ -87,6 +88,7 @@ def build_knowledge_base(raw: RawContent) -> KnowledgeBase:
     for link_check in LINK_CHECKS:
         link_check(parsed, check)
     check_answer_phrases(recs, check)
+    check_masks(recs, check)
     if answering is not None:
         check_phrasings(recs, answering, check)
     if check.problems or answering is None:

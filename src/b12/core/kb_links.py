@@ -306,6 +306,14 @@ def check_answer_phrases(recs: Located[Recommendation], check: Checker) -> None:
             asked.setdefault(key, rec.id)
 
 
+def check_masks(recs: Located[Recommendation], check: Checker) -> None:
+    """Every id an item ``masks`` is another recommendation."""
+    for rec in recs.items.values():
+        for k, other in enumerate(rec.masks):
+            if other not in recs.items or other == rec.id:
+                check.add(recs.files[rec.id], f"masks[{k}]", f"unknown recommendation {other!r}")
+
+
 def check_phrasings(recs: Located[Recommendation], answering: Answering, check: Checker) -> None:
     """Every question of ``phrasings.yaml`` names a recommendation (one not approved is never
     indexed, so its questions wait unused until it is)."""

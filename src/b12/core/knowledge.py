@@ -434,6 +434,10 @@ class Recommendation(Model):
     """How the answer engine answers a yes/no question this item heads, where the default for
     its kind would mislead (an information alert that says no source shows something is not
     a "yes"): ``unproven`` is headed "no source b12 uses shows that" (docs/answers.md)."""
+    masks: tuple[str, ...] = ()
+    """Ids of items this one makes misleading when it holds (nitrous oxide: "a normal B12 does
+    not rule deficiency out" masks "deficiency unlikely"): the answer engine does not state
+    them.  ``b12 kb check`` checks each id exists."""
     depends_on: dict[str, str] | None = None
     """Per audience (``clinician``, ``patient``), what a ``depends`` stance depends on ("the
     clinical features are strong"): the headline reads "It depends on whether …"; without

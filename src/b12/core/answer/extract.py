@@ -138,6 +138,9 @@ class Slots:
     #: ``told`` when the question dates the last dose ("last jab was in March"), ``unknown``
     #: when it says the date is not known; ``None`` when it says neither.
     last_dose: str | None = None
+    #: The question asks whether to wait for something before treating ("hold the first
+    #: dose until the MMA is back?").
+    asks_wait: bool = False
     switching: bool = False
     folate_low: bool = False
     #: The question asks whether a result it gives is fine ("450, is that ok?").
@@ -507,6 +510,10 @@ def _statement_clauses(tokens: Sequence[str]) -> list[list[str]]:
     return out
 
 
+#: Words that deny what follows ("takes no supplements", "on nothing").
+DENIALS = frozenset({"no", "not", "none", "never", "nothing", "neither", "nor"})
+
+
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
     """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
     warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
@@ -525,7 +532,10 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             if t in stops or t in BOUNDARIES:
                 break  # "on warfarin needs b12 shots": the patient is on something else
             after.append(t)
-        if any(t in ON_TREATMENT_WHAT for t in after) and not _negated(tokens, i, i + 1):
+        named = [k for k, t in enumerate(after) if t in ON_TREATMENT_WHAT]
+        if named and set(after[: named[0]]) & DENIALS:
+            continue  # "takes no supplements or injections"
+        if named and not _negated(tokens, i, i + 1):
             return True
     if _has_scheduled(tokens):
         return True

@@ -276,7 +276,11 @@ POPULATIONS: tuple[Population, ...] = (
             "came up in a rash",
             "rash after",
             "hives",
+            "urticaria",
+            "urticarial",
             "lips swelled",
+            "lip swelling",
+            "swollen lips",
             "face swelled",
             "swelling after",
         ),
@@ -663,6 +667,15 @@ PERSON_WORDS = frozenset(
     {
         "daughter",
         "son",
+        "grandson",
+        "granddaughter",
+        "grandchild",
+        "toddler",
+        "infant",
+        "nephew",
+        "niece",
+        "brother",
+        "sister",
         "child",
         "kid",
         "boy",
@@ -836,7 +849,15 @@ YESNO_LEADS = frozenset(
 YESNO_PAIRS = frozenset(
     (aux, who)
     for aux in ("do", "does", "can", "could", "should", "must", "is", "are", "will", "would")
-    for who in ("i", "we", "you", "he", "she", "they", "it", "my", "our", "his", "her", "their")
+    for who in (
+        *("i", "we", "you", "he", "she", "they", "it", "my", "our", "his", "her", "their"),
+        *("b12", "the", "this", "that"),
+    )
+) | frozenset(
+    # Asked indirectly: "asking if she has to keep the jabs", "wondering whether to stop".
+    (verb, link)
+    for verb in ("asking", "asks", "ask", "asked", "wondering", "wonders", "know")
+    for link in ("if", "whether")
 )
 WH_WORDS = frozenset({"what", "which", "how", "when", "why", "where", "who", "whats", "what's"})
 #: A question ending with one of these, with no question word, asks yes or no ("q3m ok?").

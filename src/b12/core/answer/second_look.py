@@ -27,6 +27,8 @@ from b12.core.knowledge import (
 
 #: A true alert within this share of the best score answers a yes/no question about a decision.
 CAUTION_SHARE = 0.6
+#: The named condition of neurological involvement (``vocabulary.yaml`` definitions).
+NEURO_DEF = "neuro_involvement"
 #: An item that leads retrieval by this factor over the headline's score leads clearly.
 DOMINANT_MARGIN = 1.5
 #: Share of the best score a true statement needs to displace an open best match.
@@ -105,15 +107,17 @@ class SecondLook:
         unplace: bool = True,
         clear_depends: bool = True,
         clear_branches: bool = False,
+        condition: str | None = None,
     ) -> None:
-        """``rec`` heads the answer; the previous headline follows in ``into`` (``keep``)."""
+        """``rec`` heads the answer (under ``condition`` when it is open); the previous
+        headline follows in ``into`` (``keep``)."""
         head = sel.headline
         if unplace:
             for key in SECTION_ORDER:
                 sel.placed[key] = [f for f in sel.placed[key] if f.rec.id != rec.id]
         if keep and head is not None:
             sel.placed[into].insert(0, head)
-        sel.headline = Fact(rec)
+        sel.headline = Fact(rec, condition) if condition else Fact(rec)
         if clear_depends:
             sel.depends = []
         if clear_branches:
@@ -176,6 +180,30 @@ class SecondLook:
             if self.ev.truth(rec.when) is True:
                 self._heads(sel, rec)
                 return
+
+    def answer_with_do_not_wait(self, sel: Selection) -> None:
+        """ "Hold the first dose until the MMA is back?" with neurological features: a caution
+        on neurological involvement that holds (treat now, do not wait for results) answers
+        it, whatever headed; the decision stays, with its regimen."""
+        head = sel.headline
+        if not self.slots.asks_wait or not self.slots.neuro or head is None:
+            return
+        if is_caution(head.rec) and _on_neuro(head.rec):
+            return
+        ranked = [self.kb.recommendations[h.id] for h in self.matched]
+        for rec in ranked:
+            if not (isinstance(rec.action, AlertAction) and is_caution(rec) and _on_neuro(rec)):
+                continue
+            truth = self.ev.truth(rec.when)
+            if truth is True:
+                self._heads(sel, rec)
+                return
+            if truth is None and self.ev.fields(rec.when) == {"age"}:
+                # Open only on the adult gate (no age given): offered under it.
+                text = self.phrases.explain(rec.when)
+                if text:
+                    self._heads(sel, rec, condition=text)
+                    return
 
     def answer_with_result_warning(self, sel: Selection) -> None:
         """A question that asks whether to go ahead with a decision ("Hb 52, plts 35 - start
@@ -348,6 +376,14 @@ class SecondLook:
                 return
 
 
+def _on_neuro(rec: Recommendation) -> bool:
+    """``rec``'s condition names neurological involvement."""
+    return rec.when is not None and any(
+        isinstance(node, criteria.Ref) and node.name == NEURO_DEF
+        for node in criteria.walk(rec.when)
+    )
+
+
 def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     """What the question is about may be a true alert rather than the headline chosen: the
     caution a yes/no question asks about, an alert that outranks the decision, the dominant
@@ -377,3 +413,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
         sel_.answer_with_conflict(sel)
     sel_.answer_with_order_check(sel)
     sel_.prefer_plan_alert(sel)
+    sel_.answer_with_do_not_wait(sel)

@@ -186,6 +186,19 @@ class _Selector(SecondLook):
         self.deficiency, self.classifier = _deficiency(slots, kb, guideline)
         self.matched = [h for h in _matched(hits) if self._usable(kb.recommendations[h.id])]
         self.set_decision(None)
+        self.masked = self._masked()
+        if self.classifier is not None and self.classifier.id in self.masked:
+            self.classifier = None
+
+    def _masked(self) -> frozenset[str]:
+        """Items that an item which holds makes misleading (content: ``masks``): "deficiency
+        unlikely" beside "nitrous oxide: a normal B12 does not rule it out" or beside
+        lifelong prevention after a total gastrectomy."""
+        out: set[str] = set()
+        for rec in self.kb.recommendations.values():
+            if rec.masks and self._usable(rec) and self.ev.truth(rec.when) is True:
+                out.update(rec.masks)
+        return frozenset(out)
 
     def result_alerts(self, *, named: bool = False) -> list[Fact]:
         """Alerts that hold because of a result the question gives ("B12 2000 on injections");
@@ -215,7 +228,7 @@ class _Selector(SecondLook):
             return None
         for rec in self.kb.usable("classifiers", self.guideline, False):
             if self.ev.truth(rec.when) is True:
-                return rec
+                return None if rec.id in self.masked else rec
         return None
 
     def set_decision(self, decision: Recommendation | None) -> None:
@@ -232,6 +245,8 @@ class _Selector(SecondLook):
         A decision is also judged by its place in the priority order: the catch-all (no
         condition) holds only when every decision before it is false.
         """
+        if rec.id in getattr(self, "masked", ()):
+            return None  # an alert that holds makes it misleading (``masks``)
         if isinstance(rec.action, DecisionAction) and self._taken_before(rec):
             return None  # plan takes an earlier decision that holds
         if rec.when is None and isinstance(rec.action, DecisionAction):
