@@ -348,7 +348,7 @@ def test_a_child_named_with_an_age_is_under_16(question: str, age: int) -> None:
 @pytest.mark.parametrize(
     "question",
     [
-        "Pt had urticaria and wheeze 10 min after her last hydroxocobalamin inj. carry on injecting?",
+        "Pt had urticaria and wheeze 10 min after her last hydroxo inj. carry on injecting?",
         "came out in hives after my last b12 jab, lips swelled - what now with my treatment?",
         "anaphylactic reaction to hydroxocobalamin last month, b12 still low - what instead?",
     ],
