@@ -387,3 +387,64 @@ def test_nitrous_oxide_given_up_is_a_cause_dealt_with(question: str) -> None:
 )
 def test_a_last_dose_forgotten_is_unknown(question: str) -> None:
     assert _slots(question).last_dose == "unknown", question
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("my b12 blood test said 410, they said its normal. do i need anything for it?", 410.0),
+        ("b12 bloods showed 150 last week - what treatment?", 150.0),
+        ("her b12 result reads 95 ng/L, no neuro - regimen?", 95.0),
+    ],
+)
+def test_a_result_told_through_its_test_is_read(question: str, value: float) -> None:
+    assert _slots(question).labs.get("serum_b12_ng_l") == value, question
+
+
+def test_a_normal_result_told_through_its_test_is_answered_by_its_reading() -> None:
+    question = (
+        "my b12 blood test said 410 . the girl on the phone said its normal . does that mean "
+    )
+    question += "i dont need to take anything for it ."
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-DX-003", "B12-DX-040"}, ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "shes on metformin and read it lowers b12 - does she need to come off the metformin?",
+        "should he stop the omeprazole because of his low b12?",
+        "can she come off the ppi now her b12 is being treated?",
+    ],
+)
+def test_asking_whether_to_stop_a_cause_is_not_a_cause_dealt_with(question: str) -> None:
+    assert "cause_resolved" not in _slots(question).events, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "came off the omeprazole in June, b12 normal now - stop the injections?",
+        "metformin stopped last year, b12 fine, can we stop the b12?",
+    ],
+)
+def test_a_cause_stopped_is_still_dealt_with(question: str) -> None:
+    assert "cause_resolved" in _slots(question).events, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "K+ 3.1 mmol/L on the admission U&E, about to give first hydroxocobalamin dose for PA - "
+        "anything to do first?",
+        "potassium 3.0, pernicious anaemia, starting hydroxocobalamin today - any precautions?",
+    ],
+)
+def test_a_precaution_asked_before_a_dose_is_the_warning_on_the_given_result(
+    question: str,
+) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-067", "B12-SAFE-002"}, (question, ans.headline.recs)

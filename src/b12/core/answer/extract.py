@@ -141,6 +141,8 @@ class Slots:
     #: The question asks whether to wait for something before treating ("hold the first
     #: dose until the MMA is back?").
     asks_wait: bool = False
+    #: The question asks what to do or watch before a dose ("anything to do first?").
+    asks_precaution: bool = False
     switching: bool = False
     folate_low: bool = False
     #: The question asks whether a result it gives is fine ("450, is that ok?").
@@ -1093,12 +1095,13 @@ def _cause_resolved(tokens: Sequence[str], kb: KnowledgeBase) -> bool:
             head = tokens[max(0, i - 3) : i]
             if any(tuple(tail[: len(p)]) == p for p in after):
                 return True
-            if any(
-                tuple(head[k : k + len(p)]) == p and k + len(p) >= len(head) - 1
-                for p in before
-                for k in range(len(head))
-            ):
-                return True
+            for p in before:
+                for k in range(len(head)):
+                    if tuple(head[k : k + len(p)]) != p or k + len(p) < len(head) - 1:
+                        continue
+                    start = max(0, i - 3) + k
+                    if not set(tokens[max(0, start - 3) : start]) & MODAL_BEFORE_HAVE:
+                        return True  # not "does she need to come off the metformin?"
     return False
 
 

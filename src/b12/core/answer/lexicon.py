@@ -456,6 +456,7 @@ LAB_FILLERS = frozenset(
         *("only", "just", "about", "around", "now", "has", "had", "been", "came", "come", "back"),
         *("returned", "measured", "rose", "risen", "fell", "fallen", "dropped", "down", "up"),
         *("to", "still", "over", "under", "approx", "approximately", "test", "above", ">"),
+        *("blood", "bloods", "said", "says", "showed", "shows", "read", "reads", "were"),
     }
 )
 #: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.

@@ -411,6 +411,9 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     )
     if stated_and_measured(slots) and not asks_action:
         sel_.answer_with_conflict(sel)
+    if slots.asks_precaution:
+        # "K+ 3.1, about to give the first dose - anything to do first?"
+        sel_.answer_with_result_warning(sel)
     sel_.answer_with_order_check(sel)
     sel_.prefer_plan_alert(sel)
     sel_.answer_with_do_not_wait(sel)
