@@ -448,3 +448,59 @@ def test_a_precaution_asked_before_a_dose_is_the_warning_on_the_given_result(
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] in {"B12-SAFE-067", "B12-SAFE-002"}, (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    ("question", "field", "value"),
+    [
+        ("my active b12 (holotc) was 18 pmol/L is that low?", "active_b12_pmol_l", 18.0),
+        (
+            "B12 240, active B12 already sent and came back 45 pmol/L. next test?",
+            "active_b12_pmol_l",
+            45.0,
+        ),
+        ("MMA sent last week and it came back at 600 nmol/L, b12 250", "mma_nmol_l", 600.0),
+    ],
+)
+def test_a_result_a_few_words_after_its_test_with_its_unit_is_read(
+    question: str, field: str, value: float
+) -> None:
+    assert _slots(question).labs.get(field) == value, (question, _slots(question).labs)
+
+
+def test_a_number_without_the_tests_unit_far_from_it_is_not_its_result() -> None:
+    labs = _slots("active b12 was sent, she is 45 and on metformin 500 mg").labs
+    assert "active_b12_pmol_l" not in labs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Serum B12 250 ng/L, MMA came back 620 nmol/L. deficient y/n",
+        "new tingling on 3 monthly hydroxo. Just carry on with the usual schedule?",
+        "b12 1900 on monthly jabs - keep going as before?",
+        "feeling fine on 3 monthly jabs, book the next one as usual?",
+    ],
+)
+def test_more_yes_no_shapes(question: str) -> None:
+    assert _slots(question).form == "yesno", question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.text.startswith(("Yes", "No", "It depends")), ans.headline.text
+
+
+def test_every_it_depends_that_is_not_a_disagreement_says_on_what() -> None:
+    """ "It depends on the source" fits a disagreement only: any other item a yes/no answer
+    reads as "it depends" names what it depends on (content: ``depends_on``)."""
+    from b12.core.answer.stance import stance
+    from b12.core.knowledge import DisagreementAction
+
+    missing = [
+        rec.id
+        for rec in KB.recommendations.values()
+        if rec.status == "approved"
+        and not isinstance(rec.action, DisagreementAction)
+        and stance(rec) == "depends"
+        and not rec.depends_on
+    ]
+    assert not missing

@@ -754,6 +754,10 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         j = end
         while j < len(tokens) and j < end + 4 and tokens[j] in LAB_FILLERS:
             j += 1
+        if j < len(tokens) and not tokens[j][0].isdigit():
+            # "active B12 already sent and came back 45 pmol/L", "active b12 (holotc) was
+            # 18 pmol/L": a little further, a number with this test's own unit.
+            j = _unit_value(tokens, end, units)
         if j >= len(tokens):
             continue
         value = number(tokens[j]) if tokens[j][0].isdigit() else None
@@ -777,6 +781,26 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         slots.labs[field_name] = converted
         if field_name == "serum_b12_ng_l":
             slots.serum_b12 = (value, unit)
+
+
+#: How far after a test's name a number with the test's own unit is still its result.
+UNIT_REACH = 10
+#: Tokens that end the reach (a new sentence or question).
+UNIT_STOPS = frozenset({".", "?", ";", "!"})
+
+
+def _unit_value(tokens: Sequence[str], end: int, units: dict[str | None, float]) -> int:
+    """The index of the first number after ``end`` (within ``UNIT_REACH`` tokens, in the
+    same sentence, before any other test is named) followed by one of ``units``; else the
+    length of ``tokens``."""
+    lab_words = {w for phrase in LABS for w in phrase}
+    for k in range(end, min(len(tokens) - 1, end + UNIT_REACH)):
+        tok = tokens[k]
+        if tok in UNIT_STOPS or (tok in lab_words and tok not in ("b12", "active")):
+            break
+        if tok[:1].isdigit() and tokens[k + 1] in units and tokens[k + 1] is not None:
+            return k
+    return len(tokens)
 
 
 #: Words before "level" that make it another test's ("folate level 3", "sugar levels 9").

@@ -257,10 +257,20 @@ def _a_part_asks_yes_no(tokens: Sequence[str], clauses: Sequence[Sequence[str]])
     return "instead" in last and not set(tokens) & WH_WORDS
 
 
+#: Words that open a clause without changing what it asks ("just carry on …?").
+CLAUSE_OPENERS = frozenset({"just", "so", "then", "and", "or", "but"})
+#: Written marks of a yes/no question ("deficient y/n", "yes/no?").
+YESNO_MARKS = (("y", "n"), ("yes", "no"), ("yes", "or", "no"))
+
+
 def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     clauses = [c for part in _DASH.split(folded) for c in _clauses(tokenise(part))]
+    clauses = [c[1:] if len(c) > 1 and c[0] in CLAUSE_OPENERS else c for c in clauses]
     if not clauses:
         return False
+    words = [t for t in tokens if t not in BOUNDARIES and t != "/"]
+    if any(tuple(words[-len(m) :]) == m for m in YESNO_MARKS):
+        return True  # "MMA 620, deficient y/n"
     if any(c[0] in YESNO_LEADS for c in clauses):
         return True
     if any(c[0] in YESNO_TAILS and c[1:2] == ["to"] for c in clauses):

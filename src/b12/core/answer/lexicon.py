@@ -1012,6 +1012,10 @@ PROPOSAL_VERBS = frozenset(
         "change",
         "lengthen",
         "repeat",
+        "carry",
+        "keep",
+        "book",
+        "stick",
     }
 )
 #: Words that make "suspected" (and the like) about B12, within ``SUSPECT_REACH`` tokens.
