@@ -53,9 +53,9 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: second round of issue 14; ``fresh2``: a second one; ``fresh3``: a last one, held out whole;
 #: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
-#: ``fresh8``, ``fresh9`` and ``fresh11``: fourth-round batches, all dev (tuning, and the questions of
-#: ``phrasings.yaml``); ``fresh10``: held out whole, measured once after the last change of the
-#: fourth round.
+#: ``fresh8``, ``fresh9`` and ``fresh11``: fourth-round batches, all dev (tuning, and the
+#: questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured once after the last
+#: change of the fourth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fresh11", ("ga", "gb", "gc", "gd")),
     ("fresh10", ("ft", "fu")),

@@ -263,14 +263,22 @@ CLAUSE_OPENERS = frozenset({"just", "so", "then", "and", "or", "but"})
 YESNO_MARKS = (("y", "n"), ("yes", "no"), ("yes", "or", "no"))
 
 
-def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
-    clauses = [c for part in _DASH.split(folded) for c in _clauses(tokenise(part))]
-    clauses = [c[1:] if len(c) > 1 and c[0] in CLAUSE_OPENERS else c for c in clauses]
-    if not clauses:
-        return False
+def _marked_yes_no(tokens: Sequence[str]) -> bool:
+    """The question ends with a written yes/no mark ("MMA 620, deficient y/n")."""
     words = [t for t in tokens if t not in BOUNDARIES and t != "/"]
-    if any(tuple(words[-len(m) :]) == m for m in YESNO_MARKS):
-        return True  # "MMA 620, deficient y/n"
+    return any(tuple(words[-len(m) :]) == m for m in YESNO_MARKS)
+
+
+def _question_clauses(folded: str) -> list[list[str]]:
+    """The question's clauses, each without an opening word that changes nothing."""
+    clauses = [c for part in _DASH.split(folded) for c in _clauses(tokenise(part))]
+    return [c[1:] if len(c) > 1 and c[0] in CLAUSE_OPENERS else c for c in clauses]
+
+
+def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
+    clauses = _question_clauses(folded)
+    if not clauses or _marked_yes_no(tokens):
+        return bool(clauses) or _marked_yes_no(tokens)
     if any(c[0] in YESNO_LEADS for c in clauses):
         return True
     if any(c[0] in YESNO_TAILS and c[1:2] == ["to"] for c in clauses):
