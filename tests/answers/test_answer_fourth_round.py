@@ -504,3 +504,21 @@ def test_every_it_depends_that_is_not_a_disagreement_says_on_what() -> None:
         and not rec.depends_on
     ]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("question", "guideline"),
+    [
+        ("on dialysis, b12 low - should we avoid cyanocobalamin? heard DIVINe showed harm", "us"),
+        ("CKD stage 4, b12 deficient - is cyanocobalamin safe for her kidneys?", "us"),
+    ],
+)
+def test_a_safety_question_on_a_named_population_is_answered_by_its_item(
+    question: str, guideline: str
+) -> None:
+    ans = answer(question, KB, guideline=guideline)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-024", "B12-DIS-008", "B12-SAFE-013"}, (
+        question,
+        ans.headline.recs,
+    )

@@ -27,6 +27,8 @@ from b12.core.knowledge import (
 
 #: A true alert within this share of the best score answers a yes/no question about a decision.
 CAUTION_SHARE = 0.6
+#: How many of the best matches a safety question's population item is looked for in.
+SAFETY_LOOK = 3
 #: The named condition of neurological involvement (``vocabulary.yaml`` definitions).
 NEURO_DEF = "neuro_involvement"
 #: An item that leads retrieval by this factor over the headline's score leads clearly.
@@ -204,6 +206,28 @@ class SecondLook:
                 if text:
                     self._heads(sel, rec, condition=text)
                     return
+
+    def answer_with_population_safety(self, sel: Selection) -> None:
+        """A safety question ("should we avoid cyanocobalamin on dialysis?") headed by a
+        treatment decision is answered by an item about the population it names that holds,
+        when retrieval ranks that item near the top: the regimen stays in the algorithm."""
+        head = sel.headline
+        if self.slots.intent != "safety" or head is None or not self.hits:
+            return
+        act = head.rec.action
+        if not isinstance(act, DecisionAction) or head.rec.id in self.index.population_recs:
+            return
+        for hit in self.matched[:SAFETY_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            if (
+                rec.id != head.rec.id
+                and not isinstance(rec.action, DecisionAction)
+                and rec.id in self.index.population_recs
+                and self.about(rec)
+                and self.ev.truth(rec.when) is True
+            ):
+                self._heads(sel, rec)
+                return
 
     def answer_with_result_warning(self, sel: Selection) -> None:
         """A question that asks whether to go ahead with a decision ("Hb 52, plts 35 - start
@@ -417,3 +441,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.answer_with_order_check(sel)
     sel_.prefer_plan_alert(sel)
     sel_.answer_with_do_not_wait(sel)
+    sel_.answer_with_population_safety(sel)
