@@ -522,3 +522,31 @@ def test_a_safety_question_on_a_named_population_is_answered_by_its_item(
         question,
         ans.headline.recs,
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Ive had b12 jabs for pernicious anaemia for 6 years and my levels are over 2000. "
+        "can I stop them?",
+        "my B12 is normal now after a year of shots for pernicious anemia. Can I stop?",
+        "resident with PA has had B12 jabs for 10 yrs, levels good - can she come off them?",
+    ],
+)
+def test_a_treatment_that_has_lasted_is_under_way(question: str) -> None:
+    assert _slots(question).on_treatment, question
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert not (ans.headline.applies_if or "").startswith("you are on long-term treatment")
+    assert "long-term treatment" not in (ans.headline.text.split(".")[0]), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "had b12 injections years ago, stopped them, now b12 150 - restart?",
+        "she needs injections for 2 weeks then every 3 months?",
+    ],
+)
+def test_a_treatment_in_the_past_or_proposed_is_not_under_way(question: str) -> None:
+    assert not _slots(question).on_treatment, question

@@ -457,6 +457,8 @@ def _has_scheduled(tokens: Sequence[str]) -> bool:
             scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
             if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
                 return True
+    if _treated_for(tokens):
+        return True
     # "jab every 12 weeks.", "injections 3 monthly": a schedule told as a fact (in a clause
     # that asks nothing and proposes nothing).
     for clause in _statement_clauses(tokens):
@@ -465,6 +467,37 @@ def _has_scheduled(tokens: Sequence[str]) -> bool:
             if tok in SCHEDULE_NOUNS and (nxt == "every" or nxt.endswith("ly")):
                 return True
     return False
+
+
+#: Units of a length of time a treatment has lasted ("for 6 years", "a year of shots").
+DURATION_UNITS = frozenset({"year", "years", "yr", "yrs", "month", "months", "weeks"})
+#: Words that count a length of time ("a year", "several months").
+DURATION_COUNTS = frozenset({"a", "an", "many", "several", "few", "some"})
+
+
+def _a_duration_at(tokens: Sequence[str], j: int) -> bool:
+    prev = tokens[j - 1] if j > 0 else ""
+    return tokens[j] in DURATION_UNITS and (prev[:1].isdigit() or prev in DURATION_COUNTS)
+
+
+def _treated_for(tokens: Sequence[str]) -> bool:
+    """ "has had B12 jabs for 10 yrs", "after a year of shots": a treatment that has lasted
+    a length of time is under way."""
+    for i, tok in enumerate(tokens):
+        if (
+            tok == "had"
+            and not set(tokens[max(0, i - 2) : i]) & MODAL_BEFORE_HAVE
+            and set(tokens[i + 1 : i + 4]) & SCHEDULE_NOUNS
+            and not _negated(tokens, i, i + 1)
+            and any(_a_duration_at(tokens, j) for j in range(i + 2, min(len(tokens), i + 10)))
+        ):
+            return True
+    return any(
+        _a_duration_at(tokens, j)
+        and tuple(tokens[j + 1 : j + 2]) == ("of",)
+        and bool(set(tokens[j + 2 : j + 4]) & SCHEDULE_NOUNS)
+        for j in range(1, len(tokens) - 2)
+    )
 
 
 #: Treatment nouns a schedule can follow ("jab every 12 weeks").
