@@ -550,3 +550,35 @@ def test_a_treatment_that_has_lasted_is_under_way(question: str) -> None:
 )
 def test_a_treatment_in_the_past_or_proposed_is_not_under_way(question: str) -> None:
     assert not _slots(question).on_treatment, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "68 y/o Medicare pt, strict vegan x12 yrs, B12 150 pg/mL, no neuro sx, prefers a pill. "
+        "what oral dose?",
+        "70M peripheral neuropathy, B12 510, eats meat, no metformin, no alcohol. empiric B12?",
+    ],
+)
+def test_a_word_of_an_uncovered_topic_told_in_passing_does_not_refuse(question: str) -> None:
+    assert answer(question, KB, guideline="us").status == "answered", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "does medicare cover monthly b12 shots?",
+        "can i drink alcohol after my b12 jab?",
+        "is my b12 injection covered by insurance?",
+    ],
+)
+def test_an_uncovered_topic_asked_about_is_still_not_covered(question: str) -> None:
+    assert answer(question, KB, guideline="us").status == "no_answer", question
+
+
+def test_years_ago_is_not_an_age() -> None:
+    question = "total gastrectomy for gastric ca 2y ago, nothing for B12 on the chart - need it?"
+    assert _slots(question).age is None
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-007"

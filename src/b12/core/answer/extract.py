@@ -924,6 +924,8 @@ def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
         nxt = tokens[i + 1] if i + 1 < n else ""
         prev = tokens[i - 1] if i > 0 else ""
         if value is not None and value == int(value) and slots.age is None:
+            if tuple(tokens[i + 2 : i + 3]) == ("ago",) or nxt == "ago":
+                continue  # "2y ago": a time, not an age
             if (
                 (nxt in AGE_WORDS and (i + 2 >= n or tokens[i + 2] in ("old",) or nxt == "y"))
                 or prev in ("aged", "age")
