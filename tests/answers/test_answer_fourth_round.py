@@ -582,3 +582,17 @@ def test_years_ago_is_not_an_age() -> None:
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-007"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "19M heavy nos/laughing gas use, numb legs, falling over. B12 310 - still treat?",
+        "does whippets every weekend, tingling feet, b12 normal - treat?",
+    ],
+)
+def test_nitrous_oxide_in_street_words_is_read(question: str) -> None:
+    assert "nitrous_oxide" in _slots(question).medications, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-062", "B12-SAFE-028", "B12-SAFE-061", "B12-TX-002"}

@@ -244,7 +244,10 @@ POPULATIONS: tuple[Population, ...] = (
     ),
     Population(
         "nitrous_oxide",
-        phrases("nitrous oxide", "nitrous"),
+        phrases(
+            *("nitrous oxide", "nitrous", "laughing gas", "nangs", "whippets", "balloons"),
+            *("cream chargers", "nos canisters", "nos balloons", "nos use", "heavy nos"),
+        ),
         medications=("nitrous_oxide",),
         cause="nitrous_oxide",
     ),

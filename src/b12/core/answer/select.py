@@ -695,6 +695,7 @@ def _select(
             sel_.answer_with_conflict(sel)  # "recorded as confirmed but B12 600"
         elif not slots.asks_deficiency:
             sel_.answer_with_top_caution(sel)  # results read, but an action asked about
+        sel_.answer_with_do_not_wait(sel)  # "wait for the MMA or treat now?" (neuro)
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline, sel_.deficiency[1])
