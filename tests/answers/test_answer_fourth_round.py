@@ -596,3 +596,36 @@ def test_nitrous_oxide_in_street_words_is_read(question: str) -> None:
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] in {"B12-SAFE-062", "B12-SAFE-028", "B12-SAFE-061", "B12-TX-002"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "long-term hydroxocobalamin for PA, random B12 came back >1500 ng/L. space them out?",
+        "resident gets b12 1000mcg q month for pernicious anemia, level came back 1650. "
+        "should we hold the next shot?",
+        "PA on 3 monthly hydroxo, levels came back at 1800 - reduce to 6 monthly?",
+    ],
+)
+def test_a_high_level_on_treatment_for_life_is_not_a_reason_to_space_out(question: str) -> None:
+    slots = _slots(question)
+    assert slots.on_treatment, question
+    assert (slots.labs.get("serum_b12_ng_l") or 0) >= 1500, (question, slots.labs)
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    # The high level on treatment, or the longer interval asked for (beyond the regimen).
+    heads = {"B12-SAFE-015", "B12-SAFE-017", "B12-SAFE-057", "B12-SAFE-094"}
+    assert ans.headline.recs[0] in heads, (question, ans.headline.recs)
+    assert ans.headline.text.startswith(("No", "It depends")), ans.headline.text
+
+
+def test_long_term_treatment_asked_about_is_not_under_way() -> None:
+    assert not _slots(
+        "is long term hydroxocobalamin needed after a partial gastrectomy?"
+    ).on_treatment
+
+
+def test_a_late_dose_given_now_is_not_answered_no() -> None:
+    ans = answer("missed her 3 monthly hydroxo, now 5 weeks overdue - ok to give it today?", KB)
+    assert ans.headline is not None
+    assert not ans.headline.text.startswith("No"), ans.headline.text

@@ -457,7 +457,7 @@ def _has_scheduled(tokens: Sequence[str]) -> bool:
             scheduled = any(t.endswith("ly") or t[:1].isdigit() or t == "every" for t in after)
             if scheduled and set(after) & ON_TREATMENT_WHAT and not _negated(tokens, i, i + 1):
                 return True
-    if _treated_for(tokens):
+    if _treated_for(tokens) or _long_term_product(tokens):
         return True
     # "jab every 12 weeks.", "injections 3 monthly": a schedule told as a fact (in a clause
     # that asks nothing and proposes nothing).
@@ -478,6 +478,25 @@ DURATION_COUNTS = frozenset({"a", "an", "many", "several", "few", "some"})
 def _a_duration_at(tokens: Sequence[str], j: int) -> bool:
     prev = tokens[j - 1] if j > 0 else ""
     return tokens[j] in DURATION_UNITS and (prev[:1].isdigit() or prev in DURATION_COUNTS)
+
+
+#: B12 products named after "long-term" ("long-term hydroxocobalamin for PA").
+LONG_TERM_PRODUCTS = frozenset({"hydroxocobalamin", "cyanocobalamin", "methylcobalamin"})
+#: Words before "long-term" that make it a question or a need, not a treatment under way.
+LONG_TERM_ASKED = frozenset({"is", "are", "need", "needs", "needed", "should", "will", "does"})
+
+
+def _long_term_product(tokens: Sequence[str]) -> bool:
+    """ "long-term hydroxocobalamin for PA": a treatment under way (not "is long-term
+    hydroxocobalamin needed?")."""
+    for i in range(len(tokens) - 2):
+        if (
+            tuple(tokens[i : i + 2]) == ("long", "term")
+            and tokens[i + 2] in LONG_TERM_PRODUCTS
+            and not set(tokens[max(0, i - 3) : i]) & LONG_TERM_ASKED
+        ):
+            return True
+    return False
 
 
 def _treated_for(tokens: Sequence[str]) -> bool:
@@ -853,7 +872,12 @@ def _bare_level(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     for i, tok in enumerate(tokens[:-1]):
         if tok not in ("level", "levels") or (i > 0 and tokens[i - 1] in OTHER_LEVEL_WORDS):
             continue
-        nxt = tokens[i + 1]
+        j = i + 1  # "level came back 1650": link words may stand between
+        while j < len(tokens) - 1 and j < i + 4 and tokens[j] in LAB_FILLERS:
+            j += 1
+        nxt = tokens[j]
+        if _dose_follows(tokens, j):
+            continue
         value = number(nxt) if nxt[:1].isdigit() else None
         if value is not None and term is not None and term.min <= value <= term.max:
             slots.labs["serum_b12_ng_l"] = value

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 Stance = Literal["yes", "no", "depends", "unproven"]
 #: Forms answered first with yes, no or "it depends" ("is it safe …", "should I stop …").
 STANCE_FORMS = ("yesno", "is_safe", "should_stop")
+#: The fields of an order (what is asked for), not its timing.
+ORDER_FIELDS = frozenset(
+    {"order.dose_ug", "order.interval_days", "order_route", "order_drug", "order_kind"}
+)
 #: Alert severities that mean "not as asked" for a yes/no question.
 CONCERN = frozenset({"warning", "stop"})
 #: Advice effects that mean "not as it is" (reduce, stop, switch, reload).
@@ -108,6 +112,10 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
         # subcutaneous injection as the safer route (content: ``safer_routes``).
         return "yes"
     value = stance(head.rec)
+    if isinstance(act, AlertAction) and act.severity in CONCERN and _on_the_order(head.rec):
+        # "reduce to 6 monthly?" answered by a warning on the interval asked for: the change
+        # asked about is what the warning is against, whatever words of harm it uses.
+        return "no"
     if isinstance(act, ClassifyAction) and slots.asks_result_fine and value in ("yes", "no"):
         return "no" if value == "yes" else "yes"  # "450, is that ok?": normal is a yes
     if value in ("depends", "unproven") or not slots.asks_harm:
@@ -122,6 +130,17 @@ def _warns_of_route(rec: Recommendation, route: str) -> bool:
         return False
     return any(
         isinstance(node, criteria.Member) and node.field == "regimen_route" and route in node.values
+        for node in criteria.walk(rec.when)
+    )
+
+
+def _on_the_order(rec: Recommendation) -> bool:
+    """``rec``'s condition reads the dose, interval, route or product asked about (the
+    order), so the warning is about the proposal itself."""
+    if rec.when is None:
+        return False
+    return any(
+        isinstance(node, criteria.Member | criteria.Compare) and node.field in ORDER_FIELDS
         for node in criteria.walk(rec.when)
     )
 
