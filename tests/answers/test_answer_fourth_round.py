@@ -629,3 +629,17 @@ def test_a_late_dose_given_now_is_not_answered_no() -> None:
     ans = answer("missed her 3 monthly hydroxo, now 5 weeks overdue - ok to give it today?", KB)
     assert ans.headline is not None
     assert not ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on Eliquis, needs B12 injections. IM ok or should we do deep subQ?",
+        "resident on warfarin, INR 2.6, due her monthly b12 IM. can it go subq instead?",
+        "takes rivaroxaban, b12 jabs - intramuscular or deep subcutaneous?",
+    ],
+)
+def test_a_route_question_on_an_anticoagulant_is_the_bleeding_risk_warning(question: str) -> None:
+    ans = answer(question, KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-069", (question, ans.headline.recs)

@@ -740,6 +740,7 @@ def _select(
         done = sel_.retrieval_headline(sel) or sel_.decision_headline(sel)
     if done:
         second_look(sel_, sel, slots)
+        _missing_data_gives_way(sel_, sel)
     if not done and sel_.classifier is not None:
         sel.headline = Fact(sel_.classifier)
         sel.seen.add(sel_.classifier.id)
@@ -773,6 +774,40 @@ def _catch_all_gives_way(sel_: _Selector, sel: Selection, reading: Recommendatio
     if alerts:
         alerts.sort(key=lambda f: (-sel_.specificity(f.rec), -sel_.score(f.rec.id), f.rec.id))
         sel_._heads(sel, alerts[0].rec)
+
+
+#: How many of the best matches a warning on a named medicine or condition is looked for in.
+NAMED_WARNING_LOOK = 3
+
+
+def _missing_data_gives_way(sel_: _Selector, sel: Selection) -> None:
+    """ "Needs a status or a result" says nothing about what a question that names a medicine
+    or condition asks ("on warfarin, due her b12 IM - can it go subQ?"): a warning on what it
+    names, near the top of retrieval, heads (under the adult or treatment gate when that is
+    all that is open); the decision follows."""
+    head = sel.headline
+    slots = sel_.slots
+    if head is None or not (slots.medications or slots.conditions) or sel_.asks_regimen():
+        return
+    act = head.rec.action
+    if not isinstance(act, DecisionAction) or act.outcome != "needs_more_data":
+        return
+    for hit in sel_.matched[:NAMED_WARNING_LOOK]:
+        rec = sel_.kb.recommendations[hit.id]
+        alert = rec.action
+        if not isinstance(alert, AlertAction) or alert.severity not in ("warning", "stop"):
+            continue
+        if not sel_.about(rec):
+            continue
+        truth = sel_.ev.truth(rec.when)
+        if truth is True:
+            sel_._heads(sel, rec)
+            return
+        if truth is None and sel_.ev.fields(rec.when) <= GATE_ONLY:
+            text = sel_.phrases.explain(rec.when)
+            if text:
+                sel_._heads(sel, rec, condition=text)
+                return
 
 
 def _name_plan(sel: Selection, kb: KnowledgeBase) -> None:
