@@ -643,3 +643,26 @@ def test_a_route_question_on_an_anticoagulant_is_the_bleeding_risk_warning(quest
     ans = answer(question, KB, guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-069", (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    ("question", "guideline", "heads"),
+    [
+        (
+            "stable on monthly maintenance shots - how often should we recheck the B12 level?",
+            "us",
+            {"B12-DIS-007"},
+        ),
+        (
+            "on 3 monthly hydroxo for years - how often do we need to check her b12 levels?",
+            "uk",
+            {"B12-MON-007", "B12-DIS-007"},
+        ),
+    ],
+)
+def test_a_monitoring_question_on_treatment_is_answered_by_the_monitoring_advice(
+    question: str, guideline: str, heads: set[str]
+) -> None:
+    ans = answer(question, KB, guideline=guideline)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in heads, (question, ans.headline.recs)

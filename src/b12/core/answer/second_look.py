@@ -21,7 +21,9 @@ from b12.core.knowledge import (
     AlertAction,
     ClassifyAction,
     DecisionAction,
+    DisagreementAction,
     KnowledgeBase,
+    MonitorAction,
     Recommendation,
 )
 
@@ -224,6 +226,25 @@ class SecondLook:
                 and not isinstance(rec.action, DecisionAction)
                 and rec.id in self.index.population_recs
                 and self.about(rec)
+                and self.ev.truth(rec.when) is True
+            ):
+                self._heads(sel, rec)
+                return
+
+    def answer_with_monitoring(self, sel: Selection) -> None:
+        """A question about checks ("how often should we recheck the level on monthly
+        shots?") headed by a treatment decision is answered by a monitoring item or a
+        disagreement about monitoring that holds, near the top of retrieval."""
+        head = sel.headline
+        if self.slots.intent != "monitoring" or head is None or not self.hits:
+            return
+        if not isinstance(head.rec.action, DecisionAction):
+            return
+        for hit in self.matched[:SAFETY_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            if (
+                rec.id != head.rec.id
+                and isinstance(rec.action, MonitorAction | DisagreementAction)
                 and self.ev.truth(rec.when) is True
             ):
                 self._heads(sel, rec)
@@ -442,3 +463,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.prefer_plan_alert(sel)
     sel_.answer_with_do_not_wait(sel)
     sel_.answer_with_population_safety(sel)
+    sel_.answer_with_monitoring(sel)
