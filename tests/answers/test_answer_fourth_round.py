@@ -666,3 +666,11 @@ def test_a_monitoring_question_on_treatment_is_answered_by_the_monitoring_advice
     ans = answer(question, KB, guideline=guideline)
     assert ans.headline is not None
     assert ans.headline.recs[0] in heads, (question, ans.headline.recs)
+
+
+def test_distress_with_needles_is_needle_phobia() -> None:
+    question = (
+        "my brother has autism and gets extremely distressed with needles, it takes 3 staff to "
+        "give his B12 injection. is there another option?"
+    )
+    assert "needle_phobia" in _slots(question).conditions
