@@ -674,3 +674,14 @@ def test_distress_with_needles_is_needle_phobia() -> None:
         "give his B12 injection. is there another option?"
     )
     assert "needle_phobia" in _slots(question).conditions
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Dad had his whole stomach taken out for cancer. Will he need B12 shots?",
+        "her stomach was removed in 2019 (cancer) - b12 for life?",
+    ],
+)
+def test_a_stomach_taken_out_is_a_total_gastrectomy(question: str) -> None:
+    assert "total_gastrectomy" in _slots(question).conditions, question

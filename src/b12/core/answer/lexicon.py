@@ -130,7 +130,11 @@ POPULATIONS: tuple[Population, ...] = (
     ),
     Population(
         "total_gastrectomy",
-        phrases("total gastrectomy", "whole stomach removed", "stomach removed"),
+        phrases(
+            *("total gastrectomy", "whole stomach removed", "stomach removed", "full gastrectomy"),
+            *("complete gastrectomy", "stomach taken out", "stomach was removed", "stomach out"),
+            *("entire stomach removed", "removal of the stomach", "stomach was taken out"),
+        ),
         conditions=("total_gastrectomy",),
     ),
     Population(
