@@ -685,3 +685,66 @@ def test_distress_with_needles_is_needle_phobia() -> None:
 )
 def test_a_stomach_taken_out_is_a_total_gastrectomy(question: str) -> None:
     assert "total_gastrectomy" in _slots(question).conditions, question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "rivaroxaban dose in AF if CrCl 28 and weight 48kg?",
+        "apixaban 2.5 or 5 mg bd, creatinine 140?",
+        "pt on vit D and the b12 jab every 3/12 - what's the vit D loading regimen for 18 nmol/L?",
+        "can I get B12 shots to help lose the baby weight? my levels were normal",
+    ],
+)
+def test_another_medicine_or_wellness_asked_about_is_out_of_scope(question: str) -> None:
+    assert answer(question, KB).status == "no_answer", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on apixaban - are IM jabs a problem?",
+        "takes warfarin, b12 low - can she have injections?",
+        "metformin 2g daily for years, tired - could it be b12?",
+    ],
+)
+def test_another_medicine_with_b12_treatment_stays_in_scope(question: str) -> None:
+    assert answer(question, KB).status == "answered", question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "88F has had Entonox for dressings 3x a week for months, now numb legs. B12 410. "
+        "Could it still be B12?",
+        "uses nitrous balloons, b12 normal at 450 ng/L, tingling hands - could this be b12?",
+    ],
+)
+def test_could_it_still_be_b12_under_nitrous_oxide_is_yes(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-062", "B12-SAFE-028", "B12-DX-006"}
+    assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+def test_a_symptom_told_beside_a_result_is_not_a_wellness_wish() -> None:
+    question = (
+        "incidental B12 >2000 ng/L in 78M with weight loss, not on supplements. significance?"
+    )
+    assert answer(question, KB).status == "answered"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "On 1000 mcg PO daily x 3 months, still anemic and B12 still low. Next step?",
+        "3 months of Orobalin 1mg daily, symptoms no better - next step?",
+    ],
+)
+def test_not_improving_on_oral_treatment_is_read(question: str) -> None:
+    slots = _slots(question)
+    assert slots.on_treatment, question
+    assert "oral_not_improving" in slots.events, question
+    ans = answer(question, KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-109", (question, ans.headline.recs)

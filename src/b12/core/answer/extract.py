@@ -143,6 +143,8 @@ class Slots:
     asks_wait: bool = False
     #: The question asks what to do or watch before a dose ("anything to do first?").
     asks_precaution: bool = False
+    #: The question asks whether deficiency is still possible ("could it still be B12?").
+    asks_possible: bool = False
     switching: bool = False
     folate_low: bool = False
     #: The question asks whether a result it gives is fine ("450, is that ok?").
@@ -511,10 +513,11 @@ def _treated_for(tokens: Sequence[str]) -> bool:
             and any(_a_duration_at(tokens, j) for j in range(i + 2, min(len(tokens), i + 10)))
         ):
             return True
+    taken = SCHEDULE_NOUNS | LONG_TERM_PRODUCTS | {"tablet", "tablets", "oral"}
     return any(
         _a_duration_at(tokens, j)
         and tuple(tokens[j + 1 : j + 2]) == ("of",)
-        and bool(set(tokens[j + 2 : j + 4]) & SCHEDULE_NOUNS)
+        and bool(set(tokens[j + 2 : j + 4]) & taken)
         for j in range(1, len(tokens) - 2)
     )
 

@@ -412,6 +412,7 @@ def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Word
     _site(tokens, slots)
     slots.asks_wait = has(tokens, words.get("asks_wait", ()))
     slots.asks_precaution = has(tokens, words.get("asks_precaution", ()))
+    slots.asks_possible = has(tokens, words.get("asks_possible", ()))
     if has(tokens, words.get("last_dose_told", ())):
         # "last jab was in March": the last dose is on record, unless "no record of when".
         unknown = has(tokens, words.get("last_dose_unknown", ()))

@@ -386,6 +386,9 @@ ON_TREATMENT_WHAT = frozenset(
         "b12",
         "jabs",
         "shots",
+        "mcg",
+        "micrograms",
+        "microgram",
     }
 )
 START_WORDS = frozenset({"start", "starting", "started", "switch", "switching", "begin", "put"})

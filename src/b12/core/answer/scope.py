@@ -41,6 +41,8 @@ from b12.core.answer.extract import Slots
 from b12.core.answer.normalise import BOUNDARIES, Normalised, tokenise
 from b12.core.answer.retrieve import AnswerIndex, Hit
 
+#: Medication codes that are B12 itself or folic acid (read elsewhere).
+B12_MEDICINES = frozenset({"hydroxocobalamin", "cyanocobalamin", "methylcobalamin", "folic_acid"})
 #: BM25 score a question with no anchor must reach (calibrated on tests/answers/questions.yaml).
 MIN_SCORE = 2.0
 #: Share of content words the knowledge base must know, for a question with no anchor.
@@ -78,6 +80,28 @@ def _count(phrases: Sequence[str], tokens: Sequence[str]) -> int:
     """How many times the phrases occur in ``tokens`` (non-overlapping per phrase)."""
     text = f" {' '.join(tokens)} "
     return sum(text.count(f" {p} ") for p in phrases)
+
+
+#: Words of B12 treatment that keep a question naming another medicine in scope.
+TREATMENT_NOUNS = frozenset(
+    {"injection", "injections", "jab", "jabs", "shot", "shots", "tablet", "tablets", "dose"}
+    | {"doses", "loading", "maintenance", "supplement", "supplements", "replacement"}
+)
+
+
+def _other_medicine_only(slots: Slots, raw: Sequence[str]) -> bool:
+    """The question names a medicine other than B12 and nothing of B12 treatment or
+    deficiency (no anchor is checked by the caller)."""
+    others = [m for m in slots.medications if m not in B12_MEDICINES]
+    return (
+        bool(others)
+        and not slots.routes
+        and not set(raw) & (TREATMENT_NOUNS - {"dose", "doses"})
+        and slots.deficiency in (None, "not_deficient")
+        and not (slots.causes or slots.neuro or slots.events or slots.word_results)
+        and "serum_b12_ng_l" not in slots.labs
+        and not describes_treatment(slots)
+    )
 
 
 def describes_deficiency(slots: Slots) -> bool:
@@ -194,7 +218,8 @@ def gate(
         # storage, foods, …): "not covered", not the nearest item.
         return Scope(False, "not_covered", (), tuple(uncovered), coverage)
     wellness = _present(index.wellness, streams)
-    if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)):
+    told = bool(slots.labs) and _incidental(wellness, raw)  # "78M with weight loss, B12 2000"
+    if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)) and not told:
         return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
     planning = _present(index.preconception, streams)
@@ -226,13 +251,22 @@ def gate(
         # told in passing about a B12 patient; the question is about their B12.
         return Scope(True, "incidental_topic", tuple(anchors), tuple(off), coverage)
     if anchors:
-        led = _count(off, raw) >= _count(anchors, raw)
+        # Counted in the raw and the normalised question alike ("vit D" is "vitamin d" only
+        # once normalised).
+        words = list(norm.words)
+        led = max(_count(off, raw), _count(off, words)) >= max(
+            _count(anchors, raw), _count(anchors, words)
+        )
         ok = top >= MIN_SCORE_MIXED and not led
         return Scope(
             ok, "anchor_and_retrieval" if ok else "off_topic", tuple(anchors), tuple(off), coverage
         )
     if off:
         return Scope(False, "off_topic", (), tuple(off), coverage)
+    if _other_medicine_only(slots, raw):
+        # "rivaroxaban dose in AF if CrCl 28?": another medicine, no B12 word, no injection or
+        # tablet, no deficiency: a question about that medicine.
+        return Scope(False, "other_medicine", (), tuple(slots.medications), coverage)
     if describes_treatment(slots):
         return Scope(True, "treatment_words", (), (), coverage)
     ok = top >= MIN_SCORE and coverage >= MIN_COVERAGE

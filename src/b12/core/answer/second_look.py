@@ -216,6 +216,8 @@ class SecondLook:
         head = sel.headline
         if self.slots.intent != "safety" or head is None or not self.hits:
             return
+        if not (self.slots.formulations or self.slots.proposed_product):
+            return  # about a treatment named ("is cyanocobalamin safe …?"), not whether to treat
         act = head.rec.action
         if not isinstance(act, DecisionAction) or head.rec.id in self.index.population_recs:
             return

@@ -112,7 +112,14 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
         # subcutaneous injection as the safer route (content: ``safer_routes``).
         return "yes"
     value = stance(head.rec)
-    if isinstance(act, AlertAction) and act.severity in CONCERN and _on_the_order(head.rec):
+    if slots.asks_possible and head.rec.masks:
+        return "yes"  # "B12 410 on nitrous oxide - could it still be B12?": it could
+    if (
+        head.rec.stance is None
+        and isinstance(act, AlertAction)
+        and act.severity in CONCERN
+        and _on_the_order(head.rec)
+    ):
         # "reduce to 6 monthly?" answered by a warning on the interval asked for: the change
         # asked about is what the warning is against, whatever words of harm it uses.
         return "no"
