@@ -748,3 +748,45 @@ def test_not_improving_on_oral_treatment_is_read(question: str) -> None:
     ans = answer(question, KB, guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-109", (question, ans.headline.recs)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "t2dm metformin 2g x 8y. should i be checking b12? and stop metformin if low?",
+        "on omeprazole for 9y, b12 normal - prophylaxis?",
+    ],
+)
+def test_a_length_of_time_is_not_an_age(question: str) -> None:
+    assert _slots(question).age is None, question
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] != "B12-DX-010", question
+
+
+def test_a_monthly_shot_on_warfarin_moved_to_deep_subq_is_the_bleeding_warning() -> None:
+    question = (
+        "82M on warfarin, INR 2.8, gets monthly cyanocobalamin shot. Can I give it deep subQ "
+        "instead of IM to avoid a hematoma?"
+    )
+    ans = answer(question, KB, guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-069", ans.headline.recs
+    assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+def test_an_interrupted_loading_course_is_a_late_loading_dose() -> None:
+    question = "loading course interrupted after 3 of the 6 doses (admitted 10 days) - restart?"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-101", "B12-SAFE-056"}, ans.headline.recs
+
+
+def test_waiting_for_my_b12_result_with_nerve_symptoms_is_answered_do_not_wait() -> None:
+    question = (
+        "I have pins and needles in both hands and the doctor wants to wait for my B12 result "
+        "before starting any injections. Is that right?"
+    )
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-061", "B12-SAFE-006", "B12-SAFE-001"}

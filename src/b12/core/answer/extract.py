@@ -430,6 +430,8 @@ MODAL_BEFORE_HAVE = frozenset(
 )
 
 
+#: Words before a number that make it a length of time, not an age ("metformin x 8y").
+DURATION_LEADS = frozenset({"x", "for", "over", "past", "last", "since"})
 #: Whose treatment: the asker's ("my"), or a patient's when a dose of it was missed.
 OWNERS = frozenset({"my", "her", "his", "their"})
 
@@ -951,8 +953,8 @@ def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
         nxt = tokens[i + 1] if i + 1 < n else ""
         prev = tokens[i - 1] if i > 0 else ""
         if value is not None and value == int(value) and slots.age is None:
-            if tuple(tokens[i + 2 : i + 3]) == ("ago",) or nxt == "ago":
-                continue  # "2y ago": a time, not an age
+            if tuple(tokens[i + 2 : i + 3]) == ("ago",) or nxt == "ago" or prev in DURATION_LEADS:
+                continue  # "2y ago", "metformin x 8y", "for 8y": a time, not an age
             if (
                 (nxt in AGE_WORDS and (i + 2 >= n or tokens[i + 2] in ("old",) or nxt == "y"))
                 or prev in ("aged", "age")

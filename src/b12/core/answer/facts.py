@@ -224,7 +224,8 @@ def _plan_facts(
         b.scalar("regimen_route", slots.route)
     if slots.on_treatment:
         route = _treatment_route(slots)
-        if route:
+        if route and slots.replaced_route is None:
+            # (with "X instead of IM" the treatment to change is by the route replaced)
             b.scalar("regimen_route", route)
         drugs = products(slots)
         if len(drugs) == 1:

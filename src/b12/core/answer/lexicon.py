@@ -730,7 +730,9 @@ DOSE_UG = {
     **{"g": 1_000_000.0, "gram": 1_000_000.0, "grams": 1_000_000.0},
 }
 #: Words that say a dose was late or missed (a course under follow-up), or given early.
-LATE_WORDS = frozenset({"late", "overdue", "missed", "delayed", "forgot", "forgotten"})
+LATE_WORDS = frozenset(
+    {"late", "overdue", "missed", "delayed", "forgot", "forgotten", "interrupted", "disrupted"}
+)
 EARLY_WORDS = frozenset({"early", "earlier"})
 #: Course events told in the question (``criteria`` ``event`` codes).
 EVENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (

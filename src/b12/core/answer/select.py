@@ -781,16 +781,17 @@ NAMED_WARNING_LOOK = 3
 
 
 def _missing_data_gives_way(sel_: _Selector, sel: Selection) -> None:
-    """ "Needs a status or a result" says nothing about what a question that names a medicine
-    or condition asks ("on warfarin, due her b12 IM - can it go subQ?"): a warning on what it
-    names, near the top of retrieval, heads (under the adult or treatment gate when that is
-    all that is open); the decision follows."""
+    """ "Needs a status or a result", or a decision that plans no regimen ("carry on"), says
+    nothing about what a question that names a medicine or condition asks ("on warfarin, due
+    her b12 IM - can it go subQ?"): a warning on what it names, near the top of retrieval,
+    heads (under the adult or treatment gate when that is all that is open); the decision
+    follows."""
     head = sel.headline
     slots = sel_.slots
     if head is None or not (slots.medications or slots.conditions) or sel_.asks_regimen():
         return
     act = head.rec.action
-    if not isinstance(act, DecisionAction) or act.outcome != "needs_more_data":
+    if not isinstance(act, DecisionAction) or (act.outcome != "needs_more_data" and act.regimen):
         return
     for hit in sel_.matched[:NAMED_WARNING_LOOK]:
         rec = sel_.kb.recommendations[hit.id]
