@@ -45,6 +45,7 @@ BATCHES = (
     "fresh10",
     "fresh11",
     "fresh12",
+    "fresh13",
 )
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
@@ -54,10 +55,11 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: second round of issue 14; ``fresh2``: a second one; ``fresh3``: a last one, held out whole;
 #: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
-#: ``fresh8``, ``fresh9``, ``fresh11`` and ``fresh12``: fourth-round batches, all dev (tuning,
-#: and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured once after
+#: ``fresh8``, ``fresh9``, ``fresh11``, ``fresh12``, ``fresh13``: fourth-round batches, all dev
+#: (tuning, and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured once after
 #: the last change of the fourth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fresh13", ("gn", "gp", "gq", "gr")),
     ("fresh12", ("ge", "gf", "gg", "gj")),
     ("fresh11", ("ga", "gb", "gc", "gd")),
     ("fresh10", ("ft", "fu", "gk", "gm")),

@@ -790,3 +790,23 @@ def test_waiting_for_my_b12_result_with_nerve_symptoms_is_answered_do_not_wait()
     ans = answer(question, KB, audience="patient")
     assert ans.headline is not None
     assert ans.headline.recs[0] in {"B12-SAFE-061", "B12-SAFE-006", "B12-SAFE-001"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "74F new PA, B12 112 pg/mL, no numbness/tingling, gait normal. labeled cyano schedule?",
+        "b12 95, sensation intact, reflexes normal - which regimen?",
+    ],
+)
+def test_a_sign_reported_normal_is_not_a_neurological_symptom(question: str) -> None:
+    assert _slots(question).neuro is not True, question
+
+
+def test_a_belief_that_she_is_b12_deficient_is_a_suspicion() -> None:
+    question = (
+        "clinically I really think she's B12 deficient (glossitis, macrocytosis) but the serum "
+        "B12 came back 410. no neuro signs. now what?"
+    )
+    assert _slots(question).deficiency == "suspected"
+    assert "B12-DX-040" not in _facts(answer(question, KB))

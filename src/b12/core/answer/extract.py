@@ -198,8 +198,9 @@ WAITING_WORDS = frozenset({"once", "when", "after", "until", "till", "wait", "aw
 
 
 def _normal_finding(tokens: Sequence[str], start: int, end: int) -> bool:
-    """A neurological examination reported normal ("neuro exam normal", "normal neuro
-    exam", "neurology unremarkable"): a finding of no involvement, not a symptom."""
+    """A neurological examination or sign reported normal ("neuro exam normal", "normal
+    neuro exam", "neurology unremarkable", "gait normal", "sensation intact"): a finding of no
+    involvement, not a symptom."""
     if start > 0 and tokens[start - 1] in NORMAL_FINDINGS:
         return True
     after = list(tokens[end : end + 3])
@@ -221,8 +222,7 @@ def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     positive = [
         code
         for start, end, code in hits
-        if not _negated(tokens, start, end)
-        and not (code == "unspecified_neurological" and _normal_finding(tokens, start, end))
+        if not _negated(tokens, start, end) and not _normal_finding(tokens, start, end)
     ]
     denied = len(positive) < len(hits)
     if denied and set(positive) <= {"unspecified_neurological"}:
