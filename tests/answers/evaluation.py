@@ -56,8 +56,8 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: ``fresh4`` and ``fresh6``: third-round batches, half held out; ``fresh5``: held out whole;
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
 #: ``fresh8``, ``fresh9``, ``fresh11``, ``fresh12``, ``fresh13``: fourth-round batches, all dev
-#: (tuning, and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured once after
-#: the last change of the fourth round.
+#: (tuning, and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured
+#: once after the last change of the fourth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fresh13", ("gn", "gp", "gq", "gr")),
     ("fresh12", ("ge", "gf", "gg", "gj")),
