@@ -810,3 +810,14 @@ def test_a_belief_that_she_is_b12_deficient_is_a_suspicion() -> None:
     )
     assert _slots(question).deficiency == "suspected"
     assert "B12-DX-040" not in _facts(answer(question, KB))
+
+
+def test_under_the_skin_instead_on_treatment_replaces_the_intramuscular_injection() -> None:
+    question = (
+        "on warfarin (INR ~2.5), got a big bruise from my last b12 shot in the arm. can they "
+        "give it under the skin instead?"
+    )
+    assert _slots(question).replaced_route == "im"
+    ans = answer(question, KB, audience="patient", guideline="us")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-069", ans.headline.recs

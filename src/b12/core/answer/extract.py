@@ -412,6 +412,17 @@ def _routes(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         tokens, slots.routes
     )
     slots.replaced_route = _replaced_route(tokens)
+    under_skin = set(slots.routes) & {"sc", "deep_sc"}
+    if (
+        slots.replaced_route is None
+        and "instead" in tokens
+        and slots.on_treatment
+        and under_skin
+        and "oral" not in slots.routes
+    ):
+        # "bruise from my last shot - can they give it under the skin instead?": the
+        # injection under way (intramuscular) is the one to change.
+        slots.replaced_route = "im"
 
 
 def _replaced_route(tokens: Sequence[str]) -> str | None:
