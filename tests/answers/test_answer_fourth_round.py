@@ -821,3 +821,17 @@ def test_under_the_skin_instead_on_treatment_replaces_the_intramuscular_injectio
     ans = answer(question, KB, audience="patient", guideline="us")
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-069", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I have LHON (leber's) and low b12. pharmacy has cyanocobalamin shots. are those safe?",
+        "pt with early Leber disease needs B12 - can we use cyanocobalamin injection as usual?",
+    ],
+)
+def test_a_product_asked_about_in_lebers_is_the_plan_warning(question: str) -> None:
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-008", ans.headline.recs
+    assert ans.headline.text.startswith("No"), ans.headline.text

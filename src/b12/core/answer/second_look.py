@@ -309,8 +309,9 @@ class SecondLook:
         or an interval); otherwise a true plan alert retrieved near it heads (the plan's
         warning about the patient, of which the order alert is the order check's copy)."""
         head, slots = sel.headline, self.slots
-        if head is None or slots.dose_ug or slots.interval_days or slots.routes or slots.folic:
-            return  # an order is told (a B12 dose, route or interval, or folic acid)
+        if head is None or slots.dose_ug or slots.interval_days or slots.folic:
+            return  # an order is told (a B12 dose or interval, or folic acid); a route alone
+            # ("cyanocobalamin shots in LHON?") names the product's form, not an order
         act = head.rec.action
         if not isinstance(act, AlertAction) or act.contexts != ("order",):
             return
