@@ -835,3 +835,33 @@ def test_a_product_asked_about_in_lebers_is_the_plan_warning(question: str) -> N
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-008", ans.headline.recs
     assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 120, only other med levothyroxine 75mcg, no neuro - which regimen?",
+        "on amlodipine 5mg and b12 low at 140 - regimen?",
+    ],
+)
+def test_a_dose_of_a_medicine_the_knowledge_base_does_not_name_is_not_a_b12_dose(
+    question: str,
+) -> None:
+    assert _slots(question).dose_ug is None, question
+
+
+@pytest.mark.parametrize(
+    ("question", "dose"),
+    [
+        ("hydroxocobalamin 1mg IM every 3 months ok?", 1000.0),
+        ("cyanocobalamin 1000mcg daily by mouth - enough?", 1000.0),
+        ("b12 injection 1 mg every 2 months", 1000.0),
+    ],
+)
+def test_a_b12_dose_is_still_read(question: str, dose: float) -> None:
+    assert _slots(question).dose_ug == dose, question
+
+
+def test_cognition_fine_is_not_a_neurological_symptom() -> None:
+    question = "B12 128, IF ab positive, no paraesthesia, gait normal, cognition fine - regimen?"
+    assert _slots(question).neuro is not True

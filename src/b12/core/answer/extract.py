@@ -1297,7 +1297,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _ileal_length(tokens, slots, norm.folded)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots, kb)
-    extract_course(tokens, norm.folded, slots, _word_lists(kb))
+    extract_course(tokens, norm.folded, slots, _word_lists(kb), kb.answering.common_words)
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
     words = kb.answering.vocabulary

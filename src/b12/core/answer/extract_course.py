@@ -76,9 +76,20 @@ B12_NAMES = frozenset(
 )
 
 
-def _dose(tokens: Sequence[str], slots: Slots, others: frozenset[str] = frozenset()) -> None:
+#: Words right before a dose that may stand there in a B12 order though not common English.
+DOSE_LEADS = frozenset({"intramuscular", "subcutaneous", "im", "sc", "po", "oral", "iv"})
+
+
+def _dose(
+    tokens: Sequence[str],
+    slots: Slots,
+    others: frozenset[str] = frozenset(),
+    common: frozenset[str] = frozenset(),
+) -> None:
     """The B12 dose told (micrograms): not a dose right after folic acid or another
-    medicine ("omeprazole 20mg"), nor grams unless right after a B12 product."""
+    medicine ("omeprazole 20mg"), nor right after a word that names something else (neither
+    a common English word nor a B12 word: "levothyroxine 75mcg"), nor grams unless right
+    after a B12 product."""
 
     for j, tok in enumerate(tokens[:-1]):
         factor = DOSE_UG.get(tokens[j + 1])
@@ -92,6 +103,15 @@ def _dose(tokens: Sequence[str], slots: Slots, others: frozenset[str] = frozense
         before = set(tokens[max(0, j - 3) : j])
         if factor is not None and before & (FOLIC_NAMES | others) and not before & B12_NAMES:
             continue  # "folic acid 5mg", "omeprazole 20mg": another medicine's dose
+        lead = tokens[j - 1] if j > 0 else ""
+        if (
+            factor is not None
+            and common
+            and lead.isalpha()
+            and len(lead) > 3
+            and lead not in common | B12_NAMES | DOSE_LEADS
+        ):
+            continue  # "levothyroxine 75mcg": a medicine the knowledge base does not name
         if factor is not None and value is not None and value > 0:
             slots.dose_ug = round(value * factor, 3)
             return
@@ -402,10 +422,16 @@ def _surgery_name(tokens: Sequence[str], i: int) -> bool:
     return tokens[i] == "switch" and i > 0 and tokens[i - 1] == "duodenal"
 
 
-def extract_course(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
+def extract_course(
+    tokens: Sequence[str],
+    folded: str,
+    slots: Slots,
+    words: Words,
+    common: frozenset[str] = frozenset(),
+) -> None:
     """Fill the treatment, course and form slots (see the module docstring)."""
 
-    _dose(tokens, slots, frozenset(p[0] for p in words.get("_other_medicines", ())))
+    _dose(tokens, slots, frozenset(p[0] for p in words.get("_other_medicines", ())), common)
     _phases(tokens, slots, words)
     _events(tokens, slots, words)
     _folic(tokens, slots)

@@ -90,7 +90,9 @@ NO_SYMPTOMS = phrases(
     "no symptoms", "asymptomatic", "symptom free", "no sx", "without symptoms", "no complaints"
 )
 #: Words that report an examination as normal ("neuro exam normal"): no involvement found.
-NORMAL_FINDINGS = frozenset({"normal", "unremarkable", "intact", "nad", "nil", "clear"})
+NORMAL_FINDINGS = frozenset(
+    {"normal", "unremarkable", "intact", "nad", "nil", "clear", "fine", "ok", "okay"}
+)
 EXAM_WORDS = frozenset({"exam", "examination", "assessment", "findings", "review", "obs", "status"})
 #: Words that end a negation's reach (besides clause punctuation).
 SCOPE_BREAKS = frozenset(
