@@ -865,3 +865,24 @@ def test_a_b12_dose_is_still_read(question: str, dose: float) -> None:
 def test_cognition_fine_is_not_a_neurological_symptom() -> None:
     question = "B12 128, IF ab positive, no paraesthesia, gait normal, cognition fine - regimen?"
     assert _slots(question).neuro is not True
+
+
+@pytest.mark.parametrize(
+    ("question", "guideline"),
+    [
+        (
+            "my mum is 84 and on apixaban, her b12 is 130 - can the nurse still give the jab in "
+            "her arm?",
+            "uk",
+        ),
+        ("on warfarin INR 2.4, ok to give his hydroxocobalamin IM today?", "uk"),
+        ("on eliquis - are IM b12 shots ok?", "us"),
+    ],
+)
+def test_an_injection_on_an_anticoagulant_is_allowed_with_precautions(
+    question: str, guideline: str
+) -> None:
+    ans = answer(question, KB, guideline=guideline)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-SAFE-068", "B12-SAFE-069"}, ans.headline.recs
+    assert ans.headline.text.startswith("It depends on whether anticoagulation"), ans.headline.text

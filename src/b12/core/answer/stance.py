@@ -101,33 +101,41 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     act = head.rec.action
     if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
         return "yes"  # "every 2 months instead?" answered by "shorten the interval"
-    if (
-        isinstance(act, AlertAction)
-        and act.severity in CONCERN
-        and slots.replaced_route is not None
-        and _warns_of_route(head.rec, slots.replaced_route)
-        and set(slots.routes) & set(act.safer_routes)
-    ):
-        # "deep subQ instead of IM?" answered by a warning about IM that names deep
-        # subcutaneous injection as the safer route (content: ``safer_routes``).
-        return "yes"
+    warned = _warning_answer(slots, head.rec)
+    if warned is not None:
+        return warned
     value = stance(head.rec)
     if slots.asks_possible and head.rec.masks:
         return "yes"  # "B12 410 on nitrous oxide - could it still be B12?": it could
-    if (
-        head.rec.stance is None
-        and isinstance(act, AlertAction)
-        and act.severity in CONCERN
-        and _on_the_order(head.rec)
-    ):
-        # "reduce to 6 monthly?" answered by a warning on the interval asked for: the change
-        # asked about is what the warning is against, whatever words of harm it uses.
-        return "no"
     if isinstance(act, ClassifyAction) and slots.asks_result_fine and value in ("yes", "no"):
         return "no" if value == "yes" else "yes"  # "450, is that ok?": normal is a yes
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"
+
+
+def _warning_answer(slots: Slots, rec: Recommendation) -> Stance | None:
+    """What a warning or stop that heads answers, where its kind alone would mislead."""
+    act = rec.action
+    if not isinstance(act, AlertAction) or act.severity not in CONCERN:
+        return None
+    if (
+        slots.replaced_route is not None
+        and _warns_of_route(rec, slots.replaced_route)
+        and set(slots.routes) & set(act.safer_routes)
+    ):
+        # "deep subQ instead of IM?" answered by a warning about IM that names deep
+        # subcutaneous injection as the safer route (content: ``safer_routes``).
+        return "yes"
+    if rec.stance is None and rec.depends_on and slots.replaced_route is None:
+        # "can the nurse still give the jab in her arm?" on an anticoagulant: the warning
+        # allows it with precautions; whether it is safe depends on what it names.
+        return "depends"
+    if rec.stance is None and _on_the_order(rec):
+        # "reduce to 6 monthly?" answered by a warning on the interval asked for: the change
+        # asked about is what the warning is against, whatever words of harm it uses.
+        return "no"
+    return None
 
 
 def _warns_of_route(rec: Recommendation, route: str) -> bool:
