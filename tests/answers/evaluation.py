@@ -11,6 +11,7 @@ guideline set to ask with, and the expected result.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,40 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
 AnswerFn = Callable[..., Any]
 
 
+@functools.cache
+def shared_kb() -> KnowledgeBase:
+    """The bundled knowledge base, one object for every test that walks the labelled set (so
+    that :func:`asked` computes each answer once per run)."""
+    from b12.adapters.knowledge_files import load_knowledge_base
+
+    return load_knowledge_base()
+
+
+#: (knowledge base object id, question, audience, guideline) -> (selection, answer).
+_ASKED: dict[tuple[int, str, str, str], tuple[Any, Any, KnowledgeBase]] = {}
+
+
+def asked(kb: KnowledgeBase, question: str, audience: str, guideline: str) -> tuple[Any, Any]:
+    """The facts step's selection (``None`` when refused) and the answer for one question,
+    computed once per run and knowledge-base object.
+
+    The answer is built the way ``answer`` builds it (the facts step, then layout), so the
+    tests that walk every labelled question (false statements, citations, agreement with
+    ``plan``, the floors) share one evaluation; the determinism test still asks afresh.
+    """
+    key = (id(kb), question, audience, guideline)
+    hit = _ASKED.get(key)
+    if hit is None or hit[2] is not kb:
+        from b12.core.answer import evaluate_facts
+        from b12.core.answer.compose import compose, no_answer
+
+        req, sel = evaluate_facts(question, kb, audience=audience, guideline=guideline)
+        ans = no_answer(kb, req) if sel is None else compose(kb, req, sel)
+        hit = (sel, ans, kb)
+        _ASKED[key] = hit
+    return hit[0], hit[1]
+
+
 def engine() -> AnswerFn:
     """The engine's ``answer`` function (imported here so that import time can be measured)."""
     module = importlib.import_module("b12.core.answer")
@@ -247,6 +282,13 @@ def outcome(item: Question, ans: Any) -> Outcome:
 def evaluate(fn: AnswerFn, kb: KnowledgeBase, questions: Iterable[Question]) -> list[Outcome]:
     """Ask every question once."""
     return [outcome(item, ask(fn, kb, item)) for item in questions]
+
+
+def evaluate_shared(kb: KnowledgeBase, questions: Iterable[Question]) -> list[Outcome]:
+    """:func:`evaluate` through :func:`asked` (the test suite's shared evaluation)."""
+    return [
+        outcome(item, asked(kb, item.q, item.audience, item.guideline)[1]) for item in questions
+    ]
 
 
 def _rate(hits: int, total: int) -> float | None:

@@ -256,12 +256,13 @@ def test_every_pathway_of_both_guideline_sets_has_a_question(kb: KnowledgeBase) 
     assert sorted(wanted - covered) == []
 
 
-def test_every_answer_with_a_picture_agrees_with_the_plan_for_it(kb: KnowledgeBase) -> None:
+def test_every_answer_with_a_picture_agrees_with_the_plan_for_it() -> None:
     """Over the labelled set: whenever the headline names a regimen for a described patient."""
     checked = 0
+    kb = ev.shared_kb()  # the run's shared evaluation of the labelled set
     for q in ev.load_questions():
         for audience in ("clinician", "patient"):
-            ans = answer(q.q, kb, audience=audience, guideline=q.guideline)
+            ans = ev.asked(kb, q.q, audience, q.guideline)[1]
             picture = ans.parameters.picture
             if ans.headline is None or picture is None or ans.headline.pathway is None:
                 continue
@@ -299,21 +300,18 @@ def test_a_stated_status_and_a_result_that_disagree_give_the_plans_pathway(
     assert (ans.headline.pathway, ans.headline.regimen) == _planned(picture, kb), picture
 
 
-def test_a_headline_decision_is_the_first_in_priority_order_that_can_hold(
-    kb: KnowledgeBase,
-) -> None:
+def test_a_headline_decision_is_the_first_in_priority_order_that_can_hold() -> None:
     """``plan`` takes the first decision that holds: no decision before the headline's holds."""
-    from b12.core.answer import evaluate_facts
     from b12.core.answer.facts import Evaluator
 
     checked = 0
+    kb = ev.shared_kb()  # the run's shared evaluation of the labelled set
     questions = [(q.q, q.guideline) for q in ev.load_questions()]
     questions += [("neuro sx with a low b12 - refer urgently?", "uk")]
     for text, guideline in questions:
-        ans = answer(text, kb, guideline=guideline)
+        sel, ans = ev.asked(kb, text, "clinician", guideline)
         if ans.headline is None or ans.headline.pathway is None or ans.headline.applies_if:
             continue  # a headline under an open condition is a branch, not plan's choice
-        _req, sel = evaluate_facts(text, kb, guideline=guideline)
         assert sel is not None
         evaluator = Evaluator(kb, sel.known)
         for rec in kb.usable("decisions", guideline, False):

@@ -23,7 +23,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from b12.adapters.knowledge_files import load_knowledge_base
 from b12.core import criteria
 from b12.core.answer import answer, evaluate_facts
 from b12.core.answer.compose import PRIMARY_KINDS
@@ -31,7 +30,7 @@ from b12.core.answer.facts import Evaluator, Known
 from b12.core.knowledge import KnowledgeBase
 from tests.answers import evaluation as ev
 
-KB = load_knowledge_base()
+KB = ev.shared_kb()
 QUESTIONS = ev.load_questions()
 #: Order checks and follow-up advice (contexts other than a plan).
 ORDER_ONLY = {
@@ -45,10 +44,17 @@ def _statements(ans: Any) -> list[Any]:
     return out + [item for section in ans.sections for item in section.items]
 
 
-def _check_facts(question: str, audience: str, guideline: str) -> list[str]:
-    """Every statement's condition against the question's facts (empty when all hold)."""
-    _req, sel = evaluate_facts(question, KB, audience=audience, guideline=guideline)
-    ans = answer(question, KB, audience=audience, guideline=guideline)
+def _check_facts(
+    question: str, audience: str, guideline: str, *, shared: bool = False
+) -> list[str]:
+    """Every statement's condition against the question's facts (empty when all hold).
+
+    ``shared``: a labelled question, through the run's shared evaluation (``ev.asked``)."""
+    if shared:
+        sel, ans = ev.asked(KB, question, audience, guideline)
+    else:
+        _req, sel = evaluate_facts(question, KB, audience=audience, guideline=guideline)
+        ans = answer(question, KB, audience=audience, guideline=guideline)
     if sel is None:
         assert ans.status == "no_answer"
         return []
@@ -75,7 +81,7 @@ def test_no_statement_is_false_or_open_but_stated_for_any_labelled_question(
 ) -> None:
     problems: list[str] = []
     for q in QUESTIONS:
-        problems += _check_facts(q.q, audience, q.guideline)
+        problems += _check_facts(q.q, audience, q.guideline, shared=True)
     assert problems == [], "\n".join(problems[:30])
 
 

@@ -36,7 +36,7 @@ QUESTIONS = ev.load_questions()
 
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
-    return load_knowledge_base()
+    return ev.shared_kb()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def fn() -> ev.AnswerFn:
 
 @pytest.fixture(scope="module")
 def outcomes(fn: ev.AnswerFn, kb: KnowledgeBase) -> list[ev.Outcome]:
-    return ev.evaluate(fn, kb, QUESTIONS)
+    return ev.evaluate_shared(kb, QUESTIONS)
 
 
 def _approved(kb: KnowledgeBase) -> set[str]:
@@ -216,7 +216,7 @@ def test_citation_audit(fn: ev.AnswerFn, kb: KnowledgeBase) -> None:
     problems: list[str] = []
     for q in QUESTIONS:
         for audience in ("clinician", "patient"):
-            ans = fn(q.q, kb, audience=audience, guideline=q.guideline)
+            ans = ev.asked(kb, q.q, audience, q.guideline)[1]
             by_n = {ref.n: ref.source_id for ref in ans.references}
             assert sorted(by_n) == list(range(1, len(by_n) + 1)), q.id
             for where, item in _statements(ans):
@@ -245,7 +245,7 @@ def test_citation_audit(fn: ev.AnswerFn, kb: KnowledgeBase) -> None:
 def test_asking_twice_gives_byte_identical_json(fn: ev.AnswerFn, kb: KnowledgeBase) -> None:
     fresh = load_knowledge_base()
     for q in QUESTIONS:
-        first = fn(q.q, kb, audience=q.audience, guideline=q.guideline).model_dump_json()
+        first = ev.asked(kb, q.q, q.audience, q.guideline)[1].model_dump_json()
         again = fn(q.q, kb, audience=q.audience, guideline=q.guideline).model_dump_json()
         other = fn(q.q, fresh, audience=q.audience, guideline=q.guideline).model_dump_json()
         assert first == again == other, q.id

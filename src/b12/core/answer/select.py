@@ -96,8 +96,6 @@ def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
 
 #: Open fields that leave an item about the question: the adult gate and the planned treatment.
 GATE_ONLY = frozenset({"age", "regimen_route", "regimen_drug"})
-#: The facts a "carry on with the current treatment" decision rests on.
-CURRENT_TREATMENT_FIELDS = frozenset({"medications"})
 
 
 def _stems(text: str) -> list[str]:
@@ -723,14 +721,8 @@ def _select(
         _catch_all_gives_way(sel_, sel, reading)
     head = sel.headline
     asks_regimen = slots.regimen_question or slots.intent == "regimen"
-    if (
-        done
-        and head is not None
-        and not asks_regimen
-        and ((head.condition and not head.otherwise) or _carries_on(head, slots, kb))
-    ):
-        # A decision open on what the question does not say, or one that only says to carry
-        # on when the question asks something else: a retrieved fact heads instead.
+    if done and head is not None and head.condition and not head.otherwise and not asks_regimen:
+        # A decision open on what the question does not say: a retrieved fact heads instead.
         other = Selection(known=sel_.ev.known)
         sel_.set_decision(None)
         top = hits[0].id if hits else None
@@ -760,22 +752,6 @@ def _select(
     sel.asks_regimen = sel_.asks_regimen()
     _name_plan(sel, kb)
     return sel
-
-
-def _carries_on(head: Fact, slots: Slots, kb: KnowledgeBase) -> bool:
-    """``head`` only says to carry on with the treatment the patient is on (a plan with no
-    regimen of its own, resting on the current medicines alone) and the question does not ask
-    when the next dose is due: "on 3-monthly jabs, hives after the last one - what now?" is
-    answered by what it asks about, not "keep going"."""
-    act = head.rec.action
-    return (
-        isinstance(act, DecisionAction)
-        and act.outcome == "plan"
-        and not act.regimen
-        and not slots.asks_next_dose
-        and head.rec.when is not None
-        and leaf_fields(head.rec.when, kb) <= CURRENT_TREATMENT_FIELDS
-    )
 
 
 def _catch_all_gives_way(sel_: _Selector, sel: Selection, reading: Recommendation | None) -> None:
