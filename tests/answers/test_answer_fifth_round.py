@@ -39,3 +39,31 @@ def test_next_due_asks_for_the_next_dose_without_naming_it(audience: str, questi
     ans = answer(question, KB, audience=audience)
     assert ans.headline is not None
     assert ans.headline.recs[0] in NEXT_DOSE_HEADS, ans.headline.text
+
+
+#: A topic no item answers is named by its phrase, not by a word that also says something
+#: else: "now I feel better" is why the patient asks to stop, not "how long until I feel
+#: better?"; "she discontinued her injections" is a course event, not a product withdrawn.
+NOT_COVERED_WORDS_IN_ANOTHER_SENSE = [
+    ("patient", "can i stop my b12 injections now i feel better? i have pernicious anaemia"),
+    ("patient", "i feel better already after 3 jabs, do i still need the other 3?"),
+    (
+        "clinician",
+        "she discontinued her b12 injections 6 months ago and now has tingling again, what now?",
+    ),
+]
+NOT_COVERED_TOPICS = [
+    ("patient", "how long until i feel better after starting b12 jabs?"),
+    ("patient", "when will i start to feel better on b12 injections?"),
+    ("clinician", "hydroxocobalamin has been discontinued by the supplier, what do we use?"),
+]
+
+
+@pytest.mark.parametrize(("audience", "question"), NOT_COVERED_WORDS_IN_ANOTHER_SENSE)
+def test_a_not_covered_word_in_another_sense_is_answered(audience: str, question: str) -> None:
+    assert answer(question, KB, audience=audience).status == "answered"
+
+
+@pytest.mark.parametrize(("audience", "question"), NOT_COVERED_TOPICS)
+def test_a_not_covered_topic_is_still_refused(audience: str, question: str) -> None:
+    assert answer(question, KB, audience=audience).status == "no_answer"
