@@ -67,3 +67,38 @@ def test_a_not_covered_word_in_another_sense_is_answered(audience: str, question
 @pytest.mark.parametrize(("audience", "question"), NOT_COVERED_TOPICS)
 def test_a_not_covered_topic_is_still_refused(audience: str, question: str) -> None:
     assert answer(question, KB, audience=audience).status == "no_answer"
+
+
+#: A B12 result still to come leaves the status unknown unless neurological features are told
+#: with it: folic acid for low folate or large red cells with B12 pending is the "B12 status
+#: unknown" alert (measure B12 first), not the alert for a deficiency.
+PENDING_UNKNOWN = [
+    "MCV 109, folate 2.4, b12 still pending - ok to start folic acid 5 mg now?",
+    "folate low at 2.0 ug/L, awaiting B12 result. can we give folic acid today?",
+    "pt with macrocytosis, B12 pending, GP wants folic acid 5mg od - fine?",
+]
+
+
+@pytest.mark.parametrize("question", PENDING_UNKNOWN)
+def test_a_pending_result_without_neurological_features_leaves_the_status_unknown(
+    question: str,
+) -> None:
+    assert _slots(question).deficiency is None
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    # the unknown-status alert, or "folate low: B12 first or together"; never the alert that
+    # says the patient has a confirmed or possible deficiency
+    assert ans.headline.recs[0] in {"B12-SAFE-054", "B12-SAFE-005"}, ans.headline.recs
+    stated = [ans.headline, *(item for section in ans.sections for item in section.items)]
+    assert not any("B12-SAFE-053" in item.recs and not item.applies_if for item in stated)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "numb feet and unsteady, b12 still pending - start hydroxo now?",
+        "pins and needles in both hands, awaiting the b12 result, treat now or wait?",
+    ],
+)
+def test_a_pending_result_with_neurological_features_is_a_suspicion(question: str) -> None:
+    assert _slots(question).deficiency == "suspected"

@@ -1281,6 +1281,17 @@ def _shorthand_marks(folded: str, slots: Slots) -> None:
             slots.deficiency = "suspected"
 
 
+def _pending_suspicion(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """A B12 result still to come with neurological features told is a suspected deficiency
+    (``vocabulary.deficiency_pending``); without them the status stays unknown."""
+    if slots.neuro is not True or not (slots.deficiency is None or slots.deficiency_generic):
+        return
+    pending = _phrases(kb.answering.vocabulary.get("deficiency_pending", ()))
+    if any(not _negated(tokens, i, i + len(p)) for p in pending for i in _find(tokens, p)):
+        slots.deficiency = "suspected"
+        slots.deficiency_generic = False
+
+
 def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     """Every slot of the normalised question (``question`` is the original, for case cues)."""
     tokens = norm.tokens
@@ -1297,6 +1308,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _ileal_length(tokens, slots, norm.folded)
     _age_sex(tokens, slots)
     _cues(question, tokens, slots, kb)
+    _pending_suspicion(tokens, slots, kb)
     extract_course(tokens, norm.folded, slots, _word_lists(kb), kb.answering.common_words)
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
