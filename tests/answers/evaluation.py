@@ -47,6 +47,8 @@ BATCHES = (
     "fresh11",
     "fresh12",
     "fresh13",
+    "fresh14",
+    "fresh15",
 )
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
@@ -58,8 +60,11 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: ``fresh7``: held out whole and measured once, after the last change of the third round.
 #: ``fresh8``, ``fresh9``, ``fresh11``, ``fresh12``, ``fresh13``: fourth-round batches, all dev
 #: (tuning, and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured
-#: once after the last change of the fourth round.
+#: once after the last change of the fourth round.  ``fresh14``: fifth-round batch, all dev;
+#: ``fresh15``: held out whole, measured once after the last change of the fifth round.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fresh15", ("gw", "gx", "gy", "gz")),
+    ("fresh14", ("gs", "gt", "gu", "gv")),
     ("fresh13", ("gn", "gp", "gq", "gr")),
     ("fresh12", ("ge", "gf", "gg", "gj")),
     ("fresh11", ("ga", "gb", "gc", "gd")),

@@ -102,3 +102,126 @@ def test_a_pending_result_without_neurological_features_leaves_the_status_unknow
 )
 def test_a_pending_result_with_neurological_features_is_a_suspicion(question: str) -> None:
     assert _slots(question).deficiency == "suspected"
+
+
+# -- found by the fifth round's blind dev batch (fresh14); questions of our own -------------
+
+SYMPTOMS_BACK_EARLY = [
+    "tiredness creeping back at 9 weeks on 3 monthly hydroxo - how often should he have it?",
+    "on monthly cyanocobalamin, her brain fog comes back around week 3 each time. dose more often?",
+    "pins and needles crept back a few weeks before her 12-weekly jab is due, what now?",
+]
+
+
+@pytest.mark.parametrize("question", SYMPTOMS_BACK_EARLY)
+def test_symptoms_back_before_the_dose_is_due_is_a_course_event(question: str) -> None:
+    assert "symptoms_returned_before_due" in _slots(question).events
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] in {"B12-TX-104", "B12-TX-105", "B12-TX-106"}, ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    ("audience", "question"),
+    [
+        ("patient", "my b12 is 1300 and I've never had injections or tablets, should I worry?"),
+        ("clinician", "B12 1800 ng/L, not on any supplements or injections. significance?"),
+    ],
+)
+def test_a_high_result_off_treatment_is_headed_by_its_alert_not_the_normal_reading(
+    audience: str, question: str
+) -> None:
+    """The reading "deficiency unlikely" (total over 350 *or* active over 70) rests on one
+    fact of the question, as the high-B12 alert does: it does not outrank it."""
+    ans = answer(question, KB, audience=audience)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-016", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "had about 10cm of ileum taken out after an obstruction, do I need b12 for life?",
+        "a bit of ileum was removed years ago for a blockage - will I need b12 injections?",
+    ],
+)
+def test_ileum_taken_out_in_plain_words_is_an_ileal_resection(question: str) -> None:
+    assert "ileal_resection" in _slots(question).populations
+    assert answer(question, KB, audience="patient").status == "answered"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "surgery moved all b12 jabs to every 4 months because of staff shortages, is that ok?",
+        "our district nurses now do b12 injections every 16 weeks due to staffing pressures - ok?",
+    ],
+)
+def test_a_route_with_a_schedule_is_b12_treatment_described(question: str) -> None:
+    assert answer(question, KB, audience="patient").status == "answered"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "do b12 jabs help with losing weight? my levels were normal at my last blood test",
+        "trying for a baby, b12 is fine - how much folic acid and for how long beforehand?",
+        "pregnant and on 5mg folic acid because of my BMI, until what week do I take it?",
+    ],
+)
+def test_folic_acid_for_pregnancy_and_wellness_with_a_normal_level_are_off_topic(
+    question: str,
+) -> None:
+    assert answer(question, KB, audience="patient").status == "no_answer"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "he finished the six loading injections on Friday, no neuro symptoms. when is the next "
+        "one due, and should his b12 be rechecked later?",
+        "finished loading last week, no tingling. when's the next jab, and will they check my "
+        "levels again?",
+    ],
+)
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+def test_a_later_part_is_not_answered_as_fact_under_an_open_decision(
+    question: str, audience: str
+) -> None:
+    """The later part of a two-part question is read with the headline decision's regimen only
+    when that decision holds; under "it depends on whether …" its items stay conditional."""
+    from tests.answers.test_answer_facts import _check_facts
+
+    assert _check_facts(question, audience, "uk") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I'm allergic to cobalt. can I still have b12 jabs? I read in America they won't give "
+        "them if you are",
+        "i heard in the US they give b12 shots monthly, why do i only get mine every 3 months?",
+    ],
+)
+def test_a_set_the_asker_heard_of_is_a_comparison_not_the_set_asked_under(question: str) -> None:
+    slots = _slots(question)
+    assert slots.guideline_cue is None
+    assert slots.compares
+    ans = answer(question, KB, audience="patient", guideline="uk")
+    assert ans.guideline == "uk"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i have my b12 jab a week early rather than late because of holiday?",
+        "pt away when her hydroxo is due - give it 10 days early instead of late?",
+    ],
+)
+def test_the_timing_turned_down_is_not_the_timing_told(question: str) -> None:
+    slots = _slots(question)
+    assert slots.order_timing == "early"
+    assert slots.timing != "overdue"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-055", ans.headline.recs

@@ -1011,6 +1011,12 @@ _FROM_SET = re.compile(
     r"\bfrom\s+(?:the\s+|a\s+|an\s+)?(?:US|U\.S\.|USA|America|UK|Britain|England)\b",
     re.IGNORECASE,
 )
+#: The US named as where something was read or heard ("I've read in America it's banned").
+_HEARD_OF_SET = re.compile(
+    r"\b(?:read|heard|seen|saw|told|apparently)\b[^.?!]{0,30}?\b(?:in|from)\s+(?:the\s+)?"
+    r"(?:US|U\.S\.|USA|America|States)\b",
+    re.IGNORECASE,
+)
 #: Words for where the asker is: a question that names another set beside them compares.
 HERE_WORDS = frozenset({"here"})
 #: Words that ask how sources compare.
@@ -1026,13 +1032,20 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
     # "moved from the US", "transferred from a US hospital": where the patient came from, not
     # the guideline set asked about; "in the US but not here" compares with where one is.
     asked = _FROM_SET.sub(" ", question)
+    # "I've read in America it's not allowed": the other set is what the asker heard of, a
+    # comparison with their own, not the set they ask under.
+    heard = bool(_HEARD_OF_SET.search(asked))
+    asked = _HEARD_OF_SET.sub(" ", asked)
     uk = bool(words & UK_WORDS)
     us = bool(set(tokenise(fold(asked))) & US_WORDS) or bool(_US_UPPER.search(asked))
     if uk != us and not words & HERE_WORDS:
         slots.guideline_cue = "uk" if uk else "us"
     # Two sets named, or one beside "here", or words of comparison: where sources differ.
     slots.compares = (
-        (uk and us) or ((uk or us) and bool(words & HERE_WORDS)) or bool(words & COMPARE_WORDS)
+        (uk and us)
+        or ((uk or us) and bool(words & HERE_WORDS))
+        or bool(words & COMPARE_WORDS)
+        or heard
     )
     cues = [
         (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))

@@ -130,14 +130,13 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
             slots.events.append("symptoms_returned_before_due")
     if slots.neuro and slots.on_treatment and _new_symptom(tokens):
         slots.events.append("new_neuro_symptoms")
-    said = set(tokens)
     since = _since_last(tokens)
     overdue = since is not None and slots.interval_days is not None and since > slots.interval_days
-    if said & LATE_WORDS or overdue:
+    if _chosen(tokens, LATE_WORDS) or overdue:
         # "late", "missed", or "last jab 5 months ago (meant to be 3 monthly)"
         slots.timing = "overdue"
         slots.order_timing = "late"
-    elif said & EARLY_WORDS:
+    elif _chosen(tokens, EARLY_WORDS):
         slots.order_timing = "early"
     elif any(
         tuple(tokens[i : i + 2]) == ("due", "in") and tokens[i + 2] != "the"
@@ -145,6 +144,19 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     ):
         slots.timing = "not_yet_due"  # "next one due in 2 weeks"
     slots.events = sorted(set(slots.events))
+
+
+#: Words before a timing that make it the alternative not taken ("early instead of late").
+_NOT_TAKEN = (("instead", "of"), ("rather", "than"))
+
+
+def _chosen(tokens: Sequence[str], words: frozenset[str]) -> bool:
+    """A word of ``words`` the question uses for what happens, not as the alternative it
+    turns down ("a week early instead of late": early, not late)."""
+    return any(
+        tok in words and tuple(tokens[max(0, i - 2) : i]) not in _NOT_TAKEN
+        for i, tok in enumerate(tokens)
+    )
 
 
 #: "5/12 ago", "6/52 ago": months and weeks written as clinicians do.

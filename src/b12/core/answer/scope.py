@@ -9,8 +9,9 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
    unless the question describes a deficiency (a low result, a cause or risk, a symptom, a
    treatment in progress, but not when it says the level is normal and tells no symptom,
    cause or condition) — B12 as a supplement for well-being is not covered;
-1c. **pregnancy planning** (``vocabulary.preconception``) with no in-scope anchor and no
-   B12 treatment described → out of scope (folic acid before conception);
+1c. **pregnancy planning** (``vocabulary.preconception``), or folic acid in pregnancy with
+   no result told, with no B12 treatment described and either no in-scope anchor or a B12
+   level said to be normal → out of scope (folic acid for its own sake);
 1b. a topic about B12 that no reviewed item answers (``not_covered``: cost, insurance,
    self-injection, storing ampoules, foods, urine colour, alcohol, blood donation, supply) →
    not covered;
@@ -156,7 +157,9 @@ def _normal_and_well(slots: Slots) -> bool:
     """The question says the B12 level is normal and tells no symptom, cause, condition or
     course event ("shots for weight loss at a med spa? my levels are normal"): injections
     named here are a wish, not a treatment of a deficiency."""
-    normal = slots.word_results.get("serum_b12_ng_l") == "normal"
+    normal = (
+        slots.word_results.get("serum_b12_ng_l") == "normal" or slots.deficiency == "not_deficient"
+    )
     return normal and not (slots.neuro or slots.causes or slots.conditions or slots.events)
 
 
@@ -193,6 +196,17 @@ def describes_treatment(slots: Slots) -> bool:
     )
 
 
+def _folic_for_pregnancy(
+    index: AnswerIndex, streams: tuple[list[str], list[str]], slots: Slots
+) -> list[str]:
+    """Pregnancy-planning words, or folic acid in pregnancy with no result told ("5 mg folic
+    acid in pregnancy, until when?"): what scope rule 1c looks at."""
+    planning = _present(index.preconception, streams)
+    if not planning and slots.folic and "pregnancy" in slots.populations and not slots.labs:
+        planning = ["folic acid in pregnancy"]
+    return planning
+
+
 def gate(
     norm: Normalised,
     terms: list[str],
@@ -222,8 +236,8 @@ def gate(
     if wellness and (not describes_deficiency(slots) or _normal_and_well(slots)) and not told:
         return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
-    planning = _present(index.preconception, streams)
-    if planning and not anchors and not describes_treatment(slots):
+    planning = _folic_for_pregnancy(index, streams, slots)
+    if planning and not describes_treatment(slots) and (not anchors or _normal_and_well(slots)):
         # "folic acid 400 mcg, how long before trying for a baby?": pregnancy planning with
         # no B12 word and no B12 treatment is about folic acid for its own sake.
         return Scope(False, "off_topic", (), tuple(planning), coverage)
@@ -236,8 +250,14 @@ def gate(
         )
         # An injection site named ("the upper outer quadrant of the buttock") is a question
         # about giving the treatment.
+        # A route with a schedule ("b12 jabs every 4 months") is the treatment told, too.
+        scheduled = slots.interval_days is not None and bool(slots.routes)
         described = (
-            describes_deficiency(slots) or describes_treatment(slots) or patient or bool(slots.site)
+            describes_deficiency(slots)
+            or describes_treatment(slots)
+            or patient
+            or bool(slots.site)
+            or scheduled
         )
         if foreign and not described:
             # "b12 for rosacea?": B12 named, but about a topic the knowledge base never

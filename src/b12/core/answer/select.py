@@ -96,6 +96,8 @@ def section_for(rec: Recommendation, index: AnswerIndex) -> SectionKey:
 
 #: Open fields that leave an item about the question: the adult gate and the planned treatment.
 GATE_ONLY = frozenset({"age", "regimen_route", "regimen_drug"})
+#: How deep definitions may nest (as ``facts.leaf_fields`` reads them).
+MAX_DEF_DEPTH = 8
 
 
 def _stems(text: str) -> list[str]:
@@ -236,6 +238,11 @@ class _Selector(SecondLook):
         self.ev = Evaluator(self.kb, known)
         self.phrases = Phrases(self.kb, self.ev, self.audience)
 
+    def use_known(self, known: Known) -> None:
+        """Evaluate with ``known`` (the facts another selection settled on)."""
+        self.ev = Evaluator(self.kb, known)
+        self.phrases = Phrases(self.kb, self.ev, self.audience)
+
     def _usable(self, rec: Recommendation) -> bool:
         return rec.status == "approved" and self.guideline in rec.jurisdiction
 
@@ -292,7 +299,7 @@ class _Selector(SecondLook):
     def specificity(self, rec: Recommendation) -> int:
         """How many of the question's own facts a true condition rests on (course events and
         order facts count double: they are what a follow-up or order question is about)."""
-        fields = leaf_fields(rec.when, self.kb)
+        fields = self._stated_fields(rec.when)
         weight = 0
         for name in fields:
             if name in criteria.COURSE_FIELDS or name in criteria.ORDER_FIELDS:
@@ -300,6 +307,24 @@ class _Selector(SecondLook):
             elif name not in ("guideline", "pathway", "regimen_drug", "regimen_route"):
                 weight += 1
         return weight
+
+    def _stated_fields(self, cond: criteria.Condition | None, depth: int = 0) -> set[str]:
+        """The fields of the leaves of ``cond`` whose truth the question settles ("B12 over
+        350 or active B12 over 70" rests on one fact when only the total B12 is told)."""
+        out: set[str] = set()
+        if cond is None or depth > MAX_DEF_DEPTH:
+            return out
+        for node in criteria.walk(cond):
+            match node:
+                case criteria.Member(name) | criteria.Compare(name):
+                    if self.ev.truth(node) is not None:
+                        out.add(name)
+                case criteria.Flag(name):
+                    if self.ev.truth(node) is not None:
+                        out.add(f"flag:{name}")
+                case criteria.Ref(name):
+                    out |= self._stated_fields(self.kb.vocabulary.definitions[name], depth + 1)
+        return out
 
     def score(self, rec_id: str) -> float:
         return next((h.score for h in self.hits if h.id == rec_id), 0.0)
@@ -518,7 +543,9 @@ class _Selector(SecondLook):
             # Nor does the result's reading displace such a warning, unless the question asks
             # what the result means ("Hb 60, plt 25, confused - admit?").
             near = [f for f in near if not isinstance(f.rec.action, ClassifyAction)]
-        near.sort(key=lambda f: -self.specificity(f.rec))
+        # (a regimen question: of two equally specific true items, the one with a regimen)
+        regimen = self.asks_regimen()
+        near.sort(key=lambda f: (-self.specificity(f.rec), not (regimen and _regimen_of(f.rec))))
         near = course + near  # the follow-up advice for the told course heads
         on_topic = [
             f for _, f in shown if self.about(f.rec) and not self.unnamed_population(f)
@@ -667,8 +694,9 @@ def select(
     sel = _select(kb, index, slots, hits, guideline, audience, terms)
     if sel.headline is not None and parts:
         sel_ = _Selector(kb, index, slots, hits, guideline, audience, terms)
-        if sel.decision is not None:
-            sel_.set_decision(sel.decision.rec)
+        # The parts are read with exactly the facts the answer rests on (the headline
+        # decision's, when it has one), so no part states what the rest leaves open.
+        sel_.use_known(sel.known)
         for text, part_hits in parts:
             if not sel_.cover(sel, part_hits):
                 sel.uncovered.append(text)
