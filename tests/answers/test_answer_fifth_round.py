@@ -89,8 +89,9 @@ def test_a_pending_result_without_neurological_features_leaves_the_status_unknow
     # the unknown-status alert, or "folate low: B12 first or together"; never the alert that
     # says the patient has a confirmed or possible deficiency
     assert ans.headline.recs[0] in {"B12-SAFE-054", "B12-SAFE-005"}, ans.headline.recs
-    stated = [ans.headline, *(item for section in ans.sections for item in section.items)]
-    assert not any("B12-SAFE-053" in item.recs and not item.applies_if for item in stated)
+    stated = [(ans.headline.recs, ans.headline.applies_if)]
+    stated += [(item.recs, item.applies_if) for section in ans.sections for item in section.items]
+    assert not any("B12-SAFE-053" in recs and not applies_if for recs, applies_if in stated)
 
 
 @pytest.mark.parametrize(
