@@ -226,3 +226,36 @@ def test_the_timing_turned_down_is_not_the_timing_told(question: str) -> None:
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-SAFE-055", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "had SACD, finished the alternate day loading, now on hydroxo every 3 months - correct?",
+        "numb feet at diagnosis, done her alternate-day loading jabs and now booked 3 monthly. "
+        "is that the right interval?",
+    ],
+)
+def test_after_loading_the_interval_told_is_the_maintenance_one(question: str) -> None:
+    assert _slots(question).interval_days == pytest.approx(91.32)
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-SAFE-095", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt on q3m hydroxo maintenance now has new tingling in her hands. what now?",
+        "on every 3 months hydroxocobalamin, new numbness in both feet since last week",
+    ],
+)
+def test_a_schedule_between_on_and_the_product_is_still_treatment_under_way(
+    question: str,
+) -> None:
+    slots = _slots(question)
+    assert slots.on_treatment
+    assert "new_neuro_symptoms" in slots.events
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-106", ans.headline.recs

@@ -584,6 +584,20 @@ def _statement_clauses(tokens: Sequence[str]) -> list[list[str]]:
 DENIALS = frozenset({"no", "not", "none", "never", "nothing", "neither", "nor"})
 
 
+#: How many words after "on" / "taking" the treatment may be named.
+_ON_REACH = 3
+
+
+def _schedule_words(tokens: Sequence[str], i: int) -> int:
+    """How many words at ``i`` tell a schedule ("every 3 months", "3 monthly"): "on q3m
+    hydroxo" names the treatment after them."""
+    if i >= len(tokens) or _interval_at(tokens, i) is None:
+        return 0
+    if tokens[i] == "every" and i + 2 < len(tokens) and number(tokens[i + 1]) is not None:
+        return 3
+    return 2
+
+
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
     """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
     warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
@@ -598,7 +612,7 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
         if before & START_WORDS or before & {"if", "before", "when", "be"}:
             continue  # "start on", "should she be on …?": proposed, not under way
         after: list[str] = []
-        for t in tokens[i + 1 : i + 4]:
+        for t in tokens[i + 1 : i + 1 + _ON_REACH + _schedule_words(tokens, i + 1)]:
             if t in stops or t in BOUNDARIES:
                 break  # "on warfarin needs b12 shots": the patient is on something else
             after.append(t)
@@ -801,6 +815,11 @@ def _interval(tokens: Sequence[str], slots: Slots) -> None:
     if not found:
         return
     slots.interval_days = found[0][1]
+    # "finished the alternate-day loading, now 3 monthly": of a loading interval and another,
+    # the other is the treatment now.
+    loading = {i for i, _ in found if "loading" in tokens[max(0, i - 3) : i + 4]}
+    if found[0][0] in loading and len(loading) < len(found):
+        slots.interval_days = next(d for i, d in found if i not in loading)
     for i, days in found[1:]:
         before = tokens[max(0, i - 4) : i]
         if ("to" in before and set(before) & TO_INTERVAL) or "instead" in tokens[i : i + 5]:
