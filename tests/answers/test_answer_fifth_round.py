@@ -259,3 +259,23 @@ def test_a_schedule_between_on_and_the_product_is_still_treatment_under_way(
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-TX-106", ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on lansoprazole for years, b12 was fine last time. do I need b12 jabs to stop it "
+        "dropping?",
+        "metformin 10 yrs, b12 normal. should she have injections to stop her going deficient?",
+    ],
+)
+def test_prevention_in_harm_words_is_a_risk_question_answered_no(question: str) -> None:
+    """ "to stop it dropping" asks about prevention (at risk), not about stopping treatment:
+    the risk-factor item heads and says no routine prophylaxis."""
+    slots = _slots(question)
+    assert slots.deficiency == "at_risk"
+    assert not slots.asks_harm
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-030", ans.headline.recs
+    assert ans.headline.text.startswith("No"), ans.headline.text

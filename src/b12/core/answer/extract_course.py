@@ -355,8 +355,22 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     return "?" in tokens and not values
 
 
+def _asks_harm(tokens: Sequence[str], words: Words) -> bool:
+    """A word of harm, outside the phrases that use one to mean prevention ("jabs to stop it
+    dropping": ``vocabulary.harm_not``)."""
+    spared: set[int] = set()
+    for phrase in words["harm_not"]:
+        for i in find(tokens, phrase):
+            spared.update(range(i, i + len(phrase)))
+    return any(
+        not spared & set(range(i, i + len(cue)))
+        for cue in words["harm_cues"]
+        for i in find(tokens, cue)
+    )
+
+
 def _form(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:
-    slots.asks_harm = has(tokens, words["harm_cues"])
+    slots.asks_harm = _asks_harm(tokens, words)
     if _is_yes_no(tokens, folded):
         slots.form = "yesno"
         return
