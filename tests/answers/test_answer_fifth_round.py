@@ -279,3 +279,27 @@ def test_prevention_in_harm_words_is_a_risk_question_answered_no(question: str) 
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-DX-030", ans.headline.recs
     assert ans.headline.text.startswith("No"), ans.headline.text
+
+
+NO_TEST_YET = [
+    ("patient", "my gp wants to give me b12 injections but hasn't done any bloods, I'm just tired "
+     "and my sister has pernicious anaemia. shouldn't they test first?"),
+    ("clinician", "suspecting b12 deficiency in a 70 yo with glossitis, no labs drawn yet, no "
+     "neuro. start IM now?"),
+    ("clinician", "pernicious anaemia in the family, pt tired, no bloods done yet, no tingling. "
+     "start hydroxo?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("audience", "question"), NO_TEST_YET)
+def test_with_no_test_yet_a_named_deficiency_is_a_suspicion_tested_first(
+    audience: str, question: str
+) -> None:
+    """No blood test yet: a deficiency named (a relative's pernicious anaemia, "suspecting
+    b12 def") is a suspicion, and without neurological features the answer is to test first,
+    never "Yes. Confirmed deficiency …"."""
+    assert _slots(question).deficiency == "suspected"
+    ans = answer(question, KB, audience=audience)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-020", ans.headline.recs
+    assert "Confirmed deficiency" not in ans.headline.text

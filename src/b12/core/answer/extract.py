@@ -47,6 +47,7 @@ from b12.core.answer.lexicon import (
     MY_TREATMENT,
     NEURO_WORDS,
     NO_SYMPTOMS,
+    NO_TEST_YET,
     NORMAL_FINDINGS,
     ON_TREATMENT_LEAD,
     ON_TREATMENT_WHAT,
@@ -1365,6 +1366,13 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _read_implied(tokens, slots, kb)
     if slots.queried and slots.deficiency == "confirmed" and not slots.labs:
         slots.deficiency = "suspected"  # "?PA": a diagnosis queried is not a diagnosis
+    told = slots.labs or slots.word_results
+    untested = (slots.status_unknown or _has(tokens, NO_TEST_YET)) and not told
+    if untested and slots.deficiency == "confirmed" and not slots.on_treatment:
+        # "GP thinks it's low B12, start the jabs before the bloods?": with no test yet, a
+        # deficiency named is a suspicion, not a diagnosis.
+        slots.deficiency = "suspected"
+        slots.deficiency_generic = False
     if slots.screening and slots.deficiency is None and not slots.labs and slots.populations:
         # "Should I check B12 in someone on omeprazole?": a risk factor, status not known.
         slots.deficiency = "at_risk"

@@ -555,6 +555,27 @@ UNKNOWN_STATUS = phrases(
     "unknown status",
     "nothing known",
 )
+#: No blood test yet ("before the bloods are taken", "no labs drawn yet"): a deficiency named
+#: with these is a suspicion, not a diagnosis.
+NO_TEST_YET = phrases(
+    "no bloods",
+    "no bloods done",
+    "no labs",
+    "no labs drawn",
+    "any bloods",
+    "before the bloods",
+    "before bloods",
+    "bloods not done",
+    "not had bloods",
+    "no blood test",
+    "no blood tests",
+    "without bloods",
+    "without a blood test",
+    "before the blood test",
+    "before any blood test",
+    "before testing",
+    "without testing",
+)
 INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     (
         "monitoring",
