@@ -303,3 +303,21 @@ def test_with_no_test_yet_a_named_deficiency_is_a_suspicion_tested_first(
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-DX-020", ans.headline.recs
     assert "Confirmed deficiency" not in ans.headline.text
+
+
+@pytest.mark.parametrize(
+    ("question", "reading"),
+    [
+        ("b12 210 ng/L and MMA 700 nmol/L - is that diagnostic, can I start treatment?", "DX-004"),
+        ("holoTC 30 pmol/L, MMA 650: deficient? treat?", "DX-004"),
+    ],
+)
+def test_two_results_read_together_head_a_question_that_also_asks_to_treat(
+    question: str, reading: str
+) -> None:
+    """ "B12 230, MMA 620 - confirms it enough to start?": what the two results mean together
+    answers both parts (a confirmed deficiency is treated), not the regimen alone."""
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == f"B12-{reading}", ans.headline.recs
+    assert ans.headline.text.startswith("Yes"), ans.headline.text

@@ -159,6 +159,14 @@ def _asks_diagnosis(slots: Slots) -> bool:
     return slots.intent == "diagnosis" or (slots.form == "yesno" and slots.asks_deficiency)
 
 
+def _reads_together(reading: Recommendation, slots: Slots, kb: KnowledgeBase) -> bool:
+    """The question asks whether two or more results it gives mean deficiency, even with
+    what to do ("B12 230, MMA 620 - confirms it enough to start?"): their reading together
+    answers both."""
+    given = {f"labs.{name}" for name in slots.labs}
+    return slots.asks_deficiency and len(leaf_fields(reading.when, kb) & given) >= 2
+
+
 def _regimen_of(rec: Recommendation) -> str | None:
     act = rec.action
     return act.regimen if isinstance(act, DecisionAction) and act.outcome == "plan" else None
@@ -716,7 +724,7 @@ def _select(
     sel_ = _Selector(kb, index, slots, hits, guideline, audience, terms)
     sel = Selection(known=sel_.ev.known)
     reading = sel_.classifier or sel_.result_classifier()
-    if reading is not None and _asks_diagnosis(slots):
+    if reading is not None and (_asks_diagnosis(slots) or _reads_together(reading, slots, kb)):
         sel.headline = Fact(reading)
         sel.seen.add(reading.id)
         if stated_and_measured(slots):
