@@ -321,3 +321,22 @@ def test_two_results_read_together_head_a_question_that_also_asks_to_treat(
     assert ans.headline is not None
     assert ans.headline.recs[0] == f"B12-{reading}", ans.headline.recs
     assert ans.headline.text.startswith("Yes"), ans.headline.text
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("she'd had 4 of the 6 loading injections then went into hospital for a week - start "
+         "the loading again?", "B12-TX-101"),
+        ("last maint jab 6/12 ago, give now or reload?", "B12-TX-102"),
+        ("about 16 weeks since his last hydroxo, he's on 3 monthly - reload?", "B12-TX-102"),
+    ],
+)  # fmt: skip
+def test_a_gap_told_in_other_words_is_a_late_dose(question: str, head: str) -> None:
+    """A loading course interrupted (away, in hospital), "N weeks since the last", and a
+    maintenance dose longer ago than any guideline's longest interval are late doses."""
+    slots = _slots(question)
+    assert slots.timing == "overdue"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == head, ans.headline.recs

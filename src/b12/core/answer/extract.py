@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from b12.core.answer.extract_course import asked_forms, extract_course
+from b12.core.answer.extract_course import asked_forms, extract_course, since_last
 from b12.core.answer.extract_results import results_in_words
 from b12.core.answer.lexicon import (
     _US_UPPER,
@@ -1314,6 +1314,19 @@ def _shorthand_marks(folded: str, slots: Slots) -> None:
             slots.deficiency = "suspected"
 
 
+def _overdue_maintenance(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
+    """ "last maint hydroxo 5/12 ago": with no interval told, a maintenance dose longer ago
+    than the longest maintenance interval of any guideline set is overdue."""
+    if slots.timing is not None or slots.interval_days is not None:
+        return
+    if "maintenance" not in slots.phase_kinds:
+        return
+    since = since_last(tokens)
+    if since is not None and since > kb.param("uk_maintenance_interval_max_days"):
+        slots.timing = "overdue"
+        slots.order_timing = "late"
+
+
 def _pending_suspicion(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     """A B12 result still to come with neurological features told is a suspected deficiency
     (``vocabulary.deficiency_pending``); without them the status stays unknown."""
@@ -1343,6 +1356,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _cues(question, tokens, slots, kb)
     _pending_suspicion(tokens, slots, kb)
     extract_course(tokens, norm.folded, slots, _word_lists(kb), kb.answering.common_words)
+    _overdue_maintenance(tokens, slots, kb)
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
     words = kb.answering.vocabulary

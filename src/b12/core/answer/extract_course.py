@@ -130,9 +130,11 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
             slots.events.append("symptoms_returned_before_due")
     if slots.neuro and slots.on_treatment and _new_symptom(tokens):
         slots.events.append("new_neuro_symptoms")
-    since = _since_last(tokens)
+    since = since_last(tokens)
     overdue = since is not None and slots.interval_days is not None and since > slots.interval_days
-    if _chosen(tokens, LATE_WORDS) or overdue:
+    # "had 3 of her 6 loading jabs, then was away 10 days": a loading course interrupted
+    gap = "loading" in slots.phase_kinds and bool(set(tokens) & GAP_WORDS)
+    if _chosen(tokens, LATE_WORDS) or overdue or (gap and not _chosen(tokens, EARLY_WORDS)):
         # "late", "missed", or "last jab 5 months ago (meant to be 3 monthly)"
         slots.timing = "overdue"
         slots.order_timing = "late"
@@ -165,9 +167,28 @@ _FRACTION_DAYS = {"12": 30.44, "52": 7.0}
 LAST_REACH = 5
 
 
-def _since_last(tokens: Sequence[str]) -> float | None:
+#: Words of a stretch without doses during a loading course (away, in hospital).
+GAP_WORDS = frozenset({"away", "holiday", "hospital", "admitted", "gap", "break", "poorly"})
+
+
+def _since_told(tokens: Sequence[str]) -> float | None:
+    """ "14 wks since her last one": a time, then "since" and "last" within a few words."""
+    for j in range(len(tokens) - 2):
+        value = number(tokens[j]) if tokens[j][:1].isdigit() else None
+        unit = tokens[j + 1]
+        if value is None or unit not in UNIT_DAYS or tokens[j + 2] != "since":
+            continue
+        if "last" in tokens[j + 3 : j + 3 + 3]:
+            return value * UNIT_DAYS[unit]
+    return None
+
+
+def since_last(tokens: Sequence[str]) -> float | None:
     """Days since the last dose, when the question tells it ("last jab 5 months ago",
-    "last maint hydroxo 5/12 ago", "last dose 14 weeks ago")."""
+    "last maint hydroxo 5/12 ago", "last dose 14 weeks ago", "14 weeks since her last")."""
+    told = _since_told(tokens)
+    if told is not None:
+        return told
     for i, tok in enumerate(tokens):
         if tok != "last":
             continue
