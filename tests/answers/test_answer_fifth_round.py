@@ -340,3 +340,22 @@ def test_a_gap_told_in_other_words_is_a_late_dose(question: str, head: str) -> N
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] == head, ans.headline.recs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "not on any b12 now, had a sleeve gastrectomy in 2020, level fine. should she stay on b12 "
+        "for life?",
+        "how do we decide on b12 prophylaxis after an ileal resection of unknown length?",
+        "neuropathy and b12 90 pg/mL, can I send him home on oral 1000 mcg daily?",
+        "any guidance on b12 injections for a vegan with a low level?",
+    ],
+)
+def test_on_as_a_topic_or_a_proposal_is_not_treatment_under_way(question: str) -> None:
+    """ "decide on", "guidance on", "send home on", "stay on": not "already on B12", so the
+    answer never says the patient is already on replacement."""
+    assert not _slots(question).on_treatment
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] != "B12-TX-015", ans.headline.text

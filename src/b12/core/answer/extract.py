@@ -585,6 +585,27 @@ def _statement_clauses(tokens: Sequence[str]) -> list[list[str]]:
 DENIALS = frozenset({"no", "not", "none", "never", "nothing", "neither", "nor"})
 
 
+#: Words before "on" that make it a topic or a proposal, not a treatment under way ("decide
+#: on B12 prophylaxis", "advice on b12", "hold off on shots", "send her home on tablets",
+#: "does she need to stay on B12?").
+NOT_UNDER_WAY = frozenset(
+    {
+        "decide",
+        "deciding",
+        "decision",
+        "advice",
+        "guidance",
+        "information",
+        "info",
+        "opinion",
+        "thoughts",
+        "views",
+        "off",
+        "home",
+        "stay",
+        "remain",
+    }
+)
 #: How many words after "on" / "taking" the treatment may be named.
 _ON_REACH = 3
 
@@ -610,7 +631,7 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             if t in BOUNDARIES:
                 break
             before.add(t)
-        if before & START_WORDS or before & {"if", "before", "when", "be"}:
+        if before & (START_WORDS | {"if", "before", "when", "be"} | NOT_UNDER_WAY):
             continue  # "start on", "should she be on …?": proposed, not under way
         after: list[str] = []
         for t in tokens[i + 1 : i + 1 + _ON_REACH + _schedule_words(tokens, i + 1)]:
