@@ -111,6 +111,7 @@ SYMPTOMS_BACK_EARLY = [
     "tiredness creeping back at 9 weeks on 3 monthly hydroxo - how often should he have it?",
     "on monthly cyanocobalamin, her brain fog comes back around week 3 each time. dose more often?",
     "pins and needles crept back a few weeks before her 12-weekly jab is due, what now?",
+    "his tiredness comes back about 4 weeks before each 3-monthly jab, anything we can do?",
 ]
 
 
