@@ -360,3 +360,20 @@ def test_on_as_a_topic_or_a_proposal_is_not_treatment_under_way(question: str) -
     ans = answer(question, KB)
     assert ans.headline is not None
     assert ans.headline.recs[0] != "B12-TX-015", ans.headline.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my b12 came back 190 and the MMA 520, does that mean I have low b12?",
+        "Active B12 was 33 so they did an MMA, it was 640 nmol/L. Does this mean I've got low B12?",
+    ],
+)
+def test_a_reading_asked_about_is_not_a_result_told(question: str) -> None:
+    """ "does this mean I have low B12?" asks; only the numbers are results, and what they
+    mean together heads (never "below the level that confirms deficiency" for a result that
+    is not)."""
+    assert "serum_b12_ng_l" not in _slots(question).word_results
+    ans = answer(question, KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-004", ans.headline.recs

@@ -114,12 +114,35 @@ def results_in_words(
             continue
         if r_end < n and tokens[r_end] in t.not_before:
             continue
+        if _asked(tokens, r_start):
+            continue  # "does this mean I have low B12?": asked about, not a result told
         found = _before(tokens, r_start, t, starts, reading)
         if not found:
             found = _after(tokens, r_end, t, starts, reading)
         for name in found:
             out.setdefault(name, "normal" if reading == WEAK else reading)
     return out
+
+
+#: Words that make a reading after them the thing asked about ("does this mean …").
+ASKING_WORDS = frozenset({"mean", "means", "meaning", "whether"})
+#: "do I have low B12?", "has she got low B12?": the reading is the question.
+ASKING_LEADS = (("do", "i", "have"), ("have", "i", "got"), ("does", "she", "have"),
+                ("does", "he", "have"), ("has", "she", "got"), ("has", "he", "got"))  # fmt: skip
+#: How far back in its clause an asking word reaches.
+ASKING_REACH = 6
+
+
+def _asked(tokens: Sequence[str], start: int) -> bool:
+    """The reading at ``start`` is what the question asks about, not a result it tells."""
+    window: list[str] = []
+    for tok in reversed(tokens[max(0, start - ASKING_REACH) : start]):
+        if tok in BOUNDARIES:
+            break
+        window.insert(0, tok)
+    if set(window) & ASKING_WORDS:
+        return True
+    return any(tuple(window[i : i + 3]) in ASKING_LEADS for i in range(len(window) - 2))
 
 
 def _before(
