@@ -377,3 +377,36 @@ def test_a_reading_asked_about_is_not_a_result_told(question: str) -> None:
     ans = answer(question, KB, audience="patient")
     assert ans.headline is not None
     assert ans.headline.recs[0] == "B12-DX-004", ans.headline.recs
+
+
+# -- found when fresh15 was measured once (its one false statement and one form failure) ----
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tired and a sore tongue, GP suspects low b12, no bloods taken yet - start some over the "
+        "counter b12 now?",
+        "query low B12 in a 75 yo, no neuro, nothing sent to the lab yet. start tablets?",
+    ],
+)
+def test_a_supposed_low_b12_with_no_test_is_a_suspicion_tested_first(question: str) -> None:
+    """ "suspects low b12" is a suspicion, not a result ("start over the counter" is not
+    "start over"): test first, never "Confirmed deficiency …"."""
+    slots = _slots(question)
+    assert "serum_b12_ng_l" not in slots.word_results
+    assert not slots.asks_harm
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-020", ans.headline.recs
+    # no, or it depends on neurological involvement when the question does not say
+    assert ans.headline.text.startswith(("No", "It depends")), ans.headline.text
+    assert "Confirmed deficiency" not in ans.headline.text
+
+
+def test_anything_to_worry_about_is_a_yes_no_question() -> None:
+    question = "b12 1600 ng/L, never had supplements or jabs - anything to worry about?"
+    assert _slots(question).form == "yesno"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.text.lower().startswith(("yes", "no", "it depends")), ans.headline.text

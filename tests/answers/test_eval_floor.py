@@ -151,11 +151,14 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: Five blind dev batches (fresh8, 9, 11, 12, 13) were tuned on by cross-validation over dev;
 #: a last blind batch (fresh10: ids ft…, fu…, gk…, gm…; 240 questions, all held out) was
 #: measured once, after the last change: 87.7 %; its one false statement was read, fixed and
-#: moved to dev.  All held-out questions (937 in scope): 87.7 %.
-HELDOUT_HEADLINE_MEASURED = "87.7 %"
+#: moved to dev.  Fifth round: one blind dev batch (fresh14) tuned on by cross-validation, and
+#: a last blind batch (fresh15: ids gw…, gx…, gy…, gz…; 240 questions, all held out) measured
+#: once after the last change: 87.4 %; its one false statement and one yes/no form failure
+#: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
+HELDOUT_HEADLINE_MEASURED = "88.6 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
-HELDOUT_GUARD = 0.87
+HELDOUT_GUARD = 0.88
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
@@ -178,7 +181,10 @@ def test_headline_does_not_regress_on_the_heldout_part(outcomes: list[ev.Outcome
         o
         for o in heldout
         if o.question.batch
-        not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh10")
+        not in (
+            *("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh10"),
+            "fresh15",
+        )
     ]
     before = [o for o in earlier if not LATER_CONTENT.fullmatch(o.question.id)]
     assert len(before) < len(earlier) < len(heldout)

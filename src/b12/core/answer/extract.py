@@ -1401,6 +1401,8 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _read_implied(tokens, slots, kb)
     if slots.queried and slots.deficiency == "confirmed" and not slots.labs:
         slots.deficiency = "suspected"  # "?PA": a diagnosis queried is not a diagnosis
+    if _has(tokens, NO_TEST_YET) and not slots.labs:
+        slots.word_results = {}  # no blood test yet: "low B12" is what someone thinks
     told = slots.labs or slots.word_results
     untested = (slots.status_unknown or _has(tokens, NO_TEST_YET)) and not told
     if untested and slots.deficiency == "confirmed" and not slots.on_treatment:

@@ -124,8 +124,12 @@ def results_in_words(
     return out
 
 
-#: Words that make a reading after them the thing asked about ("does this mean …").
-ASKING_WORDS = frozenset({"mean", "means", "meaning", "whether"})
+#: Words that make a reading after them the thing asked about ("does this mean …") or
+#: supposed ("suspect low B12", "thinks it's low B12"), not a result told.
+ASKING_WORDS = frozenset(
+    {"mean", "means", "meaning", "whether", "suspect", "suspects", "suspected", "suspecting"}
+    | {"think", "thinks", "thought", "query", "probably", "maybe", "possibly"}
+)
 #: "do I have low B12?", "has she got low B12?": the reading is the question.
 ASKING_LEADS = (("do", "i", "have"), ("have", "i", "got"), ("does", "she", "have"),
                 ("does", "he", "have"), ("has", "she", "got"), ("has", "he", "got"))  # fmt: skip

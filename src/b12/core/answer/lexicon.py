@@ -896,6 +896,7 @@ YESNO_LEADS = frozenset(
         "were",
         "shall",
         "any",
+        "anything",  # "anything to worry about?"
         "isn't",
         "aren't",
         "don't",
