@@ -289,6 +289,8 @@ NO_TEST_YET = [
      "neuro. start IM now?"),
     ("clinician", "pernicious anaemia in the family, pt tired, no bloods done yet, no tingling. "
      "start hydroxo?"),
+    ("patient", "GP reckons I'm low in b12 but hasn't done a blood test, no tingling, should I "
+     "just buy tablets?"),
 ]  # fmt: skip
 
 
