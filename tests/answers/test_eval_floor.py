@@ -155,7 +155,10 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: a last blind batch (fresh15: ids gw…, gx…, gy…, gz…; 240 questions, all held out) measured
 #: once after the last change: 87.4 %; its one false statement and one yes/no form failure
 #: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
-HELDOUT_HEADLINE_MEASURED = "88.6 %"
+#: Sixth round: one blind dev batch (fresh16: ids ha…, hb…, hc…, hd…; 240 questions, 81.5 %
+#: before tuning) tuned on by cross-validation over dev; no new held-out batch.  All held-out
+#: questions (1,125 in scope): 88.8 %.
+HELDOUT_HEADLINE_MEASURED = "88.8 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
 HELDOUT_GUARD = 0.88

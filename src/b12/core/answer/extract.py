@@ -212,6 +212,26 @@ def _normal_finding(tokens: Sequence[str], start: int, end: int) -> bool:
     return bool(after[:1]) and after[0] in NORMAL_FINDINGS
 
 
+#: After "confused"/"confusion": what the asker is unsure about ("confused between the NICE
+#: and BNF intervals", "some confusion about the dose"), not a patient's symptom.
+CONFUSED_ABOUT = frozenset(
+    {"between", "about", "by", "over", "whether", "which", "what", "re", "regarding", "as"}
+)
+#: Before "confused": the asker ("I'm confused", "I am a bit confused").
+CONFUSED_ASKER = frozenset({"i", "im", "am", "we", "were", "me"})
+
+
+def _askers_confusion(tokens: Sequence[str], start: int, end: int) -> bool:
+    """ "Getting confused between the new NICE guidance and the old BNF wording": the asker's
+    confusion about the advice, not a patient's symptom."""
+    if tokens[start] not in ("confused", "confusion"):
+        return False
+    if end < len(tokens) and tokens[end] in CONFUSED_ABOUT:
+        return True
+    before = [t for t in tokens[max(0, start - 3) : start] if t not in ("a", "bit", "little")]
+    return bool(before) and before[-1] in CONFUSED_ASKER
+
+
 def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     hits = _hits(tokens, NEURO_WORDS)
     if not hits:
@@ -223,7 +243,9 @@ def _neuro(tokens: Sequence[str], slots: Slots) -> None:
     positive = [
         code
         for start, end, code in hits
-        if not _negated(tokens, start, end) and not _normal_finding(tokens, start, end)
+        if not _negated(tokens, start, end)
+        and not _normal_finding(tokens, start, end)
+        and not _askers_confusion(tokens, start, end)
     ]
     denied = len(positive) < len(hits)
     if denied and set(positive) <= {"unspecified_neurological"}:
@@ -482,7 +504,52 @@ def _has_scheduled(tokens: Sequence[str]) -> bool:
             nxt = clause[i + 1]
             if tok in SCHEDULE_NOUNS and (nxt == "every" or nxt.endswith("ly")):
                 return True
+    return _product_schedule_told(tokens)
+
+
+#: Words of a clause that report a plan or an order, or compare, rather than tell a treatment
+#: under way.
+REPORTING_WORDS = frozenset(
+    {"says", "said", "wrote", "written", "letter", "recommends", "recommended", "suggests"}
+    | {"suggested", "advises", "advised", "plan", "planned", "vs", "versus", "or"}
+)
+
+
+def _product_schedule_told(tokens: Sequence[str]) -> bool:
+    """ "PA 20 yrs, hydroxo IM every 12 wks.": a product with its schedule, told in a
+    sentence of its own (ended by a full stop; not "cyano 1 mg daily for malabsorption, ok?",
+    not "the letter says hydroxo every 3 months.")."""
+    clause: list[str] = []
+    for tok in tokens:
+        if tok not in BOUNDARIES:
+            clause.append(tok)
+            continue
+        if tok == "." and _product_then_schedule(clause):
+            return True
+        clause = []
     return False
+
+
+def _product_then_schedule(clause: Sequence[str]) -> bool:
+    if set(clause) & (ASKING_WORDS | REPORTING_WORDS):
+        return False
+    for i, tok in enumerate(clause[:-1]):
+        if tok in LONG_TERM_PRODUCTS:
+            rest = [t for t in clause[i + 1 : i + 6] if t not in SCHEDULE_FILLERS]
+            if rest[:1] and rest[0][:1].isdigit():
+                rest = rest[1:]  # "3 monthly"
+            nxt = rest[0] if rest else ""
+            if nxt == "every" or (nxt.endswith("ly") and nxt != "only"):
+                return True
+    return False
+
+
+#: Words between a product and its schedule ("hydroxo IM 1 mg every 12 weeks").
+SCHEDULE_FILLERS = frozenset(
+    {"intramuscular", "im", "subcutaneous", "sc", "1", "1mg", "mg", "mcg", "1000", "100"}
+    | {"milligram", "microgram", "micrograms"}
+    | {"injection", "injections", "jab", "jabs"}
+)
 
 
 #: Units of a length of time a treatment has lasted ("for 6 years", "a year of shots").
@@ -587,7 +654,7 @@ DENIALS = frozenset({"no", "not", "none", "never", "nothing", "neither", "nor"})
 
 #: Words before "on" that make it a topic or a proposal, not a treatment under way ("decide
 #: on B12 prophylaxis", "advice on b12", "hold off on shots", "send her home on tablets",
-#: "does she need to stay on B12?").
+#: "does she need to stay on B12?", "insisting on b12 shots").
 NOT_UNDER_WAY = frozenset(
     {
         "decide",
@@ -604,6 +671,10 @@ NOT_UNDER_WAY = frozenset(
         "home",
         "stay",
         "remain",
+        "insist",
+        "insists",
+        "insisting",
+        "keen",
     }
 )
 #: How many words after "on" / "taking" the treatment may be named.

@@ -313,7 +313,7 @@ def _a_part_asks_yes_no(tokens: Sequence[str], clauses: Sequence[Sequence[str]])
 #: Words that open a clause without changing what it asks ("just carry on …?").
 CLAUSE_OPENERS = frozenset({"just", "so", "then", "and", "or", "but"})
 #: Written marks of a yes/no question ("deficient y/n", "yes/no?").
-YESNO_MARKS = (("y", "n"), ("yes", "no"), ("yes", "or", "no"))
+YESNO_MARKS = (("y", "n"), ("yes", "no"), ("yes", "or", "no"), ("or", "no"))
 
 
 def _marked_yes_no(tokens: Sequence[str]) -> bool:
@@ -328,10 +328,33 @@ def _question_clauses(folded: str) -> list[list[str]]:
     return [c[1:] if len(c) > 1 and c[0] in CLAUSE_OPENERS else c for c in clauses]
 
 
+#: A request to confirm what is planned ("just checking we carry on the same", "want to make
+#: sure that's right"): it asks for a yes or a no, even without a question mark.
+CONFIRM_ASKS = (
+    ("just", "checking"),
+    ("checking", "that"),
+    ("checking", "we"),
+    ("want", "to", "check"),
+    ("wanted", "to", "check"),
+    ("make", "sure"),
+    ("can", "you", "confirm"),
+    ("please", "confirm"),
+)
+
+
+def _asks_confirmation(tokens: Sequence[str]) -> bool:
+    """A request to confirm, with no "what/how/when …" asked."""
+    if set(tokens) & WH_WORDS:
+        return False
+    return has(tokens, CONFIRM_ASKS)
+
+
 def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
+    if _asks_confirmation(tokens) or _marked_yes_no(tokens):
+        return True
     clauses = _question_clauses(folded)
-    if not clauses or _marked_yes_no(tokens):
-        return bool(clauses) or _marked_yes_no(tokens)
+    if not clauses:
+        return False
     if any(c[0] in YESNO_LEADS for c in clauses):
         return True
     if any(c[0] in YESNO_TAILS and c[1:2] == ["to"] for c in clauses):
@@ -353,19 +376,8 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
         return False
     if any((a, b) in YESNO_PAIRS for a, b in pairwise(tokens)):
         return True  # "…needles do i really need jabs or can i have tablets"
-    joined = f" {' '.join(tokens)} "
-    if " or ok " in joined or " or not " in joined:
-        return True  # "query with GP or ok?", "treat or not?"
-    if " or " in joined:
-        # "definite def or repeat it?", "treat now or wait?", "reduce or leave it?", "X ok,
-        # or Y only?": whether to do the first thing (the other is to wait, test again or
-        # keep to the usual); "tablets or jabs?" and "admit or treat?" are choices.
-        after = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "or"]
-        first = tokens[: tokens.index("or")]
-        return (
-            any(w in NOT_YET or w in YESNO_LEADS for w in after)  # "…, or is oral fine?"
-            or bool(set(first) & YESNO_TAILS)
-        )
+    if "or" in tokens:
+        return _or_asks_yes_no(tokens)
     if last[-1] in YESNO_TAILS or ("?" in tokens and last[0] in PROPOSAL_VERBS):
         return True
     if "?" in tokens and last[0] in COMPARATIVES and len(last) <= 3:
@@ -374,6 +386,22 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
     # names a procedure (a test dose), and asks whether to do it.
     values = [w for i, w in enumerate(last) if w in VALUE_NOUNS and last[i - 1 : i] != ["test"]]
     return "?" in tokens and not values
+
+
+def _or_asks_yes_no(tokens: Sequence[str]) -> bool:
+    """A question with "or" asks for a yes or a no when its other branch is not doing it."""
+    joined = f" {' '.join(tokens)} "
+    if " or ok " in joined or " or not " in joined:
+        return True  # "query with GP or ok?", "treat or not?"
+    # "definite def or repeat it?", "treat now or wait?", "reduce or leave it?", "X ok, or Y
+    # only?": whether to do the first thing (the other is to wait, test again or keep to the
+    # usual); "tablets or jabs?" and "admit or treat?" are choices.
+    after = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "or"]
+    first = tokens[: tokens.index("or")]
+    return (
+        any(w in NOT_YET or w in YESNO_LEADS for w in after)  # "…, or is oral fine?"
+        or bool(set(first) & YESNO_TAILS)
+    )
 
 
 def _asks_harm(tokens: Sequence[str], words: Words) -> bool:

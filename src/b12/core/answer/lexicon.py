@@ -170,6 +170,10 @@ POPULATIONS: tuple[Population, ...] = (
             "ileectomy",
             "ileocaecal resection",
             "ileocecal resection",
+            "ileocaecectomy",
+            "ileocecectomy",
+            "ileocolectomy",
+            "ileocolic resection",
             # "ileum" reads as "ileal": "a bit of ileum taken out", "5 cm of ileum cut out"
             "ileal taken out",
             "ileal taken",
@@ -756,6 +760,10 @@ ILEAL_EXPLICIT = phrases(
     "ileectomy",
     "ileocaecal resection",
     "ileocecal resection",
+    "ileocaecectomy",
+    "ileocecectomy",
+    "ileocolectomy",
+    "ileocolic resection",
 )
 
 # -- issue 14: doses, course events, the question's form -----------------------------------------

@@ -24,7 +24,9 @@ Lexical and deterministic (the optional MiniLM gate of the research notes is not
 3. no anchor but an out-of-scope topic → out of scope;
 4. no anchor and no out-of-scope topic → in scope when the question describes B12 treatment
    in its own words (a dose with a unit and a schedule, a B12 product, a B12 course event:
-   "is 1 mg every 3 months forever ok"), or when retrieval is **strong**: the best BM25 score
+   "is 1 mg every 3 months forever ok"), refused when it names a **foreign topic** and no
+   deficiency, nerve symptom or course phase ("prolia due date passed, give it now?"), else
+   in scope when retrieval is **strong**: the best BM25 score
    reaches ``MIN_SCORE`` and at least ``MIN_COVERAGE`` of the question's content words occur
    in the knowledge base ("how often do I need my jabs?" passes; "what is the capital of
    France?" does not).
@@ -94,12 +96,15 @@ def _other_medicine_only(slots: Slots, raw: Sequence[str]) -> bool:
     """The question names a medicine other than B12 and nothing of B12 treatment or
     deficiency (no anchor is checked by the caller)."""
     others = [m for m in slots.medications if m not in B12_MEDICINES]
+    # A medicine that lowers B12 is read as a cause ("medication"); named alone, with no B12
+    # word ("metformin max dose with an eGFR of 38?"), the question is about that medicine.
+    causes = set(slots.causes) - {"medication"}
     return (
         bool(others)
         and not slots.routes
         and not set(raw) & (TREATMENT_NOUNS - {"dose", "doses"})
         and slots.deficiency in (None, "not_deficient")
-        and not (slots.causes or slots.neuro or slots.events or slots.word_results)
+        and not (causes or slots.neuro or slots.events or slots.word_results)
         and "serum_b12_ng_l" not in slots.labs
         and not describes_treatment(slots)
     )
@@ -202,9 +207,33 @@ def _folic_for_pregnancy(
     """Pregnancy-planning words, or folic acid in pregnancy with no result told ("5 mg folic
     acid in pregnancy, until when?"): what scope rule 1c looks at."""
     planning = _present(index.preconception, streams)
-    if not planning and slots.folic and "pregnancy" in slots.populations and not slots.labs:
+    if (
+        not planning
+        and slots.folic
+        and "pregnancy" in slots.populations
+        and (not slots.labs or _normal_and_well(slots))
+    ):
         planning = ["folic acid in pregnancy"]
     return planning
+
+
+def _without_anchor(
+    norm: Normalised, index: AnswerIndex, slots: Slots, raw: Sequence[str], coverage: float
+) -> Scope | None:
+    """Rule 4 before retrieval decides: another medicine only, B12 treatment in its own
+    words, or a topic the knowledge base never mentions (``None``: retrieval decides)."""
+    if _other_medicine_only(slots, raw):
+        # "rivaroxaban dose in AF if CrCl 28?": another medicine, no B12 word, no injection or
+        # tablet, no deficiency: a question about that medicine.
+        return Scope(False, "other_medicine", (), tuple(slots.medications), coverage)
+    if describes_treatment(slots):
+        return Scope(True, "treatment_words", (), (), coverage)
+    foreign = foreign_words(norm, index)
+    if foreign and slots.deficiency is None and not (slots.neuro or slots.phase_kinds):
+        # "15 weeks since her last depo provera, give it today?", "prolia due date passed":
+        # no B12 word, and the question names a topic the knowledge base never mentions.
+        return Scope(False, "foreign_topic", (), tuple(foreign), coverage)
+    return None
 
 
 def gate(
@@ -283,11 +312,8 @@ def gate(
         )
     if off:
         return Scope(False, "off_topic", (), tuple(off), coverage)
-    if _other_medicine_only(slots, raw):
-        # "rivaroxaban dose in AF if CrCl 28?": another medicine, no B12 word, no injection or
-        # tablet, no deficiency: a question about that medicine.
-        return Scope(False, "other_medicine", (), tuple(slots.medications), coverage)
-    if describes_treatment(slots):
-        return Scope(True, "treatment_words", (), (), coverage)
+    unanchored = _without_anchor(norm, index, slots, raw, coverage)
+    if unanchored is not None:
+        return unanchored
     ok = top >= MIN_SCORE and coverage >= MIN_COVERAGE
     return Scope(ok, "retrieval" if ok else "weak_retrieval", (), (), coverage)
