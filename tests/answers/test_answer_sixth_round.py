@@ -174,3 +174,116 @@ def test_a_patients_confusion_is_a_symptom(question: str) -> None:
 )
 def test_a_statement_with_no_request_to_confirm_is_not_yes_no(question: str) -> None:
     assert _slots(question).form != "yesno"
+
+
+#: "Can she stop?" for a cause that cannot be reversed: treatment is lifelong, answered no
+#: (the event "stopping is being considered" makes the lifelong advice hold).
+STOP_IRREVERSIBLE = [
+    ("patient", "I've got pernicious anaemia and feel loads better, can I come off the jabs now?"),
+    ("patient", "my husband had his stomach removed 5 years ago, can he stop his b12 shots now?"),
+    ("clinician", "PA for 15 yrs, levels fine, pt asking to discontinue hydroxo - ok?"),
+    ("clinician", "total gastrectomy 2018, B12 normal on jabs. can we stop them?"),
+]
+LIFELONG = "B12-TX-108"
+
+
+@pytest.mark.parametrize(("audience", "question"), STOP_IRREVERSIBLE)
+def test_stopping_for_an_irreversible_cause_is_answered_no(audience: str, question: str) -> None:
+    slots = _slots(question)
+    assert slots.proposes_stop
+    assert "stopping_considered" in slots.events
+    ans = answer(question, KB, audience=audience)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == LIFELONG, ans.headline.text
+    assert ans.headline.text.startswith("No."), ans.headline.text
+
+
+def test_asking_whether_stopping_is_dangerous_is_answered_yes() -> None:
+    ans = answer("is it dangerous to stop my b12 injections? I have PA", KB, audience="patient")
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == LIFELONG
+    assert ans.headline.text.startswith("Yes."), ans.headline.text
+
+
+#: Not a question about stopping B12 treatment: another medicine, a switch, prevention, a
+#: high level (then the level is the question), or "for life" told rather than asked.
+NOT_STOPPING_B12 = [
+    "PA on hydroxo, should we stop the omeprazole?",
+    "PA pt wants to come off IM hydroxo onto oral tablets - ok?",
+    "after my gastric bypass do I need jabs to stop it dropping?",
+    "pernicious anaemia, b12 1900 on 3 monthly jabs - stop them for a while?",
+    "on hydroxo every 3 months for life after a gastrectomy - is the interval right?",
+]
+
+
+@pytest.mark.parametrize("question", NOT_STOPPING_B12)
+def test_other_questions_do_not_consider_stopping(question: str) -> None:
+    assert "stopping_considered" not in _slots(question).events
+
+
+def test_stopping_alone_does_not_bring_another_medicine_into_scope() -> None:
+    assert answer("metformin 1 g bd, eGFR 35 - cut the dose or stop?", KB).status == "no_answer"
+
+
+#: The blind batch fresh17: a missed dose "bc of the flu" or "w covid" is told in passing.
+ILLNESS_IN_PASSING = [
+    "missed her b12 jab bc of the flu, 5 weeks late now, give it today?",
+    "pt was poorly w covid and missed 2 of her 6 loading jabs - restart?",
+    "hydroxo delayed because of a chest infection, 4 months since the last one. just give it?",
+]
+
+
+@pytest.mark.parametrize("question", ILLNESS_IN_PASSING)
+def test_an_illness_told_as_the_reason_for_a_missed_dose_is_answered(question: str) -> None:
+    assert answer(question, KB).status == "answered"
+
+
+#: "IF abs +ve" is pernicious anaemia, "-ve"/"neg" is not.
+@pytest.mark.parametrize(
+    ("question", "pa"),
+    [
+        ("IF abs +ve, b12 150, tablets ok?", True),
+        ("intrinsic factor ab positive, b12 120 - oral?", True),
+        ("IF antibody neg, b12 150, tablets ok?", False),
+        ("intrinsic factor abs -ve, b12 170, oral fine?", False),
+    ],
+)
+def test_intrinsic_factor_antibodies_read_with_their_sign(question: str, pa: bool) -> None:
+    assert ("pernicious_anaemia" in _slots(question).populations) is pa
+
+
+#: A cause told as stopped with "now" between ("ppi now stopped") is a cause dealt with.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "low b12 put down to omeprazole, ppi now stopped. carry on the jabs for life?",
+        "deficiency from metformin, metformin stopped now - do the injections continue?",
+    ],
+)
+def test_a_cause_now_stopped_is_resolved(question: str) -> None:
+    assert "cause_resolved" in _slots(question).events
+
+
+#: Yes/no asked in shorthand ("shd i …?") or after a relative clause ("an MMA which came back
+#: high - deficient or not?").
+@pytest.mark.parametrize(
+    "question",
+    [
+        "never had bloods, no tingling. shd she see the GP for a b12 test first?",
+        "b12 250 and an MMA which came back raised, so is she deficient or not?",
+    ],
+)
+def test_yes_no_in_shorthand_or_after_a_relative_clause(question: str) -> None:
+    assert _slots(question).form == "yesno"
+
+
+#: A normal B12 told as "checked and normal" / "totally normal".
+@pytest.mark.parametrize(
+    "question",
+    [
+        "b12 checked and normal, but she is so tired - shall we repeat it?",
+        "my b12 is totally normal, do I need to worry about my tingling?",
+    ],
+)
+def test_a_normal_result_told_with_other_words(question: str) -> None:
+    assert _slots(question).word_results.get("serum_b12_ng_l") == "normal"

@@ -155,13 +155,13 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: a last blind batch (fresh15: ids gw…, gx…, gy…, gz…; 240 questions, all held out) measured
 #: once after the last change: 87.4 %; its one false statement and one yes/no form failure
 #: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
-#: Sixth round: one blind dev batch (fresh16: ids ha…, hb…, hc…, hd…; 240 questions, 81.5 %
-#: before tuning) tuned on by cross-validation over dev; no new held-out batch.  All held-out
-#: questions (1,125 in scope): 88.8 %.
-HELDOUT_HEADLINE_MEASURED = "88.8 %"
+#: Sixth round: two blind dev batches (fresh16: ids ha…, hb…, hc…, hd…, 81.5 % before tuning;
+#: fresh17: he…, hf…, hg…, hj…, 81 %) tuned on by cross-validation over dev; no new held-out
+#: batch.  All held-out questions (1,125 in scope): 89.1 %.
+HELDOUT_HEADLINE_MEASURED = "89.1 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
-HELDOUT_GUARD = 0.88
+HELDOUT_GUARD = 0.89
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 

@@ -245,6 +245,18 @@ def _verdict_is_the_most_severe_alert(r: OrderCheckResult) -> None:
 
 
 @given(doc=CHECKS)
+@example(  # an order dated the day before a dose already on record: its timing is not judged
+    doc={
+        "picture": {
+            "age": 16,
+            "deficiency": "at_risk",
+            "conditions": ["total_gastrectomy"],
+            "as_of": "2000-01-01",
+        },
+        "order": {**IM_1MG, "dose": {"value": 1, "unit": "mcg"}, "start": "1999-12-31"},
+        "history": [{"date": d, **IM_1MG} for d in ("1999-10-04", "1999-11-01", "2000-01-01")],
+    }
+)
 def test_order_timing_agrees_with_its_window_and_the_verdict_with_the_alerts(
     engine: Engine, doc: dict[str, Any]
 ) -> None:

@@ -74,7 +74,8 @@ class Timing(Out):
     """How a proposed dose falls against the due window from the dose history.
 
     ``not_judged``: a B12 order with doses on record whose timing could not be checked (no
-    regimen could be chosen, the phase is ambiguous, or the last dose is unknown); an alert
+    regimen could be chosen, the phase is ambiguous, the last dose is unknown, or the order
+    is dated before a dose already on record); an alert
     says why and what to enter.  ``not_applicable``: the product has no dosing schedule here.
     """
 

@@ -118,7 +118,10 @@ def check_order(
     assert isinstance(act, DecisionAction)
     judgeable = _judgeable(order, state, kb, picture.guideline)
     on_record = bool(b12_given) and _scheduled(order, kb, picture.guideline)
-    timing = _timing(order, state, judgeable, on_record)
+    # A dose on record after the order's start: the order is dated before a dose already given,
+    # so when it falls in the course cannot be said (never a silent "ok").
+    predates = any(d.date > day for d in b12_given)
+    timing = _timing(order, state, judgeable and not predates, on_record)
     regimen = state.regimen if judgeable else None
 
     is_b12 = order.product.kind == "b12"

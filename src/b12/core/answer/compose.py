@@ -277,7 +277,10 @@ def _headline_text(w: _Writer, sel: Selection, head: Fact) -> str:
         parts.append(words.get("depends", "It depends on whether {what}.").format(what=what))
     elif answers == "depends":
         parts.append(words.get("depends_source", "It depends on the source."))
-    parts.append(w.conditional(w.text(head.rec), head.condition, head.otherwise))
+    # "Otherwise: …" follows an "It depends on whether …" lead; after a yes or a no the
+    # default side is written under its own condition ("No. If the patient is 16 or over: …").
+    otherwise = head.otherwise and answers not in ("yes", "no", "unproven")
+    parts.append(w.conditional(w.text(head.rec), head.condition, otherwise))
     if isinstance(head.rec.action, DisagreementAction):
         parts.append(w.sides(head.rec))
     return " ".join(parts)

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from b12.core.answer.extract_course import asked_forms, extract_course, since_last
+from b12.core.answer.extract_course import asked_forms, extract_course, since_last, stopping
 from b12.core.answer.extract_results import results_in_words
 from b12.core.answer.lexicon import (
     _US_UPPER,
@@ -134,6 +134,11 @@ class Slots:
     asks_harm: bool = False
     site: str | None = None
     about_lifelong: bool = False
+    #: The question proposes stopping B12 treatment ("can I come off my jabs?"), asked before
+    #: any "for life" ("is it for life or can I stop?" asks first whether it is for life).
+    proposes_stop: bool = False
+    #: ... and asks whether stopping would do harm ("is it dangerous to stop?").
+    fears_stopping: bool = False
     asks_deficiency: bool = False
     asks_next_dose: bool = False
     #: ``told`` when the question dates the last dose ("last jab was in March"), ``unknown``
@@ -1294,6 +1299,10 @@ def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -
         # "tablets instead of injections", "change from jabs to oral": the question is about
         # the treatment to move to, not about carrying on with the current one.
         slots.switching = True
+    high = slots.labs.get("serum_b12_ng_l", 0.0) > kb.param("high_b12_ng_l") or (
+        slots.word_results.get("serum_b12_ng_l") == "high"
+    )
+    stopping(tokens, slots, _word_lists(kb), high)
     if not slots.on_treatment and _stops_treatment(tokens):
         # "can we stop the tablets?": the treatment is under way.
         slots.on_treatment = True

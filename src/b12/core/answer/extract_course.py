@@ -370,8 +370,9 @@ def _is_yes_no(tokens: Sequence[str], folded: str) -> bool:
         and set(clauses[-2]) & WH_WORDS
     ):
         return True  # "b12 260 - what does that mean, need to treat?": the last part asks
-    # "who" asks only at the start of a clause ("for a pt who had SACD - ok?" does not).
-    asking = {c[0] for c in clauses} | (set(tokens) - {"who"})
+    # "who" and "which" ask only at the start of a clause ("for a pt who had SACD - ok?",
+    # "an MMA which came back high - deficient or not?" do not).
+    asking = {c[0] for c in clauses} | (set(tokens) - {"who", "which"})
     if asking & WH_WORDS:
         return False
     if any((a, b) in YESNO_PAIRS for a, b in pairwise(tokens)):
@@ -523,3 +524,54 @@ def extract_course(
     slots.screening = has(tokens, words["screening"])
     slots.course_well = has(tokens, words.get("course_well", ()))
     _form(tokens, folded, slots, words)
+
+
+def _asking_positions(tokens: Sequence[str]) -> set[int]:
+    """Positions of the words in clauses that end with a question mark ("on hydroxo for life
+    - is the interval right?": "for life" is told, not asked)."""
+    out: set[int] = set()
+    start = 0
+    for i, tok in enumerate(tokens):
+        if tok in BOUNDARIES:
+            if tok == "?":
+                out.update(range(start, i))
+            start = i + 1
+    return out
+
+
+#: Pronouns before a word ending "-ing" after "stop": prevention ("stop it dropping", "stop
+#: her going low"), not stopping treatment.
+_PREVENTED = frozenset({"it", "her", "him", "me", "you", "us", "levels", "b12"})
+
+
+#: Words after "stop …" that make it a switch ("come off IM onto oral tabs").
+_SWITCH_AFTER = frozenset({"onto", "oral", "tablets", "tabs", "sublingual", "spray", "instead"})
+
+
+def stopping(tokens: Sequence[str], slots: Slots, words: Words, high: bool) -> None:
+    """Whether to stop B12 treatment is asked: the course event ``stopping_considered`` (so
+    that "treatment is lifelong for a cause that cannot be reversed" holds), and
+    ``proposes_stop`` when stopping is what is asked first.  Not for a switch, and not when a
+    high B12 level is told (``high``): then the level is what the question is about."""
+    if slots.switching or slots.form == "switch" or high:
+        return
+    others = frozenset(p[0] for p in words.get("_other_medicines", ())) | {"folic", "folate"}
+    stop_at = []
+    for phrase in words.get("stopping_asked", ()):
+        for i in find(tokens, phrase):
+            after = tokens[i + len(phrase) : i + len(phrase) + 3]
+            if set(after) & others:
+                continue  # "stop the metformin"
+            if set(tokens[i : i + len(phrase) + 6]) & _SWITCH_AFTER:
+                return  # "come off IM hydroxo onto oral tabs"
+            if after[:1] and after[0] in _PREVENTED and any(t.endswith("ing") for t in after[1:]):
+                continue  # "to stop it dropping"
+            stop_at.append(i)
+    asked = _asking_positions(tokens)
+    life_at = [i for phrase in words["lifelong"] for i in find(tokens, phrase) if i in asked]
+    if not stop_at:
+        return
+    slots.proposes_stop = bool(stop_at) and (not life_at or min(stop_at) <= min(life_at))
+    if slots.proposes_stop and "stopping_considered" not in slots.events:
+        slots.events = sorted({*slots.events, "stopping_considered"})
+    slots.fears_stopping = slots.proposes_stop and has(tokens, words.get("stopping_feared", ()))

@@ -282,7 +282,9 @@ def _course_facts(b: _Builder, slots: Slots) -> None:
     """Course events the question tells (the only ones: a question tells what happened)."""
     b.lists["event"] = frozenset(slots.events)
     open_course = slots.on_treatment or slots.about_lifelong or slots.form == "should_stop"
-    if not open_course or slots.events or slots.course_well:
+    # "Can she stop?" tells that stopping is considered, not what else has happened.
+    told = set(slots.events) - {"stopping_considered"}
+    if not open_course or told or slots.course_well:
         b.closed.add("event")  # none told, or the course told as going well
     b.scalar("timing", slots.timing)
     route = _treatment_route(slots) if slots.on_treatment else None

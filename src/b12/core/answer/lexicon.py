@@ -84,7 +84,7 @@ NEURO_WORDS: dict[Phrase, str] = {
 NEGATIONS = frozenset(
     {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
 )
-POST_NEGATIONS = frozenset({"absent", "none", "negative", "denied", "excluded"})
+POST_NEGATIONS = frozenset({"absent", "none", "negative", "neg", "denied", "excluded"})
 #: Words that tell no symptoms at all ("no symptoms", "asymptomatic").
 NO_SYMPTOMS = phrases(
     "no symptoms", "asymptomatic", "symptom free", "no sx", "without symptoms", "no complaints"
@@ -126,6 +126,13 @@ POPULATIONS: tuple[Population, ...] = (
             "autoimmune gastritis",
             "intrinsic factor antibody",
             "intrinsic factor antibodies",
+            "intrinsic factor abs",
+            "intrinsic factor ab",
+            "if antibody",
+            "if antibodies",
+            "if abs",
+            "anti intrinsic factor",
+            "anti if",
             "parietal cell",
         ),
         cause="autoimmune_gastritis",

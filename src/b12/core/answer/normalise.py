@@ -70,9 +70,18 @@ _SPACED_DASH = re.compile(r"\s-+\s")
 _GESTATION = re.compile(r"(?<![\d/])([4-9]|[1-3]\d|4[0-2])/40(?![\d/])")
 
 
+#: "+ve" / "-ve" as notes write a test result ("IF abs +ve"): the sign is the result.
+_SIGNED = re.compile(r"([+-])ve\b")
+
+
+def _signed(match: re.Match[str]) -> str:
+    return " positive" if match.group(1) == "+" else " negative"
+
+
 def tokenise(folded: str) -> list[str]:
     """Tokens of already-folded text (see the module docstring)."""
     out: list[str] = []
+    folded = _SIGNED.sub(_signed, folded)
     folded = _SPACED_DASH.sub(" ; ", folded)
     folded = _GESTATION.sub(r"\1 weeks pregnant", folded)
     for match in _TOKEN.finditer(folded):

@@ -104,10 +104,16 @@ def _other_medicine_only(slots: Slots, raw: Sequence[str]) -> bool:
         and not slots.routes
         and not set(raw) & (TREATMENT_NOUNS - {"dose", "doses"})
         and slots.deficiency in (None, "not_deficient")
-        and not (causes or slots.neuro or slots.events or slots.word_results)
+        and not (causes or slots.neuro or _told_events(slots) or slots.word_results)
         and "serum_b12_ng_l" not in slots.labs
         and not describes_treatment(slots)
     )
+
+
+def _told_events(slots: Slots) -> bool:
+    """Course events the question tells ("can I stop?" tells that stopping is considered,
+    which alone says nothing of B12: "stop the metformin?" is read elsewhere)."""
+    return bool(set(slots.events) - {"stopping_considered"})
 
 
 def describes_deficiency(slots: Slots) -> bool:
@@ -120,7 +126,7 @@ def describes_deficiency(slots: Slots) -> bool:
         or slots.neuro
         or (slots.on_treatment and bool(slots.routes or slots.formulations))
         or (slots.order_timing is not None and bool(slots.routes or slots.formulations))
-        or slots.events
+        or _told_events(slots)
         or slots.conditions
     )
 
@@ -140,8 +146,20 @@ INCIDENTAL_LEADS = frozenset(
         "had",
         "has",
         "got",
+        "w",
+        "bc",
+        "coz",
+        "cuz",
     }
 )
+#: "bc of the flu", "because of covid": a reason, told in passing.
+BECAUSE_OF = frozenset({"because", "bc", "cos", "coz", "cuz", "due"})
+
+
+def _because_of(raw: Sequence[str], i: int) -> bool:
+    """ "bc of the flu", "because of a chest infection": the words at ``i`` are a reason."""
+    window = list(raw[max(0, i - 4) : i])
+    return any(window[k] in BECAUSE_OF and window[k + 1] == "of" for k in range(len(window) - 1))
 
 
 def _incidental(off: Sequence[str], raw: Sequence[str]) -> bool:
@@ -153,7 +171,7 @@ def _incidental(off: Sequence[str], raw: Sequence[str]) -> bool:
         if not starts:
             return False
         for i in starts:
-            if not set(raw[max(0, i - 2) : i]) & INCIDENTAL_LEADS:
+            if not (set(raw[max(0, i - 2) : i]) & INCIDENTAL_LEADS or _because_of(raw, i)):
                 return False
     return True
 
@@ -165,7 +183,7 @@ def _normal_and_well(slots: Slots) -> bool:
     normal = (
         slots.word_results.get("serum_b12_ng_l") == "normal" or slots.deficiency == "not_deficient"
     )
-    return normal and not (slots.neuro or slots.causes or slots.conditions or slots.events)
+    return normal and not (slots.neuro or slots.causes or slots.conditions or _told_events(slots))
 
 
 def foreign_words(norm: Normalised, index: AnswerIndex) -> list[str]:
@@ -195,7 +213,7 @@ def describes_treatment(slots: Slots) -> bool:
     return bool(
         (slots.dose_ug is not None and slots.interval_days is not None)
         or slots.formulations
-        or slots.events
+        or _told_events(slots)
         or slots.asks_next_dose
         or set(slots.word_results) & {"active_b12_pmol_l", "mma_nmol_l"}
     )
@@ -294,7 +312,9 @@ def gate(
             return Scope(False, "foreign_topic", tuple(anchors), tuple(foreign), coverage)
         return Scope(True, "anchor", tuple(anchors), (), coverage)
     described = describes_deficiency(slots) or describes_treatment(slots) or bool(slots.labs)
-    b12_named = bool(anchors) or describes_treatment(slots) or bool(slots.phase_kinds)
+    # A dose told late or early by its route ("missed 2 of her loading jabs") is a B12 course.
+    timed = slots.order_timing is not None and bool(slots.routes)
+    b12_named = bool(anchors) or describes_treatment(slots) or bool(slots.phase_kinds) or timed
     if off and described and b12_named and _incidental(off, raw):
         # "also on ferrous fumarate", "missed a jab cos of flu": another medicine or illness
         # told in passing about a B12 patient; the question is about their B12.

@@ -89,21 +89,28 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     other route ("is high-dose oral fine?" answered by injections) is answered no."""
     if states_regimen(slots, sel):
         return None  # the regimen asked for heads, its condition written out
+    proposed = slots.route_preference
+    other_route = route is not None and proposed in ("im", "oral") and _kind(route) != proposed
+    if (
+        other_route
+        and slots.form in STANCE_FORMS
+        and all(_plans_nothing(b.rec) for b in sel.branches)
+    ):
+        # "shots, or is high-dose oral fine?" answered by injections, the other branches
+        # planning no treatment at all (under 16): no branch gives what is proposed.
+        return "no"
     if sel.depends and (head.otherwise or sel.branches):
         return "depends"  # an answer with branches says so, whatever the question's form
     if slots.form not in STANCE_FORMS:
         return None
     if head.condition or sel.branches:
         return "depends"
-    proposed = slots.route_preference
-    if route is not None and proposed in ("im", "oral") and _kind(route) != proposed:
+    if other_route:
         return "no"  # the regimen that answers is by the other route
     act = head.rec.action
-    if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
-        return "yes"  # "every 2 months instead?" answered by "shorten the interval"
-    warned = _warning_answer(slots, head.rec)
-    if warned is not None:
-        return warned
+    changed = _change_answer(slots, head.rec)
+    if changed is not None:
+        return changed
     value = stance(head.rec)
     if slots.asks_possible and head.rec.masks:
         return "yes"  # "B12 410 on nitrous oxide - could it still be B12?": it could
@@ -112,6 +119,37 @@ def answers(slots: Slots, sel: Selection, head: Fact, route: str | None = None) 
     if value in ("depends", "unproven") or not slots.asks_harm:
         return value
     return "no" if value == "yes" else "yes"
+
+
+def _change_answer(slots: Slots, rec: Recommendation) -> Stance | None:
+    """What a headline answers to a proposed change of course (a new interval, stopping) or
+    to a question a warning answers, where its kind alone would mislead."""
+    act = rec.action
+    if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
+        return "yes"  # "every 2 months instead?" answered by "shorten the interval"
+    warned = _warning_answer(slots, rec)
+    if warned is not None:
+        return warned
+    if slots.proposes_stop and _continues(rec):
+        # "can I come off my jabs?" answered by "treatment continues for life": no (and "is
+        # it dangerous to stop?" is a yes).
+        return "yes" if slots.fears_stopping else "no"
+    return None
+
+
+def _plans_nothing(rec: Recommendation) -> bool:
+    """``rec`` is a decision that plans no treatment (no regimen)."""
+    act = rec.action
+    return isinstance(act, DecisionAction) and not act.regimen
+
+
+def _continues(rec: Recommendation) -> bool:
+    """``rec`` keeps treatment going: advice that is not to change course, or a decision
+    that plans treatment."""
+    act = rec.action
+    if isinstance(act, AdviceAction):
+        return act.code not in CHANGE_CODES
+    return isinstance(act, DecisionAction) and act.outcome == "plan"
 
 
 def _warning_answer(slots: Slots, rec: Recommendation) -> Stance | None:
