@@ -287,3 +287,73 @@ def test_yes_no_in_shorthand_or_after_a_relative_clause(question: str) -> None:
 )
 def test_a_normal_result_told_with_other_words(question: str) -> None:
     assert _slots(question).word_results.get("serum_b12_ng_l") == "normal"
+
+
+#: Oral treatment not working, "move her onto injections?": the escalation advice, answered
+#: yes (the change it allows is what is proposed).
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on b12 tablets 1mg daily for 3 months, still tired, b12 still low. move her onto jabs?",
+        "b12 tabs for 2 months and no better at all - should we put him onto jabs?",
+    ],
+)
+def test_oral_not_working_and_moving_onto_injections(question: str) -> None:
+    assert "oral_not_improving" in _slots(question).events
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-TX-109"
+    assert ans.headline.text.startswith("Yes."), ans.headline.text
+
+
+#: A reaction to an injection in other words is a hypersensitivity.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "facial swelling and wheeze after her last b12 jab - what now for her b12?",
+        "throat swelling within minutes of his hydroxo injection, what do we use instead?",
+    ],
+)
+def test_a_reaction_in_other_words_is_a_hypersensitivity(question: str) -> None:
+    assert "injection_hypersensitivity" in _slots(question).conditions
+
+
+#: "Start now and test later": treating before any test is proposed, so deficiency is
+#: suspected and the answer is to take blood first (not "no status given").
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tired, sore tongue, b12 not checked yet - can I start hydroxo today and test later?",
+        "never been tested but sure I'm low, can I just start b12 shots from a private clinic?",
+        "macrocytosis, no neuro, give a b12 injection now and do the bloods later?",
+    ],
+)
+def test_treating_before_any_test_is_a_suspicion_to_test_first(question: str) -> None:
+    assert _slots(question).deficiency == "suspected"
+    ans = answer(question, KB)
+    assert ans.headline is not None
+    assert ans.headline.recs[0] == "B12-DX-020", ans.headline.text
+
+
+#: "The team want me on jabs" is a proposal, not treatment under way; "early dementia" is a
+#: stage of an illness, not an early dose.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "bariatric team want me on b12 jabs every 3 months but my level is fine, do I need them?",
+        "GP wants her on b12 injections, level 160, how often?",
+    ],
+)
+def test_wanting_someone_on_treatment_is_a_proposal(question: str) -> None:
+    assert not _slots(question).on_treatment
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "86 with early dementia, b12 140, oral or injections?",
+        "early stage alzheimers, on 3 monthly hydroxo, next one due - any issues?",
+    ],
+)
+def test_early_as_a_stage_of_illness_is_not_an_early_dose(question: str) -> None:
+    assert _slots(question).order_timing != "early"

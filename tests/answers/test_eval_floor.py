@@ -157,8 +157,8 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
 #: Sixth round: two blind dev batches (fresh16: ids ha…, hb…, hc…, hd…, 81.5 % before tuning;
 #: fresh17: he…, hf…, hg…, hj…, 81 %) tuned on by cross-validation over dev; no new held-out
-#: batch.  All held-out questions (1,125 in scope): 89.1 %.
-HELDOUT_HEADLINE_MEASURED = "89.1 %"
+#: batch.  All held-out questions (1,125 in scope): 89.2 %.
+HELDOUT_HEADLINE_MEASURED = "89.2 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
 HELDOUT_GUARD = 0.89

@@ -599,12 +599,19 @@ def _treated_for(tokens: Sequence[str]) -> bool:
             and any(_a_duration_at(tokens, j) for j in range(i + 2, min(len(tokens), i + 10)))
         ):
             return True
-    taken = SCHEDULE_NOUNS | LONG_TERM_PRODUCTS | {"tablet", "tablets", "oral"}
-    return any(
+    taken = SCHEDULE_NOUNS | LONG_TERM_PRODUCTS | {"tablet", "tablets", "tabs", "pills", "oral"}
+    if any(
         _a_duration_at(tokens, j)
         and tuple(tokens[j + 1 : j + 2]) == ("of",)
         and bool(set(tokens[j + 2 : j + 4]) & taken)
         for j in range(1, len(tokens) - 2)
+    ):
+        return True
+    # "b12 tabs for 2 months and no better": told in a clause that asks nothing.
+    return any(
+        tok in taken and clause[i + 1 : i + 2] == ["for"] and _a_duration_at(clause, i + 3)
+        for clause in _statement_clauses(tokens)
+        for i, tok in enumerate(clause[:-3])
     )
 
 
@@ -659,7 +666,7 @@ DENIALS = frozenset({"no", "not", "none", "never", "nothing", "neither", "nor"})
 
 #: Words before "on" that make it a topic or a proposal, not a treatment under way ("decide
 #: on B12 prophylaxis", "advice on b12", "hold off on shots", "send her home on tablets",
-#: "does she need to stay on B12?", "insisting on b12 shots").
+#: "does she need to stay on B12?", "insisting on b12 shots", "the team want me on jabs").
 NOT_UNDER_WAY = frozenset(
     {
         "decide",
@@ -680,6 +687,9 @@ NOT_UNDER_WAY = frozenset(
         "insists",
         "insisting",
         "keen",
+        "want",
+        "wants",
+        "wanted",
     }
 )
 #: How many words after "on" / "taking" the treatment may be named.
@@ -1485,6 +1495,13 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
         slots.word_results = {}  # no blood test yet: "low B12" is what someone thinks
     told = slots.labs or slots.word_results
     untested = (slots.status_unknown or _has(tokens, NO_TEST_YET)) and not told
+    proposes_b12 = bool(slots.routes or slots.formulations) or bool(
+        set(slots.medications) & {"hydroxocobalamin", "cyanocobalamin"}
+    )
+    if untested and slots.deficiency is None and not slots.on_treatment and proposes_b12:
+        # "havent checked b12 yet - can I just start hydroxo and test later?": treating before
+        # a test is proposed, so a deficiency is suspected.
+        slots.deficiency = "suspected"
     if untested and slots.deficiency == "confirmed" and not slots.on_treatment:
         # "GP thinks it's low B12, start the jabs before the bloods?": with no test yet, a
         # deficiency named is a suspicion, not a diagnosis.

@@ -117,15 +117,32 @@ def _dose(
             return
 
 
+#: Words of injected treatment after "onto"/"to" ("moving her onto injections").
+_INJECTED = frozenset(
+    {"injection", "injections", "jab", "jabs", "shot", "shots", "intramuscular", "im"}
+)
+
+
+def _towards_injections(tokens: Sequence[str]) -> bool:
+    """The question moves the patient onto injections ("onto injections", "to IM")."""
+    return any(
+        tok in ("onto", "to", "into") and set(tokens[i + 1 : i + 3]) & _INJECTED
+        for i, tok in enumerate(tokens)
+    )
+
+
 def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
 
     for code, table in EVENTS:
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
     if has(tokens, words["not_improving"]) or _negated_improving(tokens, words["improving"]):
-        moving_to_im = slots.route_preference == "im"  # "not helping, switch to IM?"
+        # "not helping, switch to IM?", "still low - move her onto injections?"
+        moving_to_im = slots.route_preference == "im" or _towards_injections(tokens)
         if "oral" in slots.routes and ("im" not in slots.routes or moving_to_im):
             slots.events.append("oral_not_improving")
+            # "…, move her onto injections?" proposes the change the advice allows.
+            slots.proposes_change = slots.proposes_change or moving_to_im
         elif "loading" in slots.phase_kinds:
             slots.events.append("symptoms_returned_before_due")
     if slots.neuro and slots.on_treatment and _new_symptom(tokens):
@@ -156,9 +173,38 @@ def _chosen(tokens: Sequence[str], words: frozenset[str]) -> bool:
     """A word of ``words`` the question uses for what happens, not as the alternative it
     turns down ("a week early instead of late": early, not late)."""
     return any(
-        tok in words and tuple(tokens[max(0, i - 2) : i]) not in _NOT_TAKEN
+        tok in words
+        and tuple(tokens[max(0, i - 2) : i]) not in _NOT_TAKEN
+        and tuple(tokens[i + 1 : i + 2]) not in _NOT_TIMING
         for i, tok in enumerate(tokens)
     )
+
+
+#: After "early"/"late": a stage of an illness or of life, not the timing of a dose ("early
+#: dementia", "late pregnancy").
+_NOT_TIMING = frozenset(
+    (w,)
+    for w in (
+        "dementia",
+        "alzheimers",
+        "alzheimer's",
+        "stage",
+        "stages",
+        "signs",
+        "sign",
+        "onset",
+        "pregnancy",
+        "menopause",
+        "teens",
+        "twenties",
+        "thirties",
+        "forties",
+        "fifties",
+        "sixties",
+        "seventies",
+        "eighties",
+    )
+)
 
 
 #: "5/12 ago", "6/52 ago": months and weeks written as clinicians do.
