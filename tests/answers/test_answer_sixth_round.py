@@ -357,3 +357,13 @@ def test_wanting_someone_on_treatment_is_a_proposal(question: str) -> None:
 )
 def test_early_as_a_stage_of_illness_is_not_an_early_dose(question: str) -> None:
     assert _slots(question).order_timing != "early"
+
+
+def test_an_open_threshold_names_its_number() -> None:
+    """An open comparison is written with the number it reads, never "above that level"."""
+    ans = answer("PA for 15 yrs, levels fine, asking to come off her hydroxo - ok to stop?", KB)
+    texts = [e.text for s in ans.sections for e in s.items]
+    if ans.headline is not None:
+        texts.append(ans.headline.text)
+    assert not any("that level" in t for t in texts)
+    assert any("above 1000 ng/L" in t for t in texts), texts

@@ -467,6 +467,7 @@ class Phrases:
 
     def __init__(self, kb: KnowledgeBase, ev: Evaluator, audience: str) -> None:
         self.table = kb.answering.condition_phrases
+        self.kb = kb
         self.words = kb.answering.answer_words.get(audience, {})
         self.ev = ev
         self.audience = audience
@@ -528,8 +529,19 @@ class Phrases:
         for key in member_key:
             found = self._lookup(key, positive)
             if found:
-                return found
+                return self._threshold(found, cond)
         return None
+
+    def _threshold(self, text: str, cond: criteria.Condition) -> str:
+        """Fill ``{threshold}`` with the number a comparison reads ("above 1000 ng/L")."""
+        if "{threshold}" not in text or not isinstance(cond, criteria.Compare):
+            return text.replace("{threshold}", "that level")
+        if cond.param is not None:
+            param = self.kb.parameters[cond.param]
+            return text.replace("{threshold}", f"{param.value:g} {param.unit}")
+        if cond.value is not None:
+            return text.replace("{threshold}", f"{cond.value:g}")
+        return text.replace("{threshold}", "that level")
 
 
 def leaf_fields(cond: criteria.Condition | None, kb: KnowledgeBase, depth: int = 0) -> set[str]:
