@@ -31,6 +31,7 @@ from b12.core.answer.lexicon import (
     BOTH_WAYS,
     CLINICIAN_WORDS,
     DEFICIENCY_STATUSES,
+    DOSE_UG,
     DOSE_UNITS,
     ELDERLY_AGE,
     EXAM_WORDS,
@@ -1150,6 +1151,20 @@ HERE_WORDS = frozenset({"here"})
 COMPARE_WORDS = frozenset({"vs", "versus", "differ", "differs", "difference", "disagree"})
 
 
+#: Words for a source's own dose ("the label says 100 mcg", "the leaflet", "the BNF"): told
+#: beside another dose, the question sets the source against practice.
+LABEL_WORDS = frozenset({"label", "labels", "insert", "leaflet", "spc", "fda", "bnf"})
+
+
+def _doses_told(tokens: Sequence[str]) -> set[float]:
+    """The distinct doses the question tells, in micrograms ("1000 mcg … 100 mcg")."""
+    return {
+        round(value * DOSE_UG[unit], 3)
+        for tok, unit in zip(tokens, tokens[1:], strict=False)
+        if unit in DOSE_UG and tok[:1].isdigit() and (value := number(tok)) is not None
+    }
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
@@ -1173,6 +1188,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
         or ((uk or us) and bool(words & HERE_WORDS))
         or bool(words & COMPARE_WORDS)
         or heard
+        or (bool(words & LABEL_WORDS) and len(_doses_told(tokens)) > 1)
     )
     cues = [
         (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))
@@ -1295,7 +1311,7 @@ def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -
         slots.events = ["symptoms_returned_before_due"]
     if (
         slots.timing is None
-        and (slots.on_treatment or slots.routes)
+        and (slots.on_treatment or slots.routes or slots.phase_kinds)
         and _has(tokens, _phrases(words.get("late_dose", ())))
         and not _has(tokens, _phrases(("early", "earlier")))
     ):
@@ -1409,6 +1425,28 @@ def _asks_confirmation(tokens: Sequence[str], asks: Sequence[Phrase]) -> bool:
     return False
 
 
+#: Words of a belief ("I think", "worried", "wonder if"): a low B12 told within
+#: :data:`BELIEF_REACH` words after one is what the asker thinks, not a result.
+BELIEF_WORDS = frozenset(
+    {"think", "thinks", "reckon", "reckons", "worried", "worry", "wonder", "wondering"}
+    | {"suspect", "suspects", "convinced"}
+)
+BELIEF_REACH = 6
+_BELIEVED = frozenset({"low", "deficient", "deficiency"})
+
+
+def _believed_low(tokens: Sequence[str]) -> bool:
+    """ "think my b12 is low", "think im b12 deficient": low B12 after a word of belief, with
+    no number between them (a number is a result told, "I think it was 110")."""
+    for i, tok in enumerate(tokens):
+        if tok not in BELIEF_WORDS:
+            continue
+        window = tokens[i + 1 : i + 1 + BELIEF_REACH]
+        if set(window) & _BELIEVED and not any(t[:1].isdigit() for t in window):
+            return True
+    return False
+
+
 #: "?b12 def", "?PA": a diagnosis queried (suspected), as clinical notes write it.
 _QUERIED = re.compile(
     r"(?:^|[\s,(;:/-])\?(?:b12|pa\b|pernicious|deficien|def\b|low b12|vit(?:amin)? b12)"
@@ -1493,6 +1531,12 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
         slots.deficiency = "suspected"  # "?PA": a diagnosis queried is not a diagnosis
     if _has(tokens, NO_TEST_YET) and not slots.labs:
         slots.word_results = {}  # no blood test yet: "low B12" is what someone thinks
+    if _believed_low(tokens) and not slots.labs and not slots.on_treatment:
+        # "I think my b12 is low", "worried it might be low": a belief, not a result.
+        slots.word_results.pop("serum_b12_ng_l", None)
+        if slots.deficiency in (None, "confirmed"):
+            slots.deficiency = "suspected"
+            slots.deficiency_generic = False
     told = slots.labs or slots.word_results
     untested = (slots.status_unknown or _has(tokens, NO_TEST_YET)) and not told
     proposes_b12 = bool(slots.routes or slots.formulations) or bool(

@@ -150,7 +150,7 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     since = since_last(tokens)
     overdue = since is not None and slots.interval_days is not None and since > slots.interval_days
     # "had 3 of her 6 loading jabs, then was away 10 days": a loading course interrupted
-    gap = "loading" in slots.phase_kinds and bool(set(tokens) & GAP_WORDS)
+    gap = "loading" in slots.phase_kinds and (bool(set(tokens) & GAP_WORDS) or _went_away(tokens))
     if _chosen(tokens, LATE_WORDS) or overdue or (gap and not _chosen(tokens, EARLY_WORDS)):
         # "late", "missed", or "last jab 5 months ago (meant to be 3 monthly)"
         slots.timing = "overdue"
@@ -213,8 +213,45 @@ _FRACTION_DAYS = {"12": 30.44, "52": 7.0}
 LAST_REACH = 5
 
 
-#: Words of a stretch without doses during a loading course (away, in hospital).
-GAP_WORDS = frozenset({"away", "holiday", "hospital", "admitted", "gap", "break", "poorly"})
+#: Words of a stretch without doses during a loading course (away, in hospital, an illness
+#: that kept the patient from the surgery).
+GAP_WORDS = frozenset(
+    {
+        "away",
+        "holiday",
+        "vacation",
+        "abroad",
+        "trip",
+        "hospital",
+        "admitted",
+        "gap",
+        "break",
+        "poorly",
+        "flu",
+        "covid",
+        "bug",
+        "infection",
+        "pneumonia",
+    }
+)
+#: Words of leaving ("went to pakistan", "flew to india"): a stretch away unless the place is
+#: where the dose is given ("went to the surgery for my 4th jab").
+_LEFT = frozenset({"went", "flew", "gone", "travelled", "traveled", "visiting", "visited"})
+_DOSE_PLACES = frozenset(
+    {"surgery", "gp", "gps", "clinic", "pharmacy", "pharmacist", "nurse", "doctor", "doctors"}
+)
+
+
+def _went_away(tokens: Sequence[str]) -> bool:
+    """ "then went to pakistan for 3/52", "flew to india": the patient left for somewhere that
+    is not where doses are given."""
+    for i, tok in enumerate(tokens):
+        if tok not in _LEFT:
+            continue
+        place = [t for t in tokens[i + 1 : i + 4] if t not in ("to", "the", "my", "her", "his")]
+        if place and place[0] not in _DOSE_PLACES:
+            return True
+    return False
 
 
 def _since_told(tokens: Sequence[str]) -> float | None:

@@ -884,6 +884,17 @@ NEW_WORDS = frozenset(
 )
 PHASE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
+    # The loading course told by its rhythm ("in the middle of the alternate-day jabs").
+    **dict.fromkeys(
+        phrases(
+            *(
+                f"{rhythm} {noun}"
+                for rhythm in ("alternate day", "alternate days", "every other day")
+                for noun in ("jabs", "injections", "shots", "doses", "phase", "course", "stage")
+            )
+        ),
+        "loading",
+    ),
     **dict.fromkeys(phrases("maintenance"), "maintenance"),
 }
 #: Folic acid named as something given or to give.

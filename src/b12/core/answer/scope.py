@@ -146,6 +146,8 @@ INCIDENTAL_LEADS = frozenset(
         "had",
         "has",
         "got",
+        "caught",
+        "developed",
         "w",
         "bc",
         "coz",

@@ -1,0 +1,116 @@
+"""Issue 14, seventh round: classes the dev misses and the blind batch ``fresh18`` showed
+(questions of our own, not the batch's wording)."""
+
+from __future__ import annotations
+
+import pytest
+
+from b12.adapters.knowledge_files import load_knowledge_base
+from b12.core.answer import answer
+from b12.core.answer.extract import Slots, extract
+from b12.core.answer.normalise import normalise
+from b12.core.answer.retrieve import index_for
+
+KB = load_knowledge_base()
+
+
+def _slots(question: str) -> Slots:
+    index = index_for(KB)
+    return extract(normalise(question, index.table, index.known, index.common), question, KB)
+
+
+def _head(question: str, audience: str = "clinician", guideline: str = "uk") -> tuple[str, ...]:
+    got = answer(question, KB, audience=audience, guideline=guideline)
+    assert got.status == "answered", question
+    assert got.headline is not None
+    return tuple(got.headline.recs)
+
+
+#: A loading course broken off by travel, illness or a missed appointment: the loading dose
+#: is overdue (give it now and carry on; the course is not started again).
+INTERRUPTED_LOADING = [
+    "did 2 of her 6 loading jabs and then flew to india for a month. start the course again?",
+    "mr p had four of the loading injections then caught flu and missed a week, what now?",
+    "had 3 loading shots then went to my sisters in scotland for 10 days, do i start again",
+    "pt no-showed for the last two loading doses, carry on or restart from the beginning?",
+    "loading course halfway done, she DNA'd twice. give the rest or restart?",
+    "in the middle of the alternate-day jabs for neuro b12 def, patient was admitted with a"
+    " chest infection for a week - pick up where we left off?",
+]
+
+
+@pytest.mark.parametrize("question", INTERRUPTED_LOADING)
+def test_an_interrupted_loading_course_is_an_overdue_loading_dose(question: str) -> None:
+    slots = _slots(question)
+    assert slots.timing == "overdue", question
+    assert "loading" in slots.phase_kinds, question
+    assert _head(question)[0] == "B12-TX-101"
+
+
+#: A loading course that simply goes on, or is finished, is not late.
+LOADING_NOT_LATE = [
+    "had 3 of the 6 loading jabs, when is the next one?",
+    "went to the surgery for my 4th loading injection today, how many more?",
+    "finished the alternate day injections last week, what happens now?",
+]
+
+
+@pytest.mark.parametrize("question", LOADING_NOT_LATE)
+def test_a_loading_course_going_on_is_not_late(question: str) -> None:
+    assert _slots(question).timing is None, question
+
+
+#: A low B12 the asker only believes ("I think my b12 is low"), with no result told, is a
+#: suspicion to test, never a diagnosis to treat.
+BELIEVED_LOW = [
+    "i think my b12 is low, im vegan and always tired. should i start tablets?",
+    "worried my b12 might be low as ive been on metformin for years - should i just buy some?",
+    "I reckon my mum's B12 is low, she's vegetarian and forgetful, can we give her tablets",
+    "wonder if my b12 is low? exhausted, pale, ulcers all the time. what should i take?",
+    "think im b12 deficient (tired all the time, no tingling). ok to self treat with 1000mcg?",
+]
+
+
+@pytest.mark.parametrize("question", BELIEVED_LOW)
+def test_a_low_b12_believed_not_measured_is_suspected(question: str) -> None:
+    assert _slots(question).deficiency == "suspected", question
+    got = answer(question, KB, audience="patient")
+    if got.headline is not None:
+        # Never a treatment for a deficiency taken as known (diet-caused or otherwise).
+        assert not {"B12-TX-004", "B12-TX-006", "B12-TX-005"} & set(got.headline.recs)
+
+
+#: A result told beside the belief is read as a result.
+BELIEF_WITH_RESULT = [
+    "i think my b12 is low, it was 110 ng/L last week - what dose do i need?",
+]
+
+
+@pytest.mark.parametrize("question", BELIEF_WITH_RESULT)
+def test_a_told_result_is_still_read(question: str) -> None:
+    assert _slots(question).labs.get("serum_b12_ng_l") == 110.0
+
+
+#: A source's dose set against the dose given ("the insert says 100 mcg but we give 1000"):
+#: the question is the disagreement between label and practice.
+LABEL_AGAINST_PRACTICE = [
+    "our clinic does 1000 mcg cyanocobalamin monthly but the FDA label only says 100 mcg - who is right?",
+    "the leaflet in the box says 100mcg, my doctor gives me 1000mcg every month. is that wrong?",
+    "label dose of cyano is 100 mcg a month, why does everyone use 1000 mcg?",
+]
+
+
+@pytest.mark.parametrize("question", LABEL_AGAINST_PRACTICE)
+def test_a_label_dose_against_practice_is_the_disagreement(question: str) -> None:
+    assert _slots(question).compares, question
+    head = _head(question, guideline="us")
+    assert head[0] in ("B12-DIS-009", "B12-SAFE-046"), head
+
+
+#: One dose told twice in two units is no comparison.
+ONE_DOSE = ["cyanocobalamin 1 mg (1000 mcg) IM monthly per the label - how long for?"]
+
+
+@pytest.mark.parametrize("question", ONE_DOSE)
+def test_one_dose_in_two_units_is_no_comparison(question: str) -> None:
+    assert not _slots(question).compares
