@@ -114,3 +114,68 @@ ONE_DOSE = ["cyanocobalamin 1 mg (1000 mcg) IM monthly per the label - how long 
 @pytest.mark.parametrize("question", ONE_DOSE)
 def test_one_dose_in_two_units_is_no_comparison(question: str) -> None:
     assert not _slots(question).compares
+
+
+#: "On" that means "about" ("follow up on a borderline B12", "advice on B12 levels") does not
+#: put the patient on treatment.
+ON_MEANING_ABOUT = [
+    "f/u on borderline b12 of 210, MMA came back 610 nmol/L - what does it mean?",
+    "any advice on b12 of 190 in a 40 yo with fatigue?",
+    "thoughts on b12 200 with normal MMA?",
+]
+
+
+@pytest.mark.parametrize("question", ON_MEANING_ABOUT)
+def test_on_meaning_about_is_not_treatment(question: str) -> None:
+    assert not _slots(question).on_treatment, question
+
+
+#: A second-line test told after the first ("the lab added an MMA which is 560", "an MMA
+#: that came back raised at 610") is read, and heads the reading of a borderline level.
+SECOND_LINE_TOLD = [
+    ("total b12 was 200 and the lab added an mma which is 560. is she deficient?", "mma_nmol_l"),
+    ("b12 of 210, they sent an MMA that came back 610 - deficient or not?", "mma_nmol_l"),
+]
+
+
+@pytest.mark.parametrize(("question", "lab"), SECOND_LINE_TOLD)
+def test_a_second_line_result_told_with_a_relative_clause_is_read(question: str, lab: str) -> None:
+    assert lab in _slots(question).labs, question
+    assert _head(question)[0] in ("B12-DX-004", "B12-DX-005", "B12-DX-001")
+
+
+#: How often to test, asked on a treated patient: the interval is the tests', never an
+#: ordered dosing interval (no "the ordered interval is longer than …").
+TEST_INTERVALS = [
+    "pt on lifelong hydroxo for PA, how often should i be rechecking b12 levels, yearly?",
+    "on 3 monthly b12 jabs since 2019. should the practice be requesting my b12 levels every year?",
+    "hydroxo q3m for pernicious anaemia - do we do annual bloods for b12?",
+]
+
+
+@pytest.mark.parametrize("question", TEST_INTERVALS)
+def test_a_testing_interval_is_not_a_dosing_interval(question: str) -> None:
+    slots = _slots(question)
+    assert slots.intent == "monitoring", question
+    assert slots.interval_days is None or slots.interval_days < 100, question
+    got = answer(question, KB)
+    used = {r for s in got.sections for item in s.items for r in item.recs}
+    assert got.headline is not None
+    assert "B12-SAFE-057" not in set(got.headline.recs) | used
+
+
+#: A high level on treatment given as the reason to space out or stop: the answer is the
+#: alert on that level, and it is a "No".
+HIGH_LEVEL_REASON_TO_CHANGE = [
+    "PA on hydroxo every 3 months, b12 came back 1800 - should we move her to every 6 months?",
+    "my b12 is over 2000 on my injections, can we go to twice a year instead?",
+    "level 1650 on 3 monthly hydroxo for pernicious anaemia, GP wants to cut down to 4 monthly. ok?",
+]
+
+
+@pytest.mark.parametrize("question", HIGH_LEVEL_REASON_TO_CHANGE)
+def test_a_high_level_is_no_reason_to_space_out(question: str) -> None:
+    got = answer(question, KB)
+    assert got.headline is not None
+    assert got.headline.recs[0] == "B12-SAFE-015", question
+    assert got.headline.text.startswith("No."), got.headline.text

@@ -707,6 +707,14 @@ def _schedule_words(tokens: Sequence[str], i: int) -> int:
     return 2
 
 
+#: Words before "on" that make it "about" ("follow up on", "advice on", "thoughts on").
+ABOUT_ON = frozenset(
+    {"up", "advice", "advise", "guidance", "info", "information", "thoughts", "opinion"}
+    | {"views", "question", "questions", "comment", "comments", "based", "depends"}
+    | {"depend", "focus", "notes", "update", "help", "clarification", "tips", "reading"}
+)
+
+
 def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) -> bool:
     """ "already on injections", "taking cyanocobalamin" (not "start on injections", not "on
     warfarin, needs B12": a word of ``stops`` ends the treatment phrase)."""
@@ -720,6 +728,8 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             before.add(t)
         if before & (START_WORDS | {"if", "before", "when", "be"} | NOT_UNDER_WAY):
             continue  # "start on", "should she be on …?": proposed, not under way
+        if tok == "on" and i > 0 and tokens[i - 1] in ABOUT_ON:
+            continue  # "follow up on borderline b12", "advice on b12": "on" is "about"
         after: list[str] = []
         for t in tokens[i + 1 : i + 1 + _ON_REACH + _schedule_words(tokens, i + 1)]:
             if t in stops or t in BOUNDARIES:
@@ -855,12 +865,15 @@ def _interval_at(tokens: Sequence[str], i: int) -> float | None:  # noqa: C901 -
         days = 1.0
     elif number(tok) is not None and nxt == "times" and nxt2 in ("a", "per", "weekly"):
         unit = nxt2 if nxt2 == "weekly" else (tokens[i + 3] if i + 3 < n else "")
-        if unit in ("week", "weekly") and (number(tok) or 0) > 0:
-            days = round(7 / (number(tok) or 1), 2)
+        unit = "week" if unit == "weekly" else unit
+        if unit in UNIT_DAYS and (number(tok) or 0) > 0:
+            days = round(UNIT_DAYS[unit] / (number(tok) or 1), 2)  # "3 times a week"
     elif tok in ("twice", "thrice") and nxt in ("a", "per", "weekly"):
-        unit = nxt if nxt == "weekly" else nxt2
-        if unit in ("week", "weekly"):
-            days = round(7 / (2 if tok == "twice" else 3), 2)
+        unit = "week" if nxt == "weekly" else nxt2
+        if unit in UNIT_DAYS:
+            days = round(UNIT_DAYS[unit] / (2 if tok == "twice" else 3), 2)  # "twice a year"
+    elif tok == "once" and nxt in ("a", "per") and nxt2 in UNIT_DAYS and nxt2 != "day":
+        days = UNIT_DAYS[nxt2]  # "once a year"
     elif (
         number(tok) is not None
         and nxt in UNIT_DAYS
@@ -905,7 +918,10 @@ CHECK_WORDS = frozenset(
 
 def _check_interval(tokens: Sequence[str], i: int) -> bool:
     """The interval at ``i`` follows a word of checking in its clause."""
-    for tok in reversed(tokens[max(0, i - 4) : i]):
+    window = list(tokens[max(0, i - 4) : i])
+    if window and window[-1] == ",":
+        window.pop()  # "rechecking b12 levels, yearly?"
+    for tok in reversed(window):
         if tok in BOUNDARIES:
             return False
         if tok in CHECK_WORDS:
@@ -929,11 +945,23 @@ def _interval(tokens: Sequence[str], slots: Slots) -> None:
     loading = {i for i, _ in found if "loading" in tokens[max(0, i - 3) : i + 4]}
     if found[0][0] in loading and len(loading) < len(found):
         slots.interval_days = next(d for i, d in found if i not in loading)
-    for i, days in found[1:]:
+    for k, (i, days) in enumerate(found):
         before = tokens[max(0, i - 4) : i]
         if ("to" in before and set(before) & TO_INTERVAL) or "instead" in tokens[i : i + 5]:
-            slots.interval_days = days  # "go to 3 monthly", "every 2 months instead"
-            slots.proposes_change = True
+            # "go to 3 monthly", "every 2 months instead", and with no interval before it,
+            # "on my jabs - can we go to twice a year instead?"
+            slots.interval_days = days
+            slots.proposes_change = k > 0 or _asks_to(tokens, i)
+
+
+#: Words that ask for a change rather than tell one that happened ("can we go to …?").
+_ASKING = frozenset({"can", "could", "should", "shall", "may", "ok", "okay", "want", "wants"})
+
+
+def _asks_to(tokens: Sequence[str], i: int) -> bool:
+    """The interval at ``i`` is asked for ("can we go to twice a year?", "GP wants to drop
+    her to 6 monthly"), not told as what happened ("was moved to 3 monthly last year")."""
+    return bool(set(tokens[max(0, i - 8) : i]) & _ASKING) or "?" in tokens[i : i + 6]
 
 
 def _dose_follows(tokens: Sequence[str], j: int) -> bool:
@@ -1319,8 +1347,17 @@ def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -
         slots.order_timing = "late"
     if "cause_resolved" not in slots.events and _cause_resolved(tokens, kb):
         slots.events = sorted({*slots.events, "cause_resolved"})
-    if "switch" in asked_forms(tokens) and (
-        slots.route_preference is not None or slots.proposed_product is not None
+    # "on my injections - twice a year instead?": the one route told is the treatment under
+    # way, and the change asked for is of its interval, not a switch to another treatment.
+    current_route = (
+        slots.on_treatment
+        and slots.proposed_product is None
+        and slots.routes == [slots.route_preference]
+    )
+    if (
+        "switch" in asked_forms(tokens)
+        and (slots.route_preference is not None or slots.proposed_product is not None)
+        and not current_route
     ):
         # "tablets instead of injections", "change from jabs to oral": the question is about
         # the treatment to move to, not about carrying on with the current one.

@@ -500,6 +500,7 @@ LAB_FILLERS = frozenset(
         *("returned", "measured", "rose", "risen", "fell", "fallen", "dropped", "down", "up"),
         *("to", "still", "over", "under", "approx", "approximately", "test", "above", ">"),
         *("blood", "bloods", "said", "says", "showed", "shows", "read", "reads", "were"),
+        *("which", "that", "it"),
     }
 )
 #: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
@@ -651,6 +652,21 @@ INTENTS: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
             "tests",
             "target",
             "targets",
+            # levels asked for on a rhythm ("should we be requesting B12 levels every year?")
+            "requesting b12",
+            "request b12",
+            "requesting levels",
+            "request levels",
+            "sending levels",
+            "send levels",
+            "levels every",
+            "level every",
+            "levels yearly",
+            "levels annually",
+            "annual b12",
+            "annual bloods",
+            "yearly b12",
+            "yearly bloods",
         ),
     ),
     (

@@ -303,6 +303,24 @@ class SecondLook:
         if self.ev.truth(rec.when) is True:
             self._heads(sel, rec, clear_depends=False)
 
+    def answer_with_reason_for_change(self, sel: Selection) -> None:
+        """ "B12 >2000 on her jabs - should we drop her to 6-monthly?": a change proposed
+        because of a result is answered by the alert that rests on that result, when
+        retrieval ranks it first and it holds; the previous headline follows."""
+        slots, head = self.slots, sel.headline
+        if head is None or not self.hits or not slots.labs:
+            return
+        if not (slots.proposes_change or slots.asks_harm):
+            return
+        rec = self.kb.recommendations[self.hits[0].id]
+        if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+            return
+        given = {f"labs.{name}" for name in slots.labs}
+        if not self._usable(rec) or not leaf_fields(rec.when, self.kb) & given:
+            return
+        if self.ev.truth(rec.when) is True:
+            self._heads(sel, rec, clear_branches=True)
+
     def prefer_plan_alert(self, sel: Selection) -> None:
         """An order-only alert heads a question about a product for a patient ("is
         cyanocobalamin OK in LHON?") only when the question tells an order (a dose, a route
@@ -467,3 +485,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.answer_with_do_not_wait(sel)
     sel_.answer_with_population_safety(sel)
     sel_.answer_with_monitoring(sel)
+    sel_.answer_with_reason_for_change(sel)

@@ -45,6 +45,10 @@ CHANGE_CODES = frozenset(
     {"CONSIDER_REDUCE_OR_STOP", "ESCALATE_OR_SWITCH_TO_IM", "NEURO_RELOAD", "SHORTEN_INTERVAL"}
 )
 
+#: Alert codes that say a result is no reason to change course ("a high level on treatment
+#: is expected"): a proposed change they answer is a no.
+HOLD_CODES = frozenset({"HIGH_B12_ON_TREATMENT"})
+
 
 def stance(rec: Recommendation) -> Stance:
     """Yes or no to "is what the question asks about appropriate?" for the headline's kind.
@@ -127,6 +131,9 @@ def _change_answer(slots: Slots, rec: Recommendation) -> Stance | None:
     act = rec.action
     if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
         return "yes"  # "every 2 months instead?" answered by "shorten the interval"
+    if isinstance(act, AlertAction) and act.code in HOLD_CODES:
+        if slots.proposes_change or slots.proposes_stop:
+            return "no"  # "B12 1500 - drop her to 6-monthly?": the level is no reason to
     warned = _warning_answer(slots, rec)
     if warned is not None:
         return warned
