@@ -179,3 +179,73 @@ def test_a_high_level_is_no_reason_to_space_out(question: str) -> None:
     assert got.headline is not None
     assert got.headline.recs[0] == "B12-SAFE-015", question
     assert got.headline.text.startswith("No."), got.headline.text
+
+
+#: "im" that opens a sentence before an age is "I'm" (a teenager's own question).
+TEENAGER_AGES = [
+    ("im 15 and my b12 came back 130, will i need jabs forever?", 15),
+    ("Im 14, vegan, b12 was 140 - what should i take?", 14),
+]
+
+
+@pytest.mark.parametrize(("question", "age"), TEENAGER_AGES)
+def test_im_before_an_age_is_i_am(question: str, age: int) -> None:
+    assert _slots(question).age == age
+
+
+ROUTE_IM = ["hydroxo IM 3 times a week for 2 weeks then what?", "im 1 mg every 3 months ok?"]
+
+
+@pytest.mark.parametrize("question", ROUTE_IM)
+def test_im_as_the_route_stays_the_route(question: str) -> None:
+    slots = _slots(question)
+    assert slots.age is None
+    assert "im" in slots.routes
+
+
+#: A word split in two by a typist ("gastric ectomy") is the word.
+def test_a_split_gastrectomy_is_a_gastrectomy() -> None:
+    slots = _slots("had a total gastric ectomy last yr. do i need b12 shots and how often")
+    assert "gastrectomy" in " ".join(slots.populations) or "total_gastrectomy" in slots.conditions
+
+
+#: An illness told as why loading doses were missed keeps a B12 question in scope, even
+#: with the route mistyped ("loading jobs").
+def test_loading_doses_missed_for_an_illness_are_in_scope() -> None:
+    q = "first 2 weeks of b12 loading jobs and i missed 2 of them cos i had covid. what now?"
+    assert answer(q, KB, audience="patient").status == "answered"
+
+
+#: After neurological involvement, a 3-monthly interval doubted by the asker ("shouldn't
+#: that be 2 monthly?"): the warning heads, and the doubt is answered "Yes".
+DOUBTED_NEURO_INTERVAL = [
+    (
+        "clinician",
+        "had SACD 2 yrs ago, finished alt day loading, now on hydroxo 1mg every 3/12 -"
+        " isn't it meant to be every 2 months?",
+    ),
+    (
+        "patient",
+        "my b12 hit my nerves so i had the every other day jabs, now im on 3 monthly."
+        " shouldnt it be 2 monthly?",
+    ),
+    (
+        "clinician",
+        "neuro b12 def, loading done, rx says hydroxocobalamin every 12 weeks. should that"
+        " not be every 8 weeks?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("audience", "question"), DOUBTED_NEURO_INTERVAL)
+def test_a_doubted_interval_after_neuro_involvement_is_answered_yes(
+    audience: str, question: str
+) -> None:
+    got = answer(question, KB, audience=audience)
+    assert got.headline is not None
+    assert got.headline.recs[0] == "B12-SAFE-095", question
+    assert got.headline.text.startswith("Yes."), got.headline.text
+
+
+def test_every_3_12_is_three_months() -> None:
+    assert _slots("hydroxo 1mg every 3/12 for PA").interval_days == 91.32

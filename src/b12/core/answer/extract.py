@@ -121,6 +121,9 @@ class Slots:
     #: The question proposes a new interval ("can we go to 3 monthly?", "every 2 months
     #: instead?"): change advice that says so answers yes.
     proposes_change: bool = False
+    #: The question doubts the interval it tells ("every 3/12 - shouldn't that be 2
+    #: monthly?"): a warning on that interval answers yes.
+    doubts_current: bool = False
     #: The question compares guideline sets or sources ("in the US but not here", "UK vs US").
     compares: bool = False
     dose_ug: float | None = None
@@ -855,6 +858,8 @@ def _interval_at(tokens: Sequence[str], i: int) -> float | None:  # noqa: C901 -
         days = 2.0
     elif tok == "every" and number(nxt) is not None and nxt2 in UNIT_DAYS:
         days = (number(nxt) or 0) * UNIT_DAYS[nxt2]
+    elif tok == "every" and number(nxt) is not None and nxt2 in FRACTION_UNIT_DAYS:
+        days = (number(nxt) or 0) * FRACTION_UNIT_DAYS[nxt2]  # "every 3/12", "every 8/52"
     elif tok == "alternate" and nxt in ("days", "day"):
         days = 2.0
     elif tok in PER_WORDS and not (i > 0 and number(tokens[i - 1]) is not None):
@@ -885,6 +890,11 @@ def _interval_at(tokens: Sequence[str], i: int) -> float | None:  # noqa: C901 -
     return None
 
 
+#: An interval this short, told of injections ("the alternate day jabs"), is a loading one.
+LOADING_MAX_DAYS = 3.5
+_INJECTION_NOUNS = frozenset({"jabs", "injections", "shots", "doses", "jab", "injection"})
+#: "3/12" and "8/52" as clinicians write months and weeks (the number after the slash).
+FRACTION_UNIT_DAYS = {"12": 30.44, "52": 7.0}
 #: Words that, before "to", propose a new interval ("can we go to 3 monthly?").
 TO_INTERVAL = frozenset(
     {"go", "move", "change", "switch", "extend", "increase", "reduce", "drop", "space", "stretch"}
@@ -942,16 +952,47 @@ def _interval(tokens: Sequence[str], slots: Slots) -> None:
     slots.interval_days = found[0][1]
     # "finished the alternate-day loading, now 3 monthly": of a loading interval and another,
     # the other is the treatment now.
-    loading = {i for i, _ in found if "loading" in tokens[max(0, i - 3) : i + 4]}
+    loading = {
+        i
+        for i, d in found
+        if "loading" in tokens[max(0, i - 3) : i + 4]
+        or (d <= LOADING_MAX_DAYS and set(tokens[i : i + 5]) & _INJECTION_NOUNS)
+    }
     if found[0][0] in loading and len(loading) < len(found):
         slots.interval_days = next(d for i, d in found if i not in loading)
     for k, (i, days) in enumerate(found):
         before = tokens[max(0, i - 4) : i]
+        if k > 0 and _ought(tokens, i):
+            slots.doubts_current = True  # "…every 3/12. shouldnt that be 2 monthly?"
+            continue
         if ("to" in before and set(before) & TO_INTERVAL) or "instead" in tokens[i : i + 5]:
             # "go to 3 monthly", "every 2 months instead", and with no interval before it,
             # "on my jabs - can we go to twice a year instead?"
             slots.interval_days = days
             slots.proposes_change = k > 0 or _asks_to(tokens, i)
+    slots.doubts_current = slots.doubts_current or any(
+        tok == "be"
+        and j > found[0][0]
+        and bool(set(tokens[max(0, j - 4) : j]) & _OUGHT)
+        and tuple(tokens[j + 1 : j + 2]) == ("every",)
+        for j, tok in enumerate(tokens)
+    )  # "on every 3 months but ive read it should be every 2?"
+
+
+#: Words of what ought to be ("shouldn't that be", "isn't it meant to be").
+_OUGHT = frozenset(
+    {"should", "shouldnt", "shouldn't", "meant", "supposed", "ought", "shd", "not", "isnt"}
+)
+
+
+def _ought(tokens: Sequence[str], i: int) -> bool:
+    """The interval at ``i`` is what the asker thinks it ought to be ("shouldn't that be 2
+    monthly?", "isn't it meant to be every 2 months?")."""
+    before = list(tokens[max(0, i - 3) : i])
+    if "be" not in before:
+        return False
+    at = max(k for k, t in enumerate(before) if t == "be") + max(0, i - 3)
+    return bool(set(tokens[max(0, at - 4) : at]) & _OUGHT)
 
 
 #: Words that ask for a change rather than tell one that happened ("can we go to …?").
@@ -976,7 +1017,9 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         if field_name == "serum_b12_ng_l" and start > 0 and tokens[start - 1] == "active":
             continue
         j = end
-        while j < len(tokens) and j < end + 4 and tokens[j] in LAB_FILLERS:
+        if tuple(tokens[j : j + 2]) in (("and", "it"), ("and", "that")):
+            j += 1  # "ran an MMA and it came back 610"
+        while j < len(tokens) and j < end + 5 and tokens[j] in LAB_FILLERS:
             j += 1
         if j < len(tokens) and not tokens[j][0].isdigit():
             # "active B12 already sent and came back 45 pmol/L", "active b12 (holotc) was
@@ -1193,6 +1236,11 @@ def _doses_told(tokens: Sequence[str]) -> set[float]:
     }
 
 
+def label_against_practice(tokens: Sequence[str]) -> bool:
+    """ "the insert says 100 mcg but we give 1000": a source's dose set against another."""
+    return bool(set(tokens) & LABEL_WORDS) and len(_doses_told(tokens)) > 1
+
+
 def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     words = set(tokens)
     if words & FIRST_PERSON and not (words & CLINICIAN_WORDS):
@@ -1216,7 +1264,7 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
         or ((uk or us) and bool(words & HERE_WORDS))
         or bool(words & COMPARE_WORDS)
         or heard
-        or (bool(words & LABEL_WORDS) and len(_doses_told(tokens)) > 1)
+        or label_against_practice(tokens)
     )
     cues = [
         (status, _phrases(kb.answering.vocabulary.get(f"deficiency_{status}", ())))
@@ -1304,7 +1352,7 @@ def _read_implied(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> Non
         slots.deficiency = "confirmed"
         slots.deficiency_generic = False
         slots.deficiency_from_treatment = not named
-    if _has(tokens, _phrases(reading.not_regimen)):
+    if _has(tokens, _phrases(reading.not_regimen)) or label_against_practice(tokens):
         slots.regimen_question = False  # "UK vs US: how often?" compares, "why …?" explains
     elif not slots.asks_next_dose and (
         (

@@ -213,6 +213,28 @@ def repair(word: str, known: frozenset[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+#: After "im" and a number, words that make "im" the route ("IM 3 times a week", "im 1 mg").
+_ROUTE_AFTER = frozenset(
+    {"times", "x", "mg", "mcg", "ug", "microgram", "micrograms", "milligram", "milligrams"}
+    | {"doses", "dose", "injections", "injection", "weekly", "monthly", "daily", "every", "q"}
+    | {"units", "ml", "vials", "ampoules"}
+)
+
+
+def _first_person(tokens: list[str]) -> list[str]:
+    """ "im 15 and my b12 was 120": "im" that opens a sentence and is followed by an age is
+    "I'm", not intramuscular ("IM 3 times a week" and "im 1 mg" stay the route)."""
+    out = list(tokens)
+    for i, tok in enumerate(tokens[:-1]):
+        if tok != "im" or (i > 0 and tokens[i - 1] not in BOUNDARIES):
+            continue
+        age = tokens[i + 1]
+        after = tokens[i + 2] if i + 2 < len(tokens) else ""
+        if age.isdigit() and 0 < int(age) < 120 and after not in _ROUTE_AFTER:
+            out[i] = "i'm"
+    return out
+
+
 def normalise(
     question: str,
     table: Table,
@@ -223,7 +245,7 @@ def normalise(
     A word of ``keep`` (the commonest English words) is a word, never a typo to repair
     ("prevent" is not "present")."""
     folded = fold(question)
-    tokens, changed = _expand(table, tokenise(folded))
+    tokens, changed = _expand(table, _first_person(tokenise(folded)))
     if known:
         for i, tok in enumerate(tokens):
             fixed = None if tok in keep else repair(tok, known)

@@ -125,7 +125,10 @@ def describes_deficiency(slots: Slots) -> bool:
         or slots.causes
         or slots.neuro
         or (slots.on_treatment and bool(slots.routes or slots.formulations))
-        or (slots.order_timing is not None and bool(slots.routes or slots.formulations))
+        or (
+            slots.order_timing is not None
+            and bool(slots.routes or slots.formulations or slots.phase_kinds)
+        )
         or _told_events(slots)
         or slots.conditions
     )

@@ -176,6 +176,10 @@ def _warning_answer(slots: Slots, rec: Recommendation) -> Stance | None:
         # "can the nurse still give the jab in her arm?" on an anticoagulant: the warning
         # allows it with precautions; whether it is safe depends on what it names.
         return "depends"
+    if slots.doubts_current and _on_the_order(rec):
+        # "every 3/12 - shouldn't that be 2 monthly?" answered by a warning on that interval:
+        # the doubt is right.
+        return "yes"
     if rec.stance is None and _on_the_order(rec):
         # "reduce to 6 monthly?" answered by a warning on the interval asked for: the change
         # asked about is what the warning is against, whatever words of harm it uses.
