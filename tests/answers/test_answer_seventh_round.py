@@ -249,3 +249,51 @@ def test_a_doubted_interval_after_neuro_involvement_is_answered_yes(
 
 def test_every_3_12_is_three_months() -> None:
     assert _slots("hydroxo 1mg every 3/12 for PA").interval_days == 91.32
+
+
+#: A check told as done with its result ("normal on my last bloods", "at her check it was
+#: 400") or as not done ("no follow up here") is not a question about monitoring: after
+#: bariatric surgery, "do I still need the jabs?" is answered by the lifelong injections.
+CHECK_REPORTED_NEED_ASKED = [
+    "gastric bypass 3 yrs ago, my latest bloods were fine, b12 500. do i really need jabs every 3 months?",
+    "sleeve in 2021, no follow up since, b12 came back normal at 420 - still need the hydroxo?",
+    "RYGB 2 years ago, routine bloods all normal. is the 3 monthly b12 injection still needed?",
+]
+
+
+@pytest.mark.parametrize("question", CHECK_REPORTED_NEED_ASKED)
+def test_a_reported_check_is_not_a_monitoring_question(question: str) -> None:
+    assert _slots(question).intent != "monitoring", question
+    assert _head(question)[0] == "B12-TX-011"
+
+
+#: A check asked about stays one.
+CHECK_ASKED = [
+    "post sleeve, when should her next b12 bloods be?",
+    "vegan pt 20/40 on hydroxo - when do i book her review?",
+]
+
+
+@pytest.mark.parametrize("question", CHECK_ASKED)
+def test_a_check_asked_about_is_monitoring(question: str) -> None:
+    assert _slots(question).intent == "monitoring", question
+
+
+#: Feeling worse or no different part-way through the loading course: carry on with the
+#: loading doses (and report new nerve symptoms), with the course counted in doses.
+LOADING_NOT_HELPING_YET = [
+    "had 3 of the 6 jabs so far and honestly i feel worse, more tired than before. stop them?",
+    "mum is on her first course of b12 injections, 4 done, no different at all. keep going?",
+    "day 6 of the loading injections and he's feeling worse - should we pause them?",
+]
+
+
+@pytest.mark.parametrize("question", LOADING_NOT_HELPING_YET)
+def test_feeling_worse_during_loading_is_carry_on(question: str) -> None:
+    slots = _slots(question)
+    assert "loading" in slots.phase_kinds, question
+    assert _head(question, audience="patient")[0] == "B12-TX-110"
+
+
+def test_of_six_months_is_not_the_loading_course() -> None:
+    assert _slots("2 of 6 months of oral b12 done, recheck when?").phase_kinds == []

@@ -1307,8 +1307,21 @@ def _cues(question: str, tokens: Sequence[str], slots: Slots, kb: KnowledgeBase)
         for i, tok in enumerate(tokens)
         if tok in ("result", "results") and set(tokens[max(0, i - 3) : i]) & WAITING_WORDS
     }
+    reported = {
+        i
+        for intent, phrases in INTENTS
+        if intent == "monitoring"
+        for p in phrases
+        for i in _find(tokens, p)
+        if _reports_check(tokens, i, i + len(p))
+    }
     scores = {
-        intent: sum(1 for p in phrases for i in _find(tokens, p) if i not in named)
+        intent: sum(
+            1
+            for p in phrases
+            for i in _find(tokens, p)
+            if i not in named and not (intent == "monitoring" and i in reported)
+        )
         for intent, phrases in INTENTS
     }
     best = max(scores.values())
@@ -1508,6 +1521,22 @@ def _asks_confirmation(tokens: Sequence[str], asks: Sequence[Phrase]) -> bool:
             continue
         return True
     return False
+
+
+#: Before a word of checking, words that make it a check that happened or none ("on my last
+#: bloods", "no follow up here"); after it, words that tell its result ("bloods all normal").
+_PAST_CHECK = frozenset({"last", "latest", "recent", "previous", "no", "routine"})
+_CHECK_RESULT = frozenset(
+    {"normal", "fine", "ok", "okay", "showed", "shows", "show", "came", "were", "was", "all"}
+)
+
+
+def _reports_check(tokens: Sequence[str], start: int, end: int) -> bool:
+    """The check at ``start:end`` is told as done (with its result) or as not done, not asked
+    about ("b12 was normal on my last bloods", "at her check was 380", "no follow up")."""
+    before = set(tokens[max(0, start - 2) : start])
+    after = set(tokens[end : end + 2])
+    return bool(before & _PAST_CHECK) or bool(after & _CHECK_RESULT)
 
 
 #: Words of a belief ("I think", "worried", "wonder if"): a low B12 told within

@@ -319,11 +319,33 @@ def _negated_improving(tokens: Sequence[str], improving: Sequence[Phrase]) -> bo
 RESTART_WINDOW = 4
 
 
+#: The UK loading course counted in doses ("had 4 of the 6"): six.
+_LOADING_COUNT = frozenset({"6", "six"})
+
+
+def _of_the_six(tokens: Sequence[str]) -> bool:
+    """ "had 4 of the 6", "3 of 6 jabs": doses counted out of the six-dose loading course
+    (not "2 of 6 months")."""
+    for i, tok in enumerate(tokens[1:-1], start=1):
+        if tok != "of" or not (tokens[i - 1][:1].isdigit() or tokens[i - 1] in _SMALL):
+            continue
+        k = i + 2 if tokens[i + 1] == "the" else i + 1
+        if k < len(tokens) and tokens[k] in _LOADING_COUNT:
+            if k + 1 >= len(tokens) or tokens[k + 1] not in UNIT_DAYS:
+                return True
+    return False
+
+
+_SMALL = frozenset({"one", "two", "three", "four", "five"})
+
+
 def _phases(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     """The phases the question says the course is in.  A phase named as something to start
     again ("do I have to start the loading ones all over again?", "restart loading?") is what
     the question asks about, not the phase the patient is in."""
     again = {w for phrase in words.get("phase_again", ()) for w in phrase}
+    if _of_the_six(tokens) and "loading" not in slots.phase_kinds:
+        slots.phase_kinds.append("loading")  # "had 4 of the 6", "3 of 6 jabs"
     for start, end, kind in hits(tokens, PHASE_WORDS):
         near = set(tokens[max(0, start - RESTART_WINDOW) : end + RESTART_WINDOW])
         if near & again:

@@ -900,6 +900,10 @@ NEW_WORDS = frozenset(
 )
 PHASE_WORDS: dict[Phrase, str] = {
     **dict.fromkeys(phrases("loading", "loading course", "loading phase"), "loading"),
+    **dict.fromkeys(
+        phrases("first lot", "first course", "initial course", "first batch", "first set"),
+        "loading",
+    ),
     # The loading course told by its rhythm ("in the middle of the alternate-day jabs").
     **dict.fromkeys(
         phrases(
