@@ -94,7 +94,7 @@ def test_a_told_result_is_still_read(question: str) -> None:
 #: A source's dose set against the dose given ("the insert says 100 mcg but we give 1000"):
 #: the question is the disagreement between label and practice.
 LABEL_AGAINST_PRACTICE = [
-    "our clinic does 1000 mcg cyanocobalamin monthly but the FDA label only says 100 mcg - who is right?",
+    "our clinic does 1000 mcg cyano monthly but the FDA label only says 100 mcg - who is right?",
     "the leaflet in the box says 100mcg, my doctor gives me 1000mcg every month. is that wrong?",
     "label dose of cyano is 100 mcg a month, why does everyone use 1000 mcg?",
 ]
@@ -169,7 +169,7 @@ def test_a_testing_interval_is_not_a_dosing_interval(question: str) -> None:
 HIGH_LEVEL_REASON_TO_CHANGE = [
     "PA on hydroxo every 3 months, b12 came back 1800 - should we move her to every 6 months?",
     "my b12 is over 2000 on my injections, can we go to twice a year instead?",
-    "level 1650 on 3 monthly hydroxo for pernicious anaemia, GP wants to cut down to 4 monthly. ok?",
+    "level 1650 on 3 monthly hydroxo for PA, GP wants to cut down to 4 monthly. ok?",
 ]
 
 
@@ -255,7 +255,7 @@ def test_every_3_12_is_three_months() -> None:
 #: 400") or as not done ("no follow up here") is not a question about monitoring: after
 #: bariatric surgery, "do I still need the jabs?" is answered by the lifelong injections.
 CHECK_REPORTED_NEED_ASKED = [
-    "gastric bypass 3 yrs ago, my latest bloods were fine, b12 500. do i really need jabs every 3 months?",
+    "gastric bypass 3 yrs ago, latest bloods fine, b12 500. do i really need jabs every 3 months?",
     "sleeve in 2021, no follow up since, b12 came back normal at 420 - still need the hydroxo?",
     "RYGB 2 years ago, routine bloods all normal. is the 3 monthly b12 injection still needed?",
 ]

@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from b12.core.answer.extract_course import asked_forms, extract_course, since_last, stopping
 from b12.core.answer.extract_results import results_in_words
@@ -729,10 +730,11 @@ def _on_treatment(tokens: Sequence[str], stops: frozenset[str] = frozenset()) ->
             if t in BOUNDARIES:
                 break
             before.add(t)
-        if before & (START_WORDS | {"if", "before", "when", "be"} | NOT_UNDER_WAY):
-            continue  # "start on", "should she be on …?": proposed, not under way
-        if tok == "on" and i > 0 and tokens[i - 1] in ABOUT_ON:
-            continue  # "follow up on borderline b12", "advice on b12": "on" is "about"
+        # "start on", "should she be on …?": proposed, not under way; "follow up on
+        # borderline b12", "advice on b12": "on" is "about"
+        about = tok == "on" and i > 0 and tokens[i - 1] in ABOUT_ON
+        if about or before & (START_WORDS | {"if", "before", "when", "be"} | NOT_UNDER_WAY):
+            continue
         after: list[str] = []
         for t in tokens[i + 1 : i + 1 + _ON_REACH + _schedule_words(tokens, i + 1)]:
             if t in stops or t in BOUNDARIES:
@@ -1009,6 +1011,17 @@ def _dose_follows(tokens: Sequence[str], j: int) -> bool:
     return j + 1 < len(tokens) and tokens[j + 1] in DOSE_UNITS
 
 
+def _past_fillers(tokens: Sequence[str], end: int) -> int:
+    """The index after a test's name and the link words that follow it ("came back", "was",
+    "and it came back": "ran an MMA and it came back 610")."""
+    j = end
+    if tuple(tokens[j : j + 2]) in (("and", "it"), ("and", "that")):
+        j += 1
+    while j < len(tokens) and j < end + 5 and tokens[j] in LAB_FILLERS:
+        j += 1
+    return j
+
+
 def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
     ranges = kb.vocabulary.labs
     for start, end, key in _hits(tokens, {p: " ".join(p) for p in LABS}):
@@ -1016,11 +1029,7 @@ def _labs(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -> None:
         field_name, units = LABS[phrase]
         if field_name == "serum_b12_ng_l" and start > 0 and tokens[start - 1] == "active":
             continue
-        j = end
-        if tuple(tokens[j : j + 2]) in (("and", "it"), ("and", "that")):
-            j += 1  # "ran an MMA and it came back 610"
-        while j < len(tokens) and j < end + 5 and tokens[j] in LAB_FILLERS:
-            j += 1
+        j = _past_fillers(tokens, end)
         if j < len(tokens) and not tokens[j][0].isdigit():
             # "active B12 already sent and came back 45 pmol/L", "active b12 (holotc) was
             # 18 pmol/L": a little further, a number with this test's own unit.
@@ -1231,7 +1240,7 @@ def _doses_told(tokens: Sequence[str]) -> set[float]:
     """The distinct doses the question tells, in micrograms ("1000 mcg … 100 mcg")."""
     return {
         round(value * DOSE_UG[unit], 3)
-        for tok, unit in zip(tokens, tokens[1:], strict=False)
+        for tok, unit in pairwise(tokens)
         if unit in DOSE_UG and tok[:1].isdigit() and (value := number(tok)) is not None
     }
 
@@ -1549,6 +1558,15 @@ BELIEF_REACH = 6
 _BELIEVED = frozenset({"low", "deficient", "deficiency"})
 
 
+def _belief(tokens: Sequence[str], slots: Slots) -> None:
+    """ "I think my b12 is low", "worried it might be low": a belief, not a result."""
+    if _believed_low(tokens) and not slots.labs and not slots.on_treatment:
+        slots.word_results.pop("serum_b12_ng_l", None)
+        if slots.deficiency in (None, "confirmed"):
+            slots.deficiency = "suspected"
+            slots.deficiency_generic = False
+
+
 def _believed_low(tokens: Sequence[str]) -> bool:
     """ "think my b12 is low", "think im b12 deficient": low B12 after a word of belief, with
     no number between them (a number is a result told, "I think it was 110")."""
@@ -1645,12 +1663,7 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
         slots.deficiency = "suspected"  # "?PA": a diagnosis queried is not a diagnosis
     if _has(tokens, NO_TEST_YET) and not slots.labs:
         slots.word_results = {}  # no blood test yet: "low B12" is what someone thinks
-    if _believed_low(tokens) and not slots.labs and not slots.on_treatment:
-        # "I think my b12 is low", "worried it might be low": a belief, not a result.
-        slots.word_results.pop("serum_b12_ng_l", None)
-        if slots.deficiency in (None, "confirmed"):
-            slots.deficiency = "suspected"
-            slots.deficiency_generic = False
+    _belief(tokens, slots)
     told = slots.labs or slots.word_results
     untested = (slots.status_unknown or _has(tokens, NO_TEST_YET)) and not told
     proposes_b12 = bool(slots.routes or slots.formulations) or bool(

@@ -330,9 +330,9 @@ def _of_the_six(tokens: Sequence[str]) -> bool:
         if tok != "of" or not (tokens[i - 1][:1].isdigit() or tokens[i - 1] in _SMALL):
             continue
         k = i + 2 if tokens[i + 1] == "the" else i + 1
-        if k < len(tokens) and tokens[k] in _LOADING_COUNT:
-            if k + 1 >= len(tokens) or tokens[k + 1] not in UNIT_DAYS:
-                return True
+        counted = k < len(tokens) and tokens[k] in _LOADING_COUNT
+        if counted and (k + 1 >= len(tokens) or tokens[k + 1] not in UNIT_DAYS):
+            return True
     return False
 
 

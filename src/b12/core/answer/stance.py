@@ -131,9 +131,9 @@ def _change_answer(slots: Slots, rec: Recommendation) -> Stance | None:
     act = rec.action
     if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
         return "yes"  # "every 2 months instead?" answered by "shorten the interval"
-    if isinstance(act, AlertAction) and act.code in HOLD_CODES:
-        if slots.proposes_change or slots.proposes_stop:
-            return "no"  # "B12 1500 - drop her to 6-monthly?": the level is no reason to
+    held = isinstance(act, AlertAction) and act.code in HOLD_CODES
+    if held and (slots.proposes_change or slots.proposes_stop):
+        return "no"  # "B12 1500 - drop her to 6-monthly?": the level is no reason to
     warned = _warning_answer(slots, rec)
     if warned is not None:
         return warned
