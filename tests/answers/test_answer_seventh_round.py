@@ -297,3 +297,33 @@ def test_feeling_worse_during_loading_is_carry_on(question: str) -> None:
 
 def test_of_six_months_is_not_the_loading_course() -> None:
     assert _slots("2 of 6 months of oral b12 done, recheck when?").phase_kinds == []
+
+
+#: Symptoms back at a point of a long interval ("comes back at 6 wks", "by about week 10 I'm
+#: shattered"): the course is long-term and the symptoms returned before the dose.
+SYMPTOMS_BACK_EARLY = [
+    ("on 12 weekly hydroxo and the fatigue comes back at about 8 weeks. shorten it?", "B12-TX-104"),
+    (
+        "by around week 10 of my 3 monthly jabs im knackered again, can they be closer?",
+        "B12-TX-104",
+    ),
+    (
+        "already on every 8 weeks and she is flagging by 5 wks every time - monthly allowed?",
+        "B12-TX-105",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "rec"), SYMPTOMS_BACK_EARLY)
+def test_symptoms_back_before_the_dose_on_a_long_interval(question: str, rec: str) -> None:
+    slots = _slots(question)
+    assert "symptoms_returned_before_due" in slots.events, question
+    assert "maintenance" in slots.phase_kinds
+    assert _head(question)[0] in ("B12-TX-104", "B12-TX-105")
+    assert _head(question)[0] == rec
+
+
+#: A result that "came back at" a value is a result, not symptoms coming back.
+def test_a_result_that_came_back_at_a_value_is_no_event() -> None:
+    slots = _slots("on 3 monthly jabs, B12 came back at 1200 - spread them out?")
+    assert "symptoms_returned_before_due" not in slots.events

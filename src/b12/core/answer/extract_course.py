@@ -162,7 +162,41 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
         for i in range(len(tokens) - 2)
     ):
         slots.timing = "not_yet_due"  # "next one due in 2 weeks"
+    if _back_at_a_time(tokens) and "symptoms_returned_before_due" not in slots.events:
+        slots.events.append("symptoms_returned_before_due")  # "comes back at 5 to 6 wks"
+    if (
+        "symptoms_returned_before_due" in slots.events
+        and bool(set(tokens) & SYMPTOM_WORDS)
+        and slots.interval_days is not None
+        and slots.interval_days >= MAINTENANCE_MIN_DAYS
+        and not slots.phase_kinds
+    ):
+        # "tiredness back at 6 weeks on her 12-weekly hydroxo": a long-term course.
+        slots.phase_kinds.append("maintenance")
+        slots.on_treatment = True
     slots.events = sorted(set(slots.events))
+
+
+#: An interval at least this long, with symptoms back before the dose, is a long-term course.
+MAINTENANCE_MIN_DAYS = 28
+#: Words of the symptoms that come back before a dose is due.
+SYMPTOM_WORDS = frozenset(
+    {"tired", "tiredness", "fatigue", "fatigued", "exhausted", "exhaustion", "shattered"}
+    | {"knackered", "fog", "foggy", "flagging", "symptoms", "tingling", "tingly", "drained"}
+)
+_WEEK_UNITS = frozenset({"week", "weeks", "wk", "wks", "month", "months"})
+
+
+def _back_at_a_time(tokens: Sequence[str]) -> bool:
+    """ "the tiredness comes back at 5 to 6 wks": symptoms back at a point of the interval
+    (not "B12 came back at 1200", a result)."""
+    for i, tok in enumerate(tokens[:-2]):
+        if tok != "back" or tokens[i + 1] not in ("at", "by", "around", "about"):
+            continue
+        window = tokens[i + 2 : i + 6]
+        if any(t[:1].isdigit() for t in window) and set(window) & _WEEK_UNITS:
+            return bool(set(tokens) & SYMPTOM_WORDS)
+    return False
 
 
 #: Words before a timing that make it the alternative not taken ("early instead of late").
