@@ -327,3 +327,73 @@ def test_symptoms_back_before_the_dose_on_a_long_interval(question: str, rec: st
 def test_a_result_that_came_back_at_a_value_is_no_event() -> None:
     slots = _slots("on 3 monthly jabs, B12 came back at 1200 - spread them out?")
     assert "symptoms_returned_before_due" not in slots.events
+
+
+#: "Confirmed" told of something else ("patch-test confirmed cobalt allergy", "confirmed by
+#: a patch test") is not a question about whether deficiency is confirmed.
+CONFIRMED_OTHER = [
+    "b12 95, allergy clinic confirmed cobalt sensitivity last year - can we still use cyano?",
+    "my cobalt allergy was confirmed by a patch test, b12 is low. are the shots safe for me?",
+]
+
+
+@pytest.mark.parametrize("question", CONFIRMED_OTHER)
+def test_confirmed_of_something_else_asks_no_diagnosis(question: str) -> None:
+    assert not _slots(question).asks_deficiency, question
+    assert _head(question, guideline="us")[0] in ("B12-TX-020", "B12-SAFE-010")
+
+
+def test_confirmed_as_a_question_still_asks() -> None:
+    assert _slots("b12 170 ng/L, is deficiency confirmed?").asks_deficiency
+
+
+#: A high level on a course named by an abbreviation ("OHB12") or not named at all, with a
+#: change of interval asked for: the course is under way, so "high without supplementation"
+#: is never stated; the high-level alert on treatment answers "No".
+HIGH_ON_UNNAMED_COURSE = [
+    "pt on 3 monthly OHB12, B12 1900. spread out to 4 monthly?",
+    "B12 2300 on her 12 weekly jabs, can we push her to every 16 weeks?",
+    "b12 level 1700, GP asking if we can lengthen to 6 monthly",
+]
+
+
+@pytest.mark.parametrize("question", HIGH_ON_UNNAMED_COURSE)
+def test_a_high_level_on_an_unnamed_course_is_not_unsupplemented(question: str) -> None:
+    got = answer(question, KB)
+    used = {r for s in got.sections for item in s.items if not item.applies_if for r in item.recs}
+    assert got.headline is not None
+    assert "B12-SAFE-016" not in set(got.headline.recs) | used, question
+    assert got.headline.recs[0] == "B12-SAFE-015"
+
+
+#: Other topics that borrow B12's words: another medicine's course ("flaring by week 6 on
+#: ustekinumab"), another medicine asked about after a B12 patient is described, vitamin K
+#: (never potassium), nitrous oxide for its own sake, folic acid dosing in pregnancy with
+#: B12 and folate both normal.
+OTHER_TOPICS = [
+    "crohns on infliximab every 8 weeks, flaring by week 5, shorten to 6 weekly?",
+    "pt on monthly b12 shots, has cold sores again today - what aciclovir dose?",
+    "newborn vit k - oral or IM, and how many doses?",
+    "how long can a woman in labour safely use entonox?",
+    "b12 and folate both normal at booking, 10 weeks pregnant - folic acid 400mcg or 5mg?",
+]
+
+
+@pytest.mark.parametrize("question", OTHER_TOPICS)
+def test_other_topics_are_refused(question: str) -> None:
+    assert answer(question, KB).status == "no_answer", question
+
+
+#: B12 questions that name those things stay in scope.
+B12_NAMING_THEM = [
+    "on enoxaparin for a DVT and due her hydroxo jab - IM or deep subcut?",
+    "on prenatal vitamins with folic acid, b12 normal. does she need b12 added so folate doesn't"
+    " mask anything?",
+    "heavy nitrous use and tingling hands - b12 level 300, treat?",
+    "ohb12 3 monthly, due next week, can she have it early before her holiday?",
+]
+
+
+@pytest.mark.parametrize("question", B12_NAMING_THEM)
+def test_b12_questions_naming_them_are_answered(question: str) -> None:
+    assert answer(question, KB).status == "answered", question

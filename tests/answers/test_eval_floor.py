@@ -157,21 +157,21 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
 #: Sixth round: two blind dev batches (fresh16: ids ha…, hb…, hc…, hd…, 81.5 % before tuning;
 #: fresh17: he…, hf…, hg…, hj…, 81 %) tuned on by cross-validation over dev; no new held-out
-#: batch.  All held-out questions (1,125 in scope): 89.2 %.
-HELDOUT_HEADLINE_MEASURED = "89.2 %"
+#: batch.  All held-out questions (1,125 in scope): 89.2 %.  Seventh round: two blind dev
+#: batches (fresh18: hk…, hm…, hn…, hp…, 84.5 % before tuning; fresh19: hq…, hr…, hs…, ht…,
+#: 85.7 %) tuned on by cross-validation over dev; no new held-out batch.  All held-out
+#: questions (1,125 in scope): 90.2 %, the floor met.
+HELDOUT_HEADLINE_MEASURED = "90.2 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
-HELDOUT_GUARD = 0.89
+HELDOUT_GUARD = 0.90
 #: Ids of the questions added with issue 11's and the course model's content.
 LATER_CONTENT = re.compile(r"q(21[6-9]|22\d|23[0-2]|30\d)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"held-out headline top-1 is {HELDOUT_HEADLINE_MEASURED}, below the 90 % floor of "
-    "issue 14 (reported, not tuned on the held-out part); remove this mark when it passes",
-)
 def test_headline_floor_on_the_heldout_part(outcomes: list[ev.Outcome]) -> None:
+    """Issue 14's floor: headline top-1 at least 90 % on the held-out part (measured
+    ``HELDOUT_HEADLINE_MEASURED``; never tuned on)."""
     m = ev.metrics(o for o in outcomes if o.question.split == "heldout")
     rate = m.rates()["headline"] or 0.0
     assert rate >= ev.FLOOR_TOP1, _misses(m)

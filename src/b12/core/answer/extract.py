@@ -900,6 +900,7 @@ FRACTION_UNIT_DAYS = {"12": 30.44, "52": 7.0}
 #: Words that, before "to", propose a new interval ("can we go to 3 monthly?").
 TO_INTERVAL = frozenset(
     {"go", "move", "change", "switch", "extend", "increase", "reduce", "drop", "space", "stretch"}
+    | {"spread", "push", "lengthen", "shorten", "cut", "bump"}
 )
 
 
@@ -1525,11 +1526,27 @@ STATED_AFTER = frozenset(
 def _asks_confirmation(tokens: Sequence[str], asks: Sequence[Phrase]) -> bool:
     """The question asks whether something is confirmed ("b12 180 - confirms it?"), not
     states that it is ("confirmed low b12 but refuses injections")."""
-    for _start, end, _ in _hits(tokens, {p: " ".join(p) for p in asks}):
+    for start, end, _ in _hits(tokens, {p: " ".join(p) for p in asks}):
         if tokens[end : end + 1] and tokens[end] in STATED_AFTER:
             continue
+        if tokens[start] == "confirmed" and _states_another(tokens, start, end):
+            continue  # "patch-test confirmed cobalt sensitivity", "confirmed by patch test"
         return True
     return False
+
+
+#: After "confirmed", words that end or open the question's own doubt ("confirmed?",
+#: "confirmed or not", "confirmed yet").
+_STILL_ASKED = frozenset({"?", "or", "yet", "now", "then", "though"})
+
+
+def _states_another(tokens: Sequence[str], start: int, end: int) -> bool:
+    """ "confirmed" told of something the asker knows ("confirmed by patch test", "confirmed
+    cobalt sensitivity"): a word follows that is neither a B12 word nor a question."""
+    if end >= len(tokens):
+        return False
+    nxt = tokens[end]
+    return nxt not in BOUNDARIES and nxt not in _STILL_ASKED and nxt not in STATED_AFTER
 
 
 #: Before a word of checking, words that make it a check that happened or none ("on my last
@@ -1638,6 +1655,11 @@ def extract(norm: Normalised, question: str, kb: KnowledgeBase) -> Slots:
     _pending_suspicion(tokens, slots, kb)
     extract_course(tokens, norm.folded, slots, _word_lists(kb), kb.answering.common_words)
     _overdue_maintenance(tokens, slots, kb)
+    if slots.proposes_change and slots.interval_days and not slots.on_treatment:
+        # "…, spread out to 4 monthly?": a change of interval is asked of a course under way
+        # (never read as "no supplementation").
+        others = set(slots.medications) - {"hydroxocobalamin", "cyanocobalamin"}
+        slots.on_treatment = not others
     asks = _phrases(kb.answering.vocabulary.get("asks_diagnosis", ()))
     slots.asks_deficiency = _has(tokens, GENERIC_DEFICIENCY) or _asks_confirmation(tokens, asks)
     words = kb.answering.vocabulary

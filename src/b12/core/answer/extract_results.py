@@ -176,7 +176,9 @@ def _before(
             break
     if not found:
         return []
-    if reading == WEAK and not (set(gap) & t.past):
+    # ("b12 and folate both normal": two tests told together read as results too)
+    both = "both" in gap
+    if reading == WEAK and not (set(gap) & t.past) and not both:
         return []
     return found
 

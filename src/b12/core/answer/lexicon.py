@@ -328,7 +328,12 @@ POPULATIONS: tuple[Population, ...] = (
     ),
     Population(
         "anticoagulated",
-        phrases("anticoagulant", "anticoagulants", "anticoagulated", "warfarin", "apixaban"),
+        phrases(
+            *("anticoagulant", "anticoagulants", "anticoagulated", "warfarin", "apixaban"),
+            *("rivaroxaban", "edoxaban", "dabigatran", "enoxaparin", "lovenox", "clexane"),
+            *("dalteparin", "fragmin", "tinzaparin", "heparin", "eliquis", "xarelto", "doac"),
+            *("doacs", "lmwh", "blood thinner", "blood thinners", "coumadin"),
+        ),
         conditions=("anticoagulated",),
     ),
     Population("dementia", phrases("dementia"), conditions=("dementia",)),

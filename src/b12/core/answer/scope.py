@@ -110,6 +110,44 @@ def _other_medicine_only(slots: Slots, raw: Sequence[str]) -> bool:
     )
 
 
+#: Words that keep a clause about B12 ("…, whats the b12 dose", "…, can the jab go IM?").
+_B12_CLAUSE = frozenset({"b12", "cobalamin", "hydroxocobalamin", "cyanocobalamin", "hydroxo"})
+
+
+#: Words that ask for a medicine's dose ("what aciclovir dose?", "valacyclovir dosing").
+_DOSE_ASKED = frozenset({"dose", "doses", "dosing", "dosage", "mg", "regimen", "prescribe"})
+
+
+def _last_clause(folded: str) -> list[str]:
+    """The words of the question's last clause (what it ends by asking)."""
+    clauses: list[list[str]] = [[]]
+    for tok in tokenise(folded):
+        if tok in BOUNDARIES:
+            clauses.append([])
+        else:
+            clauses[-1].append(tok)
+    return next((c for c in reversed(clauses) if c), [])
+
+
+def _asks_about_other(folded: str, foreign: Sequence[str]) -> bool:
+    """The question's last clause asks for the dose of a medicine the knowledge base never
+    mentions, with no B12 word in it ("…on b12 shots, today a shingles rash, whats the
+    valacyclovir dose", "dose of aciclovir?")."""
+    words = _last_clause(folded)
+    kept = _B12_CLAUSE | (TREATMENT_NOUNS - {"dose", "doses"})
+    if set(words) & kept:
+        return False
+    named = set(foreign)
+    return any(
+        tok in named
+        and (
+            tuple(words[i + 1 : i + 2]) in {(w,) for w in _DOSE_ASKED}
+            or tuple(words[max(0, i - 2) : i]) in (("dose", "of"), ("dosing", "of"))
+        )
+        for i, tok in enumerate(words)
+    )
+
+
 def _told_events(slots: Slots) -> bool:
     """Course events the question tells ("can I stop?" tells that stopping is considered,
     which alone says nothing of B12: "stop the metformin?" is read elsewhere)."""
@@ -181,6 +219,23 @@ def _incidental(off: Sequence[str], raw: Sequence[str]) -> bool:
     return True
 
 
+def _b12_in_view(slots: Slots) -> bool:
+    """The question tells something of B12 itself: a result, a nerve symptom, a deficiency
+    status, a B12 treatment or a test asked for."""
+    status = slots.deficiency not in (None, "at_risk") and not slots.deficiency_from_treatment
+    return bool(
+        slots.labs
+        or slots.word_results
+        or slots.neuro
+        or status
+        or slots.routes
+        or slots.formulations
+        or slots.screening
+        or slots.asks_deficiency
+        or slots.intent in ("monitoring", "diagnosis")
+    )
+
+
 def _normal_and_well(slots: Slots) -> bool:
     """The question says the B12 level is normal and tells no symptom, cause, condition or
     course event ("shots for weight loss at a med spa? my levels are normal"): injections
@@ -249,13 +304,34 @@ def _without_anchor(
         # "rivaroxaban dose in AF if CrCl 28?": another medicine, no B12 word, no injection or
         # tablet, no deficiency: a question about that medicine.
         return Scope(False, "other_medicine", (), tuple(slots.medications), coverage)
+    foreign = foreign_words(norm, index)
+    course = slots.formulations or slots.routes or slots.phase_kinds or slots.word_results
+    status = slots.deficiency is None or slots.deficiency_from_treatment
+    if foreign and not course and status and not slots.neuro:
+        # "crohns on ustekinumab q8w flaring by wk 6 - shorten to q4w?": a course of a medicine
+        # the knowledge base never mentions, with nothing of B12 in it.
+        return Scope(False, "foreign_topic", (), tuple(foreign), coverage)
     if describes_treatment(slots):
         return Scope(True, "treatment_words", (), (), coverage)
-    foreign = foreign_words(norm, index)
     if foreign and slots.deficiency is None and not (slots.neuro or slots.phase_kinds):
         # "15 weeks since her last depo provera, give it today?", "prolia due date passed":
         # no B12 word, and the question names a topic the knowledge base never mentions.
         return Scope(False, "foreign_topic", (), tuple(foreign), coverage)
+    return None
+
+
+def _anchored_elsewhere(
+    norm: Normalised, index: AnswerIndex, slots: Slots, anchors: Sequence[str], coverage: float
+) -> Scope | None:
+    """A question with a B12 word that asks about something else (``None``: not refused)."""
+    if anchors and _asks_about_other(norm.folded, foreign_words(norm, index)):
+        # "…on b12 shots, cold sores today - what aciclovir dose?": B12 told, another
+        # medicine asked about.
+        return Scope(False, "other_topic_asked", tuple(anchors), (), coverage)
+    if anchors and all("nitrous" in a for a in anchors) and not _b12_in_view(slots):
+        # "is entonox ok for the baby in labour?": nitrous oxide for its own sake, with
+        # nothing of B12 (no result, nerve symptom, deficiency, treatment or test).
+        return Scope(False, "nitrous_only", tuple(anchors), (), coverage)
     return None
 
 
@@ -289,12 +365,23 @@ def gate(
         return Scope(False, "wellness", (), tuple(wellness), coverage)
     anchors = _present(index.anchors, streams)
     planning = _folic_for_pregnancy(index, streams, slots)
-    if planning and not describes_treatment(slots) and (not anchors or _normal_and_well(slots)):
+    b12_asked = bool(
+        set(_last_clause(norm.folded)) & _B12_CLAUSE
+    )  # "…, add b12 so it doesnt mask?"
+    if (
+        planning
+        and not describes_treatment(slots)
+        and (not anchors or _normal_and_well(slots))
+        and not b12_asked
+    ):
         # "folic acid 400 mcg, how long before trying for a baby?": pregnancy planning with
         # no B12 word and no B12 treatment is about folic acid for its own sake.
         return Scope(False, "off_topic", (), tuple(planning), coverage)
     off = [w for w in _present(index.off_topic, streams) if not any(w in a for a in anchors)]
     top = hits[0].score if hits else 0.0
+    refused = _anchored_elsewhere(norm, index, slots, anchors, coverage)
+    if refused is not None:
+        return refused
     if anchors and not off:
         foreign = foreign_words(norm, index)
         patient = slots.describes_patient and (
