@@ -397,3 +397,43 @@ B12_NAMING_THEM = [
 @pytest.mark.parametrize("question", B12_NAMING_THEM)
 def test_b12_questions_naming_them_are_answered(question: str) -> None:
     assert answer(question, KB).status == "answered", question
+
+
+#: Sublingual or nasal B12 proposed beside injections ("are the under-the-tongue ones as good
+#: as the jabs?", "convert her IM dose to the nasal spray"): no source gives a regimen for
+#: that route, and the answer says so first.
+UNSOURCED_ROUTE_PROPOSED = [
+    (
+        "patient",
+        "uk",
+        "can i use b12 under the tongue tablets instead of my jabs? are they as good",
+    ),
+    (
+        "clinician",
+        "us",
+        "pt prefers nascobal nasal spray to monthly IM cyano - what dose would match?",
+    ),
+    ("patient", "us", "do sub lingual b12 lozenges work as well as shots for pernicious anemia?"),
+]
+
+
+@pytest.mark.parametrize(("audience", "guideline", "question"), UNSOURCED_ROUTE_PROPOSED)
+def test_an_unsourced_route_proposed_is_answered_by_its_alert(
+    audience: str, guideline: str, question: str
+) -> None:
+    assert _head(question, audience=audience, guideline=guideline)[0] == "B12-SAFE-043"
+
+
+#: What to watch in the first days of a course that starts now is the loading course's
+#: monitoring (potassium in the first 48 hours in pernicious anaemia), not the tests before it.
+FIRST_DAYS_OF_A_COURSE = [
+    "PA pt starting hydroxo loading today, what bloods in the first few days?",
+    "starting b12 injections tomorrow for pernicious anaemia - what do we monitor in the first 48"
+    " hours?",
+]
+
+
+@pytest.mark.parametrize("question", FIRST_DAYS_OF_A_COURSE)
+def test_the_first_days_of_a_starting_course_are_loading(question: str) -> None:
+    assert "loading" in _slots(question).phase_kinds
+    assert _head(question)[0] in ("B12-MON-005", "B12-SAFE-002")  # potassium, 48 hours

@@ -371,6 +371,17 @@ def _of_the_six(tokens: Sequence[str]) -> bool:
 
 
 _SMALL = frozenset({"one", "two", "three", "four", "five"})
+_FIRST_SPAN = frozenset({"day", "days", "week", "hours", "48", "24", "72", "few", "couple"})
+_STARTING = frozenset({"start", "starting", "started", "starts", "begin", "beginning"})
+
+
+def _first_days(tokens: Sequence[str]) -> bool:
+    """ "starting injections tomorrow - what to watch in the first couple of days?": the first
+    days of a course that starts (the loading course)."""
+    first = any(
+        tok == "first" and set(tokens[i + 1 : i + 4]) & _FIRST_SPAN for i, tok in enumerate(tokens)
+    )
+    return first and bool(set(tokens) & _STARTING)
 
 
 def _phases(tokens: Sequence[str], slots: Slots, words: Words) -> None:
@@ -378,8 +389,10 @@ def _phases(tokens: Sequence[str], slots: Slots, words: Words) -> None:
     again ("do I have to start the loading ones all over again?", "restart loading?") is what
     the question asks about, not the phase the patient is in."""
     again = {w for phrase in words.get("phase_again", ()) for w in phrase}
-    if _of_the_six(tokens) and "loading" not in slots.phase_kinds:
-        slots.phase_kinds.append("loading")  # "had 4 of the 6", "3 of 6 jabs"
+    if (_of_the_six(tokens) or _first_days(tokens)) and "loading" not in slots.phase_kinds:
+        # "had 4 of the 6", "3 of 6 jabs"; "starting injections tomorrow - which labs in the
+        # first couple of days?"
+        slots.phase_kinds.append("loading")
     for start, end, kind in hits(tokens, PHASE_WORDS):
         near = set(tokens[max(0, start - RESTART_WINDOW) : end + RESTART_WINDOW])
         if near & again:

@@ -73,6 +73,10 @@ def products(slots: Slots) -> list[str]:
     return [f for f in slots.formulations if f in PICTURE_DRUGS]
 
 
+#: Routes no source gives a regimen for: named beside others, they are what is proposed.
+UNSOURCED_ROUTES = frozenset({"sublingual", "intranasal"})
+
+
 def _treatment_route(slots: Slots) -> str | None:
     """The route of the treatment the question describes, if it says.
 
@@ -81,6 +85,11 @@ def _treatment_route(slots: Slots) -> str | None:
     """
     if slots.route:
         return slots.route
+    unsourced = {r for r in slots.routes if r in UNSOURCED_ROUTES}
+    if len(unsourced) == 1:
+        # "are the under-the-tongue tablets as good as the jabs?": the route with no regimen
+        # in the sources is the one proposed.
+        return unsourced.pop()
     others = [r for r in slots.routes if r != "im"]
     if len(slots.routes) == 2 and len(others) == 1:
         return others[0]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from b12.core import criteria
 from b12.core.answer.extract import Slots
-from b12.core.answer.facts import Evaluator, Phrases, leaf_fields
+from b12.core.answer.facts import UNSOURCED_ROUTES, Evaluator, Phrases, leaf_fields
 from b12.core.answer.models import SectionKey
 from b12.core.answer.retrieve import AnswerIndex, Hit
 from b12.core.answer.selection import SECTION_ORDER, Fact, Selection
@@ -69,6 +69,22 @@ def requires_timing(cond: criteria.Condition | None) -> bool:
         case criteria.All(parts) | criteria.AnyOf(parts):
             return any(requires_timing(p) for p in parts)
     return False
+
+
+#: How far down the retrieved items an alert on a route with no sourced regimen is looked for.
+UNSOURCED_LOOK = 3
+
+
+def _on_unsourced_route(rec: Recommendation) -> bool:
+    """``rec``'s condition asks for an order by a route no source gives a regimen for."""
+    if rec.when is None:
+        return False
+    return any(
+        isinstance(node, criteria.Member)
+        and node.field == "order_route"
+        and set(node.values) <= UNSOURCED_ROUTES
+        for node in criteria.walk(rec.when)
+    )
 
 
 class SecondLook:
@@ -303,6 +319,23 @@ class SecondLook:
         if self.ev.truth(rec.when) is True:
             self._heads(sel, rec, clear_depends=False)
 
+    def answer_with_unsourced_route(self, sel: Selection) -> None:
+        """ "swap her cyano IM for the nasal spray - how do we convert the dose?": a route no
+        source gives a regimen for is answered by the alert that says so (when it holds and
+        retrieval ranks it near the top), not by a regimen by another route."""
+        head = sel.headline
+        if head is None or not set(self.slots.routes) & UNSOURCED_ROUTES:
+            return
+        for hit in self.matched[:UNSOURCED_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if not self._usable(rec) or not _on_unsourced_route(rec):
+                continue
+            if self.ev.truth(rec.when) is True:
+                self._heads(sel, rec, clear_branches=True)
+            return
+
     def answer_with_reason_for_change(self, sel: Selection) -> None:
         """ "B12 >2000 on her jabs - should we drop her to 6-monthly?": a change proposed
         because of a result is answered by the alert that rests on that result, when
@@ -486,3 +519,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.answer_with_population_safety(sel)
     sel_.answer_with_monitoring(sel)
     sel_.answer_with_reason_for_change(sel)
+    sel_.answer_with_unsourced_route(sel)
