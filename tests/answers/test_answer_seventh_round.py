@@ -437,3 +437,28 @@ FIRST_DAYS_OF_A_COURSE = [
 def test_the_first_days_of_a_starting_course_are_loading(question: str) -> None:
     assert "loading" in _slots(question).phase_kinds
     assert _head(question)[0] in ("B12-MON-005", "B12-SAFE-002")  # potassium, 48 hours
+
+
+#: An age told in months for a baby who is the patient; a nursing mother's baby is not.
+def test_an_infant_age_in_months_is_a_child() -> None:
+    q = "6 mo old exclusively breastfed, vegan mum, b12 low and floppy - what dose for baby?"
+    assert _slots(q).age == 0
+    assert _head(q)[0] == "B12-DX-010"
+
+
+def test_a_nursing_mothers_baby_is_not_the_patient() -> None:
+    q = "im breastfeeding my 3 month old and my b12 came back low, can i keep feeding?"
+    assert _slots(q).age is None
+
+
+#: MMA told as "its 600" or spelt "meth malonic" is read.
+@pytest.mark.parametrize(
+    ("question", "field", "value"),
+    [
+        ("b12 230, we sent an MMA and its 610, deficient?", "mma_nmol_l", 610.0),
+        ("b12 250 but the meth malonic acid was normal - treat?", "mma_nmol_l", "normal"),
+    ],
+)
+def test_an_mma_told_loosely_is_read(question: str, field: str, value: object) -> None:
+    slots = _slots(question)
+    assert slots.labs.get(field, slots.word_results.get(field)) == value

@@ -1016,7 +1016,12 @@ def _past_fillers(tokens: Sequence[str], end: int) -> int:
     """The index after a test's name and the link words that follow it ("came back", "was",
     "and it came back": "ran an MMA and it came back 610")."""
     j = end
-    if tuple(tokens[j : j + 2]) in (("and", "it"), ("and", "that")):
+    if tuple(tokens[j : j + 2]) in (
+        ("and", "it"),
+        ("and", "that"),
+        ("and", "its"),
+        ("and", "it's"),
+    ):
         j += 1
     while j < len(tokens) and j < end + 5 and tokens[j] in LAB_FILLERS:
         j += 1
@@ -1166,6 +1171,27 @@ def _ileal_length(tokens: Sequence[str], slots: Slots, folded: str) -> None:
             return
 
 
+#: After an age in months, words that make it a child's age ("5 month old", "9 mo breastfed").
+_INFANT_WORDS = frozenset(
+    {"old", "baby", "infant", "breastfed", "bf", "breastfeeding", "exclusively", "newborn"}
+    | {"boy", "girl", "son", "daughter", "formula"}
+)
+
+
+def _an_infant(tokens: Sequence[str], i: int) -> bool:
+    """The number at ``i``, then "month(s)", is an age (not "for 9 months", "3 months ago")."""
+    prev = tokens[i - 1] if i > 0 else ""
+    after = tokens[i + 2 : i + 5]
+    if prev in DURATION_LEADS or "ago" in after[:1]:
+        return False
+    if set(tokens[max(0, i - 4) : i]) & _NURSING:
+        return False  # "breastfeeding my 4 month old": the mother is the patient
+    return bool(set(after) & _INFANT_WORDS)
+
+
+_NURSING = frozenset({"breastfeeding", "nursing", "feeding", "bf", "breast", "breastfeed"})
+
+
 def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
     n = len(tokens)
     for i, tok in enumerate(tokens):
@@ -1193,6 +1219,8 @@ def _age_sex(tokens: Sequence[str], slots: Slots) -> None:
                 )
             ):
                 slots.age = int(value)
+            elif nxt in ("month", "months") and _an_infant(tokens, i):
+                slots.age = int(value // 12)  # "9 mo exclusively breastfed", "5 month old"
             elif nxt in ("f", "m") and prev not in ("every", "q", "for") and value >= 16:
                 slots.age = int(value)
                 slots.sex = SEX_WORDS[nxt]

@@ -505,7 +505,7 @@ LAB_FILLERS = frozenset(
         *("returned", "measured", "rose", "risen", "fell", "fallen", "dropped", "down", "up"),
         *("to", "still", "over", "under", "approx", "approximately", "test", "above", ">"),
         *("blood", "bloods", "said", "says", "showed", "shows", "read", "reads", "were"),
-        *("which", "that", "it"),
+        *("which", "that", "it", "its", "it's"),
     }
 )
 #: phrase → (picture lab field, {unit token: factor to the field's unit}); ``None`` = assumed.
