@@ -462,3 +462,20 @@ def test_a_nursing_mothers_baby_is_not_the_patient() -> None:
 def test_an_mma_told_loosely_is_read(question: str, field: str, value: object) -> None:
     slots = _slots(question)
     assert slots.labs.get(field, slots.word_results.get(field)) == value
+
+
+#: Treatment proposed before a test is sent ("start tonight empirically and send the b12
+#: tomorrow") with no nerve symptoms: a suspicion to test first ("No").
+TREAT_BEFORE_THE_TEST = [
+    "tired pale 65yo, no neuro. ok to give hydroxo today and send a b12 next week?",
+    "can we treat empirically with b12 jabs in a tired 80 yo with no tingling, bloods tomorrow?",
+]
+
+
+@pytest.mark.parametrize("question", TREAT_BEFORE_THE_TEST)
+def test_treatment_before_the_test_is_test_first(question: str) -> None:
+    assert _slots(question).deficiency == "suspected"
+    got = answer(question, KB)
+    assert got.headline is not None
+    assert got.headline.recs[0] in ("B12-DX-020", "B12-SAFE-007")
+    assert got.headline.text.startswith("No.")

@@ -582,6 +582,18 @@ UNKNOWN_STATUS = phrases(
 #: No blood test yet ("before the bloods are taken", "no labs drawn yet"): a deficiency named
 #: with these is a suspicion, not a diagnosis.
 NO_TEST_YET = phrases(
+    # a test still to be sent, or treatment started without one ("start tonight empirically
+    # and send the b12 tomorrow")
+    "send the b12",
+    "send a b12",
+    "send b12",
+    "send off the b12",
+    "send off a b12",
+    "b12 tomorrow",
+    "bloods tomorrow",
+    "empirically",
+    "empirical",
+    "empiric",
     "no bloods",
     "no bloods done",
     "no labs",
