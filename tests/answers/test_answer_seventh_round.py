@@ -479,3 +479,28 @@ def test_treatment_before_the_test_is_test_first(question: str) -> None:
     assert got.headline is not None
     assert got.headline.recs[0] in ("B12-DX-020", "B12-SAFE-007")
     assert got.headline.text.startswith("No.")
+
+
+#: About B12 treatment but on topics no reviewed item answers: "not covered", never a
+#: neighbouring item (giving one's own injections, needles, vials in a hot car, red urine,
+#: who may give the jab under a PGD, taking tablets with food, half-life).
+NOT_COVERED = [
+    "can i be taught to do my own b12 jabs so i dont have to go to the surgery?",
+    "which needle size for a hydroxo IM in an obese pt?",
+    "left her hydroxo ampoules in a hot car, still usable?",
+    "my wee looked reddish after the b12 jab, normal?",
+    "can our HCAs give b12 under a PSD?",
+    "cyano tablets - take them on an empty stomach or with food?",
+    "what is the half life of hydroxocobalamin vs cyanocobalamin?",
+]
+
+
+@pytest.mark.parametrize("question", NOT_COVERED)
+def test_uncovered_b12_topics_are_not_covered(question: str) -> None:
+    got = answer(question, KB)
+    assert got.status == "no_answer", question
+
+
+def test_starting_injections_at_home_is_still_answered() -> None:
+    q = "Hb 60, plts 40, new B12 def - GP wants to start the jabs at home tomorrow, ok?"
+    assert answer(q, KB).status == "answered"
