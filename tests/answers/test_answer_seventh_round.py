@@ -504,3 +504,37 @@ def test_uncovered_b12_topics_are_not_covered(question: str) -> None:
 def test_starting_injections_at_home_is_still_answered() -> None:
     q = "Hb 60, plts 40, new B12 def - GP wants to start the jabs at home tomorrow, ok?"
     assert answer(q, KB).status == "answered"
+
+
+#: A reversible cause told as dealt with in everyday words ("eating meat again", "I stopped
+#: 6 months ago" after the cause, "if we deprescribe the PPI"): think about reducing or
+#: stopping; "can it be stopped?" is answered "Yes".
+CAUSE_DEALT_WITH = [
+    (
+        "patient",
+        "was vegetarian when my b12 dropped, now eating fish and eggs daily. still need the jabs?",
+    ),
+    ("patient", "my low b12 was from whippets. i quit in march. do i need these shots for life?"),
+    (
+        "clinician",
+        "b12 low from long-term lansoprazole - if we deprescribe it, can the jabs be stopped?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("audience", "question"), CAUSE_DEALT_WITH)
+def test_a_reversible_cause_dealt_with_is_resolved(audience: str, question: str) -> None:
+    assert "cause_resolved" in _slots(question).events, question
+    assert _head(question, audience=audience)[0] == "B12-TX-107"
+
+
+def test_can_it_be_stopped_once_the_cause_is_dealt_with_is_yes() -> None:
+    q = "b12 low from long-term lansoprazole - if we deprescribe it, can the jabs be stopped?"
+    got = answer(q, KB)
+    assert got.headline is not None and got.headline.text.startswith("Yes.")
+
+
+#: A diet that still excludes the food is no resolution.
+def test_eating_no_animal_products_is_not_resolved() -> None:
+    q = "vegan, eats no animal products at all, b12 140 - what oral dose?"
+    assert "cause_resolved" not in _slots(q).events

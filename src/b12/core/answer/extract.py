@@ -1488,16 +1488,39 @@ def _cause_resolved(tokens: Sequence[str], kb: KnowledgeBase) -> bool:
             end = i + len(subject)
             tail = tokens[end : end + 3]
             head = tokens[max(0, i - 3) : i]
-            if any(tuple(tail[: len(p)]) == p for p in after):
+            if any(tuple(tail[: len(p)]) == p for p in after) or _stopped_next(tokens, end):
                 return True
             for p in before:
                 for k in range(len(head)):
                     if tuple(head[k : k + len(p)]) != p or k + len(p) < len(head) - 1:
                         continue
                     start = max(0, i - 3) + k
-                    if not set(tokens[max(0, start - 3) : start]) & MODAL_BEFORE_HAVE:
-                        return True  # not "does she need to come off the metformin?"
+                    modal = set(tokens[max(0, start - 3) : start]) & MODAL_BEFORE_HAVE
+                    denied = set(tokens[start + len(p) : i]) & _DENYING
+                    # not "does she need to come off the metformin?", "not eating meat",
+                    # "eats no animal products"
+                    if not (modal or denied or _negated(tokens, start, start + len(p))):
+                        return True
     return False
+
+
+_DENYING = frozenset({"no", "not", "never", "zero", "any"})
+#: Words that may stand between a cause and "stopped" in the next sentence ("nitrous
+#: (balloons). I stopped 6 months ago").
+_TELLER = frozenset({"i", "she", "he", "they", "we", "have", "has", "had", "since", "then", "if"})
+_ENDED = frozenset({"stopped", "quit", "deprescribe", "deprescribed"})
+
+
+def _stopped_next(tokens: Sequence[str], end: int) -> bool:
+    """The cause at ``:end`` is followed, past a full stop, by "I stopped …" with no object
+    ("I stopped 6 months ago", not "I stopped my tablets")."""
+    k = end
+    while k < len(tokens) and k < end + 4 and (tokens[k] in BOUNDARIES or tokens[k] in _TELLER):
+        k += 1
+    if k >= len(tokens) or k == end or tokens[k] not in _ENDED:
+        return False
+    nxt = tokens[k + 1] if k + 1 < len(tokens) else ""
+    return nxt not in ON_TREATMENT_WHAT and nxt not in OWNERS and nxt not in ("the", "taking")
 
 
 def _stops_treatment(tokens: Sequence[str]) -> bool:

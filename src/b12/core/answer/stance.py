@@ -129,8 +129,11 @@ def _change_answer(slots: Slots, rec: Recommendation) -> Stance | None:
     """What a headline answers to a proposed change of course (a new interval, stopping) or
     to a question a warning answers, where its kind alone would mislead."""
     act = rec.action
-    if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and slots.proposes_change:
-        return "yes"  # "every 2 months instead?" answered by "shorten the interval"
+    proposes = slots.proposes_change or (slots.proposes_stop and act_stops(act))
+    if isinstance(act, AdviceAction) and act.code in CHANGE_CODES and proposes:
+        # "every 2 months instead?" answered by "shorten the interval"; "can it be stopped
+        # once the PPI is deprescribed?" by "think about reducing or stopping"
+        return "yes"
     held = isinstance(act, AlertAction) and act.code in HOLD_CODES
     if held and (slots.proposes_change or slots.proposes_stop):
         return "no"  # "B12 1500 - drop her to 6-monthly?": the level is no reason to
@@ -142,6 +145,15 @@ def _change_answer(slots: Slots, rec: Recommendation) -> Stance | None:
         # it dangerous to stop?" is a yes).
         return "yes" if slots.fears_stopping else "no"
     return None
+
+
+#: Change advice that allows stopping.
+STOP_CODES = frozenset({"CONSIDER_REDUCE_OR_STOP"})
+
+
+def act_stops(act: object) -> bool:
+    """``act`` is advice that allows stopping treatment."""
+    return isinstance(act, AdviceAction) and act.code in STOP_CODES
 
 
 def _plans_nothing(rec: Recommendation) -> bool:
