@@ -539,3 +539,24 @@ def test_can_it_be_stopped_once_the_cause_is_dealt_with_is_yes() -> None:
 def test_eating_no_animal_products_is_not_resolved() -> None:
     q = "vegan, eats no animal products at all, b12 140 - what oral dose?"
     assert "cause_resolved" not in _slots(q).events
+
+
+#: What to do with the medicine that lowered B12 ("stop the metformin?"): the alert about
+#: that medicine answers (no source advises stopping metformin for this), "No" to stopping.
+METFORMIN_ASKED = [
+    "b12 170 after 10 yrs of metformin 2g - should she come off the metformin?",
+    "diabetic on metformin, b12 low at 150, do we need to stop his metformin?",
+]
+
+
+@pytest.mark.parametrize("question", METFORMIN_ASKED)
+def test_stopping_metformin_is_answered_by_its_alert(question: str) -> None:
+    assert _slots(question).asks_medicine
+    got = answer(question, KB)
+    assert got.headline is not None
+    assert got.headline.recs[0] == "B12-SAFE-026"
+    assert got.headline.text.startswith("No.")
+
+
+def test_stopping_b12_when_metformin_stopped_asks_about_b12() -> None:
+    assert not _slots("stopping b12 when metformin stopped?").asks_medicine

@@ -125,6 +125,9 @@ class Slots:
     #: The question doubts the interval it tells ("every 3/12 - shouldn't that be 2
     #: monthly?"): a warning on that interval answers yes.
     doubts_current: bool = False
+    #: The question asks what to do with another medicine the patient takes ("stop the
+    #: metformin?"): the alert about that medicine answers it.
+    asks_medicine: bool = False
     #: The question compares guideline sets or sources ("in the US but not here", "UK vs US").
     compares: bool = False
     dose_ug: float | None = None

@@ -700,14 +700,41 @@ _PREVENTED = frozenset({"it", "her", "him", "me", "you", "us", "levels", "b12"})
 _SWITCH_AFTER = frozenset({"onto", "oral", "tablets", "tabs", "sublingual", "spray", "instead"})
 
 
+#: Words that ask what to do with a medicine ("stop the metformin?", "what to do about the
+#: omeprazole").
+_MEDICINE_ASKED = frozenset(
+    {"stop", "stopping", "stopped", "reduce", "reducing", "swap", "change", "about", "continue"}
+    | {"deprescribe", "deprescribing", "withdraw", "hold", "off"}
+)
+
+
+def _asks_medicine(tokens: Sequence[str], medicines: frozenset[str]) -> bool:
+    """The question asks what to do with another medicine the patient takes ("should we stop
+    the metformin?", "GP asking what to do about the metformin")."""
+    for i, tok in enumerate(tokens):
+        if tok not in _MEDICINE_ASKED:
+            continue
+        after = [t for t in tokens[i + 1 : i + 4] if t not in _DETERMINERS]
+        if after and after[0] in medicines:
+            return True
+    return False
+
+
+_DETERMINERS = frozenset({"the", "her", "his", "their", "my", "your", "that", "this"})
+
+
 def stopping(tokens: Sequence[str], slots: Slots, words: Words, high: bool) -> None:
     """Whether to stop B12 treatment is asked: the course event ``stopping_considered`` (so
     that "treatment is lifelong for a cause that cannot be reversed" holds), and
     ``proposes_stop`` when stopping is what is asked first.  Not for a switch, and not when a
     high B12 level is told (``high``): then the level is what the question is about."""
+    others = frozenset(p[0] for p in words.get("_other_medicines", ())) | {"folic", "folate"}
+    # (not a medicine already stopped: "I've now come off metformin completely")
+    slots.asks_medicine = "cause_resolved" not in slots.events and _asks_medicine(
+        tokens, others - {"folic", "folate"}
+    )
     if slots.switching or slots.form == "switch" or high:
         return
-    others = frozenset(p[0] for p in words.get("_other_medicines", ())) | {"folic", "folate"}
     stop_at = []
     for phrase in words.get("stopping_asked", ()):
         for i in find(tokens, phrase):

@@ -73,6 +73,8 @@ def requires_timing(cond: criteria.Condition | None) -> bool:
 
 #: How far down the retrieved items an alert on a route with no sourced regimen is looked for.
 UNSOURCED_LOOK = 3
+#: How far down the retrieved items the alert about a medicine asked about is looked for.
+MEDICINE_LOOK = 3
 
 
 def _on_unsourced_route(rec: Recommendation) -> bool:
@@ -336,6 +338,23 @@ class SecondLook:
                 self._heads(sel, rec, clear_branches=True)
             return
 
+    def answer_with_medicine_asked(self, sel: Selection) -> None:
+        """ "B12 160 on metformin for years - should we stop the metformin?": the alert about
+        the medicine asked about answers (when it holds and retrieval ranks it near the
+        top); the regimen follows."""
+        head = sel.headline
+        if head is None or not self.slots.asks_medicine:
+            return
+        for hit in self.matched[:MEDICINE_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if not self._usable(rec) or "medications" not in leaf_fields(rec.when, self.kb):
+                continue
+            if self.ev.truth(rec.when) is True:
+                self._heads(sel, rec, clear_branches=True)
+            return
+
     def answer_with_reason_for_change(self, sel: Selection) -> None:
         """ "B12 >2000 on her jabs - should we drop her to 6-monthly?": a change proposed
         because of a result is answered by the alert that rests on that result, when
@@ -520,3 +539,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.answer_with_monitoring(sel)
     sel_.answer_with_reason_for_change(sel)
     sel_.answer_with_unsourced_route(sel)
+    sel_.answer_with_medicine_asked(sel)
