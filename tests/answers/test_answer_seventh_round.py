@@ -560,3 +560,16 @@ def test_stopping_metformin_is_answered_by_its_alert(question: str) -> None:
 
 def test_stopping_b12_when_metformin_stopped_asks_about_b12() -> None:
     assert not _slots("stopping b12 when metformin stopped?").asks_medicine
+
+
+#: A reaction to the last injection told of a patient on treatment: the warning about
+#: further injections answers, never "continue the current regimen".
+REACTION_ON_TREATMENT = [
+    "she came out in hives and went wheezy after her last b12 jab - what now for her treatment?",
+    "on 3 monthly hydroxo, had lip swelling after the last one. do we carry on?",
+]
+
+
+@pytest.mark.parametrize("question", REACTION_ON_TREATMENT)
+def test_a_reaction_on_treatment_is_answered_by_the_warning(question: str) -> None:
+    assert _head(question)[0] in ("B12-SAFE-012", "B12-TX-003"), question

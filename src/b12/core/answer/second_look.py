@@ -75,6 +75,14 @@ def requires_timing(cond: criteria.Condition | None) -> bool:
 UNSOURCED_LOOK = 3
 #: How far down the retrieved items the alert about a medicine asked about is looked for.
 MEDICINE_LOOK = 3
+#: How far down the retrieved items a warning on a named condition is looked for.
+CONDITION_LOOK = 3
+
+
+def _continues_course(rec: Recommendation) -> bool:
+    """``rec`` is the decision to carry the current treatment on (no regimen of its own)."""
+    act = rec.action
+    return isinstance(act, DecisionAction) and act.outcome == "plan" and not act.regimen
 
 
 def _on_unsourced_route(rec: Recommendation) -> bool:
@@ -280,6 +288,8 @@ class SecondLook:
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
+        if self.slots.conditions:
+            given.add("conditions")  # "hives and wheeze after the last jab - carry on?"
         own = leaf_fields(head.rec.when, self.kb) | {"labs.serum_b12_ng_l"}
         best = self.hits[0].score
         for hit in self.matched:
@@ -337,6 +347,27 @@ class SecondLook:
             if self.ev.truth(rec.when) is True:
                 self._heads(sel, rec, clear_branches=True)
             return
+
+    def answer_with_condition_warning(self, sel: Selection) -> None:
+        """ "Hives and wheeze after her last jab - what about ongoing treatment?": a decision
+        that carries treatment on gives way to a warning or stop that holds because of a
+        condition the question names (and the decision does not read), when retrieval ranks
+        it near the top."""
+        head = sel.headline
+        if head is None or not self.slots.conditions or not _continues_course(head.rec):
+            return
+        if "conditions" in leaf_fields(head.rec.when, self.kb):
+            return
+        for hit in self.matched[:CONDITION_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            act = rec.action
+            if not isinstance(act, AlertAction) or act.severity not in ("warning", "stop"):
+                continue
+            if not self._usable(rec) or "conditions" not in leaf_fields(rec.when, self.kb):
+                continue
+            if self.ev.truth(rec.when) is True:
+                self._heads(sel, rec, clear_branches=True)
+                return
 
     def answer_with_medicine_asked(self, sel: Selection) -> None:
         """ "B12 160 on metformin for years - should we stop the metformin?": the alert about
@@ -540,3 +571,4 @@ def second_look(sel_: SecondLook, sel: Selection, slots: Slots) -> None:
     sel_.answer_with_reason_for_change(sel)
     sel_.answer_with_unsourced_route(sel)
     sel_.answer_with_medicine_asked(sel)
+    sel_.answer_with_condition_warning(sel)
