@@ -573,3 +573,19 @@ REACTION_ON_TREATMENT = [
 @pytest.mark.parametrize("question", REACTION_ON_TREATMENT)
 def test_a_reaction_on_treatment_is_answered_by_the_warning(question: str) -> None:
     assert _head(question)[0] in ("B12-SAFE-012", "B12-TX-003"), question
+
+
+#: "Start the course again?" told around its words ("do we start the 6 again?") asks whether
+#: to restart: the advice not to start again answers "No".
+@pytest.mark.parametrize(
+    "question",
+    [
+        "had 2 of her loading jabs then went to wales for a fortnight - do we start the 6 again?",
+        "missed 3 loading doses with covid, should we begin the loading course over?",
+    ],
+)
+def test_start_the_course_again_is_no(question: str) -> None:
+    got = answer(question, KB)
+    assert got.headline is not None
+    assert got.headline.recs[0] == "B12-TX-101"
+    assert got.headline.text.startswith("No.")

@@ -564,10 +564,24 @@ def _asks_harm(tokens: Sequence[str], words: Words) -> bool:
     for phrase in words["harm_not"]:
         for i in find(tokens, phrase):
             spared.update(range(i, i + len(phrase)))
-    return any(
+    return _start_again(tokens) or any(
         not spared & set(range(i, i + len(cue)))
         for cue in words["harm_cues"]
         for i in find(tokens, cue)
+    )
+
+
+#: How far after "start" its "again" or "over" may be told ("start the 6 again").
+AGAIN_REACH = 4
+
+
+def _start_again(tokens: Sequence[str]) -> bool:
+    """ "do we start the 6 again?", "start her loading over": starting again asked about."""
+    return any(
+        tok in ("start", "begin", "redo")
+        and set(tokens[i + 2 : i + 2 + AGAIN_REACH]) & {"again", "over"}
+        and not set(tokens[i + 1 : i + 2]) & {"again", "over"}
+        for i, tok in enumerate(tokens)
     )
 
 
