@@ -53,6 +53,7 @@ BATCHES = (
     "fresh17",
     "fresh18",
     "fresh19",
+    "fresh20",
 )
 FORMS = ("yesno", "how_often", "how_much", "when", "what_check", "is_safe", "should_stop", "switch")
 #: How a yes/no answer's headline must start (folded).
@@ -66,9 +67,10 @@ KINDS = ("covered", "offtopic", "uncovered")
 #: (tuning, and the questions of ``phrasings.yaml``); ``fresh10``: held out whole, measured
 #: once after the last change of the fourth round.  ``fresh14``: fifth-round batch, all dev;
 #: ``fresh15``: held out whole, measured once after the last change of the fifth round.
-#: ``fresh16`` and ``fresh17``: sixth-round batches, all dev; ``fresh18`` and ``fresh19``:
-#: seventh-round batches, all dev.
+#: ``fresh16`` and ``fresh17``: sixth-round batches, all dev; ``fresh18``, ``fresh19`` and
+#: ``fresh20``: seventh-round batches, all dev.
 BATCH_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fresh20", ("hu", "hv", "hw", "hx")),
     ("fresh19", ("hq", "hr", "hs", "ht")),
     ("fresh18", ("hk", "hm", "hn", "hp")),
     ("fresh17", ("he", "hf", "hg", "hj")),

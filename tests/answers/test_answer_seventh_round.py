@@ -589,3 +589,45 @@ def test_start_the_course_again_is_no(question: str) -> None:
     assert got.headline is not None
     assert got.headline.recs[0] == "B12-TX-101"
     assert got.headline.text.startswith("No.")
+
+
+#: Words that look like treatment but are not: "hold off on b12", "what to check on the b12
+#: side", "zero neuro findings"; a last dose with "no dates" is not on record.
+def test_holding_off_on_b12_is_not_treatment() -> None:
+    q = "nitrous user, numb feet, b12 400 - ok to hold off on b12 till the homocysteine is back?"
+    slots = _slots(q)
+    assert not slots.on_treatment
+    assert _head(q)[0] == "B12-SAFE-062"
+
+
+def test_on_the_b12_side_is_not_treatment() -> None:
+    q = "neuropathy work-up, b12 600, mcv normal, no meds - anything else to check on the b12 side?"
+    assert not _slots(q).on_treatment
+
+
+def test_zero_neuro_findings_is_no_involvement() -> None:
+    q = "60yo b12 150, zero neuro findings - label cyano IM schedule please"
+    assert not _slots(q).neuro
+
+
+def test_a_last_dose_with_no_dates_is_not_on_record() -> None:
+    q = "new pt on 3 monthly b12 jabs, notes have no dates for the last injection - when is she due?"
+    assert _slots(q).last_dose == "unknown"
+    assert _head(q)[0] == "B12-SAFE-093"
+
+
+#: Symptoms back in the weeks before a dose is due, told in more ways.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "on 12 weekly hydroxo and I'm wiped out for the 3 wks before each one. more often?",
+        "her tiredness comes back from about week 9 of her 3 monthly jabs - shorten?",
+    ],
+)
+def test_symptoms_in_the_weeks_before_the_dose(question: str) -> None:
+    assert "symptoms_returned_before_due" in _slots(question).events
+    assert _head(question)[0] in ("B12-TX-104", "B12-TX-105")
+
+
+def test_methotrexate_and_folic_acid_is_off_topic() -> None:
+    assert answer("on weekly mtx - folic acid 5mg once a week ok?", KB).status == "no_answer"

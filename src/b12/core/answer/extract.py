@@ -719,6 +719,7 @@ ABOUT_ON = frozenset(
     {"up", "advice", "advise", "guidance", "info", "information", "thoughts", "opinion"}
     | {"views", "question", "questions", "comment", "comments", "based", "depends"}
     | {"depend", "focus", "notes", "update", "help", "clarification", "tips", "reading"}
+    | {"check", "checking", "off"}  # "what else to check on the b12 side", "hold off on b12"
 )
 
 
@@ -1478,6 +1479,8 @@ def _read_course_words(tokens: Sequence[str], slots: Slots, kb: KnowledgeBase) -
 
 #: Words that ask to end a treatment ("stop the tablets", "come off my injections").
 STOP_WORDS = frozenset({"stop", "stopping", "off", "discontinue", "discontinuing", "cease"})
+#: Before "off", words that make it putting off, not coming off ("hold off on b12").
+PUT_OFF = frozenset({"hold", "holding", "held", "put", "putting", "wait", "waiting"})
 
 
 def _cause_resolved(tokens: Sequence[str], kb: KnowledgeBase) -> bool:
@@ -1529,7 +1532,8 @@ def _stopped_next(tokens: Sequence[str], end: int) -> bool:
 def _stops_treatment(tokens: Sequence[str]) -> bool:
     """The question asks to stop a treatment word that follows ("stop the tablets")."""
     for i, tok in enumerate(tokens):
-        if tok in STOP_WORDS:
+        if tok in STOP_WORDS and not (tok == "off" and i > 0 and tokens[i - 1] in PUT_OFF):
+            # ("hold off on b12 till the MMA is back" puts starting off; it stops nothing)
             for t in tokens[i + 1 : i + 4]:
                 if t in BOUNDARIES:
                     break

@@ -183,6 +183,7 @@ MAINTENANCE_MIN_DAYS = 28
 SYMPTOM_WORDS = frozenset(
     {"tired", "tiredness", "fatigue", "fatigued", "exhausted", "exhaustion", "shattered"}
     | {"knackered", "fog", "foggy", "flagging", "symptoms", "tingling", "tingly", "drained"}
+    | {"wiped", "numb", "numbness", "exhaustion"}
 )
 _WEEK_UNITS = frozenset({"week", "weeks", "wk", "wks", "month", "months"})
 
@@ -190,12 +191,19 @@ _WEEK_UNITS = frozenset({"week", "weeks", "wk", "wks", "month", "months"})
 def _back_at_a_time(tokens: Sequence[str]) -> bool:
     """ "the tiredness comes back at 5 to 6 wks": symptoms back at a point of the interval
     (not "B12 came back at 1200", a result)."""
+    symptoms = bool(set(tokens) & SYMPTOM_WORDS)
     for i, tok in enumerate(tokens[:-2]):
+        if tok in ("week", "weeks", "wk", "wks") and tokens[i + 1] == "before" and symptoms:
+            return True  # "wiped out for the 2-3 wks before", "numb the last week before"
+        if tok in ("from", "after") and tokens[i + 1] in ("about", "around", "week", "wk"):
+            window = tokens[i + 1 : i + 4]
+            if set(window) & _WEEK_UNITS and any(t[:1].isdigit() for t in window) and symptoms:
+                return True  # "come back from about wk 8"
         if tok != "back" or tokens[i + 1] not in ("at", "by", "around", "about"):
             continue
         window = tokens[i + 2 : i + 6]
         if any(t[:1].isdigit() for t in window) and set(window) & _WEEK_UNITS:
-            return bool(set(tokens) & SYMPTOM_WORDS)
+            return symptoms
     return False
 
 

@@ -83,6 +83,7 @@ NEURO_WORDS: dict[Phrase, str] = {
 }
 NEGATIONS = frozenset(
     {"no", "not", "without", "denies", "denied", "deny", "denying", "nil", "never", "free", "non"}
+    | {"zero"}
 )
 POST_NEGATIONS = frozenset({"absent", "none", "negative", "neg", "denied", "excluded"})
 #: Words that tell no symptoms at all ("no symptoms", "asymptomatic").

@@ -348,6 +348,8 @@ class _Selector(SecondLook):
         slots = self.slots
         if slots.describes_course:
             return False  # follow-up advice answers a course told in the question
+        if slots.compares and not slots.regimen_question:
+            return False  # "the label says 100 mcg, we give 1000 - which is right?"
         if slots.asks_next_dose:
             return True  # "when is the next dose?": the decision that dates it (carry on)
         kinds = self.form_kinds()
