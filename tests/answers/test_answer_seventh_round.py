@@ -611,7 +611,7 @@ def test_zero_neuro_findings_is_no_involvement() -> None:
 
 
 def test_a_last_dose_with_no_dates_is_not_on_record() -> None:
-    q = "new pt on 3 monthly b12 jabs, notes have no dates for the last injection - when is she due?"
+    q = "pt on 3 monthly b12 jabs, notes have no dates for the last injection - when is it due?"
     assert _slots(q).last_dose == "unknown"
     assert _head(q)[0] == "B12-SAFE-093"
 
