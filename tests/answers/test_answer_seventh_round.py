@@ -631,3 +631,21 @@ def test_symptoms_in_the_weeks_before_the_dose(question: str) -> None:
 
 def test_methotrexate_and_folic_acid_is_off_topic() -> None:
     assert answer("on weekly mtx - folic acid 5mg once a week ok?", KB).status == "no_answer"
+
+
+#: "im not …" opening a clause is "I'm not", never the intramuscular route.
+@pytest.mark.parametrize(
+    "question",
+    [
+        "im not on any supplements and my b12 came back 1300, should i worry?",
+        "b12 1100 but im not taking anything, what could cause that",
+    ],
+)
+def test_im_not_is_i_am_not(question: str) -> None:
+    slots = _slots(question)
+    assert "im" not in slots.routes
+    assert _head(question, audience="patient")[0] == "B12-SAFE-016"
+
+
+def test_im_as_the_route_at_the_start_stays_the_route() -> None:
+    assert "im" in _slots("IM on alternate days or oral for her?").routes

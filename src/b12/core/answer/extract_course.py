@@ -266,6 +266,8 @@ GAP_WORDS = frozenset(
         "trip",
         "hospital",
         "admitted",
+        "readmitted",
+        "ama",
         "gap",
         "break",
         "poorly",

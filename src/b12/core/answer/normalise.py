@@ -226,13 +226,25 @@ def _first_person(tokens: list[str]) -> list[str]:
     "I'm", not intramuscular ("IM 3 times a week" and "im 1 mg" stay the route)."""
     out = list(tokens)
     for i, tok in enumerate(tokens[:-1]):
-        if tok != "im" or (i > 0 and tokens[i - 1] not in BOUNDARIES):
+        if tok != "im" or (i > 0 and tokens[i - 1] not in BOUNDARIES | _CLAUSE_LEADS):
             continue
-        age = tokens[i + 1]
+        nxt = tokens[i + 1]
         after = tokens[i + 2] if i + 2 < len(tokens) else ""
-        if age.isdigit() and 0 < int(age) < 120 and after not in _ROUTE_AFTER:
-            out[i] = "i'm"
+        age = nxt.isdigit() and 0 < int(nxt) < 120 and after not in _ROUTE_AFTER
+        if age or nxt in _SELF_AFTER:
+            out[i] = "i'm"  # "im 15 and …", "im not taking any supplements"
     return out
+
+
+#: Before "im", words that open a clause of the asker's own ("but im not on anything").
+_CLAUSE_LEADS = frozenset({"and", "but", "so", "because", "cos", "coz", "cuz", "now", "also"})
+#: After "im", words that make it "I'm" ("im not", "im vegan", "im pregnant", "im worried").
+_SELF_AFTER = frozenset(
+    {"not", "taking", "vegan", "vegetarian", "pregnant", "breastfeeding", "worried", "so"}
+    | {"really", "still", "having", "getting", "confused", "going", "feeling", "tired"}
+    | {"exhausted", "scared", "terrified", "currently", "now", "trying", "always"}
+    | {"nursing", "diabetic", "allergic", "told", "being"}
+)
 
 
 def normalise(

@@ -77,6 +77,8 @@ UNSOURCED_LOOK = 3
 MEDICINE_LOOK = 3
 #: How far down the retrieved items a warning on a named condition is looked for.
 CONDITION_LOOK = 3
+#: How far down the retrieved items an alert on a result read as normal is looked for.
+RESULT_ALERT_LOOK = 3
 
 
 def _continues_course(rec: Recommendation) -> bool:
@@ -367,6 +369,27 @@ class SecondLook:
                 continue
             if self.ev.truth(rec.when) is True:
                 self._heads(sel, rec, clear_branches=True)
+                return
+
+    def answer_with_alert_over_normal(self, sel: Selection) -> None:
+        """ "Not on supplements, B12 1200 - what does that mean?": a result read as "not
+        deficient" gives way to the alert that rests on that same result (a high level to
+        look into), when retrieval ranks it near the top; the reading follows."""
+        head = sel.headline
+        if head is None or not self.slots.labs:
+            return
+        act = head.rec.action
+        if not isinstance(act, ClassifyAction) or act.deficiency != "not_deficient":
+            return
+        given = {f"labs.{name}" for name in self.slots.labs}
+        for hit in self.matched[:RESULT_ALERT_LOOK]:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if not self._usable(rec) or not leaf_fields(rec.when, self.kb) & given:
+                continue
+            if self.ev.truth(rec.when) is True:
+                self._heads(sel, rec)
                 return
 
     def answer_with_medicine_asked(self, sel: Selection) -> None:

@@ -734,6 +734,7 @@ def _select(
         elif not slots.asks_deficiency:
             sel_.answer_with_top_caution(sel)  # results read, but an action asked about
         sel_.answer_with_do_not_wait(sel)  # "wait for the MMA or treat now?" (neuro)
+        sel_.answer_with_alert_over_normal(sel)  # "B12 1200, no supplements - meaning?"
         sel_._place_true(sel)
         sel_.place_matched(sel)
         sel.picture = picture(slots, kb, guideline, sel_.deficiency[1])
