@@ -157,11 +157,11 @@ def test_floors_on_every_question(outcomes: list[ev.Outcome]) -> None:
 #: were read, fixed and moved to dev.  All held-out questions (1,125 in scope): 88.6 %.
 #: Sixth round: two blind dev batches (fresh16: ids ha…, hb…, hc…, hd…, 81.5 % before tuning;
 #: fresh17: he…, hf…, hg…, hj…, 81 %) tuned on by cross-validation over dev; no new held-out
-#: batch.  All held-out questions (1,125 in scope): 89.2 %.  Seventh round: two blind dev
+#: batch.  All held-out questions (1,125 in scope): 89.2 %.  Seventh round: three blind dev
 #: batches (fresh18: hk…, hm…, hn…, hp…, 84.5 % before tuning; fresh19: hq…, hr…, hs…, ht…,
-#: 85.7 %) tuned on by cross-validation over dev; no new held-out batch.  All held-out
-#: questions (1,125 in scope): 90.2 %, the floor met.
-HELDOUT_HEADLINE_MEASURED = "90.2 %"
+#: 85.7 %; fresh20: hu…, hv…, hw…, hx…, 85.8 %) tuned on by cross-validation over dev; no new
+#: held-out batch.  All held-out questions (1,125 in scope): 90.5 %, the floor met.
+HELDOUT_HEADLINE_MEASURED = "90.5 %"
 #: The guard on every held-out question, the blind batches included (its level when
 #: measured; it may only go up).
 HELDOUT_GUARD = 0.90
