@@ -587,12 +587,16 @@ AGAIN_REACH = 4
 
 def _start_again(tokens: Sequence[str]) -> bool:
     """ "do we start the 6 again?", "start her loading over": starting again asked about."""
-    return any(
-        tok in ("start", "begin", "redo")
-        and set(tokens[i + 2 : i + 2 + AGAIN_REACH]) & {"again", "over"}
-        and not set(tokens[i + 1 : i + 2]) & {"again", "over"}
-        for i, tok in enumerate(tokens)
-    )
+    for i, tok in enumerate(tokens):
+        if tok not in ("start", "begin", "redo") or tokens[i + 1 : i + 2] in (
+            ("again",),
+            ("over",),
+        ):
+            continue
+        for j in range(i + 2, min(len(tokens), i + 2 + AGAIN_REACH)):
+            if tokens[j] == "again" or (tokens[j] == "over" and tokens[j + 1 : j + 2] != ("the",)):
+                return True  # (not "start some over the counter b12")
+    return False
 
 
 def _form(tokens: Sequence[str], folded: str, slots: Slots, words: Words) -> None:

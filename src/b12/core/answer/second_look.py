@@ -82,9 +82,11 @@ RESULT_ALERT_LOOK = 3
 
 
 def _continues_course(rec: Recommendation) -> bool:
-    """``rec`` is the decision to carry the current treatment on (no regimen of its own)."""
+    """``rec`` is the decision to carry the current treatment on: no regimen of its own, and
+    it holds because a treatment is under way."""
     act = rec.action
-    return isinstance(act, DecisionAction) and act.outcome == "plan" and not act.regimen
+    carries_on = isinstance(act, DecisionAction) and act.outcome == "plan" and not act.regimen
+    return carries_on and rec.when == criteria.Ref("on_b12_treatment")
 
 
 def _on_unsourced_route(rec: Recommendation) -> bool:
@@ -290,8 +292,6 @@ class SecondLook:
         if head is None or not isinstance(head.rec.action, DecisionAction) or not self.hits:
             return
         given = {f"labs.{name}" for name in (*self.slots.labs, *self.slots.word_results)}
-        if self.slots.conditions:
-            given.add("conditions")  # "hives and wheeze after the last jab - carry on?"
         own = leaf_fields(head.rec.when, self.kb) | {"labs.serum_b12_ng_l"}
         best = self.hits[0].score
         for hit in self.matched:
