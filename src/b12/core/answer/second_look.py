@@ -8,7 +8,7 @@ the previous headline in the algorithm section.  :func:`second_look` runs them i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from b12.core import criteria
 from b12.core.answer.extract import Slots
@@ -333,6 +333,19 @@ class SecondLook:
         if self.ev.truth(rec.when) is True:
             self._heads(sel, rec, clear_depends=False)
 
+    def _true_alert(
+        self, head: Fact, look: int, accept: Callable[[Recommendation], bool]
+    ) -> Recommendation | None:
+        """The first alert among the best ``look`` retrieved items, other than the headline,
+        that ``accept`` takes and that holds for the question."""
+        for hit in self.matched[:look]:
+            rec = self.kb.recommendations[hit.id]
+            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
+                continue
+            if self._usable(rec) and accept(rec) and self.ev.truth(rec.when) is True:
+                return rec
+        return None
+
     def answer_with_unsourced_route(self, sel: Selection) -> None:
         """ "swap her cyano IM for the nasal spray - how do we convert the dose?": a route no
         source gives a regimen for is answered by the alert that says so (when it holds and
@@ -340,15 +353,9 @@ class SecondLook:
         head = sel.headline
         if head is None or not set(self.slots.routes) & UNSOURCED_ROUTES:
             return
-        for hit in self.matched[:UNSOURCED_LOOK]:
-            rec = self.kb.recommendations[hit.id]
-            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
-                continue
-            if not self._usable(rec) or not _on_unsourced_route(rec):
-                continue
-            if self.ev.truth(rec.when) is True:
-                self._heads(sel, rec, clear_branches=True)
-            return
+        found = self._true_alert(head, UNSOURCED_LOOK, _on_unsourced_route)
+        if found is not None:
+            self._heads(sel, found, clear_branches=True)
 
     def answer_with_condition_warning(self, sel: Selection) -> None:
         """ "Hives and wheeze after her last jab - what about ongoing treatment?": a decision
@@ -360,16 +367,13 @@ class SecondLook:
             return
         if "conditions" in leaf_fields(head.rec.when, self.kb):
             return
-        for hit in self.matched[:CONDITION_LOOK]:
-            rec = self.kb.recommendations[hit.id]
-            act = rec.action
-            if not isinstance(act, AlertAction) or act.severity not in ("warning", "stop"):
-                continue
-            if not self._usable(rec) or "conditions" not in leaf_fields(rec.when, self.kb):
-                continue
-            if self.ev.truth(rec.when) is True:
-                self._heads(sel, rec, clear_branches=True)
-                return
+        found = self._true_alert(
+            head,
+            CONDITION_LOOK,
+            lambda rec: is_caution(rec) and "conditions" in leaf_fields(rec.when, self.kb),
+        )
+        if found is not None:
+            self._heads(sel, found, clear_branches=True)
 
     def answer_with_alert_over_normal(self, sel: Selection) -> None:
         """ "Not on supplements, B12 1200 - what does that mean?": a result read as "not
@@ -382,15 +386,11 @@ class SecondLook:
         if not isinstance(act, ClassifyAction) or act.deficiency != "not_deficient":
             return
         given = {f"labs.{name}" for name in self.slots.labs}
-        for hit in self.matched[:RESULT_ALERT_LOOK]:
-            rec = self.kb.recommendations[hit.id]
-            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
-                continue
-            if not self._usable(rec) or not leaf_fields(rec.when, self.kb) & given:
-                continue
-            if self.ev.truth(rec.when) is True:
-                self._heads(sel, rec)
-                return
+        found = self._true_alert(
+            head, RESULT_ALERT_LOOK, lambda rec: bool(leaf_fields(rec.when, self.kb) & given)
+        )
+        if found is not None:
+            self._heads(sel, found)
 
     def answer_with_medicine_asked(self, sel: Selection) -> None:
         """ "B12 160 on metformin for years - should we stop the metformin?": the alert about
@@ -399,15 +399,11 @@ class SecondLook:
         head = sel.headline
         if head is None or not self.slots.asks_medicine:
             return
-        for hit in self.matched[:MEDICINE_LOOK]:
-            rec = self.kb.recommendations[hit.id]
-            if rec.id == head.rec.id or not isinstance(rec.action, AlertAction):
-                continue
-            if not self._usable(rec) or "medications" not in leaf_fields(rec.when, self.kb):
-                continue
-            if self.ev.truth(rec.when) is True:
-                self._heads(sel, rec, clear_branches=True)
-            return
+        found = self._true_alert(
+            head, MEDICINE_LOOK, lambda rec: "medications" in leaf_fields(rec.when, self.kb)
+        )
+        if found is not None:
+            self._heads(sel, found, clear_branches=True)
 
     def answer_with_reason_for_change(self, sel: Selection) -> None:
         """ "B12 >2000 on her jabs - should we drop her to 6-monthly?": a change proposed
