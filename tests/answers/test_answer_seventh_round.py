@@ -649,3 +649,11 @@ def test_im_not_is_i_am_not(question: str) -> None:
 
 def test_im_as_the_route_at_the_start_stays_the_route() -> None:
     assert "im" in _slots("IM on alternate days or oral for her?").routes
+
+
+#: "The next one in 3 months time" tells the interval; after the alternate-day course for
+#: nerve symptoms, 3-monthly is too long.
+def test_months_time_is_an_interval() -> None:
+    q = "done the alternate day jabs for tingling feet, next one booked for 3 months time - right?"
+    assert _slots(q).interval_days == 91.32
+    assert _head(q, audience="patient")[0] == "B12-SAFE-095"

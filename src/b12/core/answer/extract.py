@@ -888,8 +888,11 @@ def _interval_at(tokens: Sequence[str], i: int) -> float | None:  # noqa: C901 -
     elif (
         number(tok) is not None
         and nxt in UNIT_DAYS
-        and nxt2 in ("after", "apart", "later", "between")
-    ):
+        and (
+            nxt2 in ("after", "apart", "later", "between")
+            or (nxt2 in ("time", "time's") and nxt not in ("day", "days"))
+        )
+    ):  # "2 weeks apart", "booked the next one for 3 months time"
         days = (number(tok) or 0) * UNIT_DAYS[nxt]
     if days is not None and 0 < days <= 3660:
         return round(days, 2)
