@@ -657,3 +657,14 @@ def test_months_time_is_an_interval() -> None:
     q = "done the alternate day jabs for tingling feet, next one booked for 3 months time - right?"
     assert _slots(q).interval_days == 91.32
     assert _head(q, audience="patient")[0] == "B12-SAFE-095"
+
+
+#: "Before the next one" with no symptom told is not symptoms coming back early.
+def test_before_the_next_one_without_symptoms_is_no_event() -> None:
+    q = "monthly cyano shots for 5 yrs, new doc wants to check my level before the next one - ok?"
+    assert "symptoms_returned_before_due" not in _slots(q).events
+
+
+def test_feeling_rubbish_before_the_next_one_is_the_event() -> None:
+    q = "on 3 monthly jabs and i feel rubbish the fortnight before the next one, more often?"
+    assert "symptoms_returned_before_due" in _slots(q).events

@@ -134,6 +134,8 @@ def _towards_injections(tokens: Sequence[str]) -> bool:
 def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
 
     for code, table in EVENTS:
+        if code == "symptoms_returned_before_due" and not _feels_unwell(tokens, slots):
+            continue  # "check my level before the next one": no symptom is told
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
     if has(tokens, words["not_improving"]) or _negated_improving(tokens, words["improving"]):
@@ -175,6 +177,22 @@ def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
         slots.phase_kinds.append("maintenance")
         slots.on_treatment = True
     slots.events = sorted(set(slots.events))
+
+
+#: Words of feeling unwell besides the symptoms themselves ("feel rubbish before my next").
+FEEL_WORDS = frozenset(
+    {"feel", "feels", "feeling", "felt", "worse", "unwell", "rubbish", "awful", "terrible"}
+    | {"struggling", "struggle", "crash", "crashing", "dip", "dragging", "sluggish", "weak"}
+    | {"lethargic", "lethargy", "weakness", "breathless", "pins", "needles", "symptom", "down"}
+    | {"wears", "wearing", "wear", "off", "foggy", "brain", "sore", "tongue", "low"}
+    | {"symptomatic", "knackered", "flagging", "tired"}
+)
+
+
+def _feels_unwell(tokens: Sequence[str], slots: Slots) -> bool:
+    """The question tells a symptom or feeling unwell (so a phrase like "before the next"
+    can tell symptoms that came back early)."""
+    return bool(slots.neuro or set(tokens) & (SYMPTOM_WORDS | FEEL_WORDS))
 
 
 #: An interval at least this long, with symptoms back before the dose, is a long-term course.
