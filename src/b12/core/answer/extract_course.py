@@ -131,13 +131,18 @@ def _towards_injections(tokens: Sequence[str]) -> bool:
     )
 
 
-def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
-
+def _told_events(tokens: Sequence[str], slots: Slots) -> None:
+    """The course events the question tells in their own words (``EVENTS``)."""
+    unwell = _feels_unwell(tokens, slots)
     for code, table in EVENTS:
-        if code == "symptoms_returned_before_due" and not _feels_unwell(tokens, slots):
+        if code == "symptoms_returned_before_due" and not unwell:
             continue  # "check my level before the next one": no symptom is told
         if has(tokens, table) and code not in slots.events:
             slots.events.append(code)
+
+
+def _events(tokens: Sequence[str], slots: Slots, words: Words) -> None:
+    _told_events(tokens, slots)
     if has(tokens, words["not_improving"]) or _negated_improving(tokens, words["improving"]):
         # "not helping, switch to IM?", "still low - move her onto injections?"
         moving_to_im = slots.route_preference == "im" or _towards_injections(tokens)
